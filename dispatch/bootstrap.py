@@ -1,0 +1,104 @@
+"""Wire the store, the geo indexes and the services: `bootstrap(settings)` returns
+the one App object a front end holds. Nothing here runs at import time."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from dispatch.domain.errors import DispatchError
+from dispatch.services.clock import Clock, SystemClock
+from dispatch.services.context import Actor, Context
+from dispatch.services.queries import grids, unit_snapshots
+from dispatch.services.seat import Services
+from dispatch.settings import RESOURCES, Settings
+from dispatch.store import migrate
+from dispatch.store.db import Store, make_engine
+from dispatch.store.schema import MetaRow
+
+
+class App:
+    """The console's core, as one object: store, clock, services and lazy geo indexes."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Clock, read_only: bool = False) -> None:
+        self.settings = settings
+        self.store = store
+        self.engine = store.engine
+        self.clock = clock
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        self.services = self.services_for(Actor(settings.seat, settings.operator))
+
+    def services_for(self, actor: Actor) -> Services:
+        ctx = Context(self.store, self.clock, actor, read_only=self.read_only, grid_of=self._grid_of)
+        return Services(ctx, roads_provider=lambda: self.roads,
+                        stale_after_s=self.settings.stale_position_s, tz=self.settings.tz)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.store.reader() as s:
+            yield s
+
+    def meta(self, key: str) -> str | None:
+        with self.store.reader() as s:
+            row = s.get(MetaRow, key)
+            return row.value if row else None
+
+    def unit_snapshots(self):
+        with self.store.reader() as s:
+            return unit_snapshots(s)
+
+    @property
+    def roads_osm(self) -> Path:
+        value = self.meta("roads_osm")
+        if not value:
+            raise DispatchError("数据库中没有路网：请先导入路网 (roads import-osm FILE) 或加载演示数据")
+        return RESOURCES / value.split(":", 1)[1] if value.startswith("resources:") else Path(value)
+
+    @cached_property
+    def roads(self):
+        """The road graph (built once, then loaded from its cache)."""
+        from dispatch.geo.roads import load_or_build
+        with self._lock:
+            return load_or_build(self.roads_osm, self.settings.cache_dir)
+
+    @cached_property
+    def geocoder(self):
+        """The geocoder over the places table (index cached on disk)."""
+        from dispatch.geo.geocoder import load_geocoder
+        with self._lock:
+            return load_geocoder(self.engine, self.settings.cache_dir)
+
+    @cached_property
+    def grid_index(self):
+        from dispatch.geo.grids import GridIndex
+        with self.store.reader() as s:
+            return GridIndex([(g.id, g.name, g.polygon) for g in grids(s)])
+
+    def area_centre(self) -> tuple[float, float] | None:
+        """The centre of the centre's jurisdiction (its grids): the geocoder's default hint."""
+        b = self.grid_index.bounds()
+        return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) if b else None
+
+    def _grid_of(self, lon: float, lat: float) -> str | None:
+        return self.grid_index.grid_at(lon, lat)
+
+
+def bootstrap(settings: Settings, clock: Clock | None = None, read_only: bool = False) -> App:
+    """Open (and on first start create and migrate) the database, load the demo
+    into an empty one when settings.load_demo, and return the App."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    store = Store(engine)
+    if not read_only:
+        migrate.upgrade(engine)
+        if settings.load_demo:
+            from dispatch.importers.demo import is_loaded, load_demo
+            if not is_loaded(store):
+                load_demo(store, clock.now())
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    return App(settings, store, clock, read_only=read_only)

@@ -1,0 +1,60 @@
+"""`python main.py [global options] [COMMAND ...]`: the console by default, headless
+sub-commands otherwise. User mistakes exit 2 with one clear line on stderr."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from dispatch.domain.errors import DispatchError
+
+COMMAND_MODULES = (
+    "dispatch.commands.incidents",
+    "dispatch.commands.geocode",
+    "dispatch.commands.roads",
+    "dispatch.commands.replay",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        sys.stderr.write(f"{self.prog}: 参数错误: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="main.py", description="110 接处警调度台")
+    parser.add_argument("--db", metavar="URL", help="database URL (default: SQLite file in the user data dir)")
+    parser.add_argument("--data-dir", metavar="DIR", help="user data directory (database, caches)")
+    parser.add_argument("--no-demo", action="store_true", help="start an empty database without the demo")
+    parser.add_argument("--seat", help="seat name recorded in events")
+    parser.add_argument("--operator", help="operator name recorded in events")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    gui = commands.add_parser("gui", help="open the console (default)")
+    gui.set_defaults(handler=_gui)
+    bench_parser = commands.add_parser("bench", help="benchmarks; each prints one JSON line")
+    bench = bench_parser.add_subparsers(dest="bench", parser_class=_Parser, required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands, bench)
+    return parser
+
+
+def _gui(args: argparse.Namespace) -> int:
+    from ui.app import run_gui
+    from dispatch.commands.support import settings_from_args
+    return run_gui(settings_from_args(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", _gui)
+    try:
+        return int(handler(args) or 0)
+    except DispatchError as exc:
+        sys.stderr.write(f"错误: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

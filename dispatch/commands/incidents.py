@@ -1,0 +1,76 @@
+"""Headless commands on units, incidents and the event log."""
+from __future__ import annotations
+
+import argparse
+
+from dispatch.commands.support import open_app, print_json
+from dispatch.domain.events import KIND_LABELS
+from dispatch.services import queries
+from dispatch.store import eventlog
+
+
+def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("units", help="list units with status and position")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_units)
+
+    p = commands.add_parser("incidents", help="list open incidents (or all with --all)")
+    p.add_argument("--all", action="store_true", help="include the last 50 closed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_incidents)
+
+    p = commands.add_parser("events", help="the event log in order")
+    p.add_argument("--incident", type=int)
+    p.add_argument("--since", type=int, default=0, help="only events with id > SINCE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_events)
+
+
+def _units(args: argparse.Namespace) -> int:
+    app = open_app(args)
+    units = app.unit_snapshots()
+    if args.json:
+        print_json([{"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": u.status.value,
+                     "lon": u.lon, "lat": u.lat, "station": u.station, "incident_id": u.incident_id,
+                     "duty": [str(w) for w in u.duty]} for u in units])
+    else:
+        for u in units:
+            duty = ",".join(str(w) for w in u.duty) or "全天"
+            print(f"{u.id:>4} {u.callsign:<8} {u.kind.label:<6} {u.status.label:<4} "
+                  f"{u.lon:.6f},{u.lat:.6f}  {u.station} 在岗:{duty}")
+    return 0
+
+
+def _incident_json(i: queries.IncidentView) -> dict:
+    return {"id": i.id, "status": i.status.value, "received_at": i.received_at.isoformat(),
+            "caller_number": i.caller_number, "place": i.place_name, "lon": i.lon, "lat": i.lat,
+            "grid_id": i.grid_id, "category": i.category, "priority": i.priority,
+            "result_code": i.result_code,
+            "units": [a.unit_id for a in i.assignments if a.open]}
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    app = open_app(args)
+    with app.session() as s:
+        rows = queries.open_incidents(s) + (queries.recent_closed(s) if args.all else [])
+    if args.json:
+        print_json([_incident_json(i) for i in rows])
+    else:
+        for i in rows:
+            print(f"{i.id:>5} {i.status.label} {i.received_at:%Y-%m-%d %H:%M:%S}Z "
+                  f"{i.place_name or '(未定位)'} {i.category}")
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    app = open_app(args)
+    with app.session() as s:
+        rows = eventlog.read(s, since_id=args.since, incident_id=args.incident)
+    if args.json:
+        print_json([e.as_json() for e in rows])
+    else:
+        for e in rows:
+            print(f"{e.id:>6} {e.occurred_at:%Y-%m-%d %H:%M:%S}Z {e.seat}/{e.operator} "
+                  f"{KIND_LABELS.get(e.kind, e.kind)} 警情={e.incident_id or '-'} "
+                  f"警力={e.unit_id or '-'} {e.payload}")
+    return 0

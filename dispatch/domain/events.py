@@ -1,0 +1,59 @@
+"""Event kinds of the append-only log. Every seat action appends one or more."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+CALL_RECEIVED = "call.received"
+INCIDENT_LOCATED = "incident.located"
+INCIDENT_CATEGORISED = "incident.categorised"
+INCIDENT_NOTED = "incident.noted"
+UNIT_RECOMMENDED = "unit.recommended"
+UNIT_DISPATCHED = "unit.dispatched"
+UNIT_ACKNOWLEDGED = "unit.acknowledged"
+UNIT_STATUS = "unit.status"
+UNIT_POSITION = "unit.position"
+INCIDENT_CLOSED = "incident.closed"
+INCIDENT_LINKED = "incident.linked"
+CALLBACK_DONE = "callback.done"
+
+KIND_LABELS = {
+    CALL_RECEIVED: "接警",
+    INCIDENT_LOCATED: "定位",
+    INCIDENT_CATEGORISED: "定性",
+    INCIDENT_NOTED: "补充警情",
+    UNIT_RECOMMENDED: "推荐警力",
+    UNIT_DISPATCHED: "派警",
+    UNIT_ACKNOWLEDGED: "签收",
+    UNIT_STATUS: "警力状态",
+    UNIT_POSITION: "位置",
+    INCIDENT_CLOSED: "结警",
+    INCIDENT_LINKED: "关联警情",
+    CALLBACK_DONE: "回访",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One row of the log, as readers see it."""
+
+    id: int
+    occurred_at: datetime  # UTC, timezone-aware
+    kind: str
+    incident_id: int | None
+    unit_id: int | None
+    seat: str
+    operator: str
+    payload: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "kind": self.kind,
+            "incident_id": self.incident_id,
+            "unit_id": self.unit_id,
+            "seat": self.seat,
+            "operator": self.operator,
+            "payload": self.payload,
+        }

@@ -1,0 +1,188 @@
+"""Units (警力 and 民力): kinds, statuses and the allowed status moves."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from dispatch.domain.errors import IllegalTransition
+
+
+class Travel(str, Enum):
+    """How a unit moves on the road graph; sets its speed."""
+
+    CAR = "car"
+    EBIKE = "ebike"
+    FOOT = "foot"
+
+
+class UnitKind(str, Enum):
+    PATROL_CAR = "patrol_car"
+    SPECIAL_PATROL = "special_patrol"
+    TRAFFIC = "traffic"
+    EBIKE_PATROL = "ebike_patrol"
+    FOOT_PATROL = "foot_patrol"
+    COMMUNITY = "community"
+    # 群防群治 forces
+    VOLUNTEER_PATROL = "volunteer_patrol"
+    JOINT_DEFENCE = "joint_defence"
+    PEACE_VOLUNTEER = "peace_volunteer"
+    VILLAGE_TEAM = "village_team"
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+    @property
+    def is_police(self) -> bool:
+        return self in _POLICE
+
+    @property
+    def travel(self) -> Travel:
+        return _KIND_TRAVEL[self]
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What this kind of unit may do. Police may do everything; volunteers
+        only search, mediate and watch a scene (no arrests, no danger alone)."""
+        return POLICE_CAPABILITIES if self.is_police else VOLUNTEER_CAPABILITIES
+
+
+POLICE_CAPABILITIES = frozenset({"enforce", "search", "mediate", "watch_scene", "rescue", "traffic"})
+VOLUNTEER_CAPABILITIES = frozenset({"search", "mediate", "watch_scene"})
+
+_POLICE = {UnitKind.PATROL_CAR, UnitKind.SPECIAL_PATROL, UnitKind.TRAFFIC,
+           UnitKind.EBIKE_PATROL, UnitKind.FOOT_PATROL, UnitKind.COMMUNITY}
+
+_KIND_LABELS = {
+    UnitKind.PATROL_CAR: "巡逻警车",
+    UnitKind.SPECIAL_PATROL: "巡特警",
+    UnitKind.TRAFFIC: "交警中队",
+    UnitKind.EBIKE_PATROL: "电动车巡逻",
+    UnitKind.FOOT_PATROL: "步巡",
+    UnitKind.COMMUNITY: "社区民警",
+    UnitKind.VOLUNTEER_PATROL: "义警巡逻队",
+    UnitKind.JOINT_DEFENCE: "联防中队",
+    UnitKind.PEACE_VOLUNTEER: "平安志愿者",
+    UnitKind.VILLAGE_TEAM: "护村队",
+}
+
+_KIND_TRAVEL = {
+    UnitKind.PATROL_CAR: Travel.CAR,
+    UnitKind.SPECIAL_PATROL: Travel.CAR,
+    UnitKind.TRAFFIC: Travel.CAR,
+    UnitKind.EBIKE_PATROL: Travel.EBIKE,
+    UnitKind.FOOT_PATROL: Travel.FOOT,
+    UnitKind.COMMUNITY: Travel.EBIKE,
+    UnitKind.VOLUNTEER_PATROL: Travel.FOOT,
+    UnitKind.JOINT_DEFENCE: Travel.EBIKE,
+    UnitKind.PEACE_VOLUNTEER: Travel.FOOT,
+    UnitKind.VILLAGE_TEAM: Travel.FOOT,
+}
+
+
+class UnitStatus(str, Enum):
+    AVAILABLE = "available"
+    DISPATCHED = "dispatched"
+    ACKNOWLEDGED = "acknowledged"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    OFF_DUTY = "off_duty"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+    @property
+    def committed(self) -> bool:
+        """True while the unit is assigned to an incident."""
+        return self in (UnitStatus.DISPATCHED, UnitStatus.ACKNOWLEDGED,
+                        UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE)
+
+
+_STATUS_LABELS = {
+    UnitStatus.AVAILABLE: "空闲",
+    UnitStatus.DISPATCHED: "已派",
+    UnitStatus.ACKNOWLEDGED: "已签收",
+    UnitStatus.EN_ROUTE: "出发",
+    UnitStatus.ON_SCENE: "到场",
+    UnitStatus.OFF_DUTY: "不在岗",
+}
+
+# The allowed moves, written once. DISPATCHED is entered only by a dispatch.
+UNIT_MOVES: dict[UnitStatus, frozenset[UnitStatus]] = {
+    UnitStatus.AVAILABLE: frozenset({UnitStatus.DISPATCHED, UnitStatus.OFF_DUTY}),
+    UnitStatus.DISPATCHED: frozenset({UnitStatus.ACKNOWLEDGED, UnitStatus.EN_ROUTE,
+                                      UnitStatus.AVAILABLE}),
+    UnitStatus.ACKNOWLEDGED: frozenset({UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE,
+                                        UnitStatus.AVAILABLE}),
+    UnitStatus.EN_ROUTE: frozenset({UnitStatus.ON_SCENE, UnitStatus.AVAILABLE}),
+    UnitStatus.ON_SCENE: frozenset({UnitStatus.AVAILABLE}),
+    UnitStatus.OFF_DUTY: frozenset({UnitStatus.AVAILABLE}),
+}
+
+
+def check_unit_move(callsign: str, current: UnitStatus, target: UnitStatus) -> None:
+    """Raise IllegalTransition unless current -> target is an allowed move."""
+    if target not in UNIT_MOVES[current]:
+        raise IllegalTransition(
+            f"{callsign} 当前为「{current.label}」，不能改为「{target.label}」")
+
+
+def next_unit_statuses(current: UnitStatus) -> list[UnitStatus]:
+    """The moves offered on the unit board, in workflow order."""
+    order = [UnitStatus.ACKNOWLEDGED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE,
+             UnitStatus.AVAILABLE, UnitStatus.OFF_DUTY]
+    return [s for s in order if s in UNIT_MOVES[current]]
+
+
+@dataclass(frozen=True, slots=True)
+class DutyWindow:
+    """A daily duty window in local time, minutes since midnight; may cross midnight
+    (19:00-01:00 is start=1140, end=60)."""
+
+    start_min: int
+    end_min: int
+
+    @classmethod
+    def parse(cls, text: str) -> "DutyWindow":
+        a, b = text.split("-")
+        return cls(_hm(a), _hm(b))
+
+    def contains(self, minute_of_day: int) -> bool:
+        if self.start_min <= self.end_min:
+            return self.start_min <= minute_of_day < self.end_min
+        return minute_of_day >= self.start_min or minute_of_day < self.end_min
+
+    def __str__(self) -> str:
+        return f"{self.start_min // 60:02d}:{self.start_min % 60:02d}-{self.end_min // 60:02d}:{self.end_min % 60:02d}"
+
+
+def _hm(text: str) -> int:
+    h, m = text.strip().split(":")
+    return int(h) * 60 + int(m)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSnapshot:
+    """A unit as the recommendation, the board and replay see it (no database)."""
+
+    id: int
+    callsign: str
+    kind: UnitKind
+    status: UnitStatus
+    lon: float
+    lat: float
+    position_at: object  # datetime (UTC) of the last position, or None
+    home_lon: float
+    home_lat: float
+    station: str = ""
+    duty: tuple[DutyWindow, ...] = ()  # empty: always on duty
+    incident_id: int | None = None
+    leader: str = ""
+    phone: str = ""
+    status_since: object = None  # datetime (UTC)
+    members: int = 1
+    extra: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def on_duty(self, minute_of_day_local: int) -> bool:
+        return not self.duty or any(w.contains(minute_of_day_local) for w in self.duty)

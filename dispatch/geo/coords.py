@@ -1,0 +1,89 @@
+"""Coordinates. Everything inside the console is WGS-84 (lon, lat); Chinese web-map
+systems (GCJ-02, BD-09) are converted at the edges with these functions."""
+from __future__ import annotations
+
+import math
+
+EARTH_RADIUS_M = 6_371_008.8
+_A = 6378245.0
+_EE = 0.00669342162296594323
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def _out_of_china(lon: float, lat: float) -> bool:
+    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+
+
+def _transform_lat(x: float, y: float) -> float:
+    r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    r += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    r += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    r += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return r
+
+
+def _transform_lon(x: float, y: float) -> float:
+    r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    r += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    r += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    r += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return r
+
+
+def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    """WGS-84 -> GCJ-02 (the offset of Chinese web maps); unchanged outside China."""
+    if _out_of_china(lon, lat):
+        return lon, lat
+    dlat = _transform_lat(lon - 105.0, lat - 35.0)
+    dlon = _transform_lon(lon - 105.0, lat - 35.0)
+    radlat = lat / 180.0 * math.pi
+    magic = 1 - _EE * math.sin(radlat) ** 2
+    sqrtmagic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * math.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * math.cos(radlat) * math.pi)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    """GCJ-02 -> WGS-84 by fixed-point iteration (error well under 1 cm)."""
+    if _out_of_china(lon, lat):
+        return lon, lat
+    wlon, wlat = lon, lat
+    for _ in range(6):
+        glon, glat = wgs84_to_gcj02(wlon, wlat)
+        wlon, wlat = wlon - (glon - lon), wlat - (glat - lat)
+    return wlon, wlat
+
+
+def gcj02_to_bd09(lon: float, lat: float) -> tuple[float, float]:
+    x_pi = math.pi * 3000.0 / 180.0
+    z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * x_pi)
+    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * x_pi)
+    return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    x_pi = math.pi * 3000.0 / 180.0
+    x, y = lon - 0.0065, lat - 0.006
+    z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * x_pi)
+    theta = math.atan2(y, x) - 0.000003 * math.cos(x * x_pi)
+    return z * math.cos(theta), z * math.sin(theta)
+
+
+def parse_lonlat(text: str) -> tuple[float, float]:
+    """Parse 'LON,LAT' as given on the command line; DispatchError if malformed."""
+    from dispatch.domain.errors import DispatchError
+    try:
+        a, b = (float(p) for p in text.replace("，", ",").split(","))
+    except ValueError:
+        raise DispatchError(f"坐标格式应为 经度,纬度 (例如 121.475,31.232): {text!r}") from None
+    if not (-180 <= a <= 180 and -90 <= b <= 90):
+        raise DispatchError(f"坐标超出范围: {text!r}")
+    return a, b

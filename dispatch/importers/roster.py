@@ -1,0 +1,62 @@
+"""Stations and the unit roster from CSV files.
+
+stations.csv: name, kind (派出所/警务室/岗亭/群防驻点), osm_node (the OSM node the post
+stands at; its coordinates come from the OSM data), note.
+roster.csv: callsign, kind (a UnitKind value), station (a name in stations.csv),
+duty (daily windows like '19:00-22:00', ';'-separated; empty = always), leader, phone,
+members (head count).
+"""
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from dispatch.domain.errors import DispatchError
+from dispatch.domain.units import DutyWindow, UnitKind, UnitStatus
+from dispatch.importers.osm import OsmData
+from dispatch.store.schema import StationRow, UnitRow
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return [{k: (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def import_stations(session: Session, path: Path, osm: OsmData) -> dict[str, tuple[float, float]]:
+    """Add the stations; returns name -> (lon, lat)."""
+    out: dict[str, tuple[float, float]] = {}
+    for r in _rows(path):
+        node = int(r["osm_node"])
+        if node not in osm.nodes:
+            raise DispatchError(f"驻点 {r['name']} 的 OSM 节点 {node} 不在路网数据中")
+        lon, lat = osm.nodes[node]
+        session.add(StationRow(name=r["name"], kind=r["kind"], lon=lon, lat=lat,
+                               source=f"OpenStreetMap node {node}（{r.get('note', '')}）"))
+        out[r["name"]] = (lon, lat)
+    return out
+
+
+def import_roster(session: Session, path: Path, stations: dict[str, tuple[float, float]],
+                  now: datetime) -> int:
+    """Add the units, each at its station, available, with its duty windows."""
+    n = 0
+    for r in _rows(path):
+        try:
+            kind = UnitKind(r["kind"])
+        except ValueError:
+            raise DispatchError(f"未知的警力类型 {r['kind']!r}（{r['callsign']}）") from None
+        if r["station"] not in stations:
+            raise DispatchError(f"{r['callsign']} 的驻点 {r['station']} 不存在")
+        duty = [w.strip() for w in r.get("duty", "").split(";") if w.strip()]
+        for w in duty:
+            DutyWindow.parse(w)  # validates
+        lon, lat = stations[r["station"]]
+        session.add(UnitRow(callsign=r["callsign"], kind=kind.value, status=UnitStatus.AVAILABLE.value,
+                            status_since=now, lon=lon, lat=lat, position_at=now, home_lon=lon,
+                            home_lat=lat, station=r["station"], duty=duty, leader=r.get("leader", ""),
+                            phone=r.get("phone", ""), members=int(r.get("members") or 1)))
+        n += 1
+    return n

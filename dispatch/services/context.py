@@ -1,0 +1,54 @@
+"""What every service needs (store, clock, who is acting) and what it returns."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from dispatch.domain.errors import DispatchError
+from dispatch.services.clock import Clock
+from dispatch.store import eventlog
+from dispatch.store.db import Store
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The seat and operator that events are recorded against."""
+
+    seat: str
+    operator: str
+
+
+@dataclass
+class Context:
+    store: Store
+    clock: Clock
+    actor: Actor
+    read_only: bool = False
+    grid_of: Callable[[float, float], str | None] | None = None  # point -> 网格 id
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a service call changed: screens decide from it what to redraw."""
+
+    incidents: frozenset[int] = frozenset()
+    units: frozenset[int] = frozenset()
+    last_event_id: int = 0
+    incident_id: int | None = None  # the incident the call created or acted on
+    event_ids: tuple[int, ...] = field(default=())
+
+
+def ensure_writable(ctx: Context) -> None:
+    """Replay and training views are read-only: refuse any write."""
+    if ctx.read_only:
+        raise DispatchError("回放/只读模式下不能修改警情")
+
+
+def append_event(ctx: Context, s: Session, kind: str, incident_id: int | None = None,
+                 unit_id: int | None = None, payload: dict | None = None) -> int:
+    """Append one event stamped with the context's clock, seat and operator."""
+    row = eventlog.append(s, at=ctx.clock.now(), seat=ctx.actor.seat, operator=ctx.actor.operator,
+                          kind=kind, incident_id=incident_id, unit_id=unit_id, payload=payload)
+    return row.id

@@ -1,0 +1,135 @@
+"""Read models for the screens and the command line: incidents with their
+assignments, unit snapshots, grids, stations. Reads only."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.domain.incidents import IncidentStatus
+from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
+from dispatch.store.eventlog import as_utc
+from dispatch.store.schema import AssignmentRow, GridRow, IncidentRow, StationRow, UnitRow
+
+
+def _utc(v: datetime | None) -> datetime | None:
+    return as_utc(v) if v is not None else None
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    unit_id: int
+    callsign: str
+    dispatched_at: datetime
+    acknowledged_at: datetime | None
+    en_route_at: datetime | None
+    arrived_at: datetime | None
+    cleared_at: datetime | None
+    eta_s: float | None
+    route_m: float | None
+
+    @property
+    def open(self) -> bool:
+        return self.cleared_at is None
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: int
+    status: IncidentStatus
+    received_at: datetime
+    updated_at: datetime
+    caller_number: str
+    caller_name: str
+    place_text: str
+    place_name: str
+    place_kind: str
+    place_admin: list[str]
+    qualifier: str
+    lon: float | None
+    lat: float | None
+    grid_id: str | None
+    category: str
+    priority: str
+    narrative: str
+    result_code: str
+    close_note: str
+    closed_at: datetime | None
+    seat: str
+    operator: str
+    version: int
+    assignments: tuple[AssignmentView, ...] = field(default=())
+
+    @property
+    def located(self) -> bool:
+        return self.lon is not None
+
+
+def _incident_view(row: IncidentRow, assignments: list[AssignmentView]) -> IncidentView:
+    return IncidentView(
+        id=row.id, status=IncidentStatus(row.status), received_at=as_utc(row.received_at),
+        updated_at=as_utc(row.updated_at), caller_number=row.caller_number,
+        caller_name=row.caller_name, place_text=row.place_text, place_name=row.place_name,
+        place_kind=row.place_kind, place_admin=list(row.place_admin or []), qualifier=row.qualifier,
+        lon=row.lon, lat=row.lat, grid_id=row.grid_id, category=row.category, priority=row.priority,
+        narrative=row.narrative, result_code=row.result_code, close_note=row.close_note,
+        closed_at=_utc(row.closed_at), seat=row.seat, operator=row.operator, version=row.version,
+        assignments=tuple(assignments))
+
+
+def _assignments(s: Session, incident_ids: list[int]) -> dict[int, list[AssignmentView]]:
+    out: dict[int, list[AssignmentView]] = {i: [] for i in incident_ids}
+    if not incident_ids:
+        return out
+    q = (select(AssignmentRow, UnitRow.callsign).join(UnitRow, UnitRow.id == AssignmentRow.unit_id)
+         .where(AssignmentRow.incident_id.in_(incident_ids)).order_by(AssignmentRow.id))
+    for a, callsign in s.execute(q):
+        out[a.incident_id].append(AssignmentView(
+            a.unit_id, callsign, as_utc(a.dispatched_at), _utc(a.acknowledged_at), _utc(a.en_route_at),
+            _utc(a.arrived_at), _utc(a.cleared_at), a.eta_s, a.route_m))
+    return out
+
+
+def open_incidents(s: Session) -> list[IncidentView]:
+    """Pending and active incidents, oldest first."""
+    rows = list(s.scalars(select(IncidentRow).where(IncidentRow.status != IncidentStatus.CLOSED.value)
+                          .order_by(IncidentRow.received_at)))
+    by = _assignments(s, [r.id for r in rows])
+    return [_incident_view(r, by[r.id]) for r in rows]
+
+
+def recent_closed(s: Session, limit: int = 50) -> list[IncidentView]:
+    rows = list(s.scalars(select(IncidentRow).where(IncidentRow.status == IncidentStatus.CLOSED.value)
+                          .order_by(IncidentRow.closed_at.desc()).limit(limit)))
+    by = _assignments(s, [r.id for r in rows])
+    return [_incident_view(r, by[r.id]) for r in rows]
+
+
+def incident(s: Session, incident_id: int) -> IncidentView | None:
+    row = s.get(IncidentRow, incident_id)
+    if row is None:
+        return None
+    return _incident_view(row, _assignments(s, [incident_id])[incident_id])
+
+
+def unit_snapshot(row: UnitRow) -> UnitSnapshot:
+    return UnitSnapshot(
+        id=row.id, callsign=row.callsign, kind=UnitKind(row.kind), status=UnitStatus(row.status),
+        lon=row.lon, lat=row.lat, position_at=_utc(row.position_at), home_lon=row.home_lon,
+        home_lat=row.home_lat, station=row.station,
+        duty=tuple(DutyWindow.parse(w) for w in (row.duty or [])), incident_id=row.incident_id,
+        leader=row.leader, phone=row.phone, status_since=_utc(row.status_since), members=row.members)
+
+
+def unit_snapshots(s: Session) -> list[UnitSnapshot]:
+    return [unit_snapshot(r) for r in s.scalars(select(UnitRow).order_by(UnitRow.id))]
+
+
+def grids(s: Session) -> list[GridRow]:
+    return list(s.scalars(select(GridRow).order_by(GridRow.id)))
+
+
+def stations(s: Session) -> list[StationRow]:
+    return list(s.scalars(select(StationRow).order_by(StationRow.id)))

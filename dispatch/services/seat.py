@@ -1,0 +1,58 @@
+"""Services: every action a seat can take, bound to one context (store, clock, who)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from dispatch.domain.units import UnitStatus
+from dispatch.services import calls, recommending, units
+from dispatch.services.context import Changes, Context
+from dispatch.services.locations import Location
+
+
+class Services:
+    """The one object screens and commands call to change anything."""
+
+    def __init__(self, ctx: Context, roads_provider: Callable | None = None,
+                 stale_after_s: float = 300.0, tz: str = "Asia/Shanghai") -> None:
+        self.ctx = ctx
+        self._roads = roads_provider
+        self._stale = stale_after_s
+        self._tz = tz
+
+    def open_call(self, caller_number: str = "", caller_name: str = "") -> Changes:
+        return calls.open_call(self.ctx, caller_number, caller_name)
+
+    def update_caller(self, incident_id: int, number: str, name: str) -> Changes:
+        return calls.update_caller(self.ctx, incident_id, number, name)
+
+    def locate(self, incident_id: int, location: Location) -> Changes:
+        return calls.locate(self.ctx, incident_id, location)
+
+    def categorise(self, incident_id: int, category: str, priority: str | None = None,
+                   narrative: str | None = None) -> Changes:
+        return calls.categorise(self.ctx, incident_id, category, priority, narrative)
+
+    def add_note(self, incident_id: int, text: str) -> Changes:
+        return calls.add_note(self.ctx, incident_id, text)
+
+    def recommend(self, incident_id: int, limit: int = 5, log: bool = True):
+        return recommending.recommend_for(self.ctx, self._roads, incident_id, limit,
+                                          self._stale, self._tz, log)
+
+    def dispatch(self, incident_id: int, unit_ids: Sequence[int],
+                 estimates: dict[int, tuple[float, float]] | None = None) -> Changes:
+        return units.dispatch(self.ctx, incident_id, unit_ids, estimates)
+
+    def set_unit_status(self, unit_id: int, status: UnitStatus | str, note: str = "") -> Changes:
+        return units.set_status(self.ctx, unit_id, status, note)
+
+    def report_position(self, unit_id: int, lon: float, lat: float, at: datetime | None = None,
+                        speed: float | None = None, heading: float | None = None) -> Changes:
+        return units.report_position(self.ctx, unit_id, lon, lat, at, speed, heading)
+
+    def close(self, incident_id: int, result_code: str, note: str = "") -> Changes:
+        return calls.close(self.ctx, incident_id, result_code, note)
+
+    def callback(self, incident_id: int, satisfied: bool, note: str = "") -> Changes:
+        return calls.callback(self.ctx, incident_id, satisfied, note)

@@ -1,0 +1,89 @@
+"""One settings object: defaults, then a TOML file in the user config directory,
+then environment variables, then command-line options (applied by the caller)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+from dispatch.domain.errors import DispatchError
+
+APP_NAME = "dispatch-console"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Interval targets for timelines and statistics (seconds, share of calls)."""
+
+    dispatch_s: float = 60.0
+    dispatch_share: float = 0.9
+    arrival_city_s: float = 300.0
+    arrival_suburb_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = ""                 # empty: SQLite file in data_dir
+    data_dir: Path = Path(platformdirs.user_data_dir(APP_NAME))
+    seat: str = "席位01"
+    operator: str = "接警员"
+    tz: str = "Asia/Shanghai"
+    load_demo: bool = True
+    stale_position_s: float = 300.0  # older unit positions fall back to the post
+    ack_timeout_s: float = 60.0      # an unacknowledged dispatch turns red after this
+    tile_url: str | None = None      # a deployment's local tile server, if any
+    targets: Targets = field(default_factory=Targets)
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.data_dir / 'dispatch.sqlite3'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived indexes (geocoder, road graph), one folder per database."""
+        digest = hashlib.sha1(self.database_url.encode()).hexdigest()[:12]
+        return self.data_dir / "cache" / digest
+
+    def with_overrides(self, **kw) -> "Settings":
+        kw = {k: v for k, v in kw.items() if v is not None}
+        if "data_dir" in kw:
+            kw["data_dir"] = Path(kw["data_dir"])
+        return replace(self, **kw)
+
+
+_ENV = {
+    "DISPATCH_DB_URL": "db_url",
+    "DISPATCH_DATA_DIR": "data_dir",
+    "DISPATCH_SEAT": "seat",
+    "DISPATCH_OPERATOR": "operator",
+    "DISPATCH_TILE_URL": "tile_url",
+}
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("DISPATCH_CONFIG", Path(platformdirs.user_config_dir(APP_NAME)) / "settings.toml"))
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from the TOML file (if present) and the environment."""
+    path = path or config_file()
+    values: dict = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise DispatchError(f"配置文件格式错误 {path}: {exc}") from None
+        targets = data.pop("targets", None)
+        known = {f for f in Settings.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        if targets:
+            values["targets"] = Targets(**targets)
+    for env, key in _ENV.items():
+        if os.environ.get(env):
+            values[key] = os.environ[env]
+    return Settings().with_overrides(**values)

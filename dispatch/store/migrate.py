@@ -1,0 +1,29 @@
+"""Schema migrations with Alembic, run programmatically at bootstrap."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from dispatch.domain.errors import StoreUnavailable
+from dispatch.store.db import describe_db_error
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to the newest schema (creates it on first start)."""
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    except (OperationalError, DBAPIError) as exc:
+        raise StoreUnavailable(describe_db_error(exc)) from None

@@ -1,0 +1,267 @@
+"""The console's one window, laid out for a 1920x1080 control-room screen:
+call intake | map | incident queue + unit board."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from dispatch.bootstrap import App
+from dispatch.domain.errors import DispatchError
+from dispatch.services import queries
+from ui.close_dialog import CloseDialog
+from ui.incident_queue import IncidentQueue
+from ui.intake import Intake
+from ui.log_follower import LogFollower
+from ui.map.map_pane import MapPane
+from ui.map_feed import build_console_basemap, incident_markers, unit_markers
+from ui.unit_board import UnitBoard
+from ui.fmt import local_time
+from ui.workers import run_in_background
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, app: App) -> None:
+        super().__init__()
+        self.app = app
+        s = app.settings
+        self.setWindowTitle(f"110 接处警调度台 — {s.seat} · {s.operator}")
+        self.intake = Intake(app)
+        self.map = MapPane(build_console_basemap(app), s.cache_dir / "map", tile_url=s.tile_url)
+        self.queue = IncidentQueue()
+        self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s)
+        self._incidents: list[queries.IncidentView] = []
+        self._dialogs: list = []
+
+        queue_buttons = QHBoxLayout()
+        for text, slot in (("处理 (Enter)", self._work_on_selected), ("时间线 (F9)", self.open_timeline),
+                           ("结警 (F8)", self.close_incident)):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            if "结警" in text:
+                b.setObjectName("danger")
+            queue_buttons.addWidget(b)
+        right_top = QWidget()
+        rt = QVBoxLayout(right_top)
+        rt.setContentsMargins(0, 0, 0, 0)
+        rt.addWidget(self.queue)
+        rt.addLayout(queue_buttons)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(right_top)
+        right.addWidget(self.board)
+        right.setSizes([430, 570])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.intake)
+        main.addWidget(self.map)
+        main.addWidget(right)
+        main.setSizes([520, 780, 620])
+        main.setChildrenCollapsible(False)
+        self.setCentralWidget(main)
+        self.clock_label = QLabel()
+        self.statusBar().addPermanentWidget(QLabel(f"数据库：{_short_url(s.database_url)}"))
+        self.statusBar().addPermanentWidget(QLabel("地图数据 © OpenStreetMap contributors (ODbL)"))
+        self.statusBar().addPermanentWidget(self.clock_label)
+
+        self.follower = LogFollower(app, parent=self)
+        self.follower.changed.connect(self._on_log_changed)
+        self.follower.failed.connect(self._on_message)
+        self.intake.acted.connect(self.follower.poll)
+        self.intake.message.connect(self._on_message)
+        self.intake.candidates_changed.connect(self.map.set_candidates)
+        self.intake.candidate_highlighted.connect(self._on_candidate_highlighted)
+        self.intake.located.connect(self._on_located)
+        self.intake.dispatched.connect(self._on_dispatched)
+        self.map.map_clicked.connect(self._on_map_clicked)
+        self.map.candidate_clicked.connect(self._on_candidate_clicked)
+        self.map.incident_clicked.connect(self._on_incident_clicked)
+        self.map.unit_clicked.connect(self.board.select)
+        self.queue.activated.connect(self._on_incident_clicked)
+        self.board.status_requested.connect(self._on_status_requested)
+        self._shortcuts()
+        self._tick_timer = QTimer(self)
+        self._tick_timer.timeout.connect(self._tick)
+        self._tick_timer.start(1000)
+        self.reload()
+        self._tick()
+
+    def _shortcuts(self) -> None:
+        keys = {
+            "F2": self.new_call, "F3": self._focus_place, "F4": self.intake.category.setFocus,
+            "Ctrl+S": self.intake.save_details, "F5": self.intake.recommend,
+            "F6": self.intake.dispatch_checked, "F7": self.board.view.setFocus,
+            "F8": self.close_incident, "F9": self.open_timeline, "F10": self.queue.view.setFocus,
+            "F11": self.open_shift_review, "F12": self.open_replay,
+        }
+        for key, slot in keys.items():
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+
+    # ---- refresh from the log ------------------------------------------------------------
+    def reload(self) -> None:
+        with self.app.session() as s:
+            self._incidents = queries.open_incidents(s)
+            units = queries.unit_snapshots(s)
+        now = self.app.clock.now()
+        self.queue.set_incidents(self._incidents, now)
+        self.board.set_units(units, self._incidents, now)
+        self._units = units
+        self.map.set_units(unit_markers(units, self.board.model._alerts))
+        self.map.set_incidents(incident_markers(self._incidents))
+        self.intake.refresh()
+
+    def _on_log_changed(self, _events: list) -> None:
+        self.reload()
+
+    def _tick(self) -> None:
+        now = self.app.clock.now()
+        self.clock_label.setText(local_time(now, with_date=True))
+        before = dict(self.board.model._alerts)
+        self.queue.tick(now)
+        self.board.tick(now)
+        if self.board.model._alerts != before:
+            self.map.set_units(unit_markers(self._units, self.board.model._alerts))
+
+    def _on_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    # ---- actions -------------------------------------------------------------------------
+    def new_call(self) -> None:
+        iid = self.intake.new_call()
+        if iid is not None:
+            self.map.clear_routes()
+            self.map.clear_pick_point()
+            self.queue.select(iid)
+
+    def _focus_place(self) -> None:
+        self.intake.place.setFocus()
+        self.intake.place.selectAll()
+
+    def _work_on_selected(self) -> None:
+        iid = self.queue.current_id()
+        if iid is not None:
+            self._on_incident_clicked(iid)
+
+    def _selected_incident(self) -> int | None:
+        return self.queue.current_id() if self.queue.view.hasFocus() or self.intake.incident_id is None \
+            else self.intake.incident_id
+
+    def close_incident(self) -> None:
+        iid = self._selected_incident()
+        if iid is None:
+            self._on_message("请先在警情队列中选择要结警的警情")
+            return
+        with self.app.session() as s:
+            view = queries.incident(s, iid)
+        if view is None or not view.status.open:
+            self._on_message(f"警情 {iid} 已结警")
+            return
+        dlg = CloseDialog(iid, f"警情 {iid} · {view.place_name or '未定位'} · {view.status.label}", self)
+        if dlg.exec():
+            code, note = dlg.values()
+            self.do_close(iid, code, note)
+
+    def do_close(self, incident_id: int, code: str, note: str) -> bool:
+        try:
+            self.app.services.close(incident_id, code, note)
+        except DispatchError as exc:
+            self._on_message(str(exc))
+            return False
+        self.follower.poll()
+        if self.intake.incident_id == incident_id:
+            self.intake.load_incident(None)
+            self.map.clear_routes()
+            self.map.clear_pick_point()
+        self._on_message(f"警情 {incident_id} 已结警")
+        return True
+
+    def open_timeline(self) -> None:
+        iid = self._selected_incident()
+        if iid is None:
+            self._on_message("请先选择警情")
+            return
+        from ui.timeline.incident_dialog import IncidentTimelineDialog
+        dlg = IncidentTimelineDialog(self.app, iid, parent=self)
+        self._dialogs.append(dlg)
+        dlg.show()
+
+    def open_shift_review(self) -> None:
+        from ui.timeline.review_window import ShiftReviewWindow
+        w = ShiftReviewWindow(self.app, parent=self)
+        self._dialogs.append(w)
+        w.show()
+
+    def open_replay(self) -> None:
+        from ui.replay.replay_window import ReplayWindow
+        w = ReplayWindow.for_app(self.app, parent=self)
+        self._dialogs.append(w)
+        w.show()
+
+    def _on_status_requested(self, unit_id: int, status: str) -> None:
+        try:
+            self.app.services.set_unit_status(unit_id, status)
+        except DispatchError as exc:
+            self._on_message(str(exc))
+            return
+        self.follower.poll()
+
+    def _on_map_clicked(self, lon: float, lat: float) -> None:
+        if self.intake.incident_id is not None:
+            self.intake.locate_manual(lon, lat)
+
+    def _on_candidate_clicked(self, index: int) -> None:
+        self.intake.candidates.setCurrentRow(index)
+        self.intake.pick_candidate(index)
+
+    def _on_candidate_highlighted(self, index: int) -> None:
+        if index >= 0:
+            self.map.highlight_candidate(index)
+
+    def _on_located(self, lon: float, lat: float) -> None:
+        self.map.set_candidates([])
+        self.map.set_pick_point(lon, lat, "警情地点")
+        self.map.focus(lon, lat)
+
+    def _on_incident_clicked(self, incident_id: int) -> None:
+        self.queue.select(incident_id)
+        self.intake.load_incident(incident_id)
+        with self.app.session() as s:
+            view = queries.incident(s, incident_id)
+        self.map.clear_routes()
+        if view and view.lon is not None:
+            self.map.set_pick_point(view.lon, view.lat, f"警情 {incident_id}")
+            self.map.focus(view.lon, view.lat)
+            self._draw_routes(view, [a.unit_id for a in view.assignments if a.open])
+
+    def _on_dispatched(self, incident_id: int, unit_ids: list) -> None:
+        with self.app.session() as s:
+            view = queries.incident(s, incident_id)
+        if view is not None:
+            self._draw_routes(view, unit_ids)
+
+    def _draw_routes(self, view: queries.IncidentView, unit_ids: list[int]) -> None:
+        units = {u.id: u for u in self._units}
+        targets = [units[u] for u in unit_ids if u in units]
+        to = (view.lon, view.lat)
+
+        def compute() -> list:
+            roads = self.app.roads
+            return [(u, roads.route(u.kind.travel, (u.lon, u.lat), to)) for u in targets]
+
+        def draw(routes: list) -> None:
+            for u, r in routes:
+                self.map.show_route(f"u{u.id}", [list(p) for p in r.coords],
+                                    f"{u.callsign} 路线 {r.meters / 1000:.1f} 公里")
+
+        run_in_background(compute, draw, lambda exc: self._on_message(f"路线计算失败：{exc}"))
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+        self.follower.stop()
+        self._tick_timer.stop()
+        super().closeEvent(event)
+
+
+def _short_url(url: str) -> str:
+    if url.startswith("sqlite"):
+        return url.split("///", 1)[-1]
+    return url.split("@")[-1]

@@ -1,0 +1,34 @@
+"""Turn core views into what the map pane draws (plain dicts)."""
+from __future__ import annotations
+
+from dispatch.domain.units import UnitSnapshot
+from dispatch.importers.osm import read_osm
+from dispatch.services.queries import IncidentView
+
+
+def unit_markers(units: list[UnitSnapshot], alerts: dict[int, str]) -> list[dict]:
+    return [{"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": u.status.value,
+             "lon": u.lon, "lat": u.lat, "alert": u.id in alerts,
+             "label": f"{u.callsign} {u.kind.label} · {u.status.label}" + (f" · {alerts[u.id]}" if u.id in alerts else "")}
+            for u in units if u.status.value != "off_duty"]
+
+
+def incident_markers(views: list[IncidentView]) -> list[dict]:
+    return [{"id": v.id, "status": v.status.value, "priority": v.priority, "lon": v.lon, "lat": v.lat,
+             "label": f"警情 {v.id} · {v.status.label} · {v.place_name}"}
+            for v in views if v.lon is not None]
+
+
+def build_console_basemap(app) -> dict:  # noqa: ANN001 (dispatch.bootstrap.App)
+    """Roads from the database's OSM file, plus its grids and stations."""
+    from dispatch.geo.basemap import build_basemap
+    from dispatch.services.queries import grids, stations
+
+    basemap = build_basemap(read_osm(app.roads_osm))
+    with app.session() as s:
+        basemap["grids"] = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"id": g.id, "name": g.name},
+             "geometry": {"type": "Polygon", "coordinates": [g.polygon]}} for g in grids(s)]}
+        basemap["stations"] = [{"name": st.name, "kind": st.kind, "lon": st.lon, "lat": st.lat}
+                               for st in stations(s)]
+    return basemap

@@ -1,0 +1,185 @@
+"""The unit board: every unit's status, time in status, incident and position,
+with the status moves as buttons; overdue dispatches turn red."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QTableView, QVBoxLayout, QWidget)
+
+from dispatch.domain.alerts import assignment_alert
+from dispatch.domain.units import UnitSnapshot, UnitStatus, next_unit_statuses
+from dispatch.services.queries import IncidentView
+from ui import theme
+from ui.fmt import duration
+
+COLUMNS = ("呼号", "类型", "状态", "状态时长", "警情", "位置", "在岗时段", "提示")
+ACTIONS = ((UnitStatus.ACKNOWLEDGED, "签收", "Ctrl+1"), (UnitStatus.EN_ROUTE, "出发", "Ctrl+2"),
+           (UnitStatus.ON_SCENE, "到场", "Ctrl+3"), (UnitStatus.AVAILABLE, "空闲/撤回", "Ctrl+4"))
+
+
+class UnitBoardModel(QAbstractTableModel):
+    def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0) -> None:
+        super().__init__()
+        self._units: list[UnitSnapshot] = []
+        self._alerts: dict[int, str] = {}
+        self._now: datetime | None = None
+        self._incidents: list[IncidentView] = []
+        self.ack_timeout_s, self.arrival_target_s = ack_timeout_s, arrival_target_s
+
+    def set_units(self, units: list[UnitSnapshot], incidents: list[IncidentView], now: datetime) -> None:
+        self.beginResetModel()
+        self._units, self._incidents, self._now = list(units), list(incidents), now
+        self._alerts = self._compute_alerts(now)
+        self.endResetModel()
+
+    def tick(self, now: datetime) -> None:
+        self._now = now
+        self._alerts = self._compute_alerts(now)
+        if self._units:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._units) - 1, len(COLUMNS) - 1))
+
+    def _compute_alerts(self, now: datetime) -> dict[int, str]:
+        out = {}
+        for inc in self._incidents:
+            for a in inc.assignments:
+                if a.open:
+                    alert = assignment_alert(a.dispatched_at, a.acknowledged_at, a.arrived_at, a.eta_s,
+                                             now, self.ack_timeout_s, self.arrival_target_s)
+                    if alert:
+                        out[a.unit_id] = alert
+        return out
+
+    def alert(self, unit_id: int) -> str | None:
+        return self._alerts.get(unit_id)
+
+    def unit_at(self, row: int) -> UnitSnapshot | None:
+        return self._units[row] if 0 <= row < len(self._units) else None
+
+    def row_of(self, unit_id: int) -> int:
+        return next((i for i, u in enumerate(self._units) if u.id == unit_id), -1)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._units)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self._units)):
+            return None
+        u = self._units[index.row()]
+        col = index.column()
+        alert = self._alerts.get(u.id)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return u.callsign
+            if col == 1:
+                return u.kind.label
+            if col == 2:
+                return u.status.label
+            if col == 3:
+                return duration((self._now - u.status_since).total_seconds()) \
+                    if self._now and u.status_since else ""
+            if col == 4:
+                return str(u.incident_id) if u.incident_id else ""
+            if col == 5:
+                at_home = abs(u.lon - u.home_lon) < 1e-5 and abs(u.lat - u.home_lat) < 1e-5
+                return f"驻点 {u.station}" if at_home else f"{u.lon:.5f}, {u.lat:.5f}"
+            if col == 6:
+                return "、".join(str(w) for w in u.duty) or "全天"
+            if col == 7:
+                return alert or ""
+        if role == Qt.ItemDataRole.BackgroundRole and alert:
+            return QBrush(theme.ALERT)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if alert:
+                return QBrush(theme.ALERT_TEXT)
+            if col == 2:
+                return QBrush(QColor(theme.STATUS_COLOURS.get(u.status.value, "#e6edf3")))
+        if role == Qt.ItemDataRole.UserRole:
+            return u.id
+        return None
+
+
+class UnitBoard(QWidget):
+    """Signals: `status_requested(unit_id, status_value)`, `selected(unit_id)`."""
+
+    status_requested = Signal(int, str)
+    selected = Signal(int)
+
+    def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
+                 read_only: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = UnitBoardModel(ack_timeout_s, arrival_target_s)
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(24)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current)
+        title = QLabel("警力看板")
+        title.setObjectName("title")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(title)
+        lay.addWidget(self.view)
+        self.buttons: dict[UnitStatus, QPushButton] = {}
+        if not read_only:
+            row = QHBoxLayout()
+            for status, label, keys in ACTIONS:
+                b = QPushButton(f"{label} ({keys})")
+                b.setShortcut(QKeySequence(keys))
+                b.clicked.connect(lambda _=False, s=status: self._request(s))
+                row.addWidget(b)
+                self.buttons[status] = b
+            lay.addLayout(row)
+        self._update_buttons()
+
+    def set_units(self, units: list[UnitSnapshot], incidents: list[IncidentView], now: datetime) -> None:
+        keep = self.current_id()
+        self.model.set_units(units, incidents, now)
+        if keep is not None:
+            self.select(keep)
+        self._update_buttons()
+
+    def tick(self, now: datetime) -> None:
+        self.model.tick(now)
+
+    def current_id(self) -> int | None:
+        u = self.model.unit_at(self.view.currentIndex().row())
+        return u.id if u else None
+
+    def select(self, unit_id: int) -> None:
+        row = self.model.row_of(unit_id)
+        if row >= 0:
+            self.view.selectRow(row)
+
+    def _request(self, status: UnitStatus) -> None:
+        uid = self.current_id()
+        if uid is not None:
+            self.status_requested.emit(uid, status.value)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._update_buttons()
+        u = self.model.unit_at(current.row())
+        if u:
+            self.selected.emit(u.id)
+
+    def _update_buttons(self) -> None:
+        u = self.model.unit_at(self.view.currentIndex().row())
+        allowed = set(next_unit_statuses(u.status)) if u else set()
+        for status, b in self.buttons.items():
+            b.setEnabled(status in allowed)
