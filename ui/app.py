@@ -12,6 +12,8 @@ def run_gui(settings: Settings) -> int:
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
         if "--no-sandbox" not in flags:  # Chromium refuses to run sandboxed as root
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --no-sandbox").strip()
+    import PySide6.QtWebEngineWidgets  # noqa: F401  (must precede the QApplication)
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from dispatch.bootstrap import bootstrap
@@ -29,6 +31,7 @@ def run_gui(settings: Settings) -> int:
         return 2
     from ui.main_window import MainWindow
     window = MainWindow(app)
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.resize(1920, 1080)
     window.showMaximized()
     # warm the indexes so the first search and recommendation are instant

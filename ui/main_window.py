@@ -27,7 +27,7 @@ class MainWindow(QMainWindow):
         s = app.settings
         self.setWindowTitle(f"110 接处警调度台 — {s.seat} · {s.operator}")
         self.intake = Intake(app)
-        self.map = MapPane(build_console_basemap(app), s.cache_dir / "map", tile_url=s.tile_url)
+        self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url)
         self.queue = IncidentQueue()
         self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s)
         self._incidents: list[queries.IncidentView] = []

@@ -25,6 +25,10 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_events)
 
+    p = bench.add_parser("startup", help="seconds from start to a usable main window")
+    p.add_argument("--runs", type=int, default=3)
+    p.set_defaults(handler=_bench_startup)
+
 
 def _units(args: argparse.Namespace) -> int:
     app = open_app(args)
@@ -73,4 +77,13 @@ def _events(args: argparse.Namespace) -> int:
             print(f"{e.id:>6} {e.occurred_at:%Y-%m-%d %H:%M:%S}Z {e.seat}/{e.operator} "
                   f"{KIND_LABELS.get(e.kind, e.kind)} 警情={e.incident_id or '-'} "
                   f"警力={e.unit_id or '-'} {e.payload}")
+    return 0
+
+
+def _bench_startup(args: argparse.Namespace) -> int:
+    from ui.startup_bench import bench_startup  # the GUI shell, loaded only here
+
+    open_app(args)  # create the database (and the demo) first, as a later start finds it
+    glob = [a for pair in (("--db", args.db), ("--data-dir", args.data_dir)) if pair[1] for a in pair]
+    print_json(bench_startup(glob, runs=args.runs))
     return 0

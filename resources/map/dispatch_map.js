@@ -1,0 +1,381 @@
+/* The map pane's JS API: window.dispatchMap.
+ *
+ * The page is rendered once (folium); every live change comes in through these
+ * functions, called from Python with runJavaScript and JSON arguments. Clicks go
+ * back through the single QWebChannel object "bridge" (one slot, a JSON string).
+ * Coordinates in the API are WGS-84 [lon, lat]; Leaflet wants [lat, lon].
+ */
+(function () {
+  "use strict";
+
+  var STATUS_LABELS = {
+    available: "空闲", dispatched: "已派", acknowledged: "已签收",
+    en_route: "出发", on_scene: "到场", off_duty: "不在岗"
+  };
+  var KIND_GLYPHS = {
+    patrol_car: "车", special_patrol: "特", traffic: "交", ebike_patrol: "电",
+    foot_patrol: "步", community: "社", volunteer_patrol: "义", joint_defence: "联",
+    peace_volunteer: "志", village_team: "村"
+  };
+
+  var map = null, bridge = null, cfg = {};
+  var layers = {}, units = {}, incidents = {}, candidates = {}, routes = {};
+  var pick = null, highlighted = null, base = null, renderer = null;
+
+  function send(msg) {
+    if (bridge) { bridge.send(JSON.stringify(msg)); }
+  }
+
+  function esc(text) {
+    return String(text === undefined || text === null ? "" : text)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;");
+  }
+
+  function ll(lon, lat) { return L.latLng(lat, lon); }
+
+  // A unit without a position yet (or a bad one) is simply not drawn.
+  function placeable(o) {
+    return o && typeof o.lon === "number" && typeof o.lat === "number" && isFinite(o.lon) && isFinite(o.lat);
+  }
+
+  /* ---------- markers ---------- */
+
+  function unitClass(u) {
+    return "dm-unit st-" + esc(u.status || "available") + (u.alert ? " alert" : "");
+  }
+
+  function unitHtml(u) {
+    var glyph = KIND_GLYPHS[u.kind] || "警";
+    var status = STATUS_LABELS[u.status] || u.status || "";
+    return '<div class="dm-unit-dot">' + glyph + '</div><div class="dm-unit-label">' +
+      '<span class="dm-callsign">' + esc(u.callsign) + '</span><span class="dm-status">' +
+      esc(status) + "</span></div>";
+  }
+
+  function unitIcon(u) {
+    return L.divIcon({ className: "dm-unit-icon", iconSize: [24, 24], iconAnchor: [12, 12],
+      html: '<div class="' + unitClass(u) + '">' + unitHtml(u) + "</div>" });
+  }
+
+  function refreshUnitDom(m, u) {
+    var el = m.getElement();
+    var inner = el && el.firstElementChild;
+    if (!inner) { m.setIcon(unitIcon(u)); return; }
+    var cls = unitClass(u), html = unitHtml(u);
+    if (inner.className !== cls) { inner.className = cls; }
+    if (m._dmHtml !== html) { inner.innerHTML = html; }
+    m._dmHtml = html;
+  }
+
+  function setUnits(list) {
+    var seen = {};
+    list.filter(placeable).forEach(function (u) {
+      var id = String(u.id);
+      seen[id] = true;
+      var pos = ll(u.lon, u.lat), m = units[id];
+      if (!m) {
+        m = L.marker(pos, { icon: unitIcon(u), keyboard: false, riseOnHover: true });
+        m._dmHtml = unitHtml(u);
+        m.on("click", function () { send({ type: "unit_click", id: m._dmUnit.id }); });
+        layers.units.addLayer(m);
+        units[id] = m;
+      } else {
+        if (!m.getLatLng().equals(pos)) { m.setLatLng(pos); }
+        refreshUnitDom(m, u);
+      }
+      m._dmUnit = u;
+      m.setZIndexOffset(u.alert ? 900 : (u.status === "off_duty" ? -200 : 0));
+      var tip = esc(u.label || u.callsign);
+      if (m.getTooltip()) { m.setTooltipContent(tip); }
+      else { m.bindTooltip(tip, { direction: "top", offset: [0, -12], className: "dm-tip" }); }
+    });
+    Object.keys(units).forEach(function (id) {
+      if (!seen[id]) { layers.units.removeLayer(units[id]); delete units[id]; }
+    });
+    scheduleDeclutter();
+  }
+
+  function incidentIcon(i) {
+    var urgent = i.priority === "urgent";
+    var cls = "dm-incident" + (urgent ? " urgent" : "") + " ist-" + esc(i.status || "pending");
+    return L.divIcon({ className: "dm-incident-icon", iconSize: [30, 30], iconAnchor: [15, 15],
+      html: '<div class="' + cls + '"><div class="dm-incident-mark"><span>!</span></div>' +
+        '<div class="dm-incident-label">' + esc(i.label || ("#" + i.id)) + "</div></div>" });
+  }
+
+  function setIncidents(list) {
+    var seen = {};
+    list.filter(placeable).forEach(function (i) {
+      var id = String(i.id), key = [i.status, i.priority, i.label].join("|");
+      seen[id] = true;
+      var m = incidents[id];
+      if (!m) {
+        m = L.marker(ll(i.lon, i.lat), { icon: incidentIcon(i), keyboard: false, zIndexOffset: 1000 });
+        m.on("click", function () { send({ type: "incident_click", id: m._dmIncident.id }); });
+        layers.incidents.addLayer(m);
+        incidents[id] = m;
+      } else {
+        m.setLatLng(ll(i.lon, i.lat));
+        if (m._dmKey !== key) { m.setIcon(incidentIcon(i)); }
+      }
+      m._dmKey = key;
+      m._dmIncident = i;
+      m.setZIndexOffset(i.priority === "urgent" ? 1200 : 1000);
+    });
+    Object.keys(incidents).forEach(function (id) {
+      if (!seen[id]) { layers.incidents.removeLayer(incidents[id]); delete incidents[id]; }
+    });
+    scheduleDeclutter();
+  }
+
+  function setCandidates(list) {
+    layers.candidates.clearLayers();
+    candidates = {};
+    highlighted = null;
+    list.filter(placeable).forEach(function (c, n) {
+      var index = (c.index === undefined || c.index === null) ? n : c.index;
+      var m = L.marker(ll(c.lon, c.lat), { keyboard: false, zIndexOffset: 1500,
+        icon: L.divIcon({ className: "dm-cand-icon", iconSize: [26, 26], iconAnchor: [13, 13],
+          html: '<div class="dm-cand"><div class="dm-cand-num">' + (n + 1) + "</div>" +
+            '<div class="dm-cand-label">' + esc(c.label || c.name) + "</div></div>" }) });
+      m.on("click", function () { send({ type: "candidate_click", index: index }); });
+      layers.candidates.addLayer(m);
+      candidates[String(index)] = m;
+    });
+    scheduleDeclutter();
+  }
+
+  function highlightCandidate(index) {
+    if (highlighted) {
+      var old = highlighted.getElement();
+      if (old) { old.classList.remove("dm-cand-selected"); }
+      highlighted.setZIndexOffset(1500);
+    }
+    highlighted = candidates[String(index)] || null;
+    if (!highlighted) { return; }
+    var el = highlighted.getElement();
+    if (el) { el.classList.add("dm-cand-selected"); }
+    highlighted.setZIndexOffset(3000);
+    if (!map.getBounds().pad(-0.1).contains(highlighted.getLatLng())) {
+      map.panTo(highlighted.getLatLng(), { animate: false });
+    }
+    scheduleDeclutter();
+  }
+
+  function setPickPoint(lon, lat, label) {
+    var html = '<div class="dm-pick"><div class="dm-pick-cross"></div>' +
+      (label ? '<div class="dm-pick-label">' + esc(label) + "</div>" : "") + "</div>";
+    var icon = L.divIcon({ className: "dm-pick-icon", iconSize: [34, 34], iconAnchor: [17, 17], html: html });
+    if (pick) { pick.setLatLng(ll(lon, lat)); pick.setIcon(icon); }
+    else {
+      pick = L.marker(ll(lon, lat), { icon: icon, interactive: false, keyboard: false, zIndexOffset: 2500 });
+      layers.pick.addLayer(pick);
+    }
+    scheduleDeclutter();
+  }
+
+  function clearPickPoint() {
+    if (pick) { layers.pick.removeLayer(pick); pick = null; }
+  }
+
+  function showRoute(key, coords, label) {
+    var lls = coords.map(function (c) { return ll(c[0], c[1]); });
+    var r = routes[key];
+    if (r) {
+      r.casing.setLatLngs(lls);
+      r.line.setLatLngs(lls);
+    } else {
+      r = {
+        casing: L.polyline(lls, { color: "#001018", weight: 10, opacity: 0.85, interactive: false, renderer: renderer }),
+        line: L.polyline(lls, { color: "#00e5ff", weight: 5, opacity: 1, dashArray: "1 0", renderer: renderer })
+      };
+      layers.routes.addLayer(r.casing);
+      layers.routes.addLayer(r.line);
+      routes[key] = r;
+    }
+    r.line.unbindTooltip();
+    if (label && lls.length) {
+      r.line.bindTooltip(esc(label), { permanent: true, direction: "right", offset: [10, 0],
+        className: "dm-route-label" });
+    }
+  }
+
+  function clearRoutes() {
+    layers.routes.clearLayers();
+    routes = {};
+  }
+
+  /* ---------- label decluttering ---------- */
+
+  // Labels never cover each other or another marker: the most important first
+  // (incidents, candidates, alerts, committed units, available, off duty); a
+  // label that does not fit on the right flips to the left, else it is hidden
+  // (the marker stays; its tooltip still names it) until the user zooms in.
+  var declutterPending = false;
+
+  function scheduleDeclutter() {
+    if (declutterPending) { return; }
+    declutterPending = true;
+    window.requestAnimationFrame(function () { declutterPending = false; declutter(); });
+  }
+
+  function unitPriority(u) {
+    if (u.alert) { return 1; }
+    if (u.status === "available") { return 3; }
+    if (u.status === "off_duty") { return 4; }
+    return 2;
+  }
+
+  function overlaps(r, list) {
+    for (var i = 0; i < list.length; i++) {
+      var o = list[i];
+      if (r.x1 < o.x2 && r.x2 > o.x1 && r.y1 < o.y2 && r.y2 > o.y1 && r.owner !== o.owner) { return true; }
+    }
+    return false;
+  }
+
+  // Where a label may go, in order of preference: [side, vertical shift in label heights].
+  var LABEL_SPOTS = [[1, 0], [-1, 0], [1, -1], [1, 1], [-1, -1], [-1, 1]];
+
+  function controlRects() {
+    var box = map.getContainer().getBoundingClientRect(), out = [];
+    map.getContainer().querySelectorAll(".leaflet-control").forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      if (r.width && r.height) {
+        out.push({ x1: r.left - box.left - 4, x2: r.right - box.left + 4,
+          y1: r.top - box.top - 4, y2: r.bottom - box.top + 4, owner: -1 });
+      }
+    });
+    return out;
+  }
+
+  function declutter() {
+    if (!map) { return; }
+    var items = [];
+    function collect(markers, prio, labelSel, dot) {
+      Object.keys(markers).forEach(function (k) {
+        var m = markers[k], el = m.getElement();
+        if (!el) { return; }
+        var label = el.querySelector(labelSel);
+        el.classList.remove("dm-left", "dm-nolabel");
+        if (label) { label.style.marginTop = ""; }
+        items.push({ m: m, el: el, label: label, prio: prio(m), dot: dot,
+          pt: map.latLngToContainerPoint(m.getLatLng()) });
+      });
+    }
+    collect(incidents, function (m) { return m._dmIncident.priority === "urgent" ? -2 : -1; },
+      ".dm-incident-label", 13);
+    collect(candidates, function (m) { return m === highlighted ? -3 : 0; }, ".dm-cand-label", 12);
+    collect(units, function (m) { return unitPriority(m._dmUnit); }, ".dm-unit-label", 12);
+    if (pick) { collect({ p: pick }, function () { return -4; }, ".dm-pick-label", 12); }
+    var placed = controlRects().concat(items.map(function (it, n) {
+      return { x1: it.pt.x - it.dot, x2: it.pt.x + it.dot, y1: it.pt.y - it.dot, y2: it.pt.y + it.dot, owner: n };
+    }));
+    items.forEach(function (it, n) { it.n = n; });
+    items.sort(function (a, b) { return a.prio - b.prio; });
+    items.forEach(function (it) {
+      if (!it.label) { return; }
+      var w = it.label.offsetWidth, h = it.label.offsetHeight, gap = it.dot + 2;
+      for (var i = 0; i < LABEL_SPOTS.length; i++) {
+        var side = LABEL_SPOTS[i][0], dy = LABEL_SPOTS[i][1] * (h + 1);
+        var x1 = side > 0 ? it.pt.x + gap : it.pt.x - gap - w;
+        var r = { x1: x1, x2: x1 + w, y1: it.pt.y - h / 2 + dy, y2: it.pt.y + h / 2 + dy, owner: it.n };
+        if (!overlaps(r, placed)) {
+          placed.push(r);
+          if (side < 0) { it.el.classList.add("dm-left"); }
+          if (dy) { it.label.style.marginTop = dy + "px"; }
+          return;
+        }
+      }
+      it.el.classList.add("dm-nolabel");
+    });
+  }
+
+  /* ---------- public API ---------- */
+
+  var api = {
+    init: function (leafletMap, config, data) {
+      map = leafletMap;
+      cfg = config || {};
+      data = data || {};
+      renderer = L.canvas({ padding: 0.5, tolerance: 4 });
+      map.options.zoomSnap = 0.25;
+      // Road names sit above the roads and grids but under every marker.
+      map.createPane("dmRoadLabels").style.zIndex = 450;
+      map.getPane("dmRoadLabels").style.pointerEvents = "none";
+      map.attributionControl.setPrefix(false);
+      map.attributionControl.addAttribution(
+        cfg.attributionUrl ? '<a href="' + esc(cfg.attributionUrl) + '" target="_blank">' +
+          esc(cfg.attribution) + "</a>" : esc(cfg.attribution));
+      L.control.scale({ imperial: false, position: "bottomright", maxWidth: 160 }).addTo(map);
+      ["roads", "grids", "labels", "stations", "routes", "units", "incidents", "candidates", "pick"]
+        .forEach(function (name) { layers[name] = L.layerGroup().addTo(map); });
+      base = window.DispatchMapBase.draw(map, layers, renderer, data, esc);
+      map.on("zoomend", function () { base.onZoom(); scheduleDeclutter(); });
+      map.on("click", function (e) { api._emitClick(e.latlng.lng, e.latlng.lat); });
+      var b = cfg.bounds;
+      if (b) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10], animate: false }); }
+      if (typeof QWebChannel !== "undefined" && typeof qt !== "undefined" && qt.webChannelTransport) {
+        new QWebChannel(qt.webChannelTransport, function (channel) {
+          bridge = channel.objects.bridge;
+          send({ type: "ready" });
+        });
+      }
+    },
+    setUnits: setUnits,
+    setIncidents: setIncidents,
+    setCandidates: setCandidates,
+    highlightCandidate: highlightCandidate,
+    setPickPoint: setPickPoint,
+    clearPickPoint: clearPickPoint,
+    showRoute: showRoute,
+    clearRoutes: clearRoutes,
+    focus: function (lon, lat, zoom) {
+      // Programmatic moves jump (no animation): nothing to wait for, nothing to watch.
+      if (zoom === null || zoom === undefined) { map.panTo(ll(lon, lat), { animate: false }); }
+      else { map.setView(ll(lon, lat), zoom, { animate: false }); }
+    },
+    fitBounds: function (b) {
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 18, animate: false });
+    },
+    setGridsVisible: function (visible) {
+      if (visible && !map.hasLayer(layers.grids)) { layers.grids.addTo(map); }
+      if (!visible && map.hasLayer(layers.grids)) { map.removeLayer(layers.grids); }
+    },
+    _map: function () { return map; },
+    _emitClick: function (lon, lat) {
+      send({ type: "map_click", lon: lon, lat: lat });
+    },
+    _clickUnit: function (id) { var m = units[String(id)]; if (m) { m.fire("click"); } },
+    _clickIncident: function (id) { var m = incidents[String(id)]; if (m) { m.fire("click"); } },
+    _clickCandidate: function (index) { var m = candidates[String(index)]; if (m) { m.fire("click"); } },
+    /* A snapshot for tests and diagnostics. */
+    debugState: function () {
+      function pos(m) { var p = m.getLatLng(); return { lon: p.lng, lat: p.lat }; }
+      var out = { ready: !!bridge, zoom: map.getZoom(), roads: base.roadCount(),
+        units: {}, incidents: {}, candidates: {}, routes: {}, pick: pick ? pos(pick) : null,
+        highlighted: null, gridsVisible: map.hasLayer(layers.grids),
+        labelsShown: layers.labels.getLayers().length,
+        stations: layers.stations.getLayers().length };
+      Object.keys(units).forEach(function (id) {
+        var m = units[id], p = pos(m), el = m.getElement();
+        out.units[id] = { lon: p.lon, lat: p.lat, leafletId: L.stamp(m), status: m._dmUnit.status,
+          alert: !!m._dmUnit.alert, cls: el && el.firstElementChild ? el.firstElementChild.className : "",
+          labelShown: !!el && !el.classList.contains("dm-nolabel") };
+      });
+      Object.keys(incidents).forEach(function (id) {
+        var p = pos(incidents[id]);
+        out.incidents[id] = { lon: p.lon, lat: p.lat, leafletId: L.stamp(incidents[id]) };
+      });
+      Object.keys(candidates).forEach(function (k) {
+        out.candidates[k] = pos(candidates[k]);
+        if (candidates[k] === highlighted) { out.highlighted = Number(k); }
+      });
+      Object.keys(routes).forEach(function (k) { out.routes[k] = routes[k].line.getLatLngs().length; });
+      return out;
+    }
+  };
+
+  window.dispatchMap = api;
+})();

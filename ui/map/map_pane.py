@@ -1,0 +1,243 @@
+"""MapPane: the console's map, a QWebEngineView over a page rendered once.
+
+Python talks to the page only through ``window.dispatchMap.*`` (runJavaScript with
+JSON arguments); calls made before the page reports ready are queued and run in
+order once it does. The page talks back through one QWebChannel object (MapBridge).
+The view is sealed off the network: every request that is not a local file is
+blocked and remembered (``blocked_requests``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import (
+    QWebEnginePage, QWebEngineProfile, QWebEngineSettings, QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
+)
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from ui.map.bridge import MapBridge
+from ui.map.page import render_page
+
+log = logging.getLogger(__name__)
+
+_LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about"})
+
+
+def _origin(url: QUrl) -> tuple[str, str, int]:
+    return url.scheme(), url.host(), url.port(-1)
+
+
+class _OfflineInterceptor(QWebEngineUrlRequestInterceptor):
+    """Blocks any request that would leave the machine (except to the deployment's
+    own tile server, if one is configured); records all requests."""
+
+    def __init__(self, tile_url: str | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.requested: list[str] = []
+        self.blocked: list[str] = []
+        # "{z}" etc. are not valid in a host, but the origin is parsed before them.
+        self._tile_origin = _origin(QUrl(tile_url)) if tile_url else None
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802 (Qt API)
+        url = info.requestUrl()
+        self.requested.append(url.toString())
+        if url.scheme() not in _LOCAL_SCHEMES and _origin(url) != self._tile_origin:
+            self.blocked.append(url.toString())
+            info.block(True)
+
+
+class _MapPage(QWebEnginePage):
+    """Keeps the page's console messages (errors show up in the log and in tests)."""
+
+    def __init__(self, profile: QWebEngineProfile, parent: QObject | None = None) -> None:
+        super().__init__(profile, parent)
+        self.console: list[tuple[str, str, int, str]] = []
+
+    def javaScriptConsoleMessage(self, level, message, line, source):  # noqa: N802 (Qt API)
+        name = {QWebEnginePage.JavaScriptConsoleMessageLevel.InfoMessageLevel: "info",
+                QWebEnginePage.JavaScriptConsoleMessageLevel.WarningMessageLevel: "warning",
+                QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel: "error"}.get(level, "info")
+        self.console.append((name, message, line, source))
+        if name == "error":
+            log.error("map page: %s (%s:%s)", message, source, line)
+
+
+class MapPane(QWidget):
+    """The map pane. ``basemap`` is ``dispatch.geo.basemap.build_basemap(osm)``,
+    optionally with ``grids`` and ``stations``; the page and its assets are written
+    under ``cache_dir / "map"``. ``tile_url`` points at a deployment's own tile
+    server (default: none, the roads are drawn from the basemap data)."""
+
+    ready = Signal()
+    map_clicked = Signal(float, float)      # lon, lat
+    candidate_clicked = Signal(int)         # candidate index
+    incident_clicked = Signal(int)          # incident id
+    unit_clicked = Signal(int)              # unit id
+
+    def __init__(self, basemap: dict[str, Any], cache_dir: Path, parent: QWidget | None = None,
+                 tile_url: str | None = None) -> None:
+        super().__init__(parent)
+        self._ready = False
+        self._queue: list[tuple[str, Callable[[Any], None] | None]] = []
+        # The latest call per piece of map state, replayed if the page has to be
+        # loaded again (the renderer process died): the map never comes back blank.
+        self._state: dict[str, str] = {}
+        self._routes: dict[str, str] = {}
+
+        # Off the record: no disk cache, no cookies. Parented last (below) so that
+        # it is destroyed after the page that uses it.
+        self._profile = QWebEngineProfile()
+        self._interceptor = _OfflineInterceptor(tile_url, self)
+        self._profile.setUrlRequestInterceptor(self._interceptor)
+        self._page = _MapPage(self._profile, self)
+        settings = self._page.settings()
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
+        # Remote access only for a configured tile server (the interceptor lets
+        # nothing else out anyway).
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls,
+                              bool(tile_url))
+
+        self._bridge = MapBridge(self)
+        self._channel = QWebChannel(self)
+        self._channel.registerObject("bridge", self._bridge)
+        self._page.setWebChannel(self._channel)
+
+        self._view = QWebEngineView(self)
+        self._view.setPage(self._page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._view)
+        self._profile.setParent(self)
+
+        self._bridge.ready.connect(self._on_ready)
+        self._bridge.map_clicked.connect(self.map_clicked)
+        self._bridge.candidate_clicked.connect(self.candidate_clicked)
+        self._bridge.incident_clicked.connect(self.incident_clicked)
+        self._bridge.unit_clicked.connect(self.unit_clicked)
+        self._page.loadFinished.connect(self._on_load_finished)
+        self._page.renderProcessTerminated.connect(self._on_render_process_terminated)
+
+        self.page_path = render_page(basemap, Path(cache_dir) / "map", tile_url=tile_url)
+        self._view.setUrl(QUrl.fromLocalFile(str(self.page_path)))
+
+    # ---- state -------------------------------------------------------------
+
+    @property
+    def is_ready(self) -> bool:
+        return self._ready
+
+    @property
+    def view(self) -> QWebEngineView:
+        return self._view
+
+    @property
+    def requested_urls(self) -> list[str]:
+        """Every URL the page asked for (diagnostics, tests)."""
+        return list(self._interceptor.requested)
+
+    @property
+    def blocked_requests(self) -> list[str]:
+        """Requests that tried to leave the machine and were blocked."""
+        return list(self._interceptor.blocked)
+
+    @property
+    def console_messages(self) -> list[tuple[str, str, int, str]]:
+        """The page's console messages: (level, message, line, source)."""
+        return list(self._page.console)
+
+    # ---- API (Python -> JS) ------------------------------------------------
+
+    def set_units(self, units: list[dict]) -> None:
+        """Full replace: {id, callsign, kind, status, lon, lat, label, alert}."""
+        self._call("setUnits", units, state="units")
+
+    def set_incidents(self, incidents: list[dict]) -> None:
+        """Full replace: {id, status, priority, lon, lat, label}."""
+        self._call("setIncidents", incidents, state="incidents")
+
+    def set_candidates(self, cands: list[dict]) -> None:
+        """Place candidates {index, name, lon, lat, label}, drawn numbered 1..n."""
+        self._state.pop("highlight", None)
+        self._call("setCandidates", cands, state="candidates")
+
+    def highlight_candidate(self, index: int) -> None:
+        self._call("highlightCandidate", index, state="highlight")
+
+    def set_pick_point(self, lon: float, lat: float, label: str = "") -> None:
+        self._call("setPickPoint", lon, lat, label, state="pick")
+
+    def clear_pick_point(self) -> None:
+        self._state.pop("pick", None)
+        self._call("clearPickPoint")
+
+    def show_route(self, key: str, coords: list[list[float]], label: str = "") -> None:
+        """Draw (or redraw, same key) a route given as [[lon, lat], ...]."""
+        self._routes[key] = self._call("showRoute", key, coords, label)
+
+    def clear_routes(self) -> None:
+        self._routes.clear()
+        self._call("clearRoutes")
+
+    def focus(self, lon: float, lat: float, zoom: int | None = None) -> None:
+        self._call("focus", lon, lat, zoom, state="view")
+
+    def fit_bounds(self, bounds: list[float] | tuple[float, float, float, float]) -> None:
+        """Show [min_lon, min_lat, max_lon, max_lat]."""
+        self._call("fitBounds", list(bounds), state="view")
+
+    def set_grids_visible(self, visible: bool) -> None:
+        self._call("setGridsVisible", bool(visible), state="grids")
+
+    def evaluate(self, script: str, callback: Callable[[Any], None] | None = None) -> None:
+        """Run a script on the page (queued until ready); ``callback`` gets its value."""
+        self._enqueue(script, callback)
+
+    # ---- internals ---------------------------------------------------------
+
+    def _call(self, name: str, *args: Any, state: str | None = None) -> str:
+        arglist = ", ".join(json.dumps(a, ensure_ascii=False) for a in args)
+        script = f"window.dispatchMap.{name}({arglist});"
+        if state is not None:
+            self._state[state] = script
+        self._enqueue(script, None)
+        return script
+
+    def _enqueue(self, script: str, callback: Callable[[Any], None] | None) -> None:
+        if self._ready:
+            self._run(script, callback)
+        else:
+            self._queue.append((script, callback))
+
+    def _run(self, script: str, callback: Callable[[Any], None] | None) -> None:
+        if callback is None:
+            self._page.runJavaScript(script, 0)
+        else:
+            self._page.runJavaScript(script, 0, callback)
+
+    def _on_ready(self) -> None:
+        if self._ready:
+            return
+        self._ready = True
+        queued, self._queue = self._queue, []
+        for script, callback in queued:
+            self._run(script, callback)
+        self.ready.emit()
+
+    def _on_render_process_terminated(self, status, exit_code: int) -> None:
+        log.error("map renderer died (%s, %s); reloading the map page", status, exit_code)
+        self._ready = False
+        order = ("view", "grids", "units", "incidents", "candidates", "highlight", "pick")
+        self._queue = [(self._state[k], None) for k in order if k in self._state]
+        self._queue += [(script, None) for script in self._routes.values()]
+        self._view.setUrl(QUrl.fromLocalFile(str(self.page_path)))
+
+    def _on_load_finished(self, ok: bool) -> None:
+        if not ok:
+            log.error("map page failed to load: %s", self.page_path)

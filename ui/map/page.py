@@ -1,0 +1,117 @@
+"""Render the map page once: a folium map (Leaflet from the xstatic-leaflet
+package, no online tiles), the basemap data, the JS API and qwebchannel.js, all as
+local files in one directory. Nothing on the page loads from the network."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import folium
+import xstatic.pkg.leaflet as xleaflet
+from branca.element import MacroElement
+from jinja2 import Template
+from PySide6.QtCore import QFile, QIODevice
+
+from dispatch.domain.errors import DispatchError
+
+RESOURCE_DIR = Path(__file__).resolve().parents[2] / "resources" / "map"
+PAGE_NAME = "dispatch_map.html"
+QWEBCHANNEL_RESOURCE = ":/qtwebchannel/qwebchannel.js"
+
+_JS = ["leaflet.js", "qwebchannel.js", "dispatch_map_base.js", "dispatch_map.js",
+       "dispatch_basemap.js"]
+_CSS = ["leaflet.css", "dispatch_map.css"]
+
+
+def _qwebchannel_js() -> bytes:
+    f = QFile(QWEBCHANNEL_RESOURCE)
+    if not f.open(QIODevice.OpenModeFlag.ReadOnly):
+        raise DispatchError("无法读取 Qt 资源 qwebchannel.js，地图无法与程序通信")
+    try:
+        return bytes(f.readAll().data())
+    finally:
+        f.close()
+
+
+def _json_for_script(data: Any) -> str:
+    # "</" would end the <script> element early; "\u2028/9" break old JS parsers.
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+class _InitScript(MacroElement):
+    """Hands the folium map to the JS API once Leaflet has created it."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "window.dispatchMap.init({{ this._parent.get_name() }}, {{ this.config_json }}, "
+        "window.DISPATCH_BASEMAP);"
+        "{% endmacro %}")
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "DispatchMapInit"
+        self.config_json = _json_for_script(config)
+
+
+def _copy_assets(out_dir: Path) -> None:
+    leaflet_dir = Path(xleaflet.BASE_DIR)
+    for name in ("leaflet.js", "leaflet.css"):
+        shutil.copyfile(leaflet_dir / name, out_dir / name)
+    images = leaflet_dir / "images"
+    if images.is_dir():
+        shutil.copytree(images, out_dir / "images", dirs_exist_ok=True)
+    for name in ("dispatch_map_base.js", "dispatch_map.js", "dispatch_map.css"):
+        shutil.copyfile(RESOURCE_DIR / name, out_dir / name)
+    (out_dir / "qwebchannel.js").write_bytes(_qwebchannel_js())
+
+
+def render_page(basemap: dict[str, Any], out_dir: Path, tile_url: str | None = None) -> Path:
+    """Write the map page and its assets into ``out_dir``; return the page path.
+
+    ``basemap`` is ``dispatch.geo.basemap.build_basemap(osm)`` plus the optional
+    ``grids`` (FeatureCollection) and ``stations`` (list of dicts). ``tile_url`` is
+    a deployment's own tile server (``.../{z}/{x}/{y}.png``), drawn under the roads.
+    """
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _copy_assets(out_dir)
+    except OSError as exc:
+        raise DispatchError(f"无法写入地图缓存目录 {out_dir}：{exc}") from None
+    min_lon, min_lat, max_lon, max_lat = basemap["bounds"]
+    fmap = folium.Map(
+        location=[(min_lat + max_lat) / 2, (min_lon + max_lon) / 2],
+        zoom_start=15, tiles=None, control_scale=False, prefer_canvas=True,
+        min_zoom=12, max_zoom=19, zoom_control=True,
+    )
+    # Only local files: no jquery/bootstrap/font-awesome CDN links.
+    fmap.default_js = [(name.removesuffix(".js"), name) for name in _JS]
+    fmap.default_css = [(name.removesuffix(".css") + "_css", name) for name in _CSS]
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=basemap.get("attribution", ""),
+                         name="tiles", max_zoom=19, max_native_zoom=19).add_to(fmap)
+    config = {
+        "bounds": basemap["bounds"],
+        "attribution": basemap.get("attribution", ""),
+        "attributionUrl": basemap.get("attribution_url", ""),
+        "hasTiles": bool(tile_url),
+    }
+    data = {
+        "roads": basemap.get("roads", {"type": "FeatureCollection", "features": []}),
+        "labels": basemap.get("labels", []),
+        "grids": basemap.get("grids"),
+        "stations": basemap.get("stations", []),
+    }
+    try:
+        (out_dir / "dispatch_basemap.js").write_text(
+            "window.DISPATCH_BASEMAP = " + _json_for_script(data) + ";\n", encoding="utf-8")
+    except OSError as exc:
+        raise DispatchError(f"无法写入地图缓存目录 {out_dir}：{exc}") from None
+    fmap.add_child(_InitScript(config), name="dispatch_map_init")
+    page = out_dir / PAGE_NAME
+    html = fmap.get_root().render()
+    page.write_text(html, encoding="utf-8")
+    return page
