@@ -48,6 +48,11 @@ class App:
             row = s.get(MetaRow, key)
             return row.value if row else None
 
+    def set_meta(self, key: str, value: str) -> None:
+        with self.store.transaction() as s:
+            s.merge(MetaRow(key=key, value=value))
+        self.__dict__.pop("roads", None)
+
     def unit_snapshots(self):
         with self.store.reader() as s:
             return unit_snapshots(s)
