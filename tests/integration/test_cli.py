@@ -34,7 +34,7 @@ def test_units_json(db):
 
 
 def test_geocode_and_recommend_json(db):
-    r = run(*db, "geocode", "南京东路与西藏中路交叉口", "--json", "--limit", "3")
+    r = run(*db, "geocode", "福州路与西藏中路交叉口", "--json", "--limit", "3")
     assert r.returncode == 0, r.stderr
     cands = json.loads(r.stdout)
     assert cands and {"name", "kind", "lon", "lat", "admin", "score"} <= set(cands[0])

@@ -1,0 +1,101 @@
+"""The geocoder over real data (demo roads, landmarks, Ningbo POIs, the hierarchy of
+Zhejiang, Shanghai and Raoyang county), without a database."""
+import pytest
+
+from dispatch.domain.errors import DispatchError
+from dispatch.importers.admin_hierarchy import admin_places
+from dispatch.importers.places_csv import read_places_csv
+
+from tests.unit.geocode_fixtures import CENTRES, GEONAMES, NINGBO, build_geocoder, cut_hierarchy, demo_places
+
+CENTRE = (121.4737, 31.2304)
+
+
+@pytest.fixture(scope="module")
+def geo(tmp_path_factory):
+    cut = cut_hierarchy(tmp_path_factory.mktemp("admin") / "hierarchy.txt")
+    places = demo_places() + read_places_csv(NINGBO) + list(admin_places(cut, GEONAMES, CENTRES))
+    return build_geocoder(places)
+
+
+def top(geo, text, near=None, n=1):
+    return [(c.name, c.admin) for c in geo.search(text, near=near, limit=n)]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "？？", "啊啊啊"])
+def test_meaningless_text_is_refused(geo, text):
+    with pytest.raises(DispatchError, match="请输入地点"):
+        geo.search(text)
+
+
+@pytest.mark.parametrize("text", ["福州路和西藏中路交叉口", "福州路与西藏中路路口", "福州路跟西藏中路十字路口",
+                                  "福州路、西藏中路", "福州路/西藏中路", "福州路 西藏中路", "西藏中路福州路口",
+                                  "福州路西藏中路", "福洲路西藏中路口", "西藏中路和福州路交界",
+                                  "在福州路和西藏中路路口这边"])
+def test_intersection_forms(geo, text):
+    assert top(geo, text)[0][0] == "福州路与西藏中路交叉口"
+
+
+def test_intersection_candidate_carries_roads_and_point(geo):
+    c = geo.search("南京西路和成都北路")[0]
+    assert c.kind == "intersection" and c.context == "南京西路 / 成都北路"
+    assert 121.461 <= c.lon <= 121.486 and 31.220 <= c.lat <= 31.241
+
+
+def test_road_with_house_number_keeps_number(geo):
+    c = geo.search("福州路一百号")[0]
+    assert (c.name, c.kind, c.qualifier) == ("福州路", "road", "100号")
+
+
+def test_landmark_with_qualifier(geo):
+    c = geo.search("豫园门口")[0]
+    assert (c.name, c.kind, c.qualifier) == ("豫园", "landmark", "门口")
+
+
+@pytest.mark.parametrize("text,name", [("xzzl", "西藏中路"), ("yy", "豫园"), ("fuzhoulu", "福州路"),
+                                       ("xtd", "新天地"), ("rmgc", "人民广场站")])
+def test_initials_type_ahead(geo, text, name):
+    assert name in [n for n, _a in top(geo, text, near=CENTRE, n=3)]
+
+
+@pytest.mark.parametrize("text", ["马渚斗门村", "马渚镇斗门村", "余姚马渚斗门村", "宁波余姚马渚斗门村",
+                                  "余姚市马渚镇斗门村", "马朱斗门村", "斗门村（马渚）"])
+def test_admin_prefix_any_depth(geo, text):
+    name, admin = top(geo, text)[0]
+    assert name == "斗门村" and admin[-2:] == ["余姚市", "马渚镇"]
+
+
+def test_township_kinds_interchangeable(geo):
+    name, admin = top(geo, "留楚镇大邵村")[0]
+    assert name == "大邵村" and admin[-1] == "留楚乡"
+
+
+def test_admin_without_suffix(geo):
+    assert top(geo, "余姚")[0] == ("余姚市", ["浙江省", "宁波市"])
+    assert top(geo, "马渚")[0][0] == "马渚镇"
+
+
+def test_ambiguous_name_returns_alternatives_with_admin(geo):
+    cands = geo.search("和平村", limit=10)
+    assert len(cands) >= 5 and all(c.name == "和平村" for c in cands[:5])
+    assert len({tuple(c.admin) for c in cands}) == len(cands)
+    assert all(c.admin and c.context for c in cands)
+
+
+def test_near_hint_ranks_the_closest(geo):
+    far = geo.search("和平村", limit=20)
+    target = far[-1]
+    c = geo.search("和平村", near=(target.lon, target.lat), limit=3)[0]
+    assert (c.lon, c.lat) == (target.lon, target.lat) and c.distance_m < 1
+
+
+def test_ningbo_poi_with_county(geo):
+    name, admin = top(geo, "海曙宁波效实中学附近")[0]
+    assert name == "宁波效实中学" and "海曙区" in admin
+
+
+def test_candidate_json(geo):
+    d = geo.search("福州路", near=CENTRE)[0].as_json()
+    assert set(d) == {"name", "kind", "lon", "lat", "admin", "score", "precision", "source",
+                      "context", "qualifier", "distance_m"}
+    assert d["admin"] == ["上海市", "黄浦区"] and 0 < d["score"] <= 1

@@ -1,0 +1,58 @@
+"""Normalisation of call-taker text and pinyin keys."""
+import pytest
+
+from dispatch.geo.pinyin_keys import canonical, is_typed_pinyin, same_sound, typed_keys
+from dispatch.geo.text import chinese_number, core_name, is_meaningless, normalise, to_halfwidth
+
+
+def test_fullwidth_and_spaces():
+    assert to_halfwidth("ＡＢＣ１２３　路") == "ABC123 路"
+    assert normalise("  福州路　１００号 ").text == "福州路"
+
+
+@pytest.mark.parametrize("text,value", [("一百零五", 105), ("二十", 20), ("十三", 13),
+                                        ("三五", 35), ("两千零一", 2001), ("一万二千", 12000)])
+def test_chinese_numbers(text, value):
+    assert chinese_number(text) == value
+
+
+@pytest.mark.parametrize("raw,text,qual", [
+    ("南京西路一百号", "南京西路", "100号"),
+    ("福州路100号", "福州路", "100号"),
+    ("人民广场附近", "人民广场", "附近"),
+    ("豫园门口", "豫园", "门口"),
+    ("新天地往东100米", "新天地", "往东100米"),
+    ("在南京西路和成都北路路口这边", "南京西路和成都北路路口", ""),
+    ("我在城隍庙对面", "城隍庙", "对面"),
+    ("西藏中路200弄3号", "西藏中路", "200弄3号"),
+    ("斗门村（马渚）", "斗门村 马渚", ""),
+    ("一心村", "一心村", ""),
+])
+def test_qualifiers_split_and_kept(raw, text, qual):
+    n = normalise(raw)
+    assert (n.text, n.qualifier) == (text, qual)
+
+
+@pytest.mark.parametrize("name,core", [("余姚市", "余姚"), ("马渚镇", "马渚"), ("留楚乡", "留楚"),
+                                       ("庄市街道", "庄市"), ("大邵村", "大邵"), ("新镇", "新镇"),
+                                       ("大理白族自治州", "大理白族"), ("西藏中路", "西藏中路")])
+def test_core_name(name, core):
+    assert core_name(name) == core
+
+
+@pytest.mark.parametrize("text", ["", "   ", "？？", "??", "啊啊啊", "嗯", "。，"])
+def test_meaningless(text):
+    assert is_meaningless(normalise(text).text)
+
+
+def test_not_meaningless():
+    assert not is_meaningless("和平村")
+
+
+def test_pinyin_keys():
+    assert canonical("福州路") == canonical("福洲路") == "fuzhoulu"
+    assert "rmgc" in typed_keys("人民广场")
+    assert "xzzl" in typed_keys("西藏中路")
+    assert "renminguangchang" in typed_keys("人民广场")
+    assert same_sound("渚", "朱") and not same_sound("门", "村")
+    assert is_typed_pinyin("rmgc") and not is_typed_pinyin("人民gc")
