@@ -51,7 +51,7 @@ class Intake(QWidget):
     # ---- layout -------------------------------------------------------------------------
     def _build(self) -> None:
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setContentsMargins(8, 6, 4, 4)
         self.header = QLabel("无当前警情 — 按 F2 新接警")
         self.header.setObjectName("incident")
         self.error = QLabel("")
