@@ -176,26 +176,51 @@ class MainWindow(QMainWindow):
         return True
 
     def open_timeline(self) -> None:
+        """F9: every event of the incident with time, seat and operator, and its intervals."""
+        from dispatch.replay.timeline import incident_timeline
+        from dispatch.store import eventlog
+        from ui.timeline.incident_dialog import IncidentTimelineDialog
+
         iid = self._selected_incident()
         if iid is None:
             self._on_message("请先选择警情")
             return
-        from ui.timeline.incident_dialog import IncidentTimelineDialog
-        dlg = IncidentTimelineDialog(self.app, iid, parent=self)
-        self._dialogs.append(dlg)
-        dlg.show()
+        with self.app.session() as s:
+            view = queries.incident(s, iid)
+            events = eventlog.read(s, incident_id=iid)
+        timeline = incident_timeline(view, events, self.app.settings.targets, self.app.settings.ack_timeout_s)
+        self._keep(IncidentTimelineDialog(timeline, view, parent=self))
+
+    def _replay_window(self):  # noqa: ANN202
+        """Replay and review read the log through their own read-only connection."""
+        from dispatch.bootstrap import bootstrap
+        from ui.replay.window import ReplayWindow
+
+        try:
+            ro = bootstrap(self.app.settings, read_only=True)
+            return ReplayWindow(ro, parent=self)
+        except DispatchError as exc:
+            self._on_message(str(exc))
+            return None
 
     def open_shift_review(self) -> None:
-        from ui.timeline.review_window import ShiftReviewWindow
-        w = ShiftReviewWindow(self.app, parent=self)
-        self._dialogs.append(w)
-        w.show()
+        """F11: the shift timeline (units x time) and statistics, for the shift lead."""
+        w = self._replay_window()
+        if w is not None:
+            self._keep(w)
+            w.open_shift_timeline()
 
     def open_replay(self) -> None:
-        from ui.replay.replay_window import ReplayWindow
-        w = ReplayWindow.for_app(self.app, parent=self)
-        self._dialogs.append(w)
-        w.show()
+        """F12: replay (read-only) of a period or an incident."""
+        w = self._replay_window()
+        if w is not None:
+            self._keep(w)
+
+    def _keep(self, widget) -> None:  # noqa: ANN001
+        widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        widget.destroyed.connect(lambda _=None, w=widget: self._dialogs.remove(w) if w in self._dialogs else None)
+        self._dialogs.append(widget)
+        widget.show()
 
     def _on_status_requested(self, unit_id: int, status: str) -> None:
         try:

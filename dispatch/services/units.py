@@ -115,6 +115,7 @@ def report_position(ctx: Context, unit_id: int, lon: float, lat: float, at: date
                     speed: float | None = None, heading: float | None = None) -> Changes:
     """A position from the unit (AVL feed or the simulator): appended to positions,
     the unit's current position updated."""
+    ensure_writable(ctx)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise DispatchError(f"坐标超出范围: {lon}, {lat}")
     at = at or ctx.clock.now()

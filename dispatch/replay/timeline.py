@@ -1,0 +1,117 @@
+"""The timeline of one incident: every event with time, seat, operator and what, and
+the intervals that matter (接警→派警, 派警→签收, 派警→到场, 到场→结警) against the targets."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from dispatch.domain import events as ev
+from dispatch.domain.events import Event
+from dispatch.domain.incidents import CATEGORY_BY_CODE, RESULT_CODES
+from dispatch.domain.units import UnitStatus
+from dispatch.services.queries import IncidentView
+from dispatch.settings import Targets
+
+INTERVALS = ("接警→派警", "派警→签收", "派警→到场", "到场→结警")
+SUBURB_SUFFIXES = ("镇", "乡", "村")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime          # UTC
+    seat: str
+    operator: str
+    kind: str
+    what: str             # 派警, 签收, ... (Chinese label of the kind)
+    detail: str           # what happened, in words
+    unit_id: int | None
+    event_id: int
+
+
+@dataclass(frozen=True)
+class Interval:
+    name: str
+    start: datetime | None
+    end: datetime | None
+    target_s: float | None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.start is None or self.end is None:
+            return None
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def met(self) -> bool | None:
+        """True/False against the target; None when there is no target or no end yet."""
+        s = self.seconds
+        return None if s is None or self.target_s is None else s <= self.target_s
+
+
+@dataclass(frozen=True)
+class IncidentTimeline:
+    incident_id: int
+    entries: list[TimelineEntry]
+    intervals: list[Interval]
+
+
+def is_suburb(view: IncidentView) -> bool:
+    """城郊 when the place's administrative path names a town, township or village."""
+    return any(str(a).endswith(SUBURB_SUFFIXES) for a in (view.place_admin or []))
+
+
+def intervals(view: IncidentView, targets: Targets, ack_target_s: float = 60.0,
+              suburb: bool | None = None) -> list[Interval]:
+    """The four intervals of an incident (from its first dispatch and first arrival)."""
+    suburb = is_suburb(view) if suburb is None else suburb
+    first = min(view.assignments, key=lambda a: a.dispatched_at, default=None)
+    dispatched = first.dispatched_at if first else None
+    acked = first.acknowledged_at if first else None
+    arrivals = [a.arrived_at for a in view.assignments if a.arrived_at is not None]
+    arrived = min(arrivals) if arrivals else None
+    arrival_target = targets.arrival_suburb_s if suburb else targets.arrival_city_s
+    return [Interval(INTERVALS[0], view.received_at, dispatched, targets.dispatch_s),
+            Interval(INTERVALS[1], dispatched, acked, ack_target_s),
+            Interval(INTERVALS[2], dispatched, arrived, arrival_target),
+            Interval(INTERVALS[3], arrived, view.closed_at if arrived else None, None)]
+
+
+def describe(e: Event) -> str:
+    """One line in Chinese saying what an event did."""
+    p = e.payload or {}
+    if e.kind == ev.CALL_RECEIVED:
+        return f"来电 {p.get('caller_number') or '未知号码'} {p.get('caller_name', '')}".strip()
+    if e.kind == ev.INCIDENT_LOCATED:
+        return f"地点：{p.get('name', '')}" + (f"（输入“{p['text']}”）" if p.get("text") else "")
+    if e.kind == ev.INCIDENT_CATEGORISED:
+        cat = CATEGORY_BY_CODE.get(p.get("category", ""))
+        prio = "紧急" if p.get("priority") == "urgent" else "非紧急"
+        return f"{cat.label if cat else p.get('category', '')}，{prio}"
+    if e.kind == ev.UNIT_RECOMMENDED:
+        ranked = p.get("ranked") or []
+        return "推荐：" + "、".join(f"{r.get('callsign')}({round(r.get('eta_s') or 0)}秒)" for r in ranked[:5])
+    if e.kind == ev.UNIT_DISPATCHED:
+        eta = p.get("eta_s")
+        return f"派出 {p.get('callsign', e.unit_id)}" + (f"，预计 {round(eta)} 秒到达" if eta else "")
+    if e.kind in (ev.UNIT_ACKNOWLEDGED, ev.UNIT_STATUS):
+        to = p.get("to")
+        label = UnitStatus(to).label if to in UnitStatus._value2member_map_ else str(to)
+        reason = f"（{p['reason']}）" if p.get("reason") else ""
+        return f"{p.get('callsign', '警力 %s' % e.unit_id)} → {label}{reason}"
+    if e.kind == ev.INCIDENT_CLOSED:
+        code = p.get("result_code", "")
+        return f"结警：{RESULT_CODES.get(code, code)}" + (f"，{p['note']}" if p.get("note") else "")
+    if e.kind == ev.INCIDENT_NOTED:
+        return p.get("note") or f"更正来电信息 {p.get('caller_number', '')} {p.get('caller_name', '')}".strip()
+    if e.kind == ev.CALLBACK_DONE:
+        return "回访：" + ("满意" if p.get("satisfied") else "不满意") + (f"，{p['note']}" if p.get("note") else "")
+    return str(p)
+
+
+def incident_timeline(view: IncidentView, events: Sequence[Event], targets: Targets,
+                      ack_target_s: float = 60.0) -> IncidentTimeline:
+    """The timeline of one incident from its (final) view and its events."""
+    entries = [TimelineEntry(e.occurred_at, e.seat, e.operator, e.kind, ev.KIND_LABELS.get(e.kind, e.kind),
+                             describe(e), e.unit_id, e.id) for e in sorted(events, key=lambda x: x.id)]
+    return IncidentTimeline(view.id, entries, intervals(view, targets, ack_target_s))

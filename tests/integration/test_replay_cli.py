@@ -1,0 +1,95 @@
+"""`simulate`, `state --at` and `stats` on a real SQLite file; replay cannot write."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dispatch.bootstrap import bootstrap
+from dispatch.cli import main
+from dispatch.domain.errors import DispatchError
+from dispatch.services import queries
+from dispatch.services.locations import Location
+from dispatch.settings import Settings
+from dispatch.store import eventlog
+from tests.integration.replay_support import roster_app
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_simulate_then_state_at_the_end_equals_the_projections(tmp_path, capsys):
+    app, _clock, _places = roster_app(tmp_path)
+    url = app.settings.database_url
+    code, out, err = _run(capsys, "--db", url, "--no-demo", "simulate", "--hours", "1.5", "--calls", "25",
+                          "--seed", "4", "--straight", "--start", "2026-11-02T09:00:00", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["calls"] == 25 and result["start"] == "2026-11-02T01:00:00Z"  # naive = Shanghai time
+    with app.session() as s:
+        events = eventlog.read(s)
+        live_open = queries.open_incidents(s)
+        live_units = queries.unit_snapshots(s)
+    assert len(events) > 150
+    assert {e.kind for e in events} >= {"call.received", "incident.located", "unit.dispatched",
+                                        "unit.acknowledged", "unit.status", "incident.closed"}
+    code, out, err = _run(capsys, "--db", url, "--no-demo", "state", "--at", result["end"], "--json")
+    assert code == 0, err
+    state = json.loads(out)
+    assert state["at"] == result["end"]
+    assert [i["id"] for i in state["incidents"]] == [i.id for i in live_open]
+    assert [i["status"] for i in state["incidents"]] == [i.status.value for i in live_open]
+    by_id = {u["id"]: u for u in state["units"]}
+    for u in live_units:
+        assert by_id[u.id]["status"] == u.status.value
+        assert by_id[u.id]["lon"] == pytest.approx(u.lon) and by_id[u.id]["lat"] == pytest.approx(u.lat)
+    # an instant before the shift: no incidents, everyone where the roster put them
+    code, out, _ = _run(capsys, "--db", url, "--no-demo", "state", "--at", "2026-11-02T00:30:00Z", "--json")
+    assert code == 0 and json.loads(out)["incidents"] == []
+    code, out, _ = _run(capsys, "--db", url, "--no-demo", "stats", "--json")
+    stats = json.loads(out)
+    assert stats["calls"] == 25 and sum(stats["by_category"].values()) == 25
+
+
+def test_state_rejects_a_bad_time_with_one_line(tmp_path, capsys):
+    app, _clock, _places = roster_app(tmp_path)
+    code, out, err = _run(capsys, "--db", app.settings.database_url, "--no-demo", "state", "--at", "昨天")
+    assert code == 2 and "时间格式不正确" in err and "Traceback" not in err
+
+
+def test_replay_app_is_read_only(tmp_path):
+    app, _clock, _places = roster_app(tmp_path)
+    ro = bootstrap(Settings(data_dir=tmp_path, load_demo=False), read_only=True)
+    unit = ro.unit_snapshots()[0].id
+    with pytest.raises(DispatchError):
+        ro.services.open_call("13800000000", "张")
+    with pytest.raises(DispatchError):
+        ro.services.set_unit_status(unit, "off_duty")
+    changes = app.services.open_call("13800000000", "张")
+    app.services.locate(changes.incident_id, Location("某路", 121.48, 31.23))
+    for write in (lambda: ro.services.locate(changes.incident_id, Location("别处", 121.47, 31.22)),
+                  lambda: ro.services.categorise(changes.incident_id, "dispute"),
+                  lambda: ro.services.dispatch(changes.incident_id, [unit]),
+                  lambda: ro.services.close(changes.incident_id, "invalid")):
+        with pytest.raises(DispatchError):
+            write()
+    with app.session() as s:
+        assert [e.kind for e in eventlog.read(s)] == ["call.received", "incident.located"]
+
+
+def test_simulate_refuses_to_write_before_the_end_of_the_log(tmp_path, capsys):
+    app, _clock, _places = roster_app(tmp_path)
+    url = app.settings.database_url
+    args = ("--db", url, "--no-demo", "simulate", "--hours", "0.5", "--calls", "3", "--straight")
+    assert _run(capsys, *args, "--start", "2026-11-02T09:00:00")[0] == 0
+    code, _out, err = _run(capsys, *args, "--start", "2026-11-02T08:00:00")
+    assert code == 2 and "早于日志" in err
+    code, out, err = _run(capsys, *args, "--json")  # default: right after the log
+    assert code == 0, err
+    assert json.loads(out)["start"] > "2026-11-02T01:00:00Z"
+    with app.session() as s:
+        times = [e.occurred_at for e in eventlog.read(s)]
+    assert times == sorted(times)  # the log only ever grows forward in time

@@ -1,0 +1,242 @@
+"""ReplayWindow: the console's own widgets (queue, unit board, map) showing the state
+at the replay cursor; choose a period or an incident, play/pause, speed 1×–60×, scrub.
+Read-only: it holds a read-only App and no widget in it can write."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from PySide6.QtCore import QDateTime, Qt, QTimer, QTimeZone
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QPushButton, QSlider, QSpinBox, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from dispatch.domain.errors import DispatchError
+from dispatch.replay.state import ReplayIndex, ReplayState, load_index
+from dispatch.replay.stats import compute_stats
+from dispatch.replay.timeline import incident_timeline
+from ui.fmt import local_time
+from ui.replay.controller import SPEEDS, ReplayController
+
+LOCAL_TZ = QTimeZone(b"Asia/Shanghai")
+REPLAY_RESIZE_ROWS = 30
+
+
+class ConsoleViews:
+    """Adapter: feeds a ReplayState to the live console's widgets."""
+
+    def __init__(self, app, with_map: bool) -> None:  # noqa: ANN001
+        from ui.incident_queue import IncidentQueue
+        from ui.map.map_pane import MapPane
+        from ui.map_feed import build_console_basemap
+        from ui.unit_board import UnitBoard
+
+        s = app.settings
+        self.queue = IncidentQueue()
+        self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s, read_only=True)
+        for table in (self.queue.view, self.board.view):
+            # Replay refreshes whole tables many times a second: size columns from a
+            # sample of rows, not from every row of a busy shift.
+            table.horizontalHeader().setResizeContentsPrecision(REPLAY_RESIZE_ROWS)
+        self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url) if with_map else None
+
+    def show(self, state: ReplayState) -> None:
+        self.queue.set_incidents(state.incidents, state.at)
+        self.board.set_units(state.units, state.incidents, state.at)
+        if self.map is not None:
+            from ui.map_feed import incident_markers, unit_markers
+            self.map.set_units(unit_markers(state.units, {}))
+            self.map.set_incidents(incident_markers(state.incidents))
+
+
+class ReplayWindow(QMainWindow):
+    """The trainer's / shift lead's replay of the log."""
+
+    def __init__(self, app, index: ReplayIndex | None = None, with_map: bool = True,  # noqa: ANN001
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if not getattr(app, "read_only", False):
+            raise DispatchError("回放只能使用只读数据库连接")
+        self.app = app
+        self.index = index or load_index(app)
+        if self.index.start is None:
+            raise DispatchError("数据库中没有可回放的事件")
+        self.controller = ReplayController(self.index, parent=self)
+        self.views = ConsoleViews(app, with_map)
+        self.setWindowTitle("回放（只读）")
+        self.resize(1600, 900)
+        self._build()
+        self.controller.state_changed.connect(self._on_state)
+        self.controller.playing_changed.connect(self._on_playing)
+        self.controller.seek(self.index.start)
+
+    # ---- layout ------------------------------------------------------------------------
+    def _build(self) -> None:
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        top = QHBoxLayout()
+        self.from_edit, self.to_edit = self._dt_edit(self.index.start), self._dt_edit(self.index.end)
+        self.load_period = QPushButton("回放时段")
+        self.load_period.clicked.connect(self._on_load_period)
+        self.incident_box = QSpinBox()
+        self.incident_box.setRange(0, 2_000_000_000)
+        self.incident_box.setPrefix("警情 ")
+        self.load_incident = QPushButton("回放警情")
+        self.load_incident.clicked.connect(self._on_load_incident)
+        self.timeline_button = QPushButton("班次时间轴")
+        self.timeline_button.clicked.connect(self.open_shift_timeline)
+        self.stats_button = QPushButton("统计")
+        self.stats_button.clicked.connect(self.open_stats)
+        for w in (QLabel("从"), self.from_edit, QLabel("到"), self.to_edit, self.load_period,
+                  self.incident_box, self.load_incident, self.timeline_button, self.stats_button):
+            top.addWidget(w)
+        top.addStretch(1)
+        tag = QLabel("只读回放：不会写入实战日志")
+        tag.setStyleSheet("color:#c62828;font-weight:bold")
+        top.addWidget(tag)
+        lay.addLayout(top)
+        bar = QHBoxLayout()
+        self.play_button = QPushButton("播放 (空格)")
+        self.play_button.clicked.connect(self.controller.toggle)
+        self.speed_box = QComboBox()
+        for s in SPEEDS:
+            self.speed_box.addItem(f"{s}×", s)
+        self.speed_box.currentIndexChanged.connect(
+            lambda i: self.controller.set_speed(self.speed_box.itemData(i)))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.valueChanged.connect(self._on_slider)
+        self._pending: int | None = None
+        self._scrub_timer = QTimer(self)
+        self._scrub_timer.setSingleShot(True)
+        self._scrub_timer.setInterval(0)
+        self._scrub_timer.timeout.connect(self._on_scrub_timer)
+        self.time_label = QLabel()
+        self.time_label.setMinimumWidth(180)
+        for w in (self.play_button, self.speed_box):
+            bar.addWidget(w)
+        bar.addWidget(self.slider, 1)
+        bar.addWidget(self.time_label)
+        lay.addLayout(bar)
+        body = QSplitter(Qt.Orientation.Horizontal)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.views.queue)
+        left.addWidget(self.views.board)
+        body.addWidget(left)
+        if self.views.map is not None:
+            body.addWidget(self.views.map)
+            body.setSizes([700, 900])
+        lay.addWidget(body, 1)
+        self.setCentralWidget(central)
+        self._set_slider_range()
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.controller.toggle)
+        QShortcut(QKeySequence(Qt.Key.Key_Right), self, activated=lambda: self.controller.step(60))
+        QShortcut(QKeySequence(Qt.Key.Key_Left), self, activated=lambda: self.controller.step(-60))
+        if hasattr(self.views.queue, "activated"):
+            self.views.queue.activated.connect(self.open_incident_timeline)
+
+    def _dt_edit(self, value: datetime) -> QDateTimeEdit:
+        edit = QDateTimeEdit()
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        edit.setTimeZone(LOCAL_TZ)
+        edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(value.timestamp()), LOCAL_TZ))
+        return edit
+
+    def _set_slider_range(self) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(1, int(self.controller.length_s)))
+        self.slider.blockSignals(False)
+
+    # ---- choosing what to replay ---------------------------------------------------------
+    def set_period(self, start: datetime, end: datetime) -> None:
+        self.controller.pause()
+        self.controller.set_period(start, end)
+        self._set_slider_range()
+
+    def replay_incident(self, incident_id: int) -> None:
+        """Replay one incident: from a minute before its call to a minute after it closed."""
+        final = self.index.incident_at(incident_id, self.index.end)
+        if final is None:
+            raise DispatchError(f"警情 {incident_id} 不在回放数据中")
+        end = final.closed_at or self.index.end
+        self.set_period(final.received_at - timedelta(minutes=1), end + timedelta(minutes=1))
+        if hasattr(self.views.queue, "select"):
+            self.controller.step(60)
+            self.views.queue.select(incident_id)
+
+    def _on_load_period(self) -> None:
+        start = datetime.fromtimestamp(self.from_edit.dateTime().toSecsSinceEpoch(), timezone.utc)
+        end = datetime.fromtimestamp(self.to_edit.dateTime().toSecsSinceEpoch(), timezone.utc)
+        self.set_period(start, end)
+
+    def _on_load_incident(self) -> None:
+        try:
+            self.replay_incident(self.incident_box.value())
+        except DispatchError as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+
+    # ---- cursor ------------------------------------------------------------------------
+    def _on_slider(self, value: int) -> None:
+        """Dragging sends many values: draw only the latest one when the loop is idle."""
+        self._pending = value
+        if not self._scrub_timer.isActive():
+            self._scrub_timer.start()
+
+    def _on_scrub_timer(self) -> None:
+        if self._pending is not None:
+            value, self._pending = self._pending, None
+            self.controller.seek_seconds(value)
+
+    def flush_scrub(self) -> None:
+        """Apply a pending slider move now (tests, and before reading the cursor)."""
+        self._scrub_timer.stop()
+        self._on_scrub_timer()
+
+    def _on_state(self, state: ReplayState) -> None:
+        self.views.show(state)
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(self.controller.position_s))
+        self.slider.blockSignals(False)
+        self.time_label.setText(f"{local_time(state.at, with_date=True)}  ×{self.controller.speed}")
+
+    def _on_playing(self, playing: bool) -> None:
+        self.play_button.setText("暂停 (空格)" if playing else "播放 (空格)")
+
+    # ---- other views -------------------------------------------------------------------
+    def open_incident_timeline(self, incident_id: int) -> QDialog | None:
+        from ui.timeline.incident_dialog import IncidentTimelineDialog
+        view = self.index.incident_at(incident_id, self.index.end)
+        if view is None:
+            return None
+        tl = incident_timeline(view, self.index.incident_events(incident_id), self.app.settings.targets,
+                               self.app.settings.ack_timeout_s)
+        dlg = IncidentTimelineDialog(tl, view, self)
+        dlg.show()
+        return dlg
+
+    def open_shift_timeline(self) -> QDialog:
+        from ui.timeline.shift_timeline import ShiftTimeline
+        dlg = QDialog(self)
+        dlg.setWindowTitle("班次时间轴")
+        dlg.resize(1400, 800)
+        timeline = ShiftTimeline(self.index, self.controller.start, self.controller.end)
+        timeline.incident_clicked.connect(self.open_incident_timeline)
+        timeline.set_cursor(self.controller.at)
+        self.controller.state_changed.connect(timeline.on_state)
+        QVBoxLayout(dlg).addWidget(timeline)
+        dlg.timeline = timeline
+        dlg.show()
+        return dlg
+
+    def open_stats(self) -> QWidget:
+        from ui.timeline.stats_view import StatsView
+        stats = compute_stats(self.index.final_incidents(), self.app.settings.targets, self.controller.start,
+                              self.controller.end, self.app.settings.tz, self.app.settings.ack_timeout_s)
+        view = StatsView(stats)
+        view.setParent(self, view.windowFlags() | Qt.WindowType.Window)
+        view.resize(1200, 800)
+        view.show()
+        return view
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+        self.controller.pause()
+        super().closeEvent(event)
