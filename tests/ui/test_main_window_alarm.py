@@ -85,6 +85,18 @@ def test_whole_alarm_through_the_main_window(qtbot, app, clock):
                         timeout=3000)
         w.board.select(unit_id)
 
+    # F9 from the queue: the incident's timeline, every event with time, seat and operator
+    from ui.timeline.incident_dialog import IncidentTimelineDialog
+    w.queue.select(iid)
+    w.queue.view.setFocus()
+    qtbot.keyClick(w.queue.view, Qt.Key.Key_F9)
+    dlg = next(x for x in w._dialogs if isinstance(x, IncidentTimelineDialog))
+    with app.session() as s:
+        n_events = len(eventlog.read(s, incident_id=iid))
+    assert dlg.events.rowCount() == n_events
+    assert dlg.events.item(0, 1).text() == app.settings.seat and dlg.events.item(0, 2).text() == app.settings.operator
+    dlg.close()
+
     # F8 close with a result code
     def accept_close():
         dlg = next(x for x in QApplication.topLevelWidgets() if isinstance(x, CloseDialog) and x.isVisible())
