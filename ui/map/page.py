@@ -3,15 +3,14 @@ package, no online tiles), the basemap data, the JS API and qwebchannel.js, all 
 local files in one directory. Nothing on the page loads from the network."""
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-import folium
 import xstatic.pkg.leaflet as xleaflet
-from branca.element import MacroElement
-from jinja2 import Template
 from PySide6.QtCore import QFile, QIODevice
 
 from dispatch.domain.errors import DispatchError
@@ -41,21 +40,6 @@ def _json_for_script(data: Any) -> str:
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-class _InitScript(MacroElement):
-    """Hands the folium map to the JS API once Leaflet has created it."""
-
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "window.dispatchMap.init({{ this._parent.get_name() }}, {{ this.config_json }}, "
-        "window.DISPATCH_BASEMAP);"
-        "{% endmacro %}")
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__()
-        self._name = "DispatchMapInit"
-        self.config_json = _json_for_script(config)
-
-
 def _copy_assets(out_dir: Path) -> None:
     leaflet_dir = Path(xleaflet.BASE_DIR)
     for name in ("leaflet.js", "leaflet.css"):
@@ -81,18 +65,6 @@ def render_page(basemap: dict[str, Any], out_dir: Path, tile_url: str | None = N
         _copy_assets(out_dir)
     except OSError as exc:
         raise DispatchError(f"无法写入地图缓存目录 {out_dir}：{exc}") from None
-    min_lon, min_lat, max_lon, max_lat = basemap["bounds"]
-    fmap = folium.Map(
-        location=[(min_lat + max_lat) / 2, (min_lon + max_lon) / 2],
-        zoom_start=15, tiles=None, control_scale=False, prefer_canvas=True,
-        min_zoom=12, max_zoom=19, zoom_control=True,
-    )
-    # Only local files: no jquery/bootstrap/font-awesome CDN links.
-    fmap.default_js = [(name.removesuffix(".js"), name) for name in _JS]
-    fmap.default_css = [(name.removesuffix(".css") + "_css", name) for name in _CSS]
-    if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=basemap.get("attribution", ""),
-                         name="tiles", max_zoom=19, max_native_zoom=19).add_to(fmap)
     config = {
         "bounds": basemap["bounds"],
         "attribution": basemap.get("attribution", ""),
@@ -110,8 +82,52 @@ def render_page(basemap: dict[str, Any], out_dir: Path, tile_url: str | None = N
             "window.DISPATCH_BASEMAP = " + _json_for_script(data) + ";\n", encoding="utf-8")
     except OSError as exc:
         raise DispatchError(f"无法写入地图缓存目录 {out_dir}：{exc}") from None
-    fmap.add_child(_InitScript(config), name="dispatch_map_init")
+    # The page itself depends only on the config: render it with folium when that
+    # changed, not at every start (importing folium alone costs ~0.4 s).
     page = out_dir / PAGE_NAME
-    html = fmap.get_root().render()
-    page.write_text(html, encoding="utf-8")
+    key_file = out_dir / (PAGE_NAME + ".key")
+    key = hashlib.sha1(json.dumps([config, tile_url, _JS, _CSS, importlib.metadata.version("folium")],
+                                 sort_keys=True).encode()).hexdigest()
+    try:
+        if not (page.is_file() and key_file.is_file() and key_file.read_text() == key):
+            page.write_text(_folium_html(basemap["bounds"], config, tile_url), encoding="utf-8")
+            key_file.write_text(key)
+    except OSError as exc:
+        raise DispatchError(f"无法写入地图缓存目录 {out_dir}：{exc}") from None
     return page
+
+
+def _folium_html(bounds: list[float], config: dict[str, Any], tile_url: str | None) -> str:
+    """The folium page: Leaflet from local files, no tiles unless a local server is given."""
+    import folium
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    class _InitScript(MacroElement):
+        """Hands the folium map to the JS API once Leaflet has created it."""
+
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "window.dispatchMap.init({{ this._parent.get_name() }}, {{ this.config_json }}, "
+            "window.DISPATCH_BASEMAP);"
+            "{% endmacro %}")
+
+        def __init__(self, config: dict[str, Any]) -> None:
+            super().__init__()
+            self._name = "DispatchMapInit"
+            self.config_json = _json_for_script(config)
+
+    min_lon, min_lat, max_lon, max_lat = bounds
+    fmap = folium.Map(
+        location=[(min_lat + max_lat) / 2, (min_lon + max_lon) / 2],
+        zoom_start=15, tiles=None, control_scale=False, prefer_canvas=True,
+        min_zoom=12, max_zoom=19, zoom_control=True,
+    )
+    # Only local files: no jquery/bootstrap/font-awesome CDN links.
+    fmap.default_js = [(name.removesuffix(".js"), name) for name in _JS]
+    fmap.default_css = [(name.removesuffix(".css") + "_css", name) for name in _CSS]
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=config.get("attribution", ""),
+                         name="tiles", max_zoom=19, max_native_zoom=19).add_to(fmap)
+    fmap.add_child(_InitScript(config), name="dispatch_map_init")
+    return fmap.get_root().render()
