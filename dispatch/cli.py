@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-demo", action="store_true", help="start an empty database without the demo")
     parser.add_argument("--seat", help="seat name recorded in events")
     parser.add_argument("--operator", help="operator name recorded in events")
+    parser.add_argument("--training", action="store_true",
+                        help="training exercise: run on a fresh copy of the database, never the live one")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     gui = commands.add_parser("gui", help="open the console (default)")
     gui.set_defaults(handler=_gui)

@@ -37,6 +37,7 @@ class Settings:
     stale_position_s: float = 300.0  # older unit positions fall back to the post
     ack_timeout_s: float = 60.0      # an unacknowledged dispatch turns red after this
     tile_url: str | None = None      # a deployment's local tile server, if any
+    training: bool = False           # an exercise on a copy of the live database
     targets: Targets = field(default_factory=Targets)
 
     @property

@@ -25,7 +25,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.app = app
         s = app.settings
-        self.setWindowTitle(f"110 接处警调度台 — {s.seat} · {s.operator}")
+        mode = "【培训演练 · 数据库副本，不影响实战】 " if s.training else ""
+        self.setWindowTitle(f"{mode}110 接处警调度台 — {s.seat} · {s.operator}")
         self.intake = Intake(app)
         self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url)
         self.queue = IncidentQueue()
@@ -58,6 +59,10 @@ class MainWindow(QMainWindow):
         main.setChildrenCollapsible(False)
         self.setCentralWidget(main)
         self.clock_label = QLabel()
+        if s.training:
+            banner = QLabel("培训演练：本席位使用数据库副本，所有操作不影响实战数据")
+            banner.setStyleSheet("background:#9e6a03;color:#ffffff;font-weight:bold;padding:2px 8px")
+            self.statusBar().addWidget(banner)
         self.statusBar().addPermanentWidget(QLabel(f"数据库：{_short_url(s.database_url)}"))
         self.statusBar().addPermanentWidget(QLabel("地图数据 © OpenStreetMap contributors (ODbL)"))
         self.statusBar().addPermanentWidget(self.clock_label)

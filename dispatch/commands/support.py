@@ -7,15 +7,25 @@ import sys
 from typing import Any
 
 from dispatch.bootstrap import App, bootstrap
+from dispatch.services.clock import SystemClock
 from dispatch.settings import load_settings
 
 
 def settings_from_args(args: argparse.Namespace):
-    settings = load_settings()
-    return settings.with_overrides(
+    """Settings from the file, the environment and the global options. With
+    --training the live database is copied first and everything runs on the copy."""
+    settings = load_settings().with_overrides(
         db_url=getattr(args, "db", None), data_dir=getattr(args, "data_dir", None),
         seat=getattr(args, "seat", None), operator=getattr(args, "operator", None),
         load_demo=False if getattr(args, "no_demo", False) else None)
+    if getattr(args, "training", False) and not settings.training:
+        from dispatch.replay.training import make_training_copy
+        bootstrap(settings).engine.dispose()  # the live database exists (first start) before copying
+        stamp = SystemClock().now().strftime("%Y%m%dT%H%M%S%fZ")
+        url = make_training_copy(settings.database_url, settings.data_dir / "training" / f"exercise-{stamp}.sqlite3")
+        settings = settings.with_overrides(db_url=url, training=True, load_demo=False)
+        args.training_settings = settings
+    return getattr(args, "training_settings", settings)
 
 
 def open_app(args: argparse.Namespace, read_only: bool = False) -> App:
