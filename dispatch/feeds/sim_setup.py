@@ -2,7 +2,6 @@
 and benchmarks) a database with stations and a roster but without the gazetteer."""
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,25 +11,15 @@ from pathlib import Path
 from sqlalchemy import select
 
 from dispatch.domain.units import Travel, UnitKind, UnitStatus
+from dispatch.geo.coords import haversine_m
 from dispatch.importers.osm import OsmData, read_osm
+from dispatch.services.locations import Location
 from dispatch.store.db import Store
 from dispatch.store.schema import GridRow, MetaRow, PlaceRow, UnitRow
 
 # Road speeds of the straight-line router (m/s), about what the road graph gives in town.
 STRAIGHT_SPEED = {Travel.CAR: 25 / 3.6, Travel.EBIKE: 15 / 3.6, Travel.FOOT: 4.5 / 3.6}
 DETOUR = 1.3  # streets are not straight lines
-
-
-@dataclass(frozen=True)
-class SimPlace:
-    """A place a call can come from (a gazetteer entry or a road junction)."""
-
-    name: str
-    lon: float
-    lat: float
-    kind: str = "intersection"
-    admin: tuple[str, ...] = ()
-    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,20 +32,12 @@ class SimRoute:
     extra: dict = field(default_factory=dict, compare=False)
 
 
-def haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    r = 6371008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
-
-
 class StraightRouter:
     """A cheap router: a straight line, 30% detour, a typical town speed per mode.
     For benchmarks and tests that must not depend on the road graph."""
 
     def route(self, mode: Travel, a: tuple[float, float], b: tuple[float, float]) -> SimRoute:
-        meters = haversine(a[0], a[1], b[0], b[1]) * DETOUR
+        meters = haversine_m(a[0], a[1], b[0], b[1]) * DETOUR
         return SimRoute([tuple(a), tuple(b)], meters / STRAIGHT_SPEED[mode], meters)
 
 
@@ -75,7 +56,7 @@ class RoadRouter:
             return self._fallback.route(mode, a, b)
 
 
-def places_from_osm(osm: OsmData, limit: int | None = None) -> list[SimPlace]:
+def places_from_osm(osm: OsmData, limit: int | None = None) -> list[Location]:
     """Junctions of two differently named roads, named the way call-takers write them."""
     names: dict[int, set[str]] = {}
     for w in osm.drivable_ways():
@@ -87,8 +68,8 @@ def places_from_osm(osm: OsmData, limit: int | None = None) -> list[SimPlace]:
         if len(roads) >= 2 and node in osm.nodes:
             a, b = sorted(roads)[:2]
             lon, lat = osm.nodes[node]
-            out.append(SimPlace(f"{a}与{b}交叉口", lon, lat, "intersection", ("上海市", "黄浦区"),
-                                f"OpenStreetMap node {node}"))
+            out.append(Location(f"{a}与{b}交叉口", lon, lat, "intersection", ["上海市", "黄浦区"],
+                                source=f"OpenStreetMap node {node}"))
     seen: Counter = Counter()
     unique = []
     for p in out:  # one point per junction name
@@ -98,11 +79,11 @@ def places_from_osm(osm: OsmData, limit: int | None = None) -> list[SimPlace]:
     return unique[:limit] if limit else unique
 
 
-def places_from_db(store: Store, limit: int | None = None) -> list[SimPlace]:
+def places_from_db(store: Store, limit: int | None = None) -> list[Location]:
     """Points of the gazetteer (when the demo with its gazetteer is loaded)."""
     with store.reader() as s:
         q = select(PlaceRow).where(PlaceRow.lon.is_not(None), PlaceRow.precision == "point")
-        places = [SimPlace(r.name, r.lon, r.lat, r.kind, tuple(r.admin or ()), r.source)
+        places = [Location(r.name, r.lon, r.lat, r.kind, list(r.admin or ()), source=r.source)
                   for r in s.scalars(q.order_by(PlaceRow.id))]
     return places[:limit] if limit else places
 
@@ -123,7 +104,7 @@ def load_roster_demo(store: Store, now: datetime, osm_path: Path) -> OsmData:
     return osm
 
 
-def add_synthetic_units(store: Store, count: int, places: list[SimPlace], now: datetime,
+def add_synthetic_units(store: Store, count: int, places: list[Location], now: datetime,
                         seed: int = 0) -> None:
     """A large synthetic roster (benchmarks): patrol cars, e-bikes and foot patrols at
     random junctions."""

@@ -11,17 +11,19 @@ in the queue until one is free.
 """
 from __future__ import annotations
 
+
 import heapq
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from dispatch.domain.incidents import CATEGORY_BY_CODE, Category
 from dispatch.domain.units import UnitSnapshot, UnitStatus, VOLUNTEER_CAPABILITIES
-from dispatch.feeds.sim_setup import STRAIGHT_SPEED, SimPlace, StraightRouter, haversine
+from dispatch.feeds.sim_setup import STRAIGHT_SPEED, StraightRouter
+from dispatch.geo.coords import haversine_m as haversine
 from dispatch.services.locations import Location
 
 # Share of calls by local hour (110 centres: low 02-06, peaks late morning and evening).
@@ -107,7 +109,7 @@ class Simulator:
     """Runs one shift against `services` (dispatch.services.seat.Services or a
     recorder with the same methods) whose clock is `clock` (a ManualClock)."""
 
-    def __init__(self, services, clock, units: list[UnitSnapshot], places: list[SimPlace],  # noqa: ANN001
+    def __init__(self, services, clock, units: list[UnitSnapshot], places: list[Location],  # noqa: ANN001
                  cfg: SimConfig, router=None, on_step: Callable[[datetime], None] | None = None) -> None:  # noqa: ANN001
         if not places:
             from dispatch.domain.errors import DispatchError
@@ -201,9 +203,8 @@ class Simulator:
         now = self.clock.now()
         self._at(now + timedelta(seconds=rng.randint(10, 35)), self._locate, inc, place, cat)
 
-    def _locate(self, inc: int, place: SimPlace, cat: Category) -> None:
-        loc = Location(name=place.name, lon=place.lon, lat=place.lat, kind=place.kind,
-                       admin=list(place.admin), text=place.name[:8], source=place.source)
+    def _locate(self, inc: int, place: Location, cat: Category) -> None:
+        loc = replace(place, text=place.name[:8])
         self.sv.locate(inc, loc)
         self._at(self.clock.now() + timedelta(seconds=self.rng.randint(5, 20)),
                  self._categorise, inc, cat, (place.lon, place.lat))

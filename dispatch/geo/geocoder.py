@@ -18,6 +18,7 @@ from rapidfuzz import fuzz
 from sqlalchemy.engine import Engine
 
 from dispatch.domain.errors import DispatchError
+from dispatch.geo.coords import haversine_many_m
 from dispatch.geo.gazetteer import Candidate
 from dispatch.geo.geocode_index import ADMIN_KINDS, GeoIndex, places_signature, read_places
 from dispatch.geo.geocode_patterns import RoadResolver, intersection_splits
@@ -251,10 +252,10 @@ class Geocoder:
         score = np.fromiter(found.values(), dtype=np.float64, count=len(found)) + idx.prior[ids]
         dist = None
         if near is None and self.home is not None:
-            home = _haversine_np(self.home[0], self.home[1], idx.lon[ids], idx.lat[ids])
+            home = haversine_many_m(self.home[0], self.home[1], idx.lon[ids], idx.lat[ids])
             score = score + 0.5 * NEAR_BONUS / (1.0 + np.nan_to_num(home, nan=1e9) / (10 * NEAR_HALF_M))
         if near is not None:
-            dist = _haversine_np(near[0], near[1], idx.lon[ids], idx.lat[ids])
+            dist = haversine_many_m(near[0], near[1], idx.lon[ids], idx.lat[ids])
             bonus = NEAR_BONUS / (1.0 + np.nan_to_num(dist, nan=1e9) / NEAR_HALF_M)
             score = score + bonus
         tie = np.nan_to_num(dist, nan=1e12) if dist is not None else np.zeros(len(ids))
@@ -272,13 +273,6 @@ class Geocoder:
                 context=idx.context.get(i) or " ".join(admin), qualifier=qualifier,
                 distance_m=None if dist is None or math.isnan(dist[o]) else float(dist[o])))
         return out
-
-
-def _haversine_np(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
-    p1, p2 = math.radians(lat), np.radians(lats)
-    dp, dl = p2 - p1, np.radians(lons - lon)
-    h = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(h))
 
 
 def load_geocoder(engine: Engine, cache_dir: Path | None) -> Geocoder:

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from dispatch.bootstrap import App, bootstrap
-from dispatch.feeds.sim_setup import SimPlace, load_roster_demo, places_from_osm
+from dispatch.feeds.sim_setup import load_roster_demo, places_from_osm
+from dispatch.services.locations import Location
 from dispatch.importers.demo import DEMO_OSM
 from dispatch.services.clock import ManualClock
 from dispatch.settings import Settings
@@ -14,7 +15,7 @@ from dispatch.settings import Settings
 START = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)  # 08:00 in Shanghai
 
 
-def roster_app(tmp_path: Path, start: datetime = START) -> tuple[App, ManualClock, list[SimPlace]]:
+def roster_app(tmp_path: Path, start: datetime = START) -> tuple[App, ManualClock, list[Location]]:
     clock = ManualClock(start)
     app = bootstrap(Settings(data_dir=tmp_path, load_demo=False), clock)
     osm = load_roster_demo(app.store, start, DEMO_OSM)

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from dispatch.domain import events as ev
 from dispatch.domain.incidents import RESULT_CODES
 from dispatch.domain.units import UnitKind
-from dispatch.feeds.sim_setup import STRAIGHT_SPEED, haversine
+from dispatch.feeds.sim_setup import STRAIGHT_SPEED
+from dispatch.geo.coords import haversine_m as haversine
 from dispatch.feeds.simulator import SimConfig, Simulator
 from dispatch.store import eventlog
 from dispatch.store.eventlog import as_utc
