@@ -2,6 +2,8 @@
 event log read back and checked."""
 from __future__ import annotations
 
+import json
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication
@@ -74,6 +76,16 @@ def test_whole_alarm_through_the_main_window(qtbot, app, clock):
     qtbot.keyClick(w.intake.rec_tree, Qt.Key.Key_F6)
     qtbot.waitUntil(lambda: w.board.model.unit_at(w.board.model.row_of(unit_id)).status
                     is UnitStatus.DISPATCHED, timeout=3000)
+
+    # the map shows the incident, the dispatched unit and its route along the roads
+    qtbot.waitUntil(lambda: w.map.is_ready, timeout=15000)
+    state = {}
+
+    def read_map():
+        w.map.evaluate("JSON.stringify(dispatchMap.debugState())", lambda st: state.update(json.loads(st)))
+        return bool(state.get("routes")) and str(iid) in state.get("incidents", {})
+    qtbot.waitUntil(read_map, timeout=10000)
+    assert state["units"][str(unit_id)]["status"] == "dispatched"
 
     # walk the unit's statuses on the board with its shortcuts
     w.board.select(unit_id)
