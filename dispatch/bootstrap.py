@@ -76,7 +76,9 @@ class App:
         """The geocoder over the places table (index cached on disk)."""
         from dispatch.geo.geocoder import load_geocoder
         with self._lock:
-            return load_geocoder(self.engine, self.settings.cache_dir)
+            geocoder = load_geocoder(self.engine, self.settings.cache_dir)
+        geocoder.home = self.area_centre()  # the centre's jurisdiction ranks first among equals
+        return geocoder
 
     @cached_property
     def grid_index(self):

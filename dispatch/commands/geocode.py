@@ -186,8 +186,6 @@ def _print_json(obj) -> None:
 def _cmd_geocode(args) -> int:
     app = _app(args)
     geo = app.geocoder
-    if getattr(geo, "home", None) is None and hasattr(app, "area_centre"):
-        geo.home = app.area_centre()  # the centre's jurisdiction ranks first among equals
     if args.batch:
         path = Path(args.batch)
         if not path.is_file():
