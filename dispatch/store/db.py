@@ -27,7 +27,9 @@ def sqlite_url(path: Path) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`. For SQLite the parent directory is created."""
+    """An engine for `url` (SQLite or PostgreSQL). For SQLite the parent directory is created."""
+    if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise DispatchError(f"不支持的数据库地址（只支持 sqlite:/// 和 postgresql://）: {url}")
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":

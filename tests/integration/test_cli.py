@@ -76,3 +76,9 @@ def test_new_database_is_created_with_demo_or_empty(tmp_path):
     assert r.returncode == 0 and len(json.loads(r.stdout)) >= 20
     r = run("--data-dir", str(tmp_path / "b"), "--no-demo", "units", "--json")
     assert r.returncode == 0 and json.loads(r.stdout) == []
+
+
+def test_unsupported_or_unreachable_database_one_line(tmp_path):
+    for url in ("mysql://x/y", "postgresql://nobody@127.0.0.1:1/none"):
+        r = run("--db", url, "units")
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
