@@ -3,10 +3,10 @@ the recommendation with the incident's grid, and dispatch. Keyboard first."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from dispatch.bootstrap import App
 from dispatch.domain.errors import DispatchError
@@ -14,7 +14,8 @@ from dispatch.domain.incidents import CATEGORIES, CATEGORY_BY_CODE
 from dispatch.services.locations import Location
 from dispatch.services.queries import IncidentView
 from dispatch.store.schema import GridRow
-from ui.fmt import distance, duration
+from ui.fmt import distance
+from ui.recommendation_list import RecommendationList
 from ui.workers import run_in_background
 
 KIND_LABELS = {"road": "道路", "intersection": "路口", "landmark": "地标", "poi": "兴趣点",
@@ -39,7 +40,6 @@ class Intake(QWidget):
         self.app = app
         self.incident_id: int | None = None
         self._candidates: list = []
-        self._recommendation = None
         self._seq = 0
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -114,15 +114,7 @@ class Intake(QWidget):
         self.grid_label = QLabel("")
         self.grid_label.setObjectName("hint")
         self.grid_label.setWordWrap(True)
-        self.rec_tree = QTreeWidget()
-        self.rec_tree.setHeaderLabels(["派", "呼号", "类型", "预计到达", "路程", "说明"])
-        self.rec_tree.setColumnWidth(0, 40)
-        self.rec_tree.setColumnWidth(1, 80)
-        self.rec_tree.setColumnWidth(2, 80)
-        self.rec_tree.setColumnWidth(3, 80)
-        self.rec_tree.setColumnWidth(4, 70)
-        self.rec_tree.setMinimumHeight(200)
-        self.rec_tree.installEventFilter(self)
+        self.rec_tree = RecommendationList()
         buttons = QHBoxLayout()
         self.recommend_btn = QPushButton("推荐 (F5)")
         self.recommend_btn.clicked.connect(self.recommend)
@@ -171,9 +163,9 @@ class Intake(QWidget):
     def load_incident(self, incident_id: int | None) -> None:
         """Show an incident (from F2 or the queue) for further work."""
         self.incident_id = incident_id
-        self._candidates, self._recommendation = [], None
+        self._candidates = []
         self.candidates.clear()
-        self.rec_tree.clear()
+        self.rec_tree.reset_list()
         self.candidates_changed.emit([])
         self.error.setText("")
         view = self._view()
@@ -326,12 +318,6 @@ class Intake(QWidget):
                         self._geocode_now()
                     self.pick_candidate()
                     return True
-            if obj is self.rec_tree and key == Qt.Key.Key_Space:
-                item = self.rec_tree.currentItem()
-                if item is not None and item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
-                    item.setCheckState(0, Qt.CheckState.Unchecked if item.checkState(0) ==
-                                       Qt.CheckState.Checked else Qt.CheckState.Checked)
-                    return True
         return super().eventFilter(obj, event)
 
     def _geocode_now(self) -> None:
@@ -371,75 +357,40 @@ class Intake(QWidget):
                 (code, self.priority.currentData(), self.narrative.toPlainText().strip()):
             self.save_details()
         iid = self.incident_id
-        self.rec_tree.clear()
-        self.rec_tree.addTopLevelItem(QTreeWidgetItem(["", "", "", "计算中…"]))
+        self.rec_tree.show_busy()
         run_in_background(lambda: self.app.services.recommend(iid),
                           lambda rec: self._show_recommendation(iid, rec),
                           lambda exc: self._recommend_failed(exc))
 
     def _recommend_failed(self, exc: Exception) -> None:
-        self.rec_tree.clear()
+        self.rec_tree.reset_list()
         self.show_error(str(exc))
 
     def _show_recommendation(self, incident_id: int, rec) -> None:  # noqa: ANN001
         if incident_id != self.incident_id:
             return
         self.acted.emit()  # unit.recommended was logged
-        self._recommendation = rec
-        self.rec_tree.clear()
-        for i, r in enumerate(rec.ranked):
-            item = QTreeWidgetItem(["", r.callsign, r.kind.label if hasattr(r.kind, "label") else str(r.kind),
-                                    duration(r.eta_s), distance(r.route_m), "；".join(r.reasons)])
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(0, Qt.CheckState.Checked if i == 0 else Qt.CheckState.Unchecked)
-            item.setData(0, Qt.ItemDataRole.UserRole, r.unit_id)
-            item.setToolTip(5, "\n".join(r.reasons))
-            self.rec_tree.addTopLevelItem(item)
-        grey = QBrush(QColor("#8b949e"))
-        for r in rec.busy:
-            item = QTreeWidgetItem(["忙", r.callsign, r.kind.label if hasattr(r.kind, "label") else str(r.kind),
-                                    duration(r.eta_s), distance(r.route_m), "；".join(r.reasons)])
-            for col in range(6):
-                item.setForeground(col, grey)
-            self.rec_tree.addTopLevelItem(item)
-        if rec.excluded:
-            group = QTreeWidgetItem(["", f"不可派 {len(rec.excluded)} 个", "", "", "", "展开查看原因"])
-            group.setForeground(1, grey)
-            for x in rec.excluded:
-                child = QTreeWidgetItem(["", x.callsign, "", "", "", x.reason])
-                for col in range(6):
-                    child.setForeground(col, grey)
-                group.addChild(child)
-            self.rec_tree.addTopLevelItem(group)
+        self.rec_tree.show_recommendation(rec)
         if not rec.ranked:
             self.show_error("没有可派的空闲警力")
         self.rec_tree.setFocus()
-        if self.rec_tree.topLevelItemCount():
-            self.rec_tree.setCurrentItem(self.rec_tree.topLevelItem(0))
 
     def checked_units(self) -> list[int]:
-        out = []
-        for i in range(self.rec_tree.topLevelItemCount()):
-            item = self.rec_tree.topLevelItem(i)
-            if item.flags() & Qt.ItemFlag.ItemIsUserCheckable and item.checkState(0) == Qt.CheckState.Checked:
-                out.append(int(item.data(0, Qt.ItemDataRole.UserRole)))
-        return out
+        return self.rec_tree.checked_units()
 
     def dispatch_checked(self) -> bool:
         """F6: send the checked units."""
-        if self.incident_id is None or self._recommendation is None:
+        if self.incident_id is None or self.rec_tree.recommendation is None:
             self.show_error("请先推荐警力 (F5)")
             return False
         ids = self.checked_units()
         if not ids:
             self.show_error("请勾选要派出的警力（空格键勾选）")
             return False
-        est = {r.unit_id: (r.eta_s, r.route_m) for r in self._recommendation.ranked}
-        if self._do(self.app.services.dispatch, self.incident_id, ids, est) is None:
+        if self._do(self.app.services.dispatch, self.incident_id, ids, self.rec_tree.estimates()) is None:
             return False
         self.dispatched.emit(self.incident_id, ids)
         self.message.emit(f"已派警：{len(ids)} 个警力")
-        self._recommendation = None
         self.rec_tree.clear()
         self.refresh()
         return True

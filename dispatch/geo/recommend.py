@@ -184,7 +184,7 @@ def recommend(graph, units: Sequence[UnitSnapshot], at: tuple[float, float],
         if not len(ix):
             continue
         us = [sel[i] for i in ix]
-        p = picked[mode] = _Picked(us, lon[ix], lat[ix], stale[ix], age[ix])
+        picked[mode] = _Picked(us, lon[ix], lat[ix], stale[ix], age[ix])
         counts = np.array([u.status is UnitStatus.AVAILABLE for u in us], bool)
         targets[mode] = Targets(snap_node[ix], snap_dist[ix] / graph.modes[mode].approach_mps,
                                 counts, snap_dist[ix])

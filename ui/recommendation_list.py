@@ -1,0 +1,86 @@
+"""The recommendation as a list: ranked units to tick (Space), busy ones greyed,
+the excluded ones folded with their reasons."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+
+from ui.fmt import distance, duration
+
+GREY = QBrush(QColor("#8b949e"))
+COLUMNS = ["派", "呼号", "类型", "预计到达", "路程", "说明"]
+
+
+class RecommendationList(QTreeWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.recommendation = None
+        self.setHeaderLabels(COLUMNS)
+        for col, width in enumerate((40, 80, 80, 80, 70)):
+            self.setColumnWidth(col, width)
+        self.setMinimumHeight(200)
+
+    def show_busy(self) -> None:
+        self.reset_list()
+        self.addTopLevelItem(QTreeWidgetItem(["", "", "", "计算中…"]))
+
+    def reset_list(self) -> None:
+        self.recommendation = None
+        self.clear()
+
+    def show_recommendation(self, rec) -> None:  # noqa: ANN001 (dispatch.geo.recommend.Recommendation)
+        """Ranked units first (the fastest ticked), then busy ones, then the excluded."""
+        self.clear()
+        self.recommendation = rec
+        for i, r in enumerate(rec.ranked):
+            item = self._row("", r)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Checked if i == 0 else Qt.CheckState.Unchecked)
+            item.setData(0, Qt.ItemDataRole.UserRole, r.unit_id)
+            self.addTopLevelItem(item)
+        for r in rec.busy:
+            self.addTopLevelItem(self._greyed(self._row("忙", r)))
+        if rec.excluded:
+            group = self._greyed(QTreeWidgetItem(["", f"不可派 {len(rec.excluded)} 个", "", "", "", "展开查看原因"]))
+            for x in rec.excluded:
+                group.addChild(self._greyed(QTreeWidgetItem(["", x.callsign, "", "", "", x.reason])))
+            self.addTopLevelItem(group)
+        if self.topLevelItemCount():
+            self.setCurrentItem(self.topLevelItem(0))
+
+    @staticmethod
+    def _row(mark: str, r) -> QTreeWidgetItem:  # noqa: ANN001
+        item = QTreeWidgetItem([mark, r.callsign, r.kind.label, duration(r.eta_s), distance(r.route_m),
+                                "；".join(r.reasons)])
+        item.setToolTip(5, "\n".join(r.reasons))
+        return item
+
+    @staticmethod
+    def _greyed(item: QTreeWidgetItem) -> QTreeWidgetItem:
+        for col in range(len(COLUMNS)):
+            item.setForeground(col, GREY)
+        return item
+
+    def checked_units(self) -> list[int]:
+        out = []
+        for i in range(self.topLevelItemCount()):
+            item = self.topLevelItem(i)
+            if item.flags() & Qt.ItemFlag.ItemIsUserCheckable and item.checkState(0) == Qt.CheckState.Checked:
+                out.append(int(item.data(0, Qt.ItemDataRole.UserRole)))
+        return out
+
+    def estimates(self) -> dict[int, tuple[float, float]]:
+        """Unit id -> (eta_s, route_m) as recommended, kept with the dispatch."""
+        if self.recommendation is None:
+            return {}
+        return {r.unit_id: (r.eta_s, r.route_m) for r in self.recommendation.ranked}
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        item = self.currentItem()
+        if event.key() == Qt.Key.Key_Space and item is not None \
+                and item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
+            checked = item.checkState(0) == Qt.CheckState.Checked
+            item.setCheckState(0, Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+            return
+        super().keyPressEvent(event)
