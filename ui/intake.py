@@ -13,8 +13,8 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import CATEGORIES, CATEGORY_BY_CODE
 from dispatch.services.locations import Location
 from dispatch.services.queries import IncidentView
-from dispatch.store.schema import GridRow
 from ui.fmt import distance
+from ui.place_context import grid_summary, history_summary
 from ui.recommendation_list import RecommendationList
 from ui.workers import run_in_background
 
@@ -86,6 +86,10 @@ class Intake(QWidget):
         pl.addWidget(self.place)
         pl.addWidget(self.candidates)
         pl.addWidget(self.place_label)
+        self.history_label = QLabel("")
+        self.history_label.setWordWrap(True)
+        self.history_label.setObjectName("hint")
+        pl.addWidget(self.history_label)
         lay.addWidget(place)
 
         what = QGroupBox("警情（F4 类别；Ctrl+S 保存）")
@@ -209,27 +213,21 @@ class Intake(QWidget):
         if view.lon is None:
             self.place_label.setText("未定位")
             self.grid_label.setText("")
+            self.history_label.setText("")
             return
         admin = " / ".join(view.place_admin)
         q = f"（{view.qualifier}）" if view.qualifier else ""
         self.place_label.setText(f"已定位：{view.place_name}{q}  {admin}  [{view.lon:.5f}, {view.lat:.5f}]")
         self._show_grid(view.grid_id)
+        self._show_history(view)
 
     def _show_grid(self, grid_id: str | None) -> None:
-        if not grid_id:
-            self.grid_label.setText("网格：不在已登记网格内")
-            return
-        with self.app.session() as s:
-            g = s.get(GridRow, grid_id)
-            if g is None:
-                return
-            officer = ""
-            if g.police_unit_id:
-                from dispatch.store.schema import UnitRow
-                u = s.get(UnitRow, g.police_unit_id)
-                officer = f"；警格社区民警 {u.callsign}" if u else ""
-            members = "、".join(f"{m['name']}（{m['role']}）" for m in g.members)
-            self.grid_label.setText(f"网格 {g.id} {g.name}：网格长 {g.leader}；{members}{officer}")
+        self.grid_label.setText(grid_summary(self.app, grid_id))
+
+    def _show_history(self, view: IncidentView) -> None:
+        text, alert = history_summary(self.app, view)
+        self.history_label.setText(text)
+        self.history_label.setStyleSheet("color:#ff7b72;font-weight:bold" if alert else "")
 
     def _save_caller(self) -> None:
         view = self._view()

@@ -12,6 +12,11 @@ e-bike, foot and share the list of best ETAs, so a slower mode stops early; a mo
 search also stops once every target that could still rank is settled (a target whose
 straight-line lower bound, at the mode's top speed, is not below the need-th best ETA
 cannot). ETAs include both snap legs (unit to its node, incident node to the incident).
+
+With at most GUIDE_MAX targets in a mode the search is an A* toward them (the bound:
+straight line to the nearest target at the mode's top speed, see routing_kernel), so
+it leaves alone the part of the ball around the incident that leads to no unit; with
+more targets the ball is small anyway and the bound would cost more than it saves.
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ FIRST_LIMIT_S = 120.0
 MAX_LIMIT_S = 1e8
 LIMIT_GROWTH = 2.0  # the time limit doubles (the search resumes, nothing is redone)
 LB_SLACK = 0.98  # projection error margin for the straight-line lower bound
+GUIDE_SLACK = 0.95  # A* bound: must never exceed an edge's time (consistency), so wider
+GUIDE_MAX = 64  # at most this many targets in a mode: A* toward them
 
 
 @dataclass(slots=True)
@@ -63,7 +70,7 @@ def workspace(graph, mode: Travel) -> Workspace:
     """The reusable search workspace of a mode (created on first use)."""
     mg = graph.modes[mode]
     if mg.ws is None:
-        mg.ws = Workspace(mg.rev)
+        mg.ws = Workspace(mg.rev, graph.x, graph.y)
     return mg.ws
 
 
@@ -93,7 +100,8 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
         gap = np.hypot(graph.x[tn] - graph.x[node[0]], graph.y[tn] - graph.y[node[0]])
         extra = t.extra_s[order] + snap_s
         tlb = gap * LB_SLACK / graph.modes[mode].max_mps + extra
-        teta = ws.start(int(node[0]), tn.astype(np.int32), extra, t.counts[order], tlb)
+        guide = (tn, GUIDE_SLACK / graph.modes[mode].max_mps) if len(tn) <= GUIDE_MAX else None
+        teta = ws.start(int(node[0]), tn.astype(np.int32), extra, t.counts[order], tlb, guide)
         runs[mode] = (ws, order, teta, ModeReach(np.empty(0), int(node[0]), snap_m, snap_s))
     limit = FIRST_LIMIT_S
     rounds = 0
@@ -123,7 +131,8 @@ def route_search(graph, mode: Travel, source: int, start: int) -> tuple[float, l
     with graph.lock:
         ws = workspace(graph, mode)
         teta = ws.start(int(source), np.array([start], np.int32), np.zeros(1),
-                        np.ones(1, bool))
+                        np.ones(1, bool), None,
+                        (np.array([start]), GUIDE_SLACK / graph.modes[mode].max_mps))
         best = np.full(1, np.inf)
         limit, nbest = FIRST_LIMIT_S, 0
         while True:

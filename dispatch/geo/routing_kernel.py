@@ -7,8 +7,13 @@ settled) and a doubled limit restarts from scratch. Here the work arrays live in
 stopped at a time limit resumes where it stopped when the limit doubles. Without numba
 the same functions run as plain Python (correct, slow: only for small graphs).
 
-Heap: an indexed 4-ary heap (decrease-key) keyed by seconds. `pos[v]`: -1 never seen,
--2 settled, >= 0 index in the heap.
+Heap: an indexed 4-ary heap (decrease-key). `pos[v]`: -1 never seen, -2 settled, >= 0
+index in the heap. The key is g + h (A*): g the time from the node to the source, h a
+consistent lower bound of the time still to go to the nearest target (straight line
+to the nearest target at a speed no road edge exceeds, plus the smallest snap leg;
+h = 0 without targets for it). With a consistent h a settled node's g is exact, and an
+unsettled target's ETA is at least the heap top, so the stopping rules hold as they do
+for plain Dijkstra, while nodes away from every target are left alone.
 """
 from __future__ import annotations
 
@@ -72,6 +77,22 @@ def _sift_down(hn, hk, pos, size, node, key):
     pos[node] = i
 
 
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _h(x, y, hx, hy, hc, hmin, v):
+    """Lower bound of the time from node v to the nearest target (0 when there is none)."""
+    m = np.inf
+    vx, vy = x[v], y[v]
+    for k in range(hx.shape[0]):
+        dx = hx[k] - vx
+        dy = hy[k] - vy
+        q = dx * dx + dy * dy
+        if q < m:
+            m = q
+    if hx.shape[0] == 0:
+        return 0.0
+    return hc * np.sqrt(m) + hmin
+
+
 @njit(cache=True, nogil=True)
 def _reset(dist, pred, pos, touched, state, source):
     for t in range(state[1]):
@@ -96,7 +117,8 @@ def _push_source(hn, hk, pos, state, source):
 
 @njit(cache=True, nogil=True)
 def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
-         tfirst, tnode, textra, tcount, tlive, teta, best, need, limit):
+         tfirst, tnode, textra, tcount, tlive, teta, best, need, limit,
+         x, y, hx, hy, hc, hmin, hval):
     """Settle nodes in order of time until the heap top exceeds `limit` (STOP_LIMIT),
     reaches the need-th best counting ETA in `best` or every live target (one that
     could still rank) is settled (STOP_KTH), or the heap is empty (STOP_EMPTY)."""
@@ -111,15 +133,16 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
         if d > limit:
             why = 1
             break
-        x = hn[0]
+        u = hn[0]
         size -= 1
-        pos[x] = -2
+        pos[u] = -2
         if size > 0:
             _sift_down(hn, hk, pos, size, hn[size], hk[size])
-        j = tfirst[x]
+        g = dist[u]
+        j = tfirst[u]
         if j >= 0:
-            while j < ntarget and tnode[j] == x:
-                eta = d + textra[j]
+            while j < ntarget and tnode[j] == u:
+                eta = g + textra[j]
                 teta[j] = eta
                 if tlive[j]:
                     tlive[j] = False
@@ -134,21 +157,22 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
                         if nbest < need:
                             nbest += 1
                 j += 1
-        for e in range(indptr[x], indptr[x + 1]):
-            y = indices[e]
-            p = pos[y]
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            p = pos[v]
             if p == -2:
                 continue
-            nd = d + data[e]
-            if nd < dist[y]:
+            nd = g + data[e]
+            if nd < dist[v]:
                 if p == -1:
-                    touched[ntouched] = y
+                    touched[ntouched] = v
                     ntouched += 1
                     p = size
                     size += 1
-                dist[y] = nd
-                pred[y] = x
-                _sift_up(hn, hk, pos, p, y, nd)
+                    hval[v] = _h(x, y, hx, hy, hc, hmin, v)
+                dist[v] = nd
+                pred[v] = u
+                _sift_up(hn, hk, pos, p, v, nd + hval[v])
     state[0], state[1], state[2], state[3] = size, ntouched, nbest, live
     return why
 
@@ -172,7 +196,7 @@ class Workspace:
     """Work arrays of searches on one CSR graph (reused between searches; one search
     at a time: hold `lock`)."""
 
-    def __init__(self, rev) -> None:
+    def __init__(self, rev, x: np.ndarray | None = None, y: np.ndarray | None = None) -> None:
         n = rev.shape[0]
         self.indptr = rev.indptr.astype(np.int32 if rev.nnz < 2**31 - 1 else np.int64)
         self.indices = rev.indices.astype(np.int32)
@@ -188,13 +212,29 @@ class Workspace:
         self.state = np.zeros(4, np.int64)  # heap size, touched count, best count, live
         self.lock = threading.RLock()
         self._tnode = np.zeros(0, np.int32)
+        # node coordinates in metres (for the A* bound; None: plain Dijkstra)
+        self.x = np.zeros(n) if x is None else np.ascontiguousarray(x, np.float64)
+        self.y = np.zeros(n) if y is None else np.ascontiguousarray(y, np.float64)
+        self.hval = np.zeros(n)
+        self._hx = self._hy = np.zeros(0)
+        self._hc = self._hmin = 0.0
 
     def start(self, source: int, tnode: np.ndarray, textra: np.ndarray,
-              tcount: np.ndarray, tlb: np.ndarray | None = None) -> np.ndarray:
+              tcount: np.ndarray, tlb: np.ndarray | None = None,
+              guide: tuple[np.ndarray, float] | None = None) -> np.ndarray:
         """Begin a search from `source` toward targets sorted by node; `tlb` is a lower
         bound of each target's ETA (a target whose bound is not below the need-th best
-        ETA cannot rank: the search need not wait for it). Returns the per-target ETA
-        array (inf until the target's node is settled)."""
+        ETA cannot rank: the search need not wait for it). `guide` = (target nodes,
+        seconds per metre) turns on the A* bound toward those nodes: the seconds per
+        metre must not exceed that of any edge (straight line), or results are wrong.
+        Returns the per-target ETA array (inf until the target's node is settled)."""
+        if guide is not None and len(guide[0]) and len(textra):
+            gn = np.asarray(guide[0])
+            self._hx, self._hy = self.x[gn], self.y[gn]
+            self._hc, self._hmin = float(guide[1]), max(0.0, float(np.min(textra)))
+        else:
+            self._hx = self._hy = np.zeros(0)
+            self._hc = self._hmin = 0.0
         self._tlb = np.zeros(len(tnode)) if tlb is None else tlb
         self._tlive = np.zeros(len(tnode), bool)
         self.tfirst[self._tnode] = -1
@@ -223,7 +263,8 @@ class Workspace:
         why = _run(self.indptr, self.indices, self.data, self.dist, self.pred, self.pos,
                    self.hn, self.hk, self.state, self.touched, self.tfirst, self._tnode,
                    self._textra, self._tcount, self._tlive, self.teta, best, need,
-                   float(limit))
+                   float(limit), self.x, self.y, self._hx, self._hy, self._hc, self._hmin,
+                   self.hval)
         return int(why), int(self.state[2])
 
     def path(self, start: int, target: int) -> list[int]:

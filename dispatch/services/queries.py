@@ -3,12 +3,14 @@ assignments, unit snapshots, grids, stations. Reads only."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.domain.incidents import IncidentStatus
+from dispatch.geo.coords import haversine_m
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import AssignmentRow, GridRow, IncidentRow, StationRow, UnitRow
@@ -133,3 +135,19 @@ def grids(s: Session) -> list[GridRow]:
 
 def stations(s: Session) -> list[StationRow]:
     return list(s.scalars(select(StationRow).order_by(StationRow.id)))
+
+
+def incidents_near(s: Session, lon: float, lat: float, radius_m: float, since: datetime,
+                   exclude_id: int | None = None, limit: int = 20) -> list[IncidentView]:
+    """Incidents received since `since` within radius_m of a point, newest first: the
+    premise history, and open ones that may be the same event (重复报警)."""
+    dlat = radius_m / 111_320.0
+    dlon = dlat / max(0.1, math.cos(math.radians(lat)))
+    q = (select(IncidentRow)
+         .where(IncidentRow.lon.between(lon - dlon, lon + dlon), IncidentRow.lat.between(lat - dlat, lat + dlat),
+                IncidentRow.received_at >= since)
+         .order_by(IncidentRow.received_at.desc()))
+    rows = [r for r in s.scalars(q) if r.id != exclude_id and haversine_m(lon, lat, r.lon, r.lat) <= radius_m]
+    rows = rows[:limit]
+    by = _assignments(s, [r.id for r in rows])
+    return [_incident_view(r, by[r.id]) for r in rows]

@@ -129,3 +129,22 @@ def test_whole_alarm_on_postgresql(pg_url, tmp_path, clock):
         with admin.begin() as c:
             c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def test_incidents_near_give_premise_history_and_possible_duplicates(app, clock):
+    from datetime import timedelta
+
+    sv = app.services
+    old = sv.open_call("13800000000", "").incident_id
+    sv.locate(old, Location(name="A", lon=121.4737, lat=31.2304))
+    sv.close(old, "duplicate")
+    clock.advance(3600)
+    near_open = sv.open_call("13800000001", "").incident_id
+    sv.locate(near_open, Location(name="B", lon=121.4740, lat=31.2306))   # ~35 m away
+    far = sv.open_call("13800000002", "").incident_id
+    sv.locate(far, Location(name="C", lon=121.4837, lat=31.2304))         # ~950 m away
+    new = sv.open_call("13800000003", "").incident_id
+    with app.session() as s:
+        found = queries.incidents_near(s, 121.4738, 31.2305, 150, clock.now() - timedelta(days=30), new)
+    assert [v.id for v in found] == [near_open, old]
+    assert found[0].status.open and not found[1].status.open
