@@ -100,7 +100,7 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
         gap = np.hypot(graph.x[tn] - graph.x[node[0]], graph.y[tn] - graph.y[node[0]])
         extra = t.extra_s[order] + snap_s
         tlb = gap * LB_SLACK / graph.modes[mode].max_mps + extra
-        guide = (tn, GUIDE_SLACK / graph.modes[mode].max_mps) if len(tn) <= GUIDE_MAX else None
+        guide = GUIDE_SLACK / graph.modes[mode].max_mps if len(tn) <= GUIDE_MAX else None
         teta = ws.start(int(node[0]), tn.astype(np.int32), extra, t.counts[order], tlb, guide)
         runs[mode] = (ws, order, teta, ModeReach(np.empty(0), int(node[0]), snap_m, snap_s))
     limit = FIRST_LIMIT_S
@@ -132,7 +132,7 @@ def route_search(graph, mode: Travel, source: int, start: int) -> tuple[float, l
         ws = workspace(graph, mode)
         teta = ws.start(int(source), np.array([start], np.int32), np.zeros(1),
                         np.ones(1, bool), None,
-                        (np.array([start]), GUIDE_SLACK / graph.modes[mode].max_mps))
+                        GUIDE_SLACK / graph.modes[mode].max_mps)
         best = np.full(1, np.inf)
         limit, nbest = FIRST_LIMIT_S, 0
         while True:

@@ -13,7 +13,10 @@ consistent lower bound of the time still to go to the nearest target (straight l
 to the nearest target at a speed no road edge exceeds, plus the smallest snap leg;
 h = 0 without targets for it). With a consistent h a settled node's g is exact, and an
 unsettled target's ETA is at least the heap top, so the stopping rules hold as they do
-for plain Dijkstra, while nodes away from every target are left alone.
+for plain Dijkstra, while nodes away from every target are left alone. A target that
+is settled (or can no longer rank) stops guiding: the bound grows, which any consistent
+bound may do between two settled nodes; the keys already in the heap are then lower
+bounds, re-evaluated when they reach the top (`hver`: the bound version of `hval`).
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ except ImportError:  # pragma: no cover
         return lambda f: f
 
 STOP_KTH, STOP_LIMIT, STOP_EMPTY = 0, 1, 2
+FAR = 1e15  # coordinate of a target that no longer guides the search
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -78,19 +82,29 @@ def _sift_down(hn, hk, pos, size, node, key):
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _h(x, y, hx, hy, hc, hmin, v):
-    """Lower bound of the time from node v to the nearest target (0 when there is none)."""
+def _h(x, y, gx, gy, gn, hc, hmin, v):
+    """Lower bound of the time from node v to the nearest guiding target (0: none)."""
+    if gn == 0:
+        return 0.0
     m = np.inf
     vx, vy = x[v], y[v]
-    for k in range(hx.shape[0]):
-        dx = hx[k] - vx
-        dy = hy[k] - vy
-        q = dx * dx + dy * dy
-        if q < m:
-            m = q
-    if hx.shape[0] == 0:
-        return 0.0
+    for k in range(gn):
+        dx = gx[k] - vx
+        dy = gy[k] - vy
+        m = min(m, dx * dx + dy * dy)
     return hc * np.sqrt(m) + hmin
+
+
+@njit(cache=True, nogil=True)
+def _compact(hx, hy, gx, gy):
+    """Copy the targets still guiding (coordinate < FAR) to the front of gx, gy."""
+    gn = 0
+    for j in range(hx.shape[0]):
+        if hx[j] < FAR:
+            gx[gn] = hx[j]
+            gy[gn] = hy[j]
+            gn += 1
+    return gn
 
 
 @njit(cache=True, nogil=True)
@@ -118,12 +132,13 @@ def _push_source(hn, hk, pos, state, source):
 @njit(cache=True, nogil=True)
 def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
          tfirst, tnode, textra, tcount, tlive, teta, best, need, limit,
-         x, y, hx, hy, hc, hmin, hval):
+         x, y, hx, hy, gx, gy, hc, hmin, hval, hver):
     """Settle nodes in order of time until the heap top exceeds `limit` (STOP_LIMIT),
     reaches the need-th best counting ETA in `best` or every live target (one that
     could still rank) is settled (STOP_KTH), or the heap is empty (STOP_EMPTY)."""
     ntarget = tnode.shape[0]
     size, ntouched, nbest, live = state[0], state[1], state[2], state[3]
+    ver, gn = state[4], state[5]
     why = 2
     while size > 0:
         d = hk[0]
@@ -134,11 +149,21 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
             why = 1
             break
         u = hn[0]
+        if hc > 0.0 and hver[u] != ver:
+            # its bound dates from before a target stopped guiding: it may have grown
+            # (the keys in the heap stay lower bounds, so the top is still the minimum)
+            hver[u] = ver
+            h = _h(x, y, gx, gy, gn, hc, hmin, u)
+            if h > hval[u]:
+                hval[u] = h
+                _sift_down(hn, hk, pos, size, u, dist[u] + h)
+                continue
         size -= 1
         pos[u] = -2
         if size > 0:
             _sift_down(hn, hk, pos, size, hn[size], hk[size])
         g = dist[u]
+        rekey = False
         j = tfirst[u]
         if j >= 0:
             while j < ntarget and tnode[j] == u:
@@ -147,6 +172,10 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
                 if tlive[j]:
                     tlive[j] = False
                     live -= 1
+                if hc > 0.0 and hx[j] < FAR:
+                    hx[j] = FAR  # settled: it guides no more
+                    hy[j] = FAR
+                    rekey = True
                 if tcount[j]:
                     k = nbest if nbest < need else need - 1
                     if nbest < need or eta < best[k]:
@@ -157,6 +186,9 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
                         if nbest < need:
                             nbest += 1
                 j += 1
+            if rekey:
+                gn = _compact(hx, hy, gx, gy)
+                ver += 1
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]
             p = pos[v]
@@ -169,11 +201,13 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
                     ntouched += 1
                     p = size
                     size += 1
-                    hval[v] = _h(x, y, hx, hy, hc, hmin, v)
+                    hval[v] = _h(x, y, gx, gy, gn, hc, hmin, v)
+                    hver[v] = ver
                 dist[v] = nd
                 pred[v] = u
                 _sift_up(hn, hk, pos, p, v, nd + hval[v])
     state[0], state[1], state[2], state[3] = size, ntouched, nbest, live
+    state[4], state[5] = ver, gn
     return why
 
 
@@ -209,37 +243,41 @@ class Workspace:
         self.hk = np.zeros(n, np.float64)
         self.touched = np.zeros(n, np.int32)
         self.tfirst = np.full(n, -1, np.int32)
-        self.state = np.zeros(4, np.int64)  # heap size, touched count, best count, live
+        # heap size, touched count, best count, live, bound version, guiding targets
+        self.state = np.zeros(6, np.int64)
         self.lock = threading.RLock()
         self._tnode = np.zeros(0, np.int32)
         # node coordinates in metres (for the A* bound; None: plain Dijkstra)
         self.x = np.zeros(n) if x is None else np.ascontiguousarray(x, np.float64)
         self.y = np.zeros(n) if y is None else np.ascontiguousarray(y, np.float64)
         self.hval = np.zeros(n)
-        self._hx = self._hy = np.zeros(0)
+        self.hver = np.zeros(n, np.int64)  # bound version of hval (lazy re-evaluation)
+        self._hx = self._hy = self._gx = self._gy = np.zeros(0)
         self._hc = self._hmin = 0.0
 
     def start(self, source: int, tnode: np.ndarray, textra: np.ndarray,
               tcount: np.ndarray, tlb: np.ndarray | None = None,
-              guide: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+              guide: float | None = None) -> np.ndarray:
         """Begin a search from `source` toward targets sorted by node; `tlb` is a lower
         bound of each target's ETA (a target whose bound is not below the need-th best
-        ETA cannot rank: the search need not wait for it). `guide` = (target nodes,
-        seconds per metre) turns on the A* bound toward those nodes: the seconds per
-        metre must not exceed that of any edge (straight line), or results are wrong.
+        ETA cannot rank: the search need not wait for it). `guide` (seconds per metre)
+        turns on the A* bound toward the targets still live: it must not exceed any
+        edge's seconds per metre of straight line, or results are wrong.
         Returns the per-target ETA array (inf until the target's node is settled)."""
-        if guide is not None and len(guide[0]) and len(textra):
-            gn = np.asarray(guide[0])
-            self._hx, self._hy = self.x[gn], self.y[gn]
-            self._hc, self._hmin = float(guide[1]), max(0.0, float(np.min(textra)))
+        if guide is not None and len(tnode):
+            self._hx, self._hy = self.x[tnode], self.y[tnode]
+            self._gx, self._gy = self._hx.copy(), self._hy.copy()
+            self._hc, self._hmin = float(guide), max(0.0, float(np.min(textra)))
         else:
-            self._hx = self._hy = np.zeros(0)
+            self._hx = self._hy = self._gx = self._gy = np.zeros(0)
             self._hc = self._hmin = 0.0
         self._tlb = np.zeros(len(tnode)) if tlb is None else tlb
         self._tlive = np.zeros(len(tnode), bool)
         self.tfirst[self._tnode] = -1
         _reset(self.dist, self.pred, self.pos, self.touched, self.state, source)
         _push_source(self.hn, self.hk, self.pos, self.state, source)
+        self.state[4] += 1
+        self.state[5] = len(self._gx)
         self._tnode = tnode
         self._textra = textra
         self._tcount = tcount
@@ -260,11 +298,18 @@ class Workspace:
         if live == 0:
             return STOP_KTH, nbest
         self.state[3] = live
+        if self._hc > 0 and live < int(self.state[5]):
+            # settled or hopeless targets no longer guide: a tighter (still consistent)
+            # bound; keys in the heap are re-evaluated lazily when they reach the top
+            self._hx[~self._tlive] = FAR
+            self._hy[~self._tlive] = FAR
+            self.state[5] = _compact(self._hx, self._hy, self._gx, self._gy)
+            self.state[4] += 1
         why = _run(self.indptr, self.indices, self.data, self.dist, self.pred, self.pos,
                    self.hn, self.hk, self.state, self.touched, self.tfirst, self._tnode,
                    self._textra, self._tcount, self._tlive, self.teta, best, need,
-                   float(limit), self.x, self.y, self._hx, self._hy, self._hc, self._hmin,
-                   self.hval)
+                   float(limit), self.x, self.y, self._hx, self._hy, self._gx, self._gy,
+                   self._hc, self._hmin, self.hval, self.hver)
         return int(why), int(self.state[2])
 
     def path(self, start: int, target: int) -> list[int]:

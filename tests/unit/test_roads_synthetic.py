@@ -45,7 +45,9 @@ def _units(city, n, seed):
     return out
 
 
-@pytest.mark.parametrize("n_units,limit", [(12, 5), (60, 5), (200, 3), (4, 5)])
+# up to routing.GUIDE_MAX targets per mode the search is an A* (re-keyed as targets
+# settle); 400 units (about 100 per mode) run it as plain Dijkstra
+@pytest.mark.parametrize("n_units,limit", [(12, 5), (60, 5), (200, 3), (4, 5), (30, 1), (400, 5)])
 def test_search_equals_full_dijkstra(city, n_units, limit):
     units = _units(city, n_units, n_units)
     rng = np.random.default_rng(n_units)
@@ -69,3 +71,17 @@ def test_search_equals_full_dijkstra(city, n_units, limit):
         assert [r.unit_id for r in rec.busy] == busy
         for r in rec.ranked + rec.busy:  # the drawn route runs from the unit to the incident
             assert r.route[0] == pytest.approx(r.from_lonlat) and r.route[-1] == pytest.approx(at)
+
+
+@pytest.mark.parametrize("mode", [Travel.CAR, Travel.EBIKE, Travel.FOOT])
+def test_route_equals_full_dijkstra(city, mode):
+    """A route (A* toward its one target) has the time of a full Dijkstra run."""
+    from dispatch.geo.routing import route_search
+    mg = city.modes[mode]
+    rng = np.random.default_rng(5)
+    for a, b in rng.choice(mg.nodes, (8, 2)):
+        secs, nodes = route_search(city, mode, int(b), int(a))
+        assert secs == pytest.approx(dijkstra(mg.rev, indices=int(b))[int(a)], rel=1e-9)
+        assert nodes[0] == a and nodes[-1] == b
+        assert sum(mg.rev[nodes[k + 1], nodes[k]] for k in range(len(nodes) - 1)) \
+            == pytest.approx(secs, rel=1e-9)
