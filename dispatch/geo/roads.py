@@ -52,7 +52,7 @@ from scipy.spatial import cKDTree
 
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import Travel
-from dispatch.geo.coords import EARTH_RADIUS_M
+from dispatch.geo.coords import EARTH_RADIUS_M, haversine_many_m
 from dispatch.geo.roads_osm import (  # noqa: F401  (re-exported: the speed rules)
     ELEVATED_SPEED_KMH, EBIKE_MAX_KMH, FOOT_KMH, MAXSPEED_FACTOR, SPEED_KMH, _car_only, _oneway,
     _way_speed, parse_maxspeed)
@@ -91,13 +91,6 @@ class ModeGraph:
     typical_mps: float         # length-weighted mean speed (information)
     max_mps: float = 40.0      # fastest edge: straight-line lower bounds of times
     ws: object = None          # search workspace, created on first search
-
-
-def _haversine_np(lon1, lat1, lon2, lat2) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2 - lon1)
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
 
 
 def _csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
@@ -206,7 +199,7 @@ class RoadGraph:
         speed_kmh = np.asarray(speed_kmh, np.float64)
         oneway, car_only = np.asarray(oneway, bool), np.asarray(car_only, bool)
         n = len(lon)
-        length = _haversine_np(lon[u], lat[u], lon[v], lat[v])
+        length = haversine_many_m(lon[u], lat[u], lon[v], lat[v])
         # car graph, reversed: row = head
         two = ~oneway
         car_s = length / (speed_kmh / 3.6)
@@ -319,7 +312,7 @@ class RoadGraph:
         if len(nodes) < 2:
             return 0.0
         idx = np.asarray(nodes)
-        return float(_haversine_np(self.lon[idx[:-1]], self.lat[idx[:-1]],
+        return float(haversine_many_m(self.lon[idx[:-1]], self.lat[idx[:-1]],
                                    self.lon[idx[1:]], self.lat[idx[1:]]).sum())
 
     def route(self, mode: Travel, from_lonlat: tuple[float, float],
