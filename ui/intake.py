@@ -26,7 +26,7 @@ KIND_LABELS = {"road": "道路", "intersection": "路口", "landmark": "地标",
 class Intake(QWidget):
     """Signals: `acted()` after any write (the window re-reads the log);
     `candidates_changed(list)` / `candidate_highlighted(int)` for the map;
-    `located(float, float)`; `dispatched(int, list)`; `message(str)` for the status bar."""
+    `located(float, float)`; `dispatched(incident_id, [(unit_id, callsign, route, metres)])`; `message(str)` for the status bar."""
 
     acted = Signal()
     candidates_changed = Signal(list)
@@ -387,8 +387,11 @@ class Intake(QWidget):
             return False
         if self._do(self.app.services.dispatch, self.incident_id, ids, self.rec_tree.estimates()) is None:
             return False
-        self.dispatched.emit(self.incident_id, ids)
+        # the recommendation already traced each unit's road route: draw those
+        routes = [(r.unit_id, r.callsign, r.route, r.route_m)
+                  for r in self.rec_tree.recommendation.ranked if r.unit_id in ids]
+        self.dispatched.emit(self.incident_id, routes)
         self.message.emit(f"已派警：{len(ids)} 个警力")
-        self.rec_tree.clear()
+        self.rec_tree.reset_list()
         self.refresh()
         return True

@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.queue.set_incidents(self._incidents, now)
         self.board.set_units(units, self._incidents, now)
         self._units = units
-        self.map.set_units(unit_markers(units, self.board.model._alerts))
+        self.map.set_units(unit_markers(units, self.board.model.alerts))
         self.map.set_incidents(incident_markers(self._incidents))
         self.intake.refresh()
 
@@ -121,11 +121,11 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         now = self.app.clock.now()
         self.clock_label.setText(local_time(now, with_date=True))
-        before = dict(self.board.model._alerts)
+        before = dict(self.board.model.alerts)
         self.queue.tick(now)
         self.board.tick(now)
-        if self.board.model._alerts != before:
-            self.map.set_units(unit_markers(self._units, self.board.model._alerts))
+        if self.board.model.alerts != before:
+            self.map.set_units(unit_markers(self._units, self.board.model.alerts))
 
     def _on_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -263,13 +263,15 @@ class MainWindow(QMainWindow):
             self.map.focus(view.lon, view.lat)
             self._draw_routes(view, [a.unit_id for a in view.assignments if a.open])
 
-    def _on_dispatched(self, incident_id: int, unit_ids: list) -> None:
-        with self.app.session() as s:
-            view = queries.incident(s, incident_id)
-        if view is not None:
-            self._draw_routes(view, unit_ids)
+    def _on_dispatched(self, _incident_id: int, routes: list) -> None:
+        for unit_id, callsign, coords, metres in routes:
+            self._show_route(unit_id, callsign, coords, metres)
+
+    def _show_route(self, unit_id: int, callsign: str, coords, metres: float) -> None:  # noqa: ANN001
+        self.map.show_route(f"u{unit_id}", [list(p) for p in coords], f"{callsign} 路线 {metres / 1000:.1f} 公里")
 
     def _draw_routes(self, view: queries.IncidentView, unit_ids: list[int]) -> None:
+        """Routes from the units' current positions (a reopened incident)."""
         units = {u.id: u for u in self._units}
         targets = [units[u] for u in unit_ids if u in units]
         to = (view.lon, view.lat)
@@ -280,8 +282,7 @@ class MainWindow(QMainWindow):
 
         def draw(routes: list) -> None:
             for u, r in routes:
-                self.map.show_route(f"u{u.id}", [list(p) for p in r.coords],
-                                    f"{u.callsign} 路线 {r.meters / 1000:.1f} 公里")
+                self._show_route(u.id, u.callsign, r.coords, r.meters)
 
         run_in_background(compute, draw, lambda exc: self._on_message(f"路线计算失败：{exc}"))
 

@@ -52,6 +52,11 @@ class UnitBoardModel(QAbstractTableModel):
                         out[a.unit_id] = alert
         return out
 
+    @property
+    def alerts(self) -> dict[int, str]:
+        """Unit id -> why its dispatch needs attention (未签收 / 超时未到场)."""
+        return self._alerts
+
     def alert(self, unit_id: int) -> str | None:
         return self._alerts.get(unit_id)
 
