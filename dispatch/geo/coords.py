@@ -72,13 +72,6 @@ def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     return wlon, wlat
 
 
-def gcj02_to_bd09(lon: float, lat: float) -> tuple[float, float]:
-    x_pi = math.pi * 3000.0 / 180.0
-    z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * x_pi)
-    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * x_pi)
-    return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
-
-
 def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
     x_pi = math.pi * 3000.0 / 180.0
     x, y = lon - 0.0065, lat - 0.006

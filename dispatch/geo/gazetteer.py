@@ -41,13 +41,6 @@ class Place:
                 "precision": self.precision, "source": self.source[:128],
                 "extra": dict(self.extra)}
 
-    @classmethod
-    def from_row(cls, row: PlaceRow) -> "Place":
-        return cls(name=row.name, kind=row.kind, lon=row.lon, lat=row.lat,
-                   admin=list(row.admin or []), aliases=list(row.aliases or []),
-                   precision=row.precision, source=row.source, extra=dict(row.extra or {}),
-                   id=row.id)
-
 
 @dataclass(slots=True)
 class Candidate:

@@ -59,11 +59,6 @@ def canonical(text: str) -> str:
     return "".join(readings(c)[0] for c in text)
 
 
-def syllables(text: str) -> list[str]:
-    """Canonical syllable of each character (for character-wise sound comparison)."""
-    return [readings(c)[0] for c in text]
-
-
 def _combos(text: str) -> list[tuple[str, ...]]:
     options = [readings(c)[:2] for c in text]
     out = []
@@ -105,6 +100,3 @@ def is_typed_pinyin(text: str) -> bool:
     return bool(_ASCII_QUERY.match(text))
 
 
-def same_sound(a: str, b: str) -> bool:
-    """True if two characters share a reading (福州/福洲, 渚/朱)."""
-    return a == b or bool(set(readings(a)) & set(readings(b)))

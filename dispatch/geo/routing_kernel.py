@@ -24,16 +24,7 @@ import threading
 
 import numpy as np
 
-try:  # pragma: no cover - exercised by whichever is installed
-    from numba import njit
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
-    HAVE_NUMBA = False
-
-    def njit(*args, **kwargs):  # type: ignore[no-redef]
-        if args and callable(args[0]):
-            return args[0]
-        return lambda f: f
+from numba import njit
 
 STOP_KTH, STOP_LIMIT, STOP_EMPTY = 0, 1, 2
 FAR = 1e15  # coordinate of a target that no longer guides the search

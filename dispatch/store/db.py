@@ -22,10 +22,6 @@ from dispatch.store.schema import EventRow, PositionRow
 APPEND_ONLY = (EventRow, PositionRow)
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
 def make_engine(url: str) -> Engine:
     """An engine for `url` (SQLite or PostgreSQL). For SQLite the parent directory is created."""
     if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
