@@ -22,8 +22,9 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema (creates it on first start)."""
+    """Bring the database to the newest schema (creates it on first start). Every
+    head is upgraded: independent migrations may branch from the same parent."""
     try:
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
     except (OperationalError, DBAPIError) as exc:
         raise StoreUnavailable(describe_db_error(exc)) from None
