@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from dispatch.geo.coords import haversine_m
+from dispatch.geo.roads_osm import oneway_of
 from dispatch.importers.osm import OsmData, OsmWay
 
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
@@ -25,20 +26,8 @@ HIGHWAY_RANK: dict[str, int] = {
     "residential": 1, "living_street": 1, "service": 0,
 }
 
-_ONEWAY_TRUE = {"yes", "true", "1"}
 _COORD_DIGITS = 6  # ~0.1 m, plenty for drawing
 LABEL_SPACING_M = 700.0  # repeat a road's name label at most this often
-
-
-def _oneway(way: OsmWay) -> tuple[bool, bool]:
-    """(is one-way, drawn against node order). OSM 'oneway=-1' runs backwards."""
-    value = way.tags.get("oneway", "").strip().lower()
-    if value == "-1":
-        return True, True
-    if value in _ONEWAY_TRUE:
-        return True, False
-    # Roundabouts are one-way by definition.
-    return way.tags.get("junction", "") == "roundabout", False
 
 
 def _way_coords(osm: OsmData, way: OsmWay) -> list[list[float]]:
@@ -125,15 +114,15 @@ def build_basemap(osm: OsmData) -> dict[str, Any]:
         coords = _way_coords(osm, way)
         if len(coords) < 2:
             continue
-        oneway, backwards = _oneway(way)
-        if backwards:
+        direction = oneway_of(way.highway, way.tags)  # the routing graph's rule
+        if direction == -1:
             coords.reverse()
         rank = HIGHWAY_RANK.get(way.highway, 1)
         features.append({
             "type": "Feature",
             "geometry": {"type": "LineString", "coordinates": coords},
             "properties": {"id": way.id, "name": way.name, "highway": way.highway,
-                           "oneway": oneway, "rank": rank},
+                           "oneway": direction != 0, "rank": rank},
         })
         if way.name:
             named.append((way.name, rank, coords))

@@ -1,8 +1,9 @@
 """Which units to send: ranked by road travel time, with the rules of who may go.
 
 Rules, in the order they are checked for each unit:
-  1. status OFF_DUTY: excluded (不在线).
-  2. duty windows in local time (e.g. a 联防中队 on 19:00-01:00 is not there at noon).
+  1-2. the one duty rule (dispatch.domain.duty.off_duty_reason): status OFF_DUTY is
+     不在线; outside its duty windows in local time (a 联防中队 on 19:00-01:00 is not
+     there at noon) a unit not committed to an incident is 不在岗.
   3. fitness for the category: with no category only police units; 群防群治 forces never
      alone to a category with danger; otherwise the unit kind's capabilities must hold
      the category's `needs`.
@@ -17,17 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import Sequence
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from dispatch.domain.duty import off_duty_reason
 from dispatch.domain.incidents import Category
 from dispatch.domain.units import Travel, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.geo.coords import haversine_m
-from dispatch.geo.routing import MODE_ORDER, Targets, search_units, workspace
+from dispatch.geo.routing import MODE_ORDER, SnapCache, Targets, search_units, snap_cache, workspace
 
 CAPABILITY_LABELS = {"enforce": "执法", "search": "搜寻", "mediate": "调解",
                      "watch_scene": "看护现场", "rescue": "救援", "traffic": "交通事故处置"}
@@ -88,11 +88,6 @@ class Recommendation:
                 "excluded": [e.as_json() for e in self.excluded]}
 
 
-@lru_cache(maxsize=8)
-def _zone(tz: str) -> ZoneInfo:
-    return ZoneInfo(tz)
-
-
 def format_eta(seconds: float) -> str:
     """'3 分 10 秒' / '45 秒' / '1 小时 2 分'."""
     s = int(round(seconds))
@@ -118,10 +113,6 @@ def fitness(kind: UnitKind, cat: Category | None) -> str | None:
     return None
 
 
-def _floats(values) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], np.float64)
-
-
 @dataclass(slots=True)
 class _Picked:
     """The units that passed the rules of one travel mode, with the point used."""
@@ -130,64 +121,63 @@ class _Picked:
     lon: np.ndarray
     lat: np.ndarray
     stale: np.ndarray
-    age_s: np.ndarray
+    now: datetime
 
 
 def recommend(graph, units: Sequence[UnitSnapshot], at: tuple[float, float],
               category: Category | None, now: datetime, limit: int = 5,
-              stale_after_s: float = 300, tz: str = "Asia/Shanghai") -> Recommendation:
+              stale_after_s: float = 300, tz: str = "Asia/Shanghai",
+              snaps: SnapCache | None = None) -> Recommendation:
     """Rank the units for an incident at `at` (lon, lat); see the module docstring.
 
     `now` is an aware UTC datetime (the injected clock); duty windows are read in `tz`.
+    `snaps` keeps each unit's road node between calls (default: the graph's own cache).
     """
-    local = now.astimezone(_zone(tz))
-    minute = local.hour * 60 + local.minute
     fit = {k: fitness(k, category) for k in UnitKind}
+    code_of_kind = {k: MODE_ORDER.index(k.travel) for k in UnitKind}
+    # the duty rule reads a unit's status and duty windows only: one call per distinct pair
+    duty_memo: dict[tuple, str | None] = {}
     excluded: list[Excluded] = []
     sel: list[UnitSnapshot] = []
-    off = UnitStatus.OFF_DUTY
     for u in units:
-        if u.status is off:
-            excluded.append(Excluded(u.id, u.callsign, "不在线"))
-        elif u.duty and not u.on_duty(minute):
-            windows = "、".join(str(w) for w in u.duty)
-            excluded.append(Excluded(u.id, u.callsign, f"不在岗时段 {windows}"))
+        key = (u.status, u.duty)
+        off = duty_memo[key] if key in duty_memo else duty_memo.setdefault(key, off_duty_reason(u, now, tz))
+        if off is not None:
+            excluded.append(Excluded(u.id, u.callsign, off))
         elif fit[u.kind] is not None:
             excluded.append(Excluded(u.id, u.callsign, fit[u.kind]))
         else:
             sel.append(u)
-    now_ts = now.timestamp()
-    pos_ts = _floats([u.position_at.timestamp() if u.position_at is not None else None for u in sel])
-    lon, lat = _floats([u.lon for u in sel]), _floats([u.lat for u in sel])
-    age = now_ts - pos_ts
-    stale = ~(age <= stale_after_s) | np.isnan(lon) | np.isnan(lat)
-    lon = np.where(stale, _floats([u.home_lon for u in sel]), lon)
-    lat = np.where(stale, _floats([u.home_lat for u in sel]), lat)
+    n = len(sel)
+    cutoff = now - timedelta(seconds=stale_after_s)
+    lon = np.array([u.lon for u in sel], np.float64).reshape(n)
+    lat = np.array([u.lat for u in sel], np.float64).reshape(n)
+    fresh = np.array([u.position_at is not None and u.position_at >= cutoff for u in sel], bool).reshape(n)
+    stale = ~fresh | np.isnan(lon) | np.isnan(lat)
+    lon = np.where(stale, np.array([u.home_lon for u in sel], np.float64).reshape(n), lon)
+    lat = np.where(stale, np.array([u.home_lat for u in sel], np.float64).reshape(n), lat)
     nowhere = np.isnan(lon) | np.isnan(lat)
-    code_of_kind = {k: MODE_ORDER.index(k.travel) for k in UnitKind}
-    mode_code = np.fromiter((code_of_kind[u.kind] for u in sel), np.int64, len(sel))
-    # one vectorised KD-tree query, the incident point (once per mode) included
+    ids = np.array([u.id for u in sel], np.int64).reshape(n)
+    mode_code = np.array([code_of_kind[u.kind] for u in sel], np.int64).reshape(n)
+    available = np.array([u.status is UnitStatus.AVAILABLE for u in sel], bool).reshape(n)
     ok = np.flatnonzero(~nowhere)
+    snap_node = np.zeros(n, np.int64)
+    snap_dist = np.zeros(n)
+    snap_node[ok], snap_dist[ok] = (snaps if snaps is not None else snap_cache(graph)).snap(
+        graph, ids[ok], mode_code[ok], lon[ok], lat[ok])
     here = [c for c in range(len(MODE_ORDER)) if (mode_code == c).any()]
-    modes_here = [MODE_ORDER[c] for c in here]
-    nodes, dist = graph.snap_modes(np.append(mode_code[ok], here),
-                                   np.append(lon[ok], [at[0]] * len(modes_here)),
-                                   np.append(lat[ok], [at[1]] * len(modes_here)))
-    snap_node = np.zeros(len(sel), np.int64)
-    snap_dist = np.zeros(len(sel))
-    snap_node[ok], snap_dist[ok] = nodes[:len(ok)], dist[:len(ok)]
-    at_snaps = {m: (int(nodes[len(ok) + k]), float(dist[len(ok) + k])) for k, m in enumerate(modes_here)}
+    at_nodes, at_dist = graph.snap_modes(np.array(here, np.int64), np.full(len(here), float(at[0])),
+                                         np.full(len(here), float(at[1])))
+    at_snaps = {MODE_ORDER[c]: (int(at_nodes[k]), float(at_dist[k])) for k, c in enumerate(here)}
     picked: dict[Travel, _Picked] = {}
     targets: dict[Travel, Targets] = {}
-    for mode in MODE_ORDER:
-        ix = np.flatnonzero((mode_code == MODE_ORDER.index(mode)) & ~nowhere)
+    for code, mode in enumerate(MODE_ORDER):
+        ix = np.flatnonzero((mode_code == code) & ~nowhere)
         if not len(ix):
             continue
-        us = [sel[i] for i in ix]
-        picked[mode] = _Picked(us, lon[ix], lat[ix], stale[ix], age[ix])
-        counts = np.array([u.status is UnitStatus.AVAILABLE for u in us], bool)
+        picked[mode] = _Picked([sel[i] for i in ix], lon[ix], lat[ix], stale[ix], now)
         targets[mode] = Targets(snap_node[ix], snap_dist[ix] / graph.modes[mode].approach_mps,
-                                counts, snap_dist[ix])
+                                available[ix], snap_dist[ix])
     for i in np.flatnonzero(nowhere):
         excluded.append(Excluded(sel[i].id, sel[i].callsign, "不在线（无位置）"))
     with graph.lock:
@@ -230,9 +220,8 @@ def _rank(graph, picked: dict[Travel, _Picked], targets: dict[Travel, Targets], 
         else:
             reasons.insert(0, "最快到达" if rank == 0 else f"第 {rank + 1} 快到达")
         if p.stale[i]:
-            age = p.age_s[i]
-            reasons.append("无位置上报，按驻点计算" if not np.isfinite(age)
-                           else f"位置已过期 {int(age // 60)} 分钟，按驻点计算")
+            reasons.append("无位置上报，按驻点计算" if u.position_at is None else
+                           f"位置已过期 {int((p.now - u.position_at).total_seconds() // 60)} 分钟，按驻点计算")
         if snap_m > 50:
             reasons.append(f"距最近道路 {snap_m:.0f} 米")
         coords = [(lon, lat)] + [(float(graph.lon[n]), float(graph.lat[n])) for n in path]

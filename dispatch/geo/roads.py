@@ -14,8 +14,9 @@ included, not speed limits::
 Elevated roads: a trunk with ``bridge=yes`` (Shanghai's 延安高架 / 南北高架 are tagged so)
 is an elevated expressway without signals: 60 km/h, its ramps (trunk_link bridges)
 40 km/h. Where ``maxspeed`` is tagged the travel speed is 80 % of it (a car rarely holds
-the limit in town). One-way: ``oneway=yes/true/1`` forward only, ``oneway=-1`` reversed;
-motorways, motorway links and roundabouts are one-way unless ``oneway=no``.
+the limit in town). One-way: dispatch.geo.roads_osm.oneway_of (the map's arrows use the same rule):
+``oneway=yes/true/1`` forward only, ``oneway=-1/reverse`` reversed; motorways, motorway
+links and roundabouts (``junction=roundabout|circular``) are one-way unless ``oneway=no``.
 
 Travel modes (`Travel` of the unit kind):
   * CAR: the speeds above, one-way respected.
@@ -34,15 +35,16 @@ The arrays stored per mode are the *reversed* graph (row = head of the edge): on
 Dijkstra from the incident on it gives every node's travel time *to* the incident, and
 its predecessors chain from a unit's node toward the incident, i.e. the unit's route in
 driving order. Nodes are numbered along a Z-order curve (neighbours close in memory).
-The searches themselves are in dispatch.geo.routing (resumable Dijkstra in
-dispatch.geo.routing_kernel).
+The car graph also carries landmark times (ALT lower bounds, dispatch.geo.routing.
+landmark_times). The searches themselves are in dispatch.geo.routing (resumable
+Dijkstra / A* in dispatch.geo.routing_kernel).
 """
 from __future__ import annotations
 
 import math
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,10 +56,10 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import Travel
 from dispatch.geo.coords import EARTH_RADIUS_M, haversine_many_m
 from dispatch.geo.roads_osm import (  # noqa: F401  (re-exported: the speed rules)
-    ELEVATED_SPEED_KMH, EBIKE_MAX_KMH, FOOT_KMH, MAXSPEED_FACTOR, SPEED_KMH, _car_only, _oneway,
-    _way_speed, parse_maxspeed)
+    ELEVATED_SPEED_KMH, EBIKE_MAX_KMH, FOOT_KMH, MAXSPEED_FACTOR, SPEED_KMH, _car_only, _way_speed,
+    oneway_of, parse_maxspeed)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 APPROACH_KMH: dict[Travel, float] = {Travel.CAR: 10.0, Travel.EBIKE: 10.0, Travel.FOOT: 5.0}
 MODES: tuple[Travel, ...] = (Travel.CAR, Travel.EBIKE, Travel.FOOT)
@@ -91,6 +93,10 @@ class ModeGraph:
     typical_mps: float         # length-weighted mean speed (information)
     max_mps: float = 40.0      # fastest edge: straight-line lower bounds of times
     ws: object = None          # search workspace, created on first search
+    # landmark times (ALT lower bounds, car only; shape (n, 0) without): to_lm[v, j] the
+    # time from node v to landmark j, from_lm[v, j] the time from landmark j to v
+    to_lm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    from_lm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 def _csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
@@ -147,6 +153,7 @@ class RoadGraph:
         self.modes = modes
         self.source = source
         self.lock = threading.RLock()
+        self.snaps = None  # dispatch.geo.routing.SnapCache, created by the first search
         self._origin = (float((lon.min() + lon.max()) / 2), float((lat.min() + lat.max()) / 2))
         xy = self.project(lon, lat)
         self.x, self.y = xy[:, 0].copy(), xy[:, 1].copy()
@@ -173,7 +180,7 @@ class RoadGraph:
             if len(refs) < 2:
                 continue
             hw, tags = way.highway, way.tags
-            kmh, ow, co = _way_speed(hw, tags), _oneway(hw, tags), _car_only(hw, tags)
+            kmh, ow, co = _way_speed(hw, tags), oneway_of(hw, tags), _car_only(hw, tags)
             ids = [index.setdefault(r, len(index)) for r in refs]
             a, b = ids[:-1], ids[1:]
             if ow == -1:
@@ -237,6 +244,9 @@ class RoadGraph:
             typical = float(length[sel].sum() / max(secs[sel].sum(), 1e-9))
             modes[mode] = cls._mode(rev, nodes, xy, trees, mode, typical)
             modes[mode].max_mps = float(kmh[sel].max() / 3.6) if sel.any() else 1.0
+            if mode is Travel.CAR:
+                from dispatch.geo.routing import landmark_times
+                modes[mode].to_lm, modes[mode].from_lm = landmark_times(rev, xy[:, 0], xy[:, 1])
         return cls(lon, lat, modes, source=source)
 
     @staticmethod
@@ -345,6 +355,8 @@ class RoadGraph:
             arrays[f"{p}_data"] = mg.rev.data
             arrays[f"{p}_nodes"] = mg.nodes
             arrays[f"{p}_meta"] = np.array([mg.approach_mps, mg.typical_mps, mg.max_mps])
+            arrays[f"{p}_to_lm"] = mg.to_lm
+            arrays[f"{p}_from_lm"] = mg.from_lm
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, **arrays)
@@ -360,19 +372,21 @@ class RoadGraph:
                 lon, lat = z["lon"], z["lat"]
                 n = len(lon)
                 raw = {m: (z[f"{m.value}_indptr"], z[f"{m.value}_indices"], z[f"{m.value}_data"],
-                           z[f"{m.value}_nodes"], z[f"{m.value}_meta"]) for m in MODES}
+                           z[f"{m.value}_nodes"], z[f"{m.value}_meta"],
+                           z[f"{m.value}_to_lm"], z[f"{m.value}_from_lm"]) for m in MODES}
                 source = str(z["source"][0])
         except (OSError, KeyError, ValueError) as exc:
             raise DispatchError(f"无法读取道路缓存 {path}: {exc}") from None
         xy = cls._project_static(lon, lat)
         trees: list = []
         modes = {}
-        for m, (indptr, indices, data, nodes, meta) in raw.items():
+        for m, (indptr, indices, data, nodes, meta, to_lm, from_lm) in raw.items():
             rev = sp.csr_matrix((data, indices, indptr), shape=(n, n))
             rev.has_sorted_indices = True
             mg = cls._mode(rev, nodes, xy, trees, m, float(meta[1]))
             mg.approach_mps = float(meta[0])
             mg.max_mps = float(meta[2])
+            mg.to_lm, mg.from_lm = to_lm, from_lm
             modes[m] = mg
         return cls(lon, lat, modes, source=source)
 

@@ -46,8 +46,12 @@ def _car_only(highway: str, tags: dict[str, str]) -> bool:
     return False
 
 
-def _oneway(highway: str, tags: dict[str, str]) -> int:
-    """1 forward only, -1 reversed only, 0 both ways."""
+def oneway_of(highway: str, tags: dict[str, str]) -> int:
+    """The one one-way rule (routing and the map's arrows both use it): 1 forward only
+    (in node order), -1 reversed only, 0 both ways. ``oneway=yes/true/1`` forward,
+    ``oneway=-1/reverse`` reversed, ``oneway=no/false/0`` both ways; untagged, motorways,
+    motorway links and roundabouts (``junction=roundabout|circular``) are forward and
+    every other road both ways."""
     ow = tags.get("oneway", "").strip().lower()
     if ow in ("yes", "true", "1"):
         return 1

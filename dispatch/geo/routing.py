@@ -14,18 +14,28 @@ straight-line lower bound, at the mode's top speed, is not below the need-th bes
 cannot). ETAs include both snap legs (unit to its node, incident node to the incident).
 
 With at most GUIDE_MAX targets in a mode the search is an A* toward them (the bound:
-straight line to the nearest target at the mode's top speed, see routing_kernel), so
+per target the larger of the straight line at the mode's top speed and, on the car
+graph, the landmark (ALT) bound; the smallest over the targets, see routing_kernel), so
 it leaves alone the part of the ball around the incident that leads to no unit; with
-more targets the ball is small anyway and the bound would cost more than it saves.
+more targets the ball is small anyway and the bound would cost more than it saves. The
+same two bounds give each target's lower bound of its ETA (a target that cannot rank
+stops the search waiting for it). Landmarks: LANDMARKS nodes on the rim of the car
+graph, their times to and from every node computed when the graph is built (2 x
+LANDMARKS scipy Dijkstra runs) and stored with it.
+
+A unit's road node is looked up once per position (SnapCache, held by the graph), not
+on every recommendation.
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
 from dispatch.domain.units import Travel
-from dispatch.geo.routing_kernel import STOP_LIMIT, Workspace
+from dispatch.geo.routing_kernel import ALT_SLACK, STOP_LIMIT, Workspace
 
 MODE_ORDER = (Travel.CAR, Travel.EBIKE, Travel.FOOT)
 FIRST_LIMIT_S = 120.0
@@ -34,6 +44,7 @@ LIMIT_GROWTH = 2.0  # the time limit doubles (the search resumes, nothing is red
 LB_SLACK = 0.98  # projection error margin for the straight-line lower bound
 GUIDE_SLACK = 0.95  # A* bound: must never exceed an edge's time (consistency), so wider
 GUIDE_MAX = 64  # at most this many targets in a mode: A* toward them
+LANDMARKS = 4  # ALT landmarks of the car graph (the straight-line bound is weakest there)
 
 
 @dataclass(slots=True)
@@ -66,12 +77,128 @@ class SearchResult:
     rounds: int
 
 
+class SnapCache:
+    """The road node each unit is snapped to, per position: a unit is snapped again only
+    when its point (or its travel mode) changes, not on every recommendation. Keyed by
+    unit id; an entry holds the point, the mode code (index in MODE_ORDER), the node and
+    the snap distance. Tied to one graph: a new graph empties it. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._graph: weakref.ReferenceType | None = None
+        self._clear()
+        self.hits = self.misses = 0
+
+    def _clear(self) -> None:
+        self.ids = np.zeros(0, np.int64)
+        self.code = np.zeros(0, np.int64)
+        self.lon = np.zeros(0)
+        self.lat = np.zeros(0)
+        self.node = np.zeros(0, np.int64)
+        self.dist = np.zeros(0)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def snap(self, graph, ids: np.ndarray, codes: np.ndarray, lon: np.ndarray,
+             lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(nodes, distances in metres) of points each with its unit id and mode code,
+        as graph.snap_modes gives them; only points not seen before are queried."""
+        ids = np.asarray(ids, np.int64)
+        with self._lock:
+            if self._graph is None or self._graph() is not graph:
+                self._graph = weakref.ref(graph)
+                self._clear()
+            if len(self.ids):
+                at = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+                hit = ((self.ids[at] == ids) & (self.code[at] == codes)
+                       & (self.lon[at] == lon) & (self.lat[at] == lat))
+                nodes, dist = self.node[at].copy(), self.dist[at].copy()
+            else:
+                hit = np.zeros(len(ids), bool)
+                nodes, dist = np.zeros(len(ids), np.int64), np.zeros(len(ids))
+            miss = np.flatnonzero(~hit)
+            self.hits += len(ids) - len(miss)
+            self.misses += len(miss)
+            if len(miss):
+                mn, md = graph.snap_modes(codes[miss], lon[miss], lat[miss])
+                nodes[miss], dist[miss] = mn, md
+                self._store(ids[miss], codes[miss], lon[miss], lat[miss], mn, md)
+            return nodes, dist
+
+    def _store(self, ids, codes, lon, lat, nodes, dist) -> None:
+        """Replace the entries of `ids` (sorted merge; the last of duplicate ids wins)."""
+        keep = ~np.isin(self.ids, ids)
+        all_ids = np.concatenate([self.ids[keep], ids])
+        order = np.argsort(all_ids, kind="stable")
+        last = np.ones(len(order), bool)
+        last[:-1] = all_ids[order][1:] != all_ids[order][:-1]
+        order = order[last]
+        self.ids = all_ids[order]
+        self.code = np.concatenate([self.code[keep], codes])[order]
+        self.lon = np.concatenate([self.lon[keep], lon])[order]
+        self.lat = np.concatenate([self.lat[keep], lat])[order]
+        self.node = np.concatenate([self.node[keep], np.asarray(nodes, np.int64)])[order]
+        self.dist = np.concatenate([self.dist[keep], dist])[order]
+
+
+def snap_cache(graph) -> SnapCache:
+    """The snap cache that goes with a graph (created on first use)."""
+    cache = getattr(graph, "snaps", None)
+    if cache is None:
+        with graph.lock:
+            cache = getattr(graph, "snaps", None)
+            if cache is None:
+                cache = graph.snaps = SnapCache()
+    return cache
+
+
 def workspace(graph, mode: Travel) -> Workspace:
     """The reusable search workspace of a mode (created on first use)."""
     mg = graph.modes[mode]
     if mg.ws is None:
-        mg.ws = Workspace(mg.rev, graph.x, graph.y)
+        mg.ws = Workspace(mg.rev, graph.x, graph.y, *_landmarks(graph, mode))
     return mg.ws
+
+
+def _landmarks(graph, mode: Travel) -> tuple[np.ndarray, np.ndarray]:
+    """(to_lm, from_lm) of a mode, each (n, K); K = 0 when it has none."""
+    mg = graph.modes[mode]
+    n = graph.node_count
+    if mg.to_lm.ndim == 2 and mg.to_lm.shape[0] == n and mg.to_lm.shape[1] > 0:
+        return mg.to_lm, mg.from_lm
+    return np.zeros((n, 0)), np.zeros((n, 0))
+
+
+def landmark_times(rev, x: np.ndarray, y: np.ndarray, k: int = LANDMARKS) -> tuple[np.ndarray, np.ndarray]:
+    """ALT landmarks of a strongly connected graph given reversed (row = head): the node
+    farthest from the centre in each of `k` equal angular sectors, and the travel times
+    (n, k) from every node to each landmark and from each landmark to every node,
+    by scipy's Dijkstra (2k runs). Empty (n, 0) arrays for tiny graphs."""
+    from scipy.sparse.csgraph import dijkstra
+    n = rev.shape[0]
+    if n < 4 * k:
+        return np.zeros((n, 0)), np.zeros((n, 0))
+    dx, dy = x - x.mean(), y - y.mean()
+    sector = ((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * k).astype(np.int64) % k
+    r2 = dx * dx + dy * dy
+    marks = [int(np.flatnonzero(sector == j)[np.argmax(r2[sector == j])]) for j in range(k)
+             if (sector == j).any()]
+    to_lm = np.ascontiguousarray(dijkstra(rev, indices=marks).T)          # v -> landmark
+    from_lm = np.ascontiguousarray(dijkstra(rev.T.tocsr(), indices=marks).T)  # landmark -> v
+    if not (np.isfinite(to_lm).all() and np.isfinite(from_lm).all()):
+        return np.zeros((n, 0)), np.zeros((n, 0))
+    return to_lm, from_lm
+
+
+def alt_bound(to_lm: np.ndarray, from_lm: np.ndarray, src: np.ndarray, dst: int) -> np.ndarray:
+    """Lower bounds (seconds) of the travel times from nodes `src` to node `dst` by the
+    triangle inequality over the landmarks (0 without landmarks)."""
+    if to_lm.shape[1] == 0:
+        return np.zeros(len(src))
+    a = to_lm[src] - to_lm[dst]        # t(src -> L) - t(dst -> L)
+    b = from_lm[dst] - from_lm[src]    # t(L -> dst) - t(L -> src)
+    return np.maximum(np.maximum(a, b).max(axis=1), 0.0) * ALT_SLACK
 
 
 def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
@@ -99,7 +226,8 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
         # lower bound of each ETA: straight line between the nodes at the mode's top speed
         gap = np.hypot(graph.x[tn] - graph.x[node[0]], graph.y[tn] - graph.y[node[0]])
         extra = t.extra_s[order] + snap_s
-        tlb = gap * LB_SLACK / graph.modes[mode].max_mps + extra
+        tlb = np.maximum(gap * LB_SLACK / graph.modes[mode].max_mps,
+                         alt_bound(ws.to_lm, ws.from_lm, tn, int(node[0]))) + extra
         guide = GUIDE_SLACK / graph.modes[mode].max_mps if len(tn) <= GUIDE_MAX else None
         teta = ws.start(int(node[0]), tn.astype(np.int32), extra, t.counts[order], tlb, guide)
         runs[mode] = (ws, order, teta, ModeReach(np.empty(0), int(node[0]), snap_m, snap_s))

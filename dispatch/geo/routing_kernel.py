@@ -4,8 +4,9 @@ Why not scipy.sparse.csgraph.dijkstra for the search: each call allocates and fi
 O(N) work arrays (about 70 MB for 1,000,000 nodes: 2-18 ms before the first node is
 settled) and a doubled limit restarts from scratch. Here the work arrays live in a
 `Workspace` per graph, are reset only where the last search touched them, and a search
-stopped at a time limit resumes where it stopped when the limit doubles. Without numba
-the same functions run as plain Python (correct, slow: only for small graphs).
+stopped at a time limit resumes where it stopped when the limit doubles. The kernels
+are compiled on first use and cached on disk (the user cache directory); compile them
+ahead with dispatch.geo.warmup.compile_kernels.
 
 Heap: an indexed 4-ary heap (decrease-key). `pos[v]`: -1 never seen, -2 settled, >= 0
 index in the heap. The key is g + h (A*): g the time from the node to the source, h a
@@ -20,13 +21,27 @@ bounds, re-evaluated when they reach the top (`hver`: the bound version of `hval
 """
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
 
-from numba import njit
+
+def _numba_cache_dir() -> None:
+    """Compiled kernels go to the user cache directory (not beside the sources: an
+    installed package may be read-only), unless NUMBA_CACHE_DIR says otherwise. Must
+    run before numba is imported."""
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        import platformdirs
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(
+            platformdirs.user_cache_dir("dispatch-console"), "numba")
+
+
+_numba_cache_dir()
+from numba import njit  # noqa: E402  (after the cache directory is set)
 
 STOP_KTH, STOP_LIMIT, STOP_EMPTY = 0, 1, 2
+ALT_SLACK = 1 - 1e-6  # float rounding of landmark differences: keeps the bound consistent
 FAR = 1e15  # coordinate of a target that no longer guides the search
 
 
@@ -72,28 +87,46 @@ def _sift_down(hn, hk, pos, size, node, key):
     pos[node] = i
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _h(x, y, gx, gy, gn, hc, hmin, v):
-    """Lower bound of the time from node v to the nearest guiding target (0: none)."""
+@njit(cache=True, nogil=True, inline="always")
+def _h(x, y, gx, gy, gn, hc, hmin, v, to_lm, from_lm, gto, gfrom, alt):
+    """Lower bound of the time from the nearest guiding target to node v (0: none):
+    per target the larger of the straight line at top speed and the landmark (ALT)
+    bound max_j max(t(target->Lj) - t(v->Lj), t(Lj->v) - t(Lj->target))."""
     if gn == 0:
         return 0.0
     m = np.inf
     vx, vy = x[v], y[v]
+    nl = to_lm.shape[1]
     for k in range(gn):
         dx = gx[k] - vx
         dy = gy[k] - vy
-        m = min(m, dx * dx + dy * dy)
-    return hc * np.sqrt(m) + hmin
+        e = hc * np.sqrt(dx * dx + dy * dy)
+        if e >= m:
+            continue  # this target's bound is at least e: it cannot lower the minimum
+        if nl > 0 and alt > 0.0:
+            stop = m / alt
+            a = 0.0
+            for j in range(nl):
+                a = max(a, gto[k, j] - to_lm[v, j], from_lm[v, j] - gfrom[k, j])
+                if a >= stop:
+                    break
+            e = max(e, a * alt)
+        m = min(m, e)
+    return m + hmin
 
 
 @njit(cache=True, nogil=True)
-def _compact(hx, hy, gx, gy):
-    """Copy the targets still guiding (coordinate < FAR) to the front of gx, gy."""
+def _compact(hx, hy, gx, gy, hto, hfrom, gto, gfrom):
+    """Copy the targets still guiding (coordinate < FAR) to the front of gx, gy (and
+    their landmark times to the front of gto, gfrom)."""
     gn = 0
     for j in range(hx.shape[0]):
         if hx[j] < FAR:
             gx[gn] = hx[j]
             gy[gn] = hy[j]
+            for c in range(hto.shape[1]):
+                gto[gn, c] = hto[j, c]
+                gfrom[gn, c] = hfrom[j, c]
             gn += 1
     return gn
 
@@ -123,7 +156,7 @@ def _push_source(hn, hk, pos, state, source):
 @njit(cache=True, nogil=True)
 def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
          tfirst, tnode, textra, tcount, tlive, teta, best, need, limit,
-         x, y, hx, hy, gx, gy, hc, hmin, hval, hver):
+         x, y, hx, hy, gx, gy, hc, hmin, hval, hver, to_lm, from_lm, hto, hfrom, gto, gfrom, alt):
     """Settle nodes in order of time until the heap top exceeds `limit` (STOP_LIMIT),
     reaches the need-th best counting ETA in `best` or every live target (one that
     could still rank) is settled (STOP_KTH), or the heap is empty (STOP_EMPTY)."""
@@ -144,7 +177,7 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
             # its bound dates from before a target stopped guiding: it may have grown
             # (the keys in the heap stay lower bounds, so the top is still the minimum)
             hver[u] = ver
-            h = _h(x, y, gx, gy, gn, hc, hmin, u)
+            h = _h(x, y, gx, gy, gn, hc, hmin, u, to_lm, from_lm, gto, gfrom, alt)
             if h > hval[u]:
                 hval[u] = h
                 _sift_down(hn, hk, pos, size, u, dist[u] + h)
@@ -178,7 +211,7 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
                             nbest += 1
                 j += 1
             if rekey:
-                gn = _compact(hx, hy, gx, gy)
+                gn = _compact(hx, hy, gx, gy, hto, hfrom, gto, gfrom)
                 ver += 1
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]
@@ -192,7 +225,7 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
                     ntouched += 1
                     p = size
                     size += 1
-                    hval[v] = _h(x, y, gx, gy, gn, hc, hmin, v)
+                    hval[v] = _h(x, y, gx, gy, gn, hc, hmin, v, to_lm, from_lm, gto, gfrom, alt)
                     hver[v] = ver
                 dist[v] = nd
                 pred[v] = u
@@ -221,7 +254,8 @@ class Workspace:
     """Work arrays of searches on one CSR graph (reused between searches; one search
     at a time: hold `lock`)."""
 
-    def __init__(self, rev, x: np.ndarray | None = None, y: np.ndarray | None = None) -> None:
+    def __init__(self, rev, x: np.ndarray | None = None, y: np.ndarray | None = None,
+                 to_lm: np.ndarray | None = None, from_lm: np.ndarray | None = None) -> None:
         n = rev.shape[0]
         self.indptr = rev.indptr.astype(np.int32 if rev.nnz < 2**31 - 1 else np.int64)
         self.indices = rev.indices.astype(np.int32)
@@ -245,6 +279,10 @@ class Workspace:
         self.hver = np.zeros(n, np.int64)  # bound version of hval (lazy re-evaluation)
         self._hx = self._hy = self._gx = self._gy = np.zeros(0)
         self._hc = self._hmin = 0.0
+        # landmark times (n, K) for the ALT bound (K = 0: straight line only)
+        self.to_lm = np.zeros((n, 0)) if to_lm is None else np.ascontiguousarray(to_lm, np.float64)
+        self.from_lm = np.zeros((n, 0)) if from_lm is None else np.ascontiguousarray(from_lm, np.float64)
+        self._hto = self._hfrom = self._gto = self._gfrom = np.zeros((0, self.to_lm.shape[1]))
 
     def start(self, source: int, tnode: np.ndarray, textra: np.ndarray,
               tcount: np.ndarray, tlb: np.ndarray | None = None,
@@ -259,9 +297,12 @@ class Workspace:
             self._hx, self._hy = self.x[tnode], self.y[tnode]
             self._gx, self._gy = self._hx.copy(), self._hy.copy()
             self._hc, self._hmin = float(guide), max(0.0, float(np.min(textra)))
+            self._hto, self._hfrom = self.to_lm[tnode], self.from_lm[tnode]
+            self._gto, self._gfrom = self._hto.copy(), self._hfrom.copy()
         else:
             self._hx = self._hy = self._gx = self._gy = np.zeros(0)
             self._hc = self._hmin = 0.0
+            self._hto = self._hfrom = self._gto = self._gfrom = np.zeros((0, self.to_lm.shape[1]))
         self._tlb = np.zeros(len(tnode)) if tlb is None else tlb
         self._tlive = np.zeros(len(tnode), bool)
         self.tfirst[self._tnode] = -1
@@ -294,13 +335,15 @@ class Workspace:
             # bound; keys in the heap are re-evaluated lazily when they reach the top
             self._hx[~self._tlive] = FAR
             self._hy[~self._tlive] = FAR
-            self.state[5] = _compact(self._hx, self._hy, self._gx, self._gy)
+            self.state[5] = _compact(self._hx, self._hy, self._gx, self._gy,
+                                     self._hto, self._hfrom, self._gto, self._gfrom)
             self.state[4] += 1
         why = _run(self.indptr, self.indices, self.data, self.dist, self.pred, self.pos,
                    self.hn, self.hk, self.state, self.touched, self.tfirst, self._tnode,
                    self._textra, self._tcount, self._tlive, self.teta, best, need,
                    float(limit), self.x, self.y, self._hx, self._hy, self._gx, self._gy,
-                   self._hc, self._hmin, self.hval, self.hver)
+                   self._hc, self._hmin, self.hval, self.hver, self.to_lm, self.from_lm,
+                   self._hto, self._hfrom, self._gto, self._gfrom, ALT_SLACK)
         return int(why), int(self.state[2])
 
     def path(self, start: int, target: int) -> list[int]:

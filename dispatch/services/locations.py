@@ -1,9 +1,19 @@
-"""A located place as the services record it (from a geocoder candidate or a map click)."""
+"""A located place as the services record it (from a geocoder candidate or a map click),
+and the reverse geocoder that names a map click (`load_reverse`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dispatch.domain.errors import DispatchError
+
+if TYPE_CHECKING:
+    from dispatch.geo.grids import GridIndex
+    from dispatch.geo.reverse import PointName, ReverseGeocoder
+    from dispatch.store.db import Store
+
+MANUAL_NAME = "地图选点"
 
 
 @dataclass(frozen=True)
@@ -31,11 +41,48 @@ class Location:
                    source=cand.source, precision=cand.precision)
 
     @classmethod
-    def manual(cls, lon: float, lat: float, text: str = "") -> "Location":
-        return cls(name=f"地图选点 {lon:.5f},{lat:.5f}", lon=lon, lat=lat, kind="manual",
+    def manual(cls, lon: float, lat: float, text: str = "",
+               point: PointName | None = None) -> "Location":
+        """A point set on the map, named by `point` (the reverse geocoder's description,
+        e.g. '福州路与西藏中路交叉口 东40米'), else just '地图选点'; never by its
+        coordinates (they stay in lon/lat)."""
+        return cls(name=point.label if point is not None else MANUAL_NAME, lon=lon, lat=lat,
+                   kind="manual", admin=list(point.admin) if point is not None else [],
                    text=text, source="地图点选", precision="point")
 
     def payload(self) -> dict:
         return {"name": self.name, "lon": self.lon, "lat": self.lat, "kind": self.kind,
                 "admin": self.admin, "qualifier": self.qualifier, "text": self.text,
                 "source": self.source, "precision": self.precision}
+
+
+def load_reverse(store: Store, osm_path: Path, grid_index: GridIndex) -> ReverseGeocoder:
+    """The reverse geocoder over the road file the console routes on, with the posts
+    (stations) and the admin path of the named roads from the gazetteer."""
+    from sqlalchemy import select
+
+    from dispatch.geo.reverse import ReverseGeocoder
+    from dispatch.importers.osm import read_osm
+    from dispatch.services.queries import stations
+    from dispatch.store.schema import PlaceRow
+
+    with store.reader() as s:
+        posts = [(st.name, st.lon, st.lat) for st in stations(s)]
+        admin_of = {name: list(admin or []) for name, admin in
+                    s.execute(select(PlaceRow.name, PlaceRow.admin).where(PlaceRow.kind == "road"))}
+    common = _common_prefix(list(admin_of.values()))
+    return ReverseGeocoder(read_osm(osm_path), admin=common, grid_of=grid_index.grid_at,
+                           posts=posts, admin_of=admin_of)
+
+
+def _common_prefix(paths: list[list[str]]) -> list[str]:
+    """The admin path every road shares (the area's), e.g. ['上海市', '黄浦区']."""
+    if not paths:
+        return []
+    out = list(paths[0])
+    for p in paths[1:]:
+        n = 0
+        while n < min(len(out), len(p)) and out[n] == p[n]:
+            n += 1
+        out = out[:n]
+    return out

@@ -53,3 +53,7 @@ def test_bench_recommend_small(tmp_path):
     fig = json.loads(lines[0])
     assert fig["bench"] == "recommend" and fig["units"] == 200 and 19000 < fig["nodes"] <= 20000
     assert 0 < fig["p50_ms"] <= fig["p95_ms"]
+    # the peer in the same run, cold apart from warm, and F5 through the services
+    assert fig["scipy_p95_ms"] > 0 and fig["ratio"] == round(fig["scipy_p95_ms"] / fig["p95_ms"], 2)
+    assert fig["cold_ms"] > 0 and fig["queries"] == 20 and fig["moved_per_query"] >= 1
+    assert 0 < fig["e2e_p50_ms"] <= fig["e2e_p95_ms"] and fig["e2e_queries"] == 20

@@ -138,3 +138,14 @@ def test_eta_counts_the_snap_leg(grid):
 def test_format_eta():
     assert format_eta(190) == "3 分 10 秒"
     assert format_eta(45) == "45 秒"
+
+
+def test_one_duty_rule_committed_unit_stays_on_its_incident(grid):
+    # a 联防中队 on 19:00-01:00 still on scene at noon is on duty (dispatch.domain.duty):
+    # it is searched and shown busy, never excluded as 不在岗
+    night = (DutyWindow.parse("19:00-01:00"),)
+    units = [unit(1, blocks=(3, 0)),
+             unit(2, UnitKind.JOINT_DEFENCE, UnitStatus.ON_SCENE, blocks=(1, 0), duty=night, incident=7)]
+    rec = recommend(grid, units, AT, category("dispute"), NOON, limit=1)
+    assert ids(rec.ranked) == [1] and ids(rec.busy) == [2]
+    assert not any("不在岗" in e.reason for e in rec.excluded)

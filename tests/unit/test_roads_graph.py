@@ -8,7 +8,8 @@ import pytest
 
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import Travel
-from dispatch.geo.roads import (RoadGraph, _oneway, _way_speed, cache_key, load_or_build,
+from dispatch.geo.roads_osm import oneway_of
+from dispatch.geo.roads import (RoadGraph, _way_speed, cache_key, load_or_build,
                                 parse_maxspeed)
 from dispatch.importers.osm import OsmData, OsmWay
 
@@ -54,12 +55,12 @@ def test_speed_rules():
 
 
 def test_oneway_rules():
-    assert _oneway("residential", {"oneway": "yes"}) == 1
-    assert _oneway("residential", {"oneway": "-1"}) == -1
-    assert _oneway("motorway", {}) == 1
-    assert _oneway("motorway", {"oneway": "no"}) == 0
-    assert _oneway("primary", {"junction": "roundabout"}) == 1
-    assert _oneway("primary", {}) == 0
+    assert oneway_of("residential", {"oneway": "yes"}) == 1
+    assert oneway_of("residential", {"oneway": "-1"}) == -1
+    assert oneway_of("motorway", {}) == 1
+    assert oneway_of("motorway", {"oneway": "no"}) == 0
+    assert oneway_of("primary", {"junction": "roundabout"}) == 1
+    assert oneway_of("primary", {}) == 0
 
 
 def test_oneway_respected_for_car_and_ebike_not_foot():
