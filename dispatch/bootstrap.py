@@ -18,6 +18,8 @@ from dispatch.services.seat import Services
 from dispatch.settings import RESOURCES, Settings
 from dispatch.store import migrate
 from dispatch.store.db import Store, make_engine
+from dispatch.store.readonly import make_read_only_engine
+from dispatch.store.urls import check_database_url, ensure_dir, sqlite_path
 from dispatch.store.schema import MetaRow
 
 
@@ -35,8 +37,10 @@ class App:
 
     def services_for(self, actor: Actor) -> Services:
         ctx = Context(self.store, self.clock, actor, read_only=self.read_only, grid_of=self._grid_of)
-        return Services(ctx, roads_provider=lambda: self.roads,
-                        stale_after_s=self.settings.stale_position_s, tz=self.settings.tz)
+        services = Services(ctx, roads_provider=lambda: self.roads,
+                            stale_after_s=self.settings.stale_position_s, tz=self.settings.tz)
+        services.use_geocoder(lambda: self.__dict__.get("geocoder"))  # 地名补录 at once, if loaded
+        return services
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
@@ -72,6 +76,12 @@ class App:
             return load_or_build(self.roads_osm, self.settings.cache_dir)
 
     @cached_property
+    def reverse(self):
+        """Names a point (nearest junction or road, distance, direction, admin, grid)."""
+        from dispatch.services.locations import load_reverse
+        return load_reverse(self.store, self.roads_osm, self.grid_index)
+
+    @cached_property
     def geocoder(self):
         """The geocoder over the places table (index cached on disk)."""
         from dispatch.geo.geocoder import load_geocoder
@@ -99,13 +109,28 @@ def bootstrap(settings: Settings, clock: Clock | None = None, read_only: bool = 
     """Open (and on first start create and migrate) the database, load the demo
     into an empty one when settings.load_demo, and return the App."""
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
+    ensure_dir(settings.data_dir, "数据目录")
+    check_database_url(settings.database_url)
+    db_file = sqlite_path(settings.database_url)
+    if read_only and db_file is not None and not db_file.is_file():
+        raise DispatchError(f"数据库文件不存在: {db_file}（只读打开不会创建数据库）")
+    engine = make_read_only_engine(settings.database_url) if read_only else make_engine(settings.database_url)
     store = Store(engine)
-    if not read_only:
+    if read_only:
+        from sqlalchemy import inspect
+        from sqlalchemy.exc import DBAPIError, OperationalError
+        try:
+            initialised = inspect(engine).has_table("events")
+        except (OperationalError, DBAPIError) as exc:
+            from dispatch.store.db import describe_db_error
+            raise DispatchError(describe_db_error(exc)) from None
+        if not initialised:
+            raise DispatchError("数据库尚未初始化（没有事件日志）：请先正常启动一次调度台或导入数据")
+    else:
         migrate.upgrade(engine)
         if settings.load_demo:
             from dispatch.importers.demo import is_loaded, load_demo
             if not is_loaded(store):
                 load_demo(store, clock.now())
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(settings.cache_dir, "缓存目录")
     return App(settings, store, clock, read_only=read_only)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-from dispatch.commands.support import open_app, print_json
-from dispatch.domain.events import KIND_LABELS
-from dispatch.services import queries
-from dispatch.store import eventlog
+from typing import TYPE_CHECKING
+
+from dispatch.commands.support import open_app, positive_int, print_json, record_id
+
+if TYPE_CHECKING:
+    from dispatch.services import queries
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -20,13 +22,13 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.set_defaults(handler=_incidents)
 
     p = commands.add_parser("events", help="the event log in order")
-    p.add_argument("--incident", type=int)
-    p.add_argument("--since", type=int, default=0, help="only events with id > SINCE")
+    p.add_argument("--incident", type=record_id)
+    p.add_argument("--since", type=record_id, default=0, help="only events with id > SINCE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_events)
 
     p = bench.add_parser("startup", help="seconds from start to a usable main window")
-    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--runs", type=positive_int, default=3)
     p.set_defaults(handler=_bench_startup)
 
 
@@ -54,6 +56,7 @@ def _incident_json(i: queries.IncidentView) -> dict:
 
 
 def _incidents(args: argparse.Namespace) -> int:
+    from dispatch.services import queries
     app = open_app(args)
     with app.session() as s:
         rows = queries.open_incidents(s) + (queries.recent_closed(s) if args.all else [])
@@ -67,6 +70,8 @@ def _incidents(args: argparse.Namespace) -> int:
 
 
 def _events(args: argparse.Namespace) -> int:
+    from dispatch.domain.events import KIND_LABELS
+    from dispatch.store import eventlog
     app = open_app(args)
     with app.session() as s:
         rows = eventlog.read(s, since_id=args.since, incident_id=args.incident)

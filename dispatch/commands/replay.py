@@ -60,28 +60,50 @@ def parse_instant(text: str, tz: str = "Asia/Shanghai") -> datetime:
     return value.astimezone(timezone.utc)
 
 
+SIMULATION_PURPOSE = "simulation"
+
+
 def _simulate(args: argparse.Namespace) -> int:
+    """A simulated shift, written only into a training copy (--training) or a database named
+    with --db that is new or was made by simulate; its clock never passes the real now."""
     from dispatch.bootstrap import bootstrap
     from dispatch.feeds.sim_setup import RoadRouter, StraightRouter, places_from_db, places_from_osm
     from dispatch.feeds.simulator import SimConfig, Simulator
     from dispatch.importers.osm import read_osm
-    from dispatch.services.clock import ManualClock
+    from dispatch.services.clock import ManualClock, SystemClock
     from dispatch.store import eventlog
 
-    if args.hours <= 0 or args.calls < 0:
-        raise DispatchError("模拟时长必须大于 0，警情数不能为负")
+    if not (args.hours > 0 and args.hours <= 24 * 31) or args.calls < 0 or args.calls > 1_000_000:
+        raise DispatchError("模拟时长须在 0 到 744 小时之间，警情数须在 0 到 1000000 之间")
+    if not (args.interval >= 1):
+        raise DispatchError("位置上报间隔至少 1 秒")
+    if not getattr(args, "db", None) and not getattr(args, "training", False):
+        raise DispatchError("模拟不能写入实战数据库：请用 --training（培训副本）或 --db 指定新的数据库文件")
+    real_now = SystemClock().now().replace(microsecond=0)  # a simulation never runs past it
     settings = settings_from_args(args)
     start = parse_instant(args.start, settings.tz) if args.start else None
-    clock = ManualClock(start or datetime.now(timezone.utc))  # a new database is loaded "at" the start
-    app = bootstrap(settings, clock)
+    if start is not None and start + timedelta(hours=args.hours) > real_now:
+        raise DispatchError("模拟结束时间不能晚于当前时间：请提前 --start 或缩短 --hours")
+    clock = ManualClock(start or real_now - timedelta(hours=args.hours))
+    app = bootstrap(settings, clock)  # a new database is loaded "at" the start
     with app.session() as s:
-        last = eventlog.read(s, since_id=max(0, eventlog.last_id(s) - 1))
+        last_id = eventlog.last_id(s)
+        last = eventlog.read(s, since_id=max(0, last_id - 1))
+    if last_id and not settings.training and app.meta("purpose") != SIMULATION_PURPOSE:
+        raise DispatchError("该数据库已有实战记录，模拟只写入培训副本（--training）或新的数据库文件（--db）")
     last_at = last[-1].occurred_at if last else None
     if start is None:
-        start = ((last_at + timedelta(minutes=1)) if last_at else clock.now()).replace(microsecond=0)
+        start = clock.now().replace(microsecond=0)
+        if last_at is not None and start <= last_at:
+            start = (last_at + timedelta(minutes=1)).replace(microsecond=0)
     elif last_at is not None and start < last_at:
         raise DispatchError(f"模拟开始时间早于日志中最后一个事件（{last_at.isoformat()}），"
                             "日志只能按时间向后追加")
+    hours = min(args.hours, (real_now - start).total_seconds() / 3600)
+    if hours <= 0:
+        raise DispatchError("日志已记录到当前时间，没有可以模拟的时段")
+    if not settings.training:
+        app.set_meta("purpose", SIMULATION_PURPOSE)
     clock.set(start)
     places = places_from_db(app.store)
     router = StraightRouter()
@@ -94,19 +116,24 @@ def _simulate(args: argparse.Namespace) -> int:
         except DispatchError:
             if not places:
                 raise
-    cfg = SimConfig(hours=args.hours, calls=args.calls, seed=args.seed, start=start,
+    cfg = SimConfig(hours=hours, calls=args.calls, seed=args.seed, start=start,
                     position_interval_s=args.interval, tz=settings.tz, use_recommend=args.recommend)
     t0 = time.perf_counter()
     result = Simulator(app.services, clock, app.unit_snapshots(), places, cfg, router=router).run()
     out = {"calls": result.calls, "dispatched": result.dispatched, "closed": result.closed,
            "positions": result.positions, "start": start.isoformat().replace("+00:00", "Z"),
-           "end": result.end.isoformat().replace("+00:00", "Z"), "seconds": round(time.perf_counter() - t0, 2)}
+           "end": result.end.isoformat().replace("+00:00", "Z"), "hours": round(hours, 3),
+           "database": _short(app.settings.database_url), "seconds": round(time.perf_counter() - t0, 2)}
     if args.json:
         print_json(out)
     else:
         print(f"模拟完成: {out['calls']} 起警情, 派警 {out['dispatched']}, 结警 {out['closed']}, "
-              f"位置 {out['positions']} 条, {out['start']} — {out['end']}")
+              f"位置 {out['positions']} 条, {out['start']} — {out['end']}，写入 {out['database']}")
     return 0
+
+
+def _short(url: str) -> str:
+    return url.split("///", 1)[-1] if url.startswith("sqlite") else url.rsplit("@", 1)[-1]
 
 
 def _state(args: argparse.Namespace) -> int:
@@ -136,6 +163,9 @@ def _stats(args: argparse.Namespace) -> int:
     from dispatch.replay.state import ReplayIndex
     from dispatch.replay.stats import compute_stats, write_csv
 
+    if args.csv:
+        from dispatch.replay.stats import check_output_path
+        check_output_path(args.csv)
     app = open_app(args, read_only=True)
     since = parse_instant(args.since, app.settings.tz) if args.since else None
     until = parse_instant(args.until, app.settings.tz) if args.until else None

@@ -4,14 +4,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dispatch.bootstrap import App, bootstrap
-from dispatch.services.clock import SystemClock
-from dispatch.settings import load_settings
+from dispatch.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the store and its libraries load only when a command opens the app
+    from dispatch.bootstrap import App
 
 
-def settings_from_args(args: argparse.Namespace):
+def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from the file, the environment and the global options. With
     --training the live database is copied first and everything runs on the copy."""
     settings = load_settings().with_overrides(
@@ -19,7 +20,9 @@ def settings_from_args(args: argparse.Namespace):
         seat=getattr(args, "seat", None), operator=getattr(args, "operator", None),
         load_demo=False if getattr(args, "no_demo", False) else None)
     if getattr(args, "training", False) and not settings.training:
+        from dispatch.bootstrap import bootstrap
         from dispatch.replay.training import make_training_copy
+        from dispatch.services.clock import SystemClock
         bootstrap(settings).engine.dispose()  # the live database exists (first start) before copying
         stamp = SystemClock().now().strftime("%Y%m%dT%H%M%S%fZ")
         url = make_training_copy(settings.database_url, settings.data_dir / "training" / f"exercise-{stamp}.sqlite3")
@@ -30,6 +33,7 @@ def settings_from_args(args: argparse.Namespace):
 
 def open_app(args: argparse.Namespace, read_only: bool = False) -> App:
     """Bootstrap the app from the global command-line options (memoised per args)."""
+    from dispatch.bootstrap import bootstrap
     app = getattr(args, "_app", None)
     if app is None:
         app = bootstrap(settings_from_args(args), read_only=read_only)
@@ -45,3 +49,40 @@ def print_json(value: Any) -> None:
 def print_bench(name: str, **figures: Any) -> None:
     """One JSON line per benchmark result."""
     print_json({"bench": name, **figures})
+
+
+MAX_ID = 2**63 - 1
+
+
+def record_id(text: str) -> int:
+    """argparse type: a record id (0 .. 2^63-1); anything else is a one-line usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是有效的编号: {text!r}") from None
+    if not 0 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"编号超出范围: {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (and sane: at most 10^7)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是整数: {text!r}") from None
+    if not 1 <= value <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"应为 1 到 10000000 之间的整数: {text}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (no nan/inf)."""
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是数字: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"应为有限的数字: {text}")
+    return value

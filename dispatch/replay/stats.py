@@ -2,6 +2,8 @@
 against the targets; year-on-year where the data reaches back; CSV export."""
 from __future__ import annotations
 
+from dispatch.domain.errors import DispatchError
+
 import csv
 from collections import Counter
 from collections.abc import Sequence
@@ -116,10 +118,25 @@ def _year_back(d: datetime) -> datetime:
         return d.replace(year=d.year - 1, day=28)
 
 
+def check_output_path(path: str | Path) -> Path:
+    """A file path that can be written: not a directory, in an existing directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise DispatchError(f"输出路径是一个目录，请给出文件名: {path}")
+    if not path.parent.is_dir():
+        raise DispatchError(f"输出目录不存在: {path.parent}")
+    return path
+
+
 def write_csv(stats: PeriodStats, path: Path) -> None:
     """All tables of the statistics in one CSV (section, key, value, ...), UTF-8 with BOM
     so that spreadsheet programs open the Chinese labels correctly."""
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    path = check_output_path(path)
+    try:
+        fh = open(path, "w", encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise DispatchError(f"无法写入 CSV 文件 {path}: {exc.strerror or exc}") from None
+    with fh:
         w = csv.writer(fh)
         w.writerow(["section", "key", "value", "extra"])
         w.writerow(["period", "since", stats.since.isoformat() if stats.since else "", ""])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -28,3 +29,6 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(alembic_config(engine), "heads")
     except (OperationalError, DBAPIError) as exc:
         raise StoreUnavailable(describe_db_error(exc)) from None
+    except CommandError as exc:  # stamped with a revision this program does not know
+        raise StoreUnavailable("数据库的结构版本不是本程序所知的版本（可能由更新的程序创建）："
+                               f"请使用对应版本的程序，或联系管理员（{exc}）") from None

@@ -93,3 +93,54 @@ def test_simulate_refuses_to_write_before_the_end_of_the_log(tmp_path, capsys):
     with app.session() as s:
         times = [e.occurred_at for e in eventlog.read(s)]
     assert times == sorted(times)  # the log only ever grows forward in time
+
+
+def test_simulate_never_writes_into_the_live_database(tmp_path, capsys, demo_template):
+    import shutil
+    shutil.copy(demo_template, tmp_path / "dispatch.sqlite3")
+    live = bootstrap(Settings(data_dir=tmp_path))
+    live.services.open_call("13800000000", "真实来电")  # the live log has a real call
+    live.engine.dispose()
+    # the default (live) database: refused before anything is opened for writing
+    code, _out, err = _run(capsys, "--data-dir", str(tmp_path), "simulate", "--hours", "1", "--calls", "2",
+                           "--straight")
+    assert code == 2 and "不能写入实战数据库" in err
+    # the live database named with --db: it has real calls, so refused too
+    url = f"sqlite:///{tmp_path / 'dispatch.sqlite3'}"
+    code, _out, err = _run(capsys, "--db", url, "simulate", "--hours", "1", "--calls", "2", "--straight")
+    assert code == 2 and "已有实战记录" in err
+    live = bootstrap(Settings(data_dir=tmp_path))
+    with live.session() as s:
+        assert [e.kind for e in eventlog.read(s)] == ["call.received"]
+    live.engine.dispose()
+
+
+def test_simulate_clock_never_passes_the_real_now(tmp_path, capsys):
+    from datetime import datetime, timezone
+    url = f"sqlite:///{tmp_path / 'sim.sqlite3'}"
+    code, _out, err = _run(capsys, "--db", url, "simulate", "--hours", "2", "--calls", "2", "--straight",
+                           "--start", "2999-01-01T00:00:00")
+    assert code == 2 and "不能晚于当前时间" in err
+    code, out, err = _run(capsys, "--db", url, "simulate", "--hours", "1", "--calls", "6", "--straight",
+                          "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    now = datetime.now(timezone.utc)
+    end = datetime.fromisoformat(result["end"].replace("Z", "+00:00"))
+    assert end <= now and (now - end).total_seconds() < 600
+    app = bootstrap(Settings(db_url=url, data_dir=tmp_path))
+    with app.session() as s:
+        assert max(e.occurred_at for e in eventlog.read(s)) <= now
+        assert queries.open_incidents(s) == [] or all(i.received_at <= now for i in queries.open_incidents(s))
+    app.engine.dispose()
+    # a database made by simulate may be simulated into again
+    code, _out, err = _run(capsys, "--db", url, "simulate", "--hours", "0.2", "--calls", "1", "--straight")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("bad", [("--hours", "nan"), ("--hours", "inf"), ("--hours", "-1"),
+                                 ("--calls", "-3"), ("--interval", "0")])
+def test_simulate_bad_numbers_one_line(tmp_path, capsys, bad):
+    url = f"sqlite:///{tmp_path / 'sim.sqlite3'}"
+    code, _out, err = _run(capsys, "--db", url, "simulate", "--straight", *bad)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

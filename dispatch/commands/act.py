@@ -1,0 +1,204 @@
+"""`python main.py act`: headless seat actions, one JSON command per line on stdin, one
+JSON result per line on stdout — for scripting, tests and integration. A refusal is
+{"ok": false, "error": "<the Chinese message>"} and the next line is still read.
+
+Operations (fields in brackets are optional):
+  open_call   number, [name]                        -> incident_id
+  locate      incident_id, text | lon+lat, [near]   -> name, lon, lat, grid_id
+  categorise  incident_id, category, [priority], [narrative]
+  note        incident_id, text
+  recommend   incident_id, [limit]                  -> ranked [{unit_id, callsign, eta_s}]
+  dispatch    incident_id, [unit_ids]               -> unit_ids (default: the first recommended)
+  status      unit_id, status
+  close       incident_id, result, [note]
+  callback    incident_id, satisfied, [note]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from dispatch.domain.errors import DispatchError
+
+MAX_LINE = 64 * 1024
+
+
+def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("act", help="headless actions: JSON commands on stdin, JSON results on stdout")
+    p.set_defaults(handler=_act)
+
+
+class Actions:
+    """The operations of `act`, bound to one App (its services, geocoder, reverse)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.sv = app.services
+        self.ops: dict[str, Callable[[dict], dict]] = {
+            "open_call": self.open_call, "locate": self.locate, "categorise": self.categorise,
+            "note": self.note, "recommend": self.recommend, "dispatch": self.dispatch,
+            "status": self.status, "close": self.close, "callback": self.callback,
+        }
+
+    def run(self, line: str) -> dict:
+        """One command line -> one result object; never raises for bad input."""
+        if len(line) > MAX_LINE:
+            return _refused(f"命令过长（超过 {MAX_LINE} 字节）")
+        try:
+            cmd = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            return _refused("不是有效的 JSON 行")
+        if not isinstance(cmd, dict):
+            return _refused("每行应是一个 JSON 对象，如 {\"op\": \"open_call\", \"number\": \"110\"}")
+        op = cmd.get("op")
+        fn = self.ops.get(op) if isinstance(op, str) else None
+        if fn is None:
+            return _refused(f"未知的操作 {op!r}；支持: {', '.join(self.ops)}")
+        try:
+            return {"ok": True, **fn(cmd)}
+        except DispatchError as exc:
+            return _refused(str(exc))
+
+    # ---- operations --------------------------------------------------------------
+    def open_call(self, c: dict) -> dict:
+        changes = self.sv.open_call(_text(c, "number", required=False), _text(c, "name", required=False))
+        return {"incident_id": changes.incident_id}
+
+    def locate(self, c: dict) -> dict:
+        from dispatch.services.locations import Location
+        iid = _id(c, "incident_id")
+        if "lon" in c or "lat" in c:
+            lon, lat = _number(c, "lon"), _number(c, "lat")
+            text = _text(c, "text", required=False)
+            loc = Location.manual(lon, lat, text, point=self.app.reverse.describe(lon, lat))
+        else:
+            text = _text(c, "text")
+            near = None
+            if "near" in c:
+                near = c["near"]
+                if not (isinstance(near, list) and len(near) == 2):
+                    raise DispatchError("near 应为 [经度, 纬度]")
+                near = (_finite(near[0], "near"), _finite(near[1], "near"))
+            cands = self.app.geocoder.search(text, near=near or self.app.area_centre(), limit=5)
+            full = [k for k in cands if not getattr(k, "partial", False)]
+            if not full:
+                seen = "、".join(k.name for k in cands[:3])
+                raise DispatchError(f"没有完全匹配「{text}」的地点" + (f"（部分匹配：{seen}）" if seen else ""))
+            loc = Location.from_candidate(full[0], text)
+        self.sv.locate(iid, loc)
+        inc = self._incident(iid)
+        return {"incident_id": iid, "name": inc.place_name, "lon": inc.lon, "lat": inc.lat,
+                "grid_id": inc.grid_id}
+
+    def categorise(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        priority = _text(c, "priority", required=False) or None
+        narrative = _text(c, "narrative", required=False) if "narrative" in c else None
+        self.sv.categorise(iid, _text(c, "category"), priority, narrative)
+        inc = self._incident(iid)
+        return {"incident_id": iid, "category": inc.category, "priority": inc.priority}
+
+    def note(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        self.sv.add_note(iid, _text(c, "text"))
+        return {"incident_id": iid}
+
+    def recommend(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        limit = _id(c, "limit") if "limit" in c else 5
+        if not 1 <= limit <= 50:
+            raise DispatchError("limit 应在 1 到 50 之间")
+        rec = self.sv.recommend(iid, limit=limit)
+        return {"incident_id": iid, "ranked": [{"unit_id": r.unit_id, "callsign": r.callsign,
+                                                 "eta_s": round(r.eta_s, 1), "route_m": round(r.route_m, 1)}
+                                                for r in rec.ranked]}
+
+    def dispatch(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        estimates: dict[int, tuple[float, float]] = {}
+        if "unit_ids" in c:
+            ids = c["unit_ids"]
+            if not isinstance(ids, list) or not ids:
+                raise DispatchError("unit_ids 应为非空的警力编号列表")
+            unit_ids = [_id({"unit_id": u}, "unit_id") for u in ids]
+        else:
+            rec = self.sv.recommend(iid, limit=1)
+            if not rec.ranked:
+                raise DispatchError("没有可派的空闲警力")
+            unit_ids = [rec.ranked[0].unit_id]
+            estimates = {r.unit_id: (r.eta_s, r.route_m) for r in rec.ranked}
+        self.sv.dispatch(iid, unit_ids, estimates)
+        return {"incident_id": iid, "unit_ids": unit_ids}
+
+    def status(self, c: dict) -> dict:
+        uid = _id(c, "unit_id")
+        self.sv.set_unit_status(uid, _text(c, "status"), _text(c, "note", required=False))
+        return {"unit_id": uid}
+
+    def close(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        self.sv.close(iid, _text(c, "result"), _text(c, "note", required=False))
+        return {"incident_id": iid}
+
+    def callback(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        satisfied = c.get("satisfied")
+        if not isinstance(satisfied, bool):
+            raise DispatchError("satisfied 应为 true 或 false")
+        self.sv.callback(iid, satisfied, _text(c, "note", required=False))
+        return {"incident_id": iid}
+
+    def _incident(self, iid: int) -> Any:
+        from dispatch.services import queries
+        with self.app.session() as s:
+            return queries.incident(s, iid)
+
+
+def _refused(message: str) -> dict:
+    return {"ok": False, "error": message}
+
+
+def _id(c: dict, key: str) -> int:
+    v = c.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 < v < 2**63:
+        raise DispatchError(f"{key} 应为正整数")
+    return v
+
+
+def _text(c: dict, key: str, required: bool = True) -> str:
+    v = c.get(key, None)
+    if v is None and not required:
+        return ""
+    if not isinstance(v, str) or (required and not v.strip()):
+        raise DispatchError(f"{key} 应为非空文字")
+    return v
+
+
+def _finite(v: Any, key: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise DispatchError(f"{key} 应为有限的数字")
+    return float(v)
+
+
+def _number(c: dict, key: str) -> float:
+    return _finite(c.get(key), key)
+
+
+def run_lines(actions: Actions, lines: Iterable[str]) -> Iterator[dict]:
+    for line in lines:
+        if line.strip():
+            yield actions.run(line)
+
+
+def _act(args: argparse.Namespace) -> int:
+    from dispatch.commands.support import open_app
+    actions = Actions(open_app(args))
+    stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
+    for result in run_lines(actions, stdin):
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
