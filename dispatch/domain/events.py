@@ -57,3 +57,9 @@ class Event:
             "operator": self.operator,
             "payload": self.payload,
         }
+
+# 地名补录: the caller's words kept as a new place (or alias), confirmed by the shift lead.
+PLACE_PROPOSED = "place.proposed"
+PLACE_CONFIRMED = "place.confirmed"
+KIND_LABELS[PLACE_PROPOSED] = "地名补录"
+KIND_LABELS[PLACE_CONFIRMED] = "地名确认"

@@ -14,7 +14,7 @@ KIND_LABELS = {
     "province": "省级", "prefecture": "地级", "county": "县级", "town": "乡镇/街道",
     "village": "村/社区", "road": "道路", "intersection": "路口", "landmark": "地标",
     "poi": "兴趣点", "school": "学校", "hospital": "医院", "shopping": "商场",
-    "address": "门牌地址", "station": "站点",
+    "address": "门牌地址", "station": "站点", "segment": "路段", "square": "广场",
 }
 ADMIN_KINDS = ("province", "prefecture", "county", "town", "village")
 
@@ -58,6 +58,9 @@ class Candidate:
     context: str = ""
     qualifier: str = ""
     distance_m: float | None = None
+    partial: bool = False   # matches only part of what was said: never pre-selected
+    differs: str = ""       # what differs when partial, e.g. "东→西，“外滩”未对上"
+    cut: int = 0            # characters of the input not read (length cap)
 
     @property
     def kind_label(self) -> str:

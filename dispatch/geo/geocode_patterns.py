@@ -58,6 +58,14 @@ class RoadResolver:
             self.by_sound.setdefault(canonical(n), []).append(e)
         self.sounds = list(self.by_sound)
         self._cache: dict[str, list[tuple[int, float]]] = {}
+        self._edges: tuple[set[str], set[str], set[int]] | None = None
+
+    def edges(self) -> tuple[set[str], set[str], set[int]]:
+        """Sounds of the first and of the last characters of the road names, and their lengths."""
+        if self._edges is None:
+            self._edges = ({canonical(n[0]) for n in self.names}, {canonical(n[-1]) for n in self.names},
+                           {len(n) for n in self.names})
+        return self._edges
 
     def resolve(self, text: str, limit: int = 3) -> list[tuple[int, float]]:
         """(entry, similarity 0..1) of the roads that text may name, best first."""
@@ -84,3 +92,38 @@ class RoadResolver:
             self._cache.clear()
         self._cache[text] = ranked
         return ranked
+
+
+# A stretch of road between two cross streets: 九江路上，江西中路和河南中路中间 /
+# 在九江路江西中路到河南中路那一段 / 从A路到B路这段.
+BETWEEN = re.compile("中间|之间|当中|那一段|这一段|一段|路段|那段|这段|之内|(?<=路|街|道)到|(?<=路|街|道)至")
+JUNCTION_WORDS = re.compile("十字路口|丁字路口|交叉路口|交叉口|交汇处|交汇口|交界|交口|路口|[和与跟同及、/&+]")
+
+
+def spot_roads(text: str, resolver: RoadResolver, max_len: int) -> list[tuple[int, int, int, float]]:
+    """Road names said inside the text, left to right: (start, end, entry, score), the
+    longest name at each position, exact (1.0) or same sound (0.92), none inside
+    another. At most len(text) * max_len dictionary look-ups, and only for spans that
+    start and end with the sound of a road name's first and last character."""
+    firsts, lasts, lengths = resolver.edges()
+    sounds = [canonical(c) for c in text]
+    spots: list[tuple[int, int, int, float]] = []
+    reach = 0
+    for i in range(len(text) - 1):
+        if sounds[i] not in firsts:
+            continue
+        for ln in range(min(max_len, len(text) - i), 1, -1):
+            if i + ln <= reach:
+                break
+            if ln not in lengths or sounds[i + ln - 1] not in lasts:
+                continue
+            got = resolver.by_name.get(text[i:i + ln])
+            score = 1.0
+            if not got:
+                got = resolver.by_sound.get("".join(sounds[i:i + ln]))
+                score = 0.92
+            if got:
+                spots.append((i, i + ln, got[0], score))
+                reach = i + ln
+                break
+    return spots

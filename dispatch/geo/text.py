@@ -1,8 +1,13 @@
-"""Normalisation of place text as a call-taker types it.
+"""Normalisation of place text as a call-taker types it or a caller says it.
 
 Full-width to half-width, spaces, Chinese numerals before units (一百号 -> 100号),
-filler words (在 ... 这边), and qualifiers (附近, 对面, 门口, 往东100米, 100号) that
-are split off and kept beside the place, never thrown away.
+what callers say around the place (喂, 你们快来 ..., 有人打架, clauses without place
+words), filler words (在 ... 这边), and qualifiers (附近, 对面, 门口, 往东100米, 100号)
+that are split off and kept beside the place, never thrown away.
+
+Input is capped (MAX_RAW_CHARS before, MAX_PLACE_CHARS after normalisation) and every
+step is linear in its length, so no text can stall the geocoder; the number of
+characters cut is reported in `NormalisedText.cut`.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ NAME_SUFFIXES = (
 
 FILLER_PREFIXES = ("我现在在", "我们现在在", "我现在", "我在", "我们在", "现在在", "地址是",
                    "位置是", "地点是", "就在", "这里是", "这边是", "是在", "在")
-FILLER_SUFFIXES = ("这边", "那边", "这里", "那里", "这儿", "那儿", "这块", "一带", "左右",
+FILLER_SUFFIXES = ("这条路上", "那条路上", "这条路", "这边", "那边", "这里", "那里", "这儿", "那儿", "这块", "一带", "左右",
                    "的位置", "位置", "这个地方", "地方")
 _DIRECTION = "(?:东南|东北|西南|西北|东|南|西|北)"
 _QUALIFIER_PATTERNS = [
@@ -37,8 +42,37 @@ _QUALIFIER_PATTERNS = [
     re.compile("(?:斜对面|正对面|对面|附近|旁边|边上|门口|门前|大门口|大门|正门|后门|隔壁|楼下|里面|村口|"
                "周边|周围|路边|后面|前面|外面|出口|入口)$"),
     re.compile(rf"{_DIRECTION}(?:侧|边|面|门)$"),
+    re.compile(r"\d+号(?:出)?口$"),  # a metro exit: 人民广场站2号口
 ]
 _HOUSE_NUMBER = re.compile(r"(\d+(?:弄\d+(?:支弄)?)?(?:号楼|号院|号|弄)(?:\d+(?:号|室|栋|幢))*)$")
+# What callers say before the place (喂，你们快来 ...), stripped repeatedly, longest first.
+SPEECH_PREFIXES = tuple(sorted((
+    "喂", "你好", "您好", "警察同志", "民警同志", "警察", "同志", "师傅", "那个", "就是", "嗯", "啊",
+    "呃", "哎", "唉", "哦", "救命啊", "救命", "快点", "快快", "赶紧", "赶快", "麻烦你们", "麻烦",
+    "请你们", "帮帮忙", "你们快点来", "你们快来", "你们赶紧来", "你们", "您们", "我们", "我", "他们",
+    "现在", "马上", "立刻", "派人到", "派人来", "派人过来", "派人", "快来", "快过来", "过来", "到",
+    "这里是", "这边是", "地址在", "位置在", "地点在", "出事了", "出事地点", "有人在", "有人",
+    "人在", "人就在", "车在", "就是在", "是在"), key=len, reverse=True))
+# The first word of what happened, said after the place: the rest of the clause is cut.
+_SPEECH_TAIL = re.compile(
+    "(?:这里|这边|那里|那边|这儿|那儿)?(?:出车祸|出事故|有人|有个人|有个|有辆|有车|一辆|一个人|发生|出了|出事|着火|起火|失火|"
+    "撞车|撞人|被撞|撞了|追尾|车祸|事故|打架|斗殴|打人|打起来|被人|吵架|纠纷|闹事|抢劫|抢包|抢东西|被偷|"
+    "偷东西|小偷|晕倒|倒在|受伤|流血|持刀|跳楼|走失|走丢|红绿灯|救命|快来|快点|赶紧|赶快|来人|报警|需要|"
+    "麻烦|拜托|求求)")
+# After a junction marker the place is complete: what follows without place words and
+# without a direction or a relation (往东100米, 对面) is what happened (路口红绿灯坏了).
+_JUNCTION_END = re.compile("十字路口|丁字路口|交叉路口|交叉口|路口|口子")
+_KEEPS_PLACE = re.compile("往|向|朝|东|南|西|北|附近|对面|旁边|边上|门口|\\d")
+# Characters that make a clause about a place; a clause without any is speech and dropped
+# (我被人打了，在福州路 -> 福州路) as long as another clause has some.
+PLACE_CHARS = set("路街道弄巷桥口场园村镇区市县庙站门厦楼馆院校店坊里湾港岛山湖江河堂寺宫塔坛池"
+                  "苑城号滩滨塘浜泾汇厂心域府湾寓墅栋幢")
+MAX_RAW_CHARS = 300     # a call-taker never types more; the rest is cut before anything runs
+MAX_PLACE_CHARS = 100   # place words kept after normalisation
+# Control and invisible formatting characters (a stuck key, a paste from a web page)
+# never belong to a place: read as a space.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_CLAUSE = re.compile(r"[，。！？；,!?;…]+")
 _MEANINGLESS = set("啊呃嗯哦喂哎唉呀吧呢吗嘛的了哈嘿噢额诶欸么呵喔哇")
 _PUNCT = re.compile(r"[，。！？；：、,.!?;:\"'“”‘’（）()\[\]【】《》<>~`@#$%^&*_+=|\\/-]")
 
@@ -50,6 +84,7 @@ class NormalisedText:
     text: str           # the place words only, half-width, no spaces kept unless separators
     qualifier: str      # '附近', '往东100米', '100号' ... ('' when none)
     raw: str
+    cut: int = 0        # characters of the input dropped by the length caps
 
 
 def to_halfwidth(text: str) -> str:
@@ -122,13 +157,54 @@ def _strip_fillers(text: str) -> str:
     return text
 
 
+def _strip_speech_prefix(text: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for pre in SPEECH_PREFIXES:
+            if text.startswith(pre) and len(text) > len(pre) + 1:
+                text, changed = text[len(pre):], True
+                break
+    return text
+
+
+def read_speech(text: str) -> str:
+    """The place words of a spoken sentence: clauses without place characters dropped
+    (when another has some), and in each clause what is said before the place (喂,
+    你们快来, 我在 ...) and after it (有人打架, 快点来 ...) cut. Clauses kept are joined
+    with a space. Linear in the text."""
+    clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+    if len(clauses) > 1:
+        placed = [c for c in clauses if any(ch in PLACE_CHARS for ch in c)]
+        clauses = placed or clauses
+    out = []
+    for c in clauses:
+        c = _strip_speech_prefix(c)
+        m = _SPEECH_TAIL.search(c, 2)
+        if m:
+            c = c[: m.start()].rstrip(" 的")
+        ends = [m for m in _JUNCTION_END.finditer(c) if m.start() >= 4]
+        if ends:
+            rest = c[ends[-1].end():]
+            if rest and not _KEEPS_PLACE.match(rest) and not any(ch in PLACE_CHARS for ch in rest):
+                c = c[: ends[-1].end()]
+        c = _strip_fillers(c.strip()) if len(clauses) > 1 else c
+        if c:
+            out.append(c)
+    return " ".join(out)
+
+
 def normalise(raw: str) -> NormalisedText:
-    """Split raw text into the place words and a kept qualifier."""
-    text = to_halfwidth(raw or "").strip()
+    """Split raw text into the place words and a kept qualifier. At most MAX_RAW_CHARS
+    of the input are read and MAX_PLACE_CHARS of place words kept; `cut` counts the
+    characters dropped."""
+    raw = raw or ""
+    cut = max(0, len(raw) - MAX_RAW_CHARS)
+    text = _INVISIBLE.sub(" ", to_halfwidth(raw[:MAX_RAW_CHARS])).strip()
     text = re.sub(r"[(\[【]([^)\]】]*)[)\]】]", r" \1 ", text.replace("（", "(").replace("）", ")"))
     text = re.sub(r"\s+", " ", text).strip()
     text = convert_numerals(text)
-    text = re.sub(r"[。！？!?，,；;]+$", "", text).strip()
+    text = read_speech(text)
     quals: list[str] = []
     for _ in range(4):
         before = text
@@ -144,4 +220,8 @@ def normalise(raw: str) -> NormalisedText:
             text = text[: m.start()].rstrip()
         if text == before:
             break
-    return NormalisedText(text=text.strip(), qualifier="".join(quals), raw=raw or "")
+    text = text.strip()
+    if len(text) > MAX_PLACE_CHARS:
+        cut += len(text) - MAX_PLACE_CHARS
+        text = text[:MAX_PLACE_CHARS].strip()
+    return NormalisedText(text=text, qualifier="".join(quals), raw=raw, cut=cut)

@@ -56,3 +56,21 @@ class Services:
 
     def callback(self, incident_id: int, satisfied: bool, note: str = "") -> Changes:
         return calls.callback(self.ctx, incident_id, satisfied, note)
+
+    def use_geocoder(self, provider: Callable) -> None:
+        """Where propose_place puts a new place at once: provider() is this seat's
+        geocoder, or None while it is not loaded (it then reads the place from the table)."""
+        self._geocoder_provider = provider
+
+    def propose_place(self, words: str, lon: float, lat: float,
+                      alias_of_place_id: int | None = None) -> Changes:
+        """地名补录: keep the caller's words at this point (searchable at once on this seat)."""
+        from dispatch.services import places
+        provider = getattr(self, "_geocoder_provider", None)
+        return places.propose_place(self.ctx, words, lon, lat, alias_of_place_id,
+                                    geocoder=provider() if provider else None)
+
+    def confirm_place(self, place_id: int) -> Changes:
+        """The shift lead confirms a proposed place."""
+        from dispatch.services import places
+        return places.confirm_place(self.ctx, place_id)

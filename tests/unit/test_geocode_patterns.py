@@ -27,3 +27,13 @@ def test_road_resolution_by_sound_and_closeness():
     assert r.resolve("西藏仲路")[0][0] == 1        # homophone in the middle
     assert r.resolve("南京西")[0][0] == 2          # missing suffix
     assert r.resolve("完全无关")[:1] == [] or r.resolve("完全无关")[0][1] < 0.6
+
+
+def test_spot_roads_in_a_sentence():
+    from dispatch.geo.geocode_patterns import spot_roads
+    names = ["九江路", "江西中路", "河南中路", "江西南路"]
+    r = RoadResolver(names, list(range(len(names))))
+    spots = spot_roads("我在九江路上，江西中路和河南中路中间", r, 4)
+    assert [(names[e], s) for _a, _b, e, s in spots] == [("九江路", 1.0), ("江西中路", 1.0), ("河南中路", 1.0)]
+    assert [names[e] for _a, _b, e, _s in spot_roads("九江路江西忠路", r, 4)] == ["九江路", "江西中路"]  # same sound
+    assert spot_roads("路" * 10_000, r, 4) == []

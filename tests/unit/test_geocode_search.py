@@ -97,5 +97,42 @@ def test_ningbo_poi_with_county(geo):
 def test_candidate_json(geo):
     d = geo.search("福州路", near=CENTRE)[0].as_json()
     assert set(d) == {"name", "kind", "lon", "lat", "admin", "score", "precision", "source",
-                      "context", "qualifier", "distance_m"}
+                      "context", "qualifier", "distance_m", "partial", "differs", "cut"}
+    assert d["partial"] is False and d["differs"] == "" and d["cut"] == 0
     assert d["admin"] == ["上海市", "黄浦区"] and 0 < d["score"] <= 1
+
+
+def test_partial_match_is_marked_and_says_what_differs(geo):
+    """南京东路 (a pedestrian street) is not in the demo: 南京西路 must not look sure."""
+    cands = geo.search("南京东路外滩", limit=5)
+    assert cands and all(c.partial for c in cands)
+    west = next(c for c in cands if c.name == "南京西路")
+    assert "东→西" in west.differs and "外滩" in west.differs
+    assert west.as_json()["partial"] is True and west.score < 0.85
+
+
+def test_full_matches_rank_before_partial_ones(geo):
+    cands = geo.search("福州路西藏中路", limit=5)
+    assert not cands[0].partial and cands[0].name == "福州路与西藏中路交叉口"
+    flags = [c.partial for c in cands]
+    assert flags == sorted(flags) and any(flags)
+
+
+@pytest.mark.parametrize("text,name", [("福洲路西藏中路口", "福州路与西藏中路交叉口"),  # same sound
+                                       ("黄浦区福州路", "福州路"),                       # own admin said
+                                       ("老城隍庙", "城隍庙"),                           # alias
+                                       ("效实中学", "宁波效实中学")])                    # name said short
+def test_full_match_is_not_partial(geo, text, name):
+    c = geo.search(text)[0]
+    assert (c.name, c.partial, c.differs) == (name, False, "")
+
+
+def test_other_admin_said_makes_it_partial(geo):
+    c = next(c for c in geo.search("余姚福州路", limit=10) if c.name == "福州路")
+    assert c.partial and "余姚" in c.differs
+
+
+@pytest.mark.parametrize("limit", [0, -5, 101, 2.5, True])
+def test_limit_out_of_range_is_refused(geo, limit):
+    with pytest.raises(DispatchError, match="候选数量"):
+        geo.search("福州路", limit=limit)

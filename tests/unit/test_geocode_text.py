@@ -55,3 +55,26 @@ def test_pinyin_keys():
     assert "xzzl" in typed_keys("西藏中路")
     assert "renminguangchang" in typed_keys("人民广场")
     assert is_typed_pinyin("rmgc") and not is_typed_pinyin("人民gc")
+
+
+@pytest.mark.parametrize("raw,text,qual", [
+    ("喂，110吗？我在福州路和河南中路这个路口，有人打架", "福州路和河南中路这个路口", ""),
+    ("你们快来福州路和浙江中路的十字路口", "福州路和浙江中路的十字路口", ""),
+    ("我被人打了，在延安东路和西藏中路", "延安东路和西藏中路", ""),
+    ("成都北路凤阳路路口红绿灯不亮了", "成都北路凤阳路路口", ""),
+    ("福州路西藏中路路口往东100米", "福州路西藏中路路口", "往东100米"),
+    ("城隍庙附近有人打架", "城隍庙", "附近"),
+    ("九江路上，江西中路和河南中路中间", "九江路上 江西中路和河南中路中间", ""),
+    ("我在城隍庙那边，九曲桥旁边", "城隍庙 九曲桥", "旁边"),
+    ("人民广场站3号出口", "人民广场站", "3号出口"),
+])
+def test_speech_around_the_place(raw, text, qual):
+    n = normalise(raw)
+    assert (n.text, n.qualifier) == (text, qual)
+
+
+def test_input_is_capped_and_the_cut_counted():
+    from dispatch.geo.text import MAX_PLACE_CHARS, MAX_RAW_CHARS
+    n = normalise("福" * 10_000)
+    assert len(n.text) == MAX_PLACE_CHARS and n.cut == 10_000 - MAX_PLACE_CHARS
+    assert normalise("在" * 10_000).cut == 10_000 - MAX_RAW_CHARS  # fillers stripped are not "cut"
