@@ -116,13 +116,14 @@ def test_simulate_never_writes_into_the_live_database(tmp_path, capsys, demo_tem
 
 
 def test_simulate_clock_never_passes_the_real_now(tmp_path, capsys):
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
     url = f"sqlite:///{tmp_path / 'sim.sqlite3'}"
     code, _out, err = _run(capsys, "--db", url, "simulate", "--hours", "2", "--calls", "2", "--straight",
                            "--start", "2999-01-01T00:00:00")
     assert code == 2 and "不能晚于当前时间" in err
     code, out, err = _run(capsys, "--db", url, "simulate", "--hours", "1", "--calls", "6", "--straight",
                           "--json")
+    assert code == 0, err
     assert code == 0, err
     result = json.loads(out)
     now = datetime.now(timezone.utc)
@@ -133,8 +134,13 @@ def test_simulate_clock_never_passes_the_real_now(tmp_path, capsys):
         assert max(e.occurred_at for e in eventlog.read(s)) <= now
         assert queries.open_incidents(s) == [] or all(i.received_at <= now for i in queries.open_incidents(s))
     app.engine.dispose()
-    # a database made by simulate may be simulated into again
-    code, _out, err = _run(capsys, "--db", url, "simulate", "--hours", "0.2", "--calls", "1", "--straight")
+    # a database made by simulate may be simulated into again, after its log
+    url2 = f"sqlite:///{tmp_path / 'sim2.sqlite3'}"
+    hours_ago = (now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, _out, err = _run(capsys, "--db", url2, "simulate", "--hours", "1", "--calls", "2", "--straight",
+                           "--start", hours_ago)
+    assert code == 0, err
+    code, _out, err = _run(capsys, "--db", url2, "simulate", "--hours", "0.5", "--calls", "1", "--straight")
     assert code == 0, err
 
 
