@@ -33,16 +33,18 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
 
 def _units(args: argparse.Namespace) -> int:
+    from dispatch.domain.duty import shown_status
+    from dispatch.services.queries import unit_json
     app = open_app(args)
     units = app.unit_snapshots()
+    now, settings = app.clock.now(), app.settings
     if args.json:
-        print_json([{"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": u.status.value,
-                     "lon": u.lon, "lat": u.lat, "station": u.station, "incident_id": u.incident_id,
-                     "duty": [str(w) for w in u.duty]} for u in units])
+        print_json([unit_json(u, now, settings.stale_position_s)
+                    | {"shown_status": shown_status(u, now, settings.tz).value} for u in units])
     else:
         for u in units:
             duty = ",".join(str(w) for w in u.duty) or "全天"
-            print(f"{u.id:>4} {u.callsign:<8} {u.kind.label:<6} {u.status.label:<4} "
+            print(f"{u.id:>4} {u.callsign:<8} {u.kind.label:<6} {shown_status(u, now, settings.tz).label:<4} "
                   f"{u.lon:.6f},{u.lat:.6f}  {u.station} 在岗:{duty}")
     return 0
 

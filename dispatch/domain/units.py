@@ -183,6 +183,8 @@ class UnitSnapshot:
     status_since: object = None  # datetime (UTC)
     members: int = 1
     extra: dict = field(default_factory=dict, hash=False, compare=False)
+    terminal: str | None = None     # JT/T 808 terminal number, if the unit has one
+    position_source: str = "post"   # post | avl | manual
 
     def on_duty(self, minute_of_day_local: int) -> bool:
         return not self.duty or any(w.contains(minute_of_day_local) for w in self.duty)

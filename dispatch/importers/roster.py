@@ -4,7 +4,8 @@ stations.csv: name, kind (派出所/警务室/岗亭/群防驻点), osm_node (th
 stands at; its coordinates come from the OSM data), note.
 roster.csv: callsign, kind (a UnitKind value), station (a name in stations.csv),
 duty (daily windows like '19:00-22:00', ';'-separated; empty = always), leader, phone,
-members (head count).
+members (head count), terminal (the 12-digit JT/T 808 terminal number of the unit's
+vehicle or handset; empty = none), auth_code (its authentication code).
 """
 from __future__ import annotations
 
@@ -53,10 +54,17 @@ def import_roster(session: Session, path: Path, stations: dict[str, tuple[float,
         duty = [w.strip() for w in r.get("duty", "").split(";") if w.strip()]
         for w in duty:
             DutyWindow.parse(w)  # validates
+        terminal = r.get("terminal", "") or None
+        if terminal is not None and not (terminal.isdigit() and len(terminal) <= 20):
+            raise DispatchError(f"{r['callsign']} 的终端号 {terminal} 应为不超过 20 位的数字")
+        if terminal is not None and not r.get("auth_code"):
+            raise DispatchError(f"{r['callsign']} 有终端号 {terminal} 但没有鉴权码")
         lon, lat = stations[r["station"]]
         session.add(UnitRow(callsign=r["callsign"], kind=kind.value, status=UnitStatus.AVAILABLE.value,
                             status_since=now, lon=lon, lat=lat, position_at=now, home_lon=lon,
                             home_lat=lat, station=r["station"], duty=duty, leader=r.get("leader", ""),
-                            phone=r.get("phone", ""), members=int(r.get("members") or 1)))
+                            phone=r.get("phone", ""), members=int(r.get("members") or 1),
+                            terminal=terminal, auth_code=r.get("auth_code", "") if terminal else "",
+                            position_source="post"))
         n += 1
     return n

@@ -258,13 +258,13 @@ class ReplayIndex:
         k = bisect_right(u.times, te)
         status, since, incident_id = u.states[k - 1] if k else u.initial
         row = u.row
-        lon, lat, pos_at = row["home_lon"], row["home_lat"], None
+        lon, lat, pos_at, source = row["home_lon"], row["home_lat"], None, "post"
         n = len(u.pos_t)
         if n:
             j = int(np.searchsorted(u.pos_t, te, side="right"))
             if j:
                 p = j - 1
-                lon, lat, pos_at = float(u.pos_lon[p]), float(u.pos_lat[p]), u.pos_at[p]
+                lon, lat, pos_at, source = float(u.pos_lon[p]), float(u.pos_lat[p]), u.pos_at[p], "avl"
                 if interpolate and j < n:
                     t0, t1 = u.pos_t[p], u.pos_t[j]
                     if t1 > t0 and t1 - t0 <= self.max_gap_s:
@@ -272,14 +272,15 @@ class ReplayIndex:
                         lon += f * (float(u.pos_lon[j]) - lon)
                         lat += f * (float(u.pos_lat[j]) - lat)
         elif row["position_at"] is not None:  # never reported: still as imported
-            lon, lat, pos_at = row["lon"], row["lat"], row["position_at"]
+            lon, lat, pos_at, source = row["lon"], row["lat"], row["position_at"], row["position_source"]
         if since is None and not u.times:
             since = row["status_since"]
         return UnitSnapshot(id=unit_id, callsign=row["callsign"], kind=row["kind"], status=status,
                             lon=lon, lat=lat, position_at=pos_at, home_lon=row["home_lon"],
                             home_lat=row["home_lat"], station=row["station"], duty=row["duty"],
                             incident_id=incident_id, leader=row["leader"], phone=row["phone"],
-                            status_since=since, members=row["members"])
+                            status_since=since, members=row["members"], terminal=row["terminal"],
+                            position_source=source)
 
 
 _EVENT_COLUMNS = "id, occurred_at, kind, incident_id, unit_id, seat, operator, payload"
@@ -358,7 +359,8 @@ def _unit_static(r: UnitRow) -> dict:
             "duty": tuple(DutyWindow.parse(w) for w in (r.duty or [])), "leader": r.leader,
             "phone": r.phone, "members": r.members, "lon": r.lon, "lat": r.lat,
             "position_at": as_utc(r.position_at) if r.position_at else None,
-            "status": UnitStatus(r.status), "status_since": as_utc(r.status_since)}
+            "status": UnitStatus(r.status), "status_since": as_utc(r.status_since),
+            "terminal": r.terminal, "position_source": r.position_source}
 
 
 def _attach_positions(units: dict[int, _UnitTrack], positions: list) -> None:

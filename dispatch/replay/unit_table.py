@@ -59,12 +59,12 @@ class UnitTable:
         if since is None and not u.times:  # no event at all: the projection's own value
             since = row["status_since"]
         if len(u.pos_t) == 0 and row["position_at"] is not None:  # never reported
-            fallback = (row["lon"], row["lat"], row["position_at"])
+            fallback = (row["lon"], row["lat"], row["position_at"], row["position_source"])
         else:
-            fallback = (row["home_lon"], row["home_lat"], None)
+            fallback = (row["home_lon"], row["home_lat"], None, "post")
         return (uid, row["callsign"], row["kind"], row["home_lon"], row["home_lat"], row["station"],
                 row["duty"], row["leader"], row["phone"], row["members"], (status, since, incident_id),
-                fallback)
+                fallback, row["terminal"])
 
     def snapshots(self, te: float, interpolate: bool) -> list[UnitSnapshot]:
         """Every unit at epoch second `te` (events and fixes at te included)."""
@@ -94,14 +94,14 @@ class UnitTable:
         out = []
         append, states, pat, snap = out.append, self.states, self.pat, UnitSnapshot
         for k, (uid, cs, kind, hlon, hlat, station, duty, leader, phone, members, initial,
-                fallback) in enumerate(self.statics):
+                fallback, terminal) in enumerate(self.statics):
             status, since, incident_id = states[si_l[k]] if has_s[k] else initial
             if has_p_l[k]:
-                lon, lat, pos_at = lon_l[k], lat_l[k], pat[pi_l[k]]
+                lon, lat, pos_at, source = lon_l[k], lat_l[k], pat[pi_l[k]], "avl"
             else:
-                lon, lat, pos_at = fallback
+                lon, lat, pos_at, source = fallback
             append(snap(uid, cs, kind, status, lon, lat, pos_at, hlon, hlat, station, duty,
-                        incident_id, leader, phone, since, members))
+                        incident_id, leader, phone, since, members, terminal=terminal, position_source=source))
         return out
 
     def position_at(self, unit_id: int, te: float) -> tuple[float, float, datetime | None] | None:

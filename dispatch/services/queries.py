@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -122,7 +122,20 @@ def unit_snapshot(row: UnitRow) -> UnitSnapshot:
         lon=row.lon, lat=row.lat, position_at=_utc(row.position_at), home_lon=row.home_lon,
         home_lat=row.home_lat, station=row.station,
         duty=tuple(DutyWindow.parse(w) for w in (row.duty or [])), incident_id=row.incident_id,
-        leader=row.leader, phone=row.phone, status_since=_utc(row.status_since), members=row.members)
+        leader=row.leader, phone=row.phone, status_since=_utc(row.status_since), members=row.members,
+        terminal=row.terminal, position_source=row.position_source or "post")
+
+
+def unit_json(u: UnitSnapshot, now: datetime, stale_after_s: float) -> dict:
+    """A unit as `units --json` prints it. `stale`: no position, or one older than
+    stale_after_s at `now` (the recommendation then falls back to the post)."""
+    at = u.position_at
+    return {"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": u.status.value,
+            "lon": u.lon, "lat": u.lat, "station": u.station, "incident_id": u.incident_id,
+            "duty": [str(w) for w in u.duty], "terminal": u.terminal,
+            "position_at": at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if at else None,
+            "position_source": u.position_source,
+            "stale": at is None or (now - at).total_seconds() > stale_after_s}
 
 
 def unit_snapshots(s: Session) -> list[UnitSnapshot]:
