@@ -13,6 +13,10 @@ COMMAND_MODULES = (
     "dispatch.commands.geocode",
     "dispatch.commands.roads",
     "dispatch.commands.replay",
+    "dispatch.commands.log",
+    "dispatch.commands.act",
+    "dispatch.commands.avl",
+    "dispatch.commands.where",
 )
 
 
@@ -49,7 +53,10 @@ def _gui(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (one line, already written) or --help
+        return int(exc.code or 0)
     handler = getattr(args, "handler", _gui)
     try:
         return int(handler(args) or 0)
@@ -60,3 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except UnicodeDecodeError as exc:  # a binary or wrongly encoded input file
+        sys.stderr.write(f"错误: 输入文件不是 UTF-8 文本（第 {exc.start} 字节附近无法解码）\n")
+        return 2
+    except OSError as exc:  # a path the user gave cannot be read or written
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"错误: 无法访问文件或目录{where}: {exc.strerror or exc}\n")
+        return 2

@@ -1,12 +1,15 @@
-"""Follows the event log: every seat (this one included) learns of changes by
-reading events with id > cursor. One path for updates, not two."""
+"""The Qt face of dispatch.feeds.follower: every seat (this one included) learns of
+changes by reading the log past its cursor. One path for updates, not two."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from dispatch.bootstrap import App
 from dispatch.domain.errors import DispatchError
-from dispatch.store import eventlog
+from dispatch.feeds.follower import Follower
+
+SQLITE_POLL_MS = 100   # SQLite has no notifications: poll (an indexed `id > cursor` read)
+PG_FALLBACK_MS = 2000  # PostgreSQL is woken by NOTIFY; the timer is only a safety net
 
 
 class LogFollower(QObject):
@@ -14,26 +17,32 @@ class LogFollower(QObject):
 
     changed = Signal(list)
     failed = Signal(str)
+    _woken = Signal()  # emitted from the listening thread, delivered queued in this one
 
-    def __init__(self, app: App, interval_ms: int = 500, parent: QObject | None = None) -> None:
+    def __init__(self, app: App, interval_ms: int | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._app = app
-        with app.session() as s:
-            self.cursor = eventlog.last_id(s)
+        self._follower = Follower(app.store)
+        self._woken.connect(self.poll)
+        if interval_ms is None:
+            interval_ms = PG_FALLBACK_MS if self._follower.can_listen else SQLITE_POLL_MS
+        self._follower.listen(self._woken.emit)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.poll)
         self._timer.start(interval_ms)
 
+    @property
+    def cursor(self) -> int:
+        return self._follower.cursor
+
     def poll(self) -> None:
         try:
-            with self._app.session() as s:
-                new = eventlog.read(s, since_id=self.cursor)
+            new = self._follower.read_new()
         except DispatchError as exc:
             self.failed.emit(str(exc))
             return
         if new:
-            self.cursor = new[-1].id
             self.changed.emit(new)
 
     def stop(self) -> None:
         self._timer.stop()
+        self._follower.close()

@@ -46,10 +46,10 @@ CommitHook = Callable[[Sequence[Fix], float], None]
 
 _units = UnitRow.__table__
 _at = bindparam("b_at", type_=_units.c.position_at.type)
-# moves the unit only forward in time; `version` is not in the SET list on purpose
+# moves the unit only forward in time (a fix at the same instant replaces it); `version` is not in the SET list on purpose
 _LAST_POSITION = (
     update(_units)
-    .where(_units.c.id == bindparam("b_id"), or_(_units.c.position_at.is_(None), _units.c.position_at < _at))
+    .where(_units.c.id == bindparam("b_id"), or_(_units.c.position_at.is_(None), _units.c.position_at <= _at))
     .values(lon=bindparam("b_lon"), lat=bindparam("b_lat"), position_at=_at, position_source=bindparam("b_source")))
 
 

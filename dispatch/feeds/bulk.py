@@ -17,6 +17,7 @@ from dispatch.domain.incidents import RESULT_CODES, Priority, category
 from dispatch.domain.units import UnitStatus
 from dispatch.services.context import Actor, Changes
 from dispatch.services.locations import Location
+from dispatch.store import hashchain
 from dispatch.store.db import Store
 from dispatch.store.schema import AssignmentRow, EventRow, IncidentRow, PositionRow, UnitRow
 
@@ -34,6 +35,7 @@ class BulkRecorder:
             self.units = {u.id: {"id": u.id, "callsign": u.callsign, "status": u.status,
                                  "status_since": u.status_since, "incident_id": u.incident_id,
                                  "lon": u.lon, "lat": u.lat, "position_at": u.position_at,
+                                 "position_source": u.position_source,
                                  "version": u.version, "dirty": False}
                           for u in s.scalars(select(UnitRow))}
         self.events: list[dict] = []
@@ -155,8 +157,8 @@ class BulkRecorder:
         self.positions.append({"unit_id": unit_id, "at": at, "lon": lon, "lat": lat,
                                "speed": speed, "heading": heading})
         unit = self.units[unit_id]
-        unit.update(lon=lon, lat=lat, position_at=at)
-        self._unit_changed(unit)
+        unit.update(lon=lon, lat=lat, position_at=at, position_source="avl")
+        unit["dirty"] = True  # a position never bumps the version (see feeds.avl_store)
         return Changes(units=frozenset({unit_id}))
 
     def close(self, incident_id: int, result_code: str, note: str = "") -> Changes:
@@ -185,7 +187,8 @@ class BulkRecorder:
 
     def flush(self, chunk: int = 20000) -> None:
         """Insert everything recorded, in one transaction."""
-        with self.store.engine.begin() as conn:
+        with self.store.write_connection() as conn:
+            hashchain.seal(conn, self.events)  # ids and hashes continue the log's chain
             for table, rows in ((IncidentRow.__table__, list(self.incidents.values())),
                                 (AssignmentRow.__table__, self.assignments),
                                 (EventRow.__table__, self.events),
@@ -193,7 +196,7 @@ class BulkRecorder:
                 for i in range(0, len(rows), chunk):
                     conn.execute(insert(table), rows[i:i + chunk])
             dirty = [{"b_id": u["id"], **{k: u[k] for k in ("status", "status_since", "incident_id", "lon",
-                                                            "lat", "position_at", "version")}}
+                                                            "lat", "position_at", "position_source", "version")}}
                      for u in self.units.values() if u["dirty"]]
             if dirty:
                 t = UnitRow.__table__

@@ -21,8 +21,6 @@ from dispatch.store.schema import AssignmentRow, IncidentRow, UnitRow
 _PHONE = re.compile(r"^[0-9+\-() ]{0,32}$")
 
 
-
-
 def get_incident(s: Session, incident_id: int) -> IncidentRow:
     row = s.get(IncidentRow, incident_id)
     if row is None:
@@ -43,16 +41,16 @@ def open_call(ctx: Context, caller_number: str = "", caller_name: str = "") -> C
     caller_number, caller_name = caller_number.strip(), caller_name.strip()
     if not _PHONE.match(caller_number):
         raise DispatchError(f"来电号码格式不正确: {caller_number!r}")
-    now = ctx.clock.now()
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
         inc = IncidentRow(status=IncidentStatus.PENDING.value, received_at=now, updated_at=now,
                           caller_number=caller_number, caller_name=caller_name[:64],
                           seat=ctx.actor.seat, operator=ctx.actor.operator,
                           priority=Priority.NORMAL.value, place_admin=[])
         s.add(inc)
         s.flush()
-        eid = append_event(ctx, s, ev.CALL_RECEIVED, inc.id,
-                      payload={"caller_number": caller_number, "caller_name": caller_name})
+        eid = append_event(ctx, s, ev.CALL_RECEIVED, inc.id, at=now,
+                           payload={"caller_number": caller_number, "caller_name": caller_name})
         return Changes(incidents=frozenset({inc.id}), last_event_id=eid, incident_id=inc.id,
                        event_ids=(eid,))
 
@@ -62,12 +60,13 @@ def update_caller(ctx: Context, incident_id: int, caller_number: str, caller_nam
     ensure_writable(ctx)
     if not _PHONE.match(caller_number.strip()):
         raise DispatchError(f"来电号码格式不正确: {caller_number!r}")
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
         inc = open_incident(s, incident_id)
         inc.caller_number, inc.caller_name = caller_number.strip(), caller_name.strip()[:64]
-        inc.updated_at = ctx.clock.now()
-        eid = append_event(ctx, s, ev.INCIDENT_NOTED, incident_id,
-                      payload={"caller_number": inc.caller_number, "caller_name": inc.caller_name})
+        inc.updated_at = now
+        eid = append_event(ctx, s, ev.INCIDENT_NOTED, incident_id, at=now,
+                           payload={"caller_number": inc.caller_number, "caller_name": inc.caller_name})
         return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
                        event_ids=(eid,))
 
@@ -77,14 +76,15 @@ def locate(ctx: Context, incident_id: int, location: Location) -> Changes:
     ensure_writable(ctx)
     location.validate()
     grid = ctx.grid_of(location.lon, location.lat) if ctx.grid_of else None
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
         inc = open_incident(s, incident_id)
         inc.place_text, inc.place_name, inc.place_kind = location.text, location.name, location.kind
         inc.place_admin, inc.qualifier = list(location.admin), location.qualifier
         inc.lon, inc.lat, inc.grid_id = location.lon, location.lat, grid
-        inc.updated_at = ctx.clock.now()
+        inc.updated_at = now
         payload = location.payload() | {"grid_id": grid}
-        eid = append_event(ctx, s, ev.INCIDENT_LOCATED, incident_id, payload=payload)
+        eid = append_event(ctx, s, ev.INCIDENT_LOCATED, incident_id, payload=payload, at=now)
         return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
                        event_ids=(eid,))
 
@@ -102,14 +102,15 @@ def categorise(ctx: Context, incident_id: int, category_code: str, priority: str
                 {"紧急": Priority.URGENT, "非紧急": Priority.NORMAL}[priority]
         except KeyError:
             raise DispatchError(f"未知的优先级: {priority}") from None
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
         inc = open_incident(s, incident_id)
         inc.category, inc.priority = cat.code, prio.value
         if narrative is not None:
             inc.narrative = narrative.strip()
-        inc.updated_at = ctx.clock.now()
-        eid = append_event(ctx, s, ev.INCIDENT_CATEGORISED, incident_id,
-                      payload={"category": cat.code, "label": cat.label, "priority": prio.value,
+        inc.updated_at = now
+        eid = append_event(ctx, s, ev.INCIDENT_CATEGORISED, incident_id, at=now,
+                           payload={"category": cat.code, "label": cat.label, "priority": prio.value,
                                "narrative": inc.narrative})
         return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
                        event_ids=(eid,))
@@ -120,10 +121,11 @@ def add_note(ctx: Context, incident_id: int, text: str) -> Changes:
     ensure_writable(ctx)
     if not text.strip():
         raise DispatchError("补充内容不能为空")
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
         inc = open_incident(s, incident_id)
-        inc.updated_at = ctx.clock.now()
-        eid = append_event(ctx, s, ev.INCIDENT_NOTED, incident_id, payload={"note": text.strip()})
+        inc.updated_at = now
+        eid = append_event(ctx, s, ev.INCIDENT_NOTED, incident_id, payload={"note": text.strip()}, at=now)
         return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
                        event_ids=(eid,))
 
@@ -135,8 +137,8 @@ def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> C
         {v: k for k, v in RESULT_CODES.items()}.get(result_code)
     if code is None:
         raise DispatchError(f"未知的结警结果: {result_code}")
-    now = ctx.clock.now()
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
         inc = get_incident(s, incident_id)
         check_incident_move(incident_id, IncidentStatus(inc.status), IncidentStatus.CLOSED)
         units: set[int] = set()
@@ -147,11 +149,12 @@ def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> C
             unit.status, unit.status_since, unit.incident_id = UnitStatus.AVAILABLE.value, now, None
             units.add(unit.id)
             ids.append(append_event(ctx, s, ev.UNIT_STATUS, incident_id, unit.id,
-                               {"from": prev, "to": UnitStatus.AVAILABLE.value, "reason": "结警释放"}))
+                                    {"from": prev, "to": UnitStatus.AVAILABLE.value, "reason": "结警释放"},
+                                    at=now))
         inc.status, inc.result_code, inc.close_note = IncidentStatus.CLOSED.value, code, note.strip()
         inc.closed_at = inc.updated_at = now
-        eid = append_event(ctx, s, ev.INCIDENT_CLOSED, incident_id,
-                      payload={"result_code": code, "result": RESULT_CODES[code], "note": note.strip()})
+        eid = append_event(ctx, s, ev.INCIDENT_CLOSED, incident_id, at=now,
+                           payload={"result_code": code, "result": RESULT_CODES[code], "note": note.strip()})
         ids.append(eid)
         return Changes(incidents=frozenset({incident_id}), units=frozenset(units), last_event_id=eid,
                        incident_id=incident_id, event_ids=tuple(ids))
@@ -160,12 +163,12 @@ def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> C
 def callback(ctx: Context, incident_id: int, satisfied: bool, note: str = "") -> Changes:
     """回访: the callback to the caller after closing."""
     ensure_writable(ctx)
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
         inc = get_incident(s, incident_id)
         if inc.status != IncidentStatus.CLOSED.value:
             raise DispatchError(f"警情 {incident_id} 尚未结警，不能回访")
         eid = append_event(ctx, s, ev.CALLBACK_DONE, incident_id,
-                      payload={"satisfied": bool(satisfied), "note": note.strip()})
+                           payload={"satisfied": bool(satisfied), "note": note.strip()})
         return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
                        event_ids=(eid,))
 

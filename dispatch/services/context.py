@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -47,8 +48,12 @@ def ensure_writable(ctx: Context) -> None:
 
 
 def append_event(ctx: Context, s: Session, kind: str, incident_id: int | None = None,
-                 unit_id: int | None = None, payload: dict | None = None) -> int:
-    """Append one event stamped with the context's clock, seat and operator."""
-    row = eventlog.append(s, at=ctx.clock.now(), seat=ctx.actor.seat, operator=ctx.actor.operator,
+                 unit_id: int | None = None, payload: dict | None = None,
+                 at: datetime | None = None) -> int:
+    """Append one event with the context's seat and operator. `at` is the one instant
+    of the action, taken by the service inside its transaction (after the append lock,
+    so instants follow the log order) and shared by the projections it writes; without
+    it (an action whose only write is this event) the clock is read here."""
+    row = eventlog.append(s, at=at or ctx.clock.now(), seat=ctx.actor.seat, operator=ctx.actor.operator,
                           kind=kind, incident_id=incident_id, unit_id=unit_id, payload=payload)
     return row.id

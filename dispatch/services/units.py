@@ -33,8 +33,8 @@ def dispatch(ctx: Context, incident_id: int, unit_ids: Sequence[int],
     if len(set(unit_ids)) != len(unit_ids):
         raise DispatchError("同一警力不能重复派出")
     estimates = estimates or {}
-    now = ctx.clock.now()
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
         inc = open_incident(s, incident_id)
         if inc.lon is None:
             raise DispatchError(f"警情 {incident_id} 尚未定位，请先确定地点再派警")
@@ -51,8 +51,8 @@ def dispatch(ctx: Context, incident_id: int, unit_ids: Sequence[int],
                                 eta_s=eta, route_m=meters))
             unit.status, unit.status_since, unit.incident_id = UnitStatus.DISPATCHED.value, now, incident_id
             ids.append(append_event(ctx, s, ev.UNIT_DISPATCHED, incident_id, uid,
-                               {"callsign": unit.callsign, "from": UnitStatus.AVAILABLE.value,
-                                "eta_s": eta, "route_m": meters}))
+                                    {"callsign": unit.callsign, "from": UnitStatus.AVAILABLE.value,
+                                     "eta_s": eta, "route_m": meters}, at=now))
         if inc.status == IncidentStatus.PENDING.value:
             inc.status = IncidentStatus.DISPATCHED.value
         inc.updated_at = now
@@ -69,8 +69,8 @@ def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str =
         target = UnitStatus(target)
     except ValueError:
         raise DispatchError(f"未知的警力状态: {target}") from None
-    now = ctx.clock.now()
-    with ctx.store.transaction() as s:
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
         unit = get_unit(s, unit_id)
         current = UnitStatus(unit.status)
         if target is UnitStatus.DISPATCHED:
@@ -106,24 +106,25 @@ def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str =
             inc.updated_at = now
             changed_incidents.add(inc.id)
         unit.status, unit.status_since = target.value, now
-        eid = append_event(ctx, s, kind, incident_id, unit_id, payload)
+        eid = append_event(ctx, s, kind, incident_id, unit_id, payload, at=now)
         return Changes(incidents=frozenset(changed_incidents), units=frozenset({unit_id}),
                        last_event_id=eid, incident_id=incident_id, event_ids=(eid,))
 
 
 def report_position(ctx: Context, unit_id: int, lon: float, lat: float, at: datetime | None = None,
                     speed: float | None = None, heading: float | None = None) -> Changes:
-    """A position from the unit (AVL feed or the simulator): appended to positions,
-    the unit's current position updated."""
+    """A position from the unit (the simulator, a manual fix): appended to positions and
+    the unit's last position moved, through the AVL writer's path — it never bumps the
+    unit's version, so a fix cannot make a seat's action fail as changed by another seat."""
+    from dispatch.feeds.avl_store import Fix, write_batch
     ensure_writable(ctx)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise DispatchError(f"坐标超出范围: {lon}, {lat}")
     at = at or ctx.clock.now()
-    with ctx.store.transaction() as s:
-        unit = get_unit(s, unit_id)
-        s.add(PositionRow(unit_id=unit_id, at=at, lon=lon, lat=lat, speed=speed, heading=heading))
-        unit.lon, unit.lat, unit.position_at = lon, lat, at
-        return Changes(units=frozenset({unit_id}))
+    with ctx.store.reader() as s:
+        get_unit(s, unit_id)
+    write_batch(ctx.store, [Fix(unit_id, at, lon, lat, speed, heading)])
+    return Changes(units=frozenset({unit_id}))
 
 
 def _current_assignment(s: Session, unit_id: int) -> AssignmentRow | None:

@@ -3,21 +3,31 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from dispatch.domain.events import Event
+from dispatch.store import hashchain
+from dispatch.store.db import lock_appends
 from dispatch.store.schema import EventRow
 
 
 def append(session: Session, *, at: datetime, seat: str, operator: str, kind: str,
            incident_id: int | None = None, unit_id: int | None = None,
            payload: dict | None = None) -> EventRow:
-    """Add one event to the session (flushed so its id is known)."""
-    row = EventRow(occurred_at=at, seat=seat, operator=operator, kind=kind,
-                   incident_id=incident_id, unit_id=unit_id, payload=payload or {})
+    """Add one event to the session, chained to the log (id, hash and anchor from
+    store.hashchain), under the append lock; flushed, so its id is known. On
+    PostgreSQL the transaction also notifies the followers (delivered at commit)."""
+    lock_appends(session)
+    values = {"occurred_at": as_utc(at), "seat": seat, "operator": operator, "kind": kind,
+              "incident_id": incident_id, "unit_id": unit_id, "payload": payload or {}}
+    hashchain.seal(session, [values])
+    row = EventRow(**values)
     session.add(row)
     session.flush()
+    if session.get_bind().dialect.name == "postgresql" and not session.info.get("notified"):
+        session.info["notified"] = True
+        session.execute(text("SELECT pg_notify(:c, '')"), {"c": hashchain.NOTIFY_CHANNEL})
     return row
 
 

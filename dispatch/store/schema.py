@@ -28,6 +28,7 @@ class EventRow(Base):
     incident_id: Mapped[int | None] = mapped_column(Integer, index=True)
     unit_id: Mapped[int | None] = mapped_column(Integer, index=True)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 chain, see store.hashchain
 
 
 class IncidentRow(Base):
@@ -98,6 +99,12 @@ class UnitRow(Base):
     leader: Mapped[str] = mapped_column(String(64), default="")
     phone: Mapped[str] = mapped_column(String(32), default="")
     members: Mapped[int] = mapped_column(Integer, default=1)
+    # the vehicle terminal (JT/T 808 phone number) and its authentication code
+    terminal: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
+    auth_code: Mapped[str] = mapped_column(String(64), default="")
+    # where lon/lat/position_at come from: post | avl | manual. Written by the AVL
+    # receiver with Core UPDATEs that leave `version` alone.
+    position_source: Mapped[str] = mapped_column(String(8), default="post")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -83,3 +83,58 @@ def test_cli_read_only_database_one_line(tmp_path, demo_template):
     r = subprocess.run([sys.executable, "main.py", "--db", f"sqlite:///file:{db}?mode=ro&uri=true",
                         "--no-demo", "units", "--json"], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr  # reading works
+
+
+def _kill_own_backend_before(engine, admin, statement_prefix: str) -> dict:  # noqa: ANN001
+    """Terminate the connection from another one just before it sends `statement_prefix`
+    (once): the server drops a seat's connection in the middle of an action."""
+    from sqlalchemy import event, text
+
+    fired = {"n": 0}
+
+    def before(conn, _cursor, statement, *_args):  # noqa: ANN001
+        if fired["n"] == 0 and statement.lstrip().upper().startswith(statement_prefix):
+            fired["n"] += 1
+            pid = conn.connection.driver_connection.info.backend_pid
+            with admin.begin() as c:
+                c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    event.listen(engine, "before_cursor_execute", before)
+    return fired
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("where", ["INSERT INTO EVENTS", "UPDATE LOG_ANCHOR"])
+def test_postgresql_connection_killed_mid_action_is_refused_and_half_nothing(pg_url, tmp_path, where):
+    """The incident row is already inserted when the connection dies: nothing of the
+    action remains, the seat gets one clear message, the next action works."""
+    from sqlalchemy import create_engine, text
+
+    from dispatch.services.clock import SystemClock
+    from dispatch.store import hashchain
+    from tests.integration.pg_schema import fresh_schema
+
+    with fresh_schema(pg_url) as url:
+        app = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False), clock=SystemClock())
+        first = app.services.open_call("13800138000", "").incident_id
+        admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        fired = _kill_own_backend_before(app.engine, admin, where)
+        with pytest.raises(StoreUnavailable, match="连接中断"):
+            app.services.open_call("13900139000", "王先生")
+        assert fired["n"] == 1
+        app.services.add_note(first, "断线后的下一个操作照常完成")  # the pool reconnects
+        with app.engine.connect() as c:
+            kinds = [r[0] for r in c.execute(text("SELECT kind FROM events ORDER BY id"))]
+            callers = [r[0] for r in c.execute(text("SELECT caller_number FROM incidents"))]
+            assert hashchain.verify(c).ok
+        assert kinds == ["call.received", "incident.noted"] and callers == ["13800138000"]
+        app.engine.dispose()
+        admin.dispose()
+
+
+def test_server_unreachable_at_start_is_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "main.py", "--db", "postgresql://postgres@127.0.0.1:1/test",
+                        "--data-dir", str(tmp_path), "units", "--json"], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "无法连接数据库服务器" in r.stderr
+    assert "Traceback" not in r.stderr

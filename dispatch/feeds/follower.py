@@ -1,0 +1,114 @@
+"""Follow the event log from another seat (or this one): read every event with
+id > cursor, once, in log order, and never skip one.
+
+`id > cursor` is safe because appends are serialised (store.db.lock_appends): an event
+gets its id while its transaction holds the append lock, and the lock is held until
+commit, so no event with a lower id can commit after one with a higher id.
+
+On PostgreSQL a listening connection (LISTEN dispatch_events, in a thread) wakes the
+follower as soon as an appending transaction commits (its NOTIFY is delivered at
+commit). When that connection is lost it reconnects and wakes the follower once, so
+the cursor catches up without a gap. On SQLite (one file, no server) the follower polls.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from dispatch.domain.events import Event
+from dispatch.store import eventlog
+from dispatch.store.db import Store
+from dispatch.store.hashchain import NOTIFY_CHANNEL
+
+
+class Follower:
+    """The cursor over the log. `read_new()` returns the events appended since the last call."""
+
+    def __init__(self, store: Store, cursor: int | None = None) -> None:
+        self.store = store
+        if cursor is None:
+            with store.reader() as s:
+                cursor = eventlog.last_id(s)
+        self.cursor = cursor
+        self._wake = threading.Event()
+        self._listener: _Listener | None = None
+
+    @property
+    def can_listen(self) -> bool:
+        """True on PostgreSQL (LISTEN/NOTIFY); SQLite followers poll."""
+        return self.store.engine.dialect.name == "postgresql"
+
+    def read_new(self, limit: int | None = None) -> list[Event]:
+        """Events with id > cursor in log order; the cursor moves past them.
+        Raises StoreUnavailable (a DispatchError) when the database cannot be read."""
+        with self.store.reader() as s:
+            new = eventlog.read(s, since_id=self.cursor, limit=limit)
+        if new:
+            self.cursor = new[-1].id
+        return new
+
+    def listen(self, on_wake: Callable[[], None] | None = None, retry_s: float = 0.5) -> None:
+        """Start the listening thread (PostgreSQL only; a no-op on SQLite). `on_wake` is
+        called from that thread after each commit that appended events and after every
+        (re)connection; `wait()` returns at the same moments."""
+        if not self.can_listen or self._listener is not None:
+            return
+
+        def wake() -> None:
+            self._wake.set()
+            if on_wake is not None:
+                on_wake()
+
+        url = self.store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._listener = _Listener(url, wake, retry_s)
+        self._listener.start()
+
+    def wait(self, timeout: float) -> bool:
+        """Block until woken (PostgreSQL) or `timeout` seconds pass; True when woken."""
+        woken = self._wake.wait(timeout)
+        self._wake.clear()
+        return woken
+
+    @property
+    def listener(self) -> _Listener | None:
+        return self._listener
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
+
+class _Listener(threading.Thread):
+    """LISTEN on its own autocommit psycopg connection; reconnects when it is lost."""
+
+    def __init__(self, url: str, wake: Callable[[], None], retry_s: float) -> None:
+        super().__init__(name="log-listener", daemon=True)
+        self._url, self._wake_cb, self._retry_s = url, wake, retry_s
+        self._stopping = threading.Event()
+        self.connected = threading.Event()
+        self.backend_pid: int | None = None
+        self.connections = 0  # successful (re)connections: > 1 after a reconnect
+
+    def run(self) -> None:
+        import psycopg
+
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.backend_pid = conn.info.backend_pid
+                    self.connections += 1
+                    self.connected.set()
+                    self._wake_cb()  # catch up on anything committed while not listening
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=0.25, stop_after=1):
+                            self._wake_cb()
+            except psycopg.Error:
+                self.connected.clear()
+                self._stopping.wait(self._retry_s)
+        self.connected.clear()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stopping.set()
+        self.join(timeout)

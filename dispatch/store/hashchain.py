@@ -1,0 +1,152 @@
+"""The hash chain over the event log, and the anchor that vouches for its end.
+
+Each event carries `hash` = SHA-256 over (the previous event's hash + the event's
+canonical encoding): sorted-key compact JSON of id, occurred_at (ISO UTC with
+microseconds), seat, operator, kind, incident_id, unit_id and payload. The first
+event chains to GENESIS (64 zeros). Editing any field of any row breaks that row's
+hash; deleting a row breaks the next row's.
+
+A chain alone cannot reveal that its tail (or all of it, TRUNCATE) was removed. The
+one-row table `log_anchor` keeps the count, the last id and the last hash of the log
+and is updated in the same transaction as every append, so an emptied or shortened log
+disagrees with its anchor. (Removing the anchor as well needs privileges the console's
+role does not have; see the README's PostgreSQL roles.)
+
+Appends are serialised (store.db: one writer at a time), so ids, the chain and the
+commit order are one order: a follower reading `id > cursor` never skips an event.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+GENESIS = "0" * 64
+ANCHOR_ID = 1
+PG_APPEND_LOCK = 0x110D15  # the pg_advisory_xact_lock key every appending transaction takes
+NOTIFY_CHANNEL = "dispatch_events"
+
+anchor_metadata = MetaData()
+log_anchor = Table(
+    "log_anchor", anchor_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("events", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
+
+
+def iso_utc(value: datetime) -> str:
+    """The canonical instant: UTC, microseconds, 'Z' (naive values are UTC, as SQLite returns them)."""
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(event_id: int, occurred_at: datetime, seat: str, operator: str, kind: str,
+              incident_id: int | None, unit_id: int | None, payload: dict | None) -> bytes:
+    """The bytes an event's hash is taken over (without the previous hash)."""
+    doc = {"id": int(event_id), "occurred_at": iso_utc(occurred_at), "seat": seat, "operator": operator,
+           "kind": kind, "incident_id": incident_id, "unit_id": unit_id, "payload": payload or {}}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, encoded: bytes) -> str:
+    """SHA-256 (hex) of the previous hash followed by the canonical encoding."""
+    return hashlib.sha256(prev_hash.encode("ascii") + encoded).hexdigest()
+
+
+def event_hash(prev_hash: str, row: dict) -> str:
+    """The hash of an event given as a dict of its columns."""
+    return chain_hash(prev_hash, canonical(row["id"], row["occurred_at"], row["seat"], row["operator"],
+                                           row["kind"], row["incident_id"], row["unit_id"], row["payload"]))
+
+
+@dataclass
+class Anchor:
+    events: int
+    last_id: int
+    last_hash: str
+
+
+def read_anchor(conn: Connection | Session) -> Anchor:
+    """The anchor row (a log created before the chain existed starts at genesis)."""
+    row = conn.execute(select(log_anchor).where(log_anchor.c.id == ANCHOR_ID)).first()
+    if row is None:
+        return Anchor(0, 0, GENESIS)
+    return Anchor(int(row.events), int(row.last_id), row.last_hash)
+
+
+def write_anchor(conn: Connection | Session, anchor: Anchor) -> None:
+    values = {"events": anchor.events, "last_id": anchor.last_id, "last_hash": anchor.last_hash}
+    done = conn.execute(update(log_anchor).where(log_anchor.c.id == ANCHOR_ID).values(**values))
+    if done.rowcount == 0:
+        conn.execute(log_anchor.insert().values(id=ANCHOR_ID, **values))
+
+
+def seal(conn: Connection | Session, rows: list[dict]) -> None:
+    """Give `rows` (event dicts about to be inserted, in order) their ids and hashes,
+    continuing the chain, and move the anchor. The caller holds the append lock
+    (store.db.lock_appends) and inserts the rows in the same transaction."""
+    anchor = read_anchor(conn)
+    for row in rows:
+        anchor.last_id += 1
+        row["id"] = anchor.last_id
+        row["hash"] = anchor.last_hash = event_hash(anchor.last_hash, row)
+        anchor.events += 1
+    if rows:
+        write_anchor(conn, anchor)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    events: int
+    ok: bool
+    first_bad: int | None
+    reason: str = ""
+
+    def as_json(self) -> dict:
+        return {"events": self.events, "ok": self.ok, "first_bad": self.first_bad}
+
+
+def verify(conn: Connection | Session, batch: int = 5000) -> Verdict:
+    """Recompute the chain in id order and compare it with the stored hashes and the anchor.
+    `first_bad` is the first event whose hash does not match (an edited row, or the row
+    after a deleted one), or, when the rows present are intact but fewer than the anchor
+    vouches for (a removed tail, TRUNCATE), the first id that is missing."""
+    from dispatch.store.schema import EventRow
+
+    t = EventRow.__table__
+    cols = (t.c.id, t.c.occurred_at, t.c.seat, t.c.operator, t.c.kind, t.c.incident_id, t.c.unit_id,
+            t.c.payload, t.c.hash)
+    prev, count, last_id, after = GENESIS, 0, 0, 0
+    while True:
+        rows = conn.execute(select(*cols).where(t.c.id > after).order_by(t.c.id).limit(batch)).all()
+        if not rows:
+            break
+        for r in rows:
+            payload = json.loads(r.payload) if isinstance(r.payload, str) else r.payload
+            expected = chain_hash(prev, canonical(r.id, r.occurred_at, r.seat, r.operator, r.kind,
+                                                  r.incident_id, r.unit_id, payload))
+            count += 1
+            if r.hash != expected:
+                return Verdict(_count(conn), False, r.id, "哈希不符：该事件被修改，或其前一事件被删除")
+            prev, last_id = r.hash, r.id
+        after = rows[-1].id
+    anchor = read_anchor(conn)
+    if (anchor.events, anchor.last_id, anchor.last_hash) != (count, last_id, prev):
+        if anchor.events > count or anchor.last_id > last_id:
+            return Verdict(count, False, last_id + 1, "日志比锚点记录的短：末尾事件被删除或日志被清空")
+        return Verdict(count, False, last_id or None, "日志与锚点不一致：锚点被改动或事件绕过了追加")
+    return Verdict(count, True, None)
+
+
+def _count(conn: Connection | Session) -> int:
+    from sqlalchemy import func
+
+    from dispatch.store.schema import EventRow
+    return int(conn.execute(select(func.count()).select_from(EventRow.__table__)).scalar() or 0)
