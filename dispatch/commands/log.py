@@ -9,8 +9,6 @@ import time
 
 from dispatch.commands.support import open_app, positive_int, print_bench, print_json
 from dispatch.domain.errors import DispatchError
-from dispatch.store import backup as backups
-from dispatch.store import hashchain
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -41,6 +39,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from dispatch.store import hashchain
     app = open_app(args)
     with app.engine.connect() as conn:
         verdict = hashchain.verify(conn)
@@ -54,6 +53,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
+    from dispatch.store import backup as backups
     app = open_app(args)
     result = backups.backup(app.engine, args.file, args.format)
     print_json(result)
@@ -61,6 +61,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
+    from dispatch.store import backup as backups
     print_json(backups.restore(args.file, args.restore_db))
     return 0
 

@@ -17,7 +17,7 @@ from dispatch.geo.warmup import compile_kernels
 from dispatch.geo.roads import RoadGraph
 from dispatch.importers.osm import read_osm
 from dispatch.geo.recommend import recommend
-from dispatch.commands.roads import DEMO_OSM, bench_units, _DEMO_MIX
+from dispatch.commands.roads_bench import DEMO_OSM, bench_units, _DEMO_MIX
 
 kernels = {n: getattr(k, n) for n in dir(k) if hasattr(getattr(k, n), "signatures")}
 seconds = compile_kernels()
