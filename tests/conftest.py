@@ -13,7 +13,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
 # 2026-11-23 12:00 Asia/Shanghai: police on duty, night-only volunteers not
 NOON_UTC = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
 

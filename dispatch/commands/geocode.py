@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import math
 import statistics
 import sys
 import tempfile
@@ -14,19 +14,22 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from dispatch.commands.geocode_bench import percentile
 from dispatch.domain.errors import DispatchError
 from dispatch.geo.coords import parse_lonlat
 from dispatch.geo.gazetteer import Candidate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEMO_DIR = PROJECT_ROOT / "resources" / "demo"
 DEFAULT_QUERIES = PROJECT_ROOT / "tests" / "data" / "geocode_queries.jsonl"
 
 
 # ---- plain functions ------------------------------------------------------
 def format_candidate(c: Candidate) -> str:
-    """One human line: name, kind label, context, qualifier, distance, score."""
-    parts = [c.name, f"[{c.kind_label}]", c.context or "-"]
+    """One human line: name (≈ and what differs for a partial match), kind label,
+    context, qualifier, distance, score."""
+    parts = [("≈ " if c.partial else "") + c.name, f"[{c.kind_label}]", c.context or "-"]
+    if c.partial:
+        parts.append(f"部分匹配：{c.differs or '与所说不完全相同'}")
     if c.qualifier:
         parts.append(f"({c.qualifier})")
     if c.distance_m is not None:
@@ -35,23 +38,56 @@ def format_candidate(c: Candidate) -> str:
     return "  ".join(parts)
 
 
-def parse_query_line(line: str) -> tuple[str, tuple[float, float] | None]:
-    """A batch line: plain text, or JSON {"text": ..., "near": [lon, lat]}."""
+def parse_query_line(line: str, number: int = 0) -> tuple[str, tuple[float, float] | None]:
+    """A batch line: plain text, or a JSON object {"text": ..., "near": [lon, lat]}.
+    Anything else that starts like JSON (an array, a number for near, a text that is
+    not a string) is a DispatchError naming the line."""
     s = line.strip()
-    if s.startswith("{"):
-        try:
-            obj = json.loads(s)
-        except json.JSONDecodeError:
-            raise DispatchError(f"无法解析的 JSON 行: {s[:60]}") from None
-        near = obj.get("near")
-        return str(obj.get("text", "")), (float(near[0]), float(near[1])) if near else None
-    return s, None
+    where = f"第 {number} 行" if number else "查询行"
+    if not s.startswith(("{", "[")):
+        return s, None
+    try:
+        obj = json.loads(s)
+    except (json.JSONDecodeError, RecursionError):
+        raise DispatchError(f"{where}不是有效的 JSON: {s[:60]}") from None
+    if not isinstance(obj, dict):
+        raise DispatchError(f"{where}应是 JSON 对象 {{\"text\": ..., \"near\": [经度, 纬度]}}")
+    text = obj.get("text", "")
+    if not isinstance(text, str):
+        raise DispatchError(f"{where}的 text 应是文字")
+    near = obj.get("near")
+    if near is None:
+        return text, None
+    if (not isinstance(near, list) or len(near) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in near)):
+        raise DispatchError(f"{where}的 near 应是 [经度, 纬度]")
+    lon, lat = float(near[0]), float(near[1])
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise DispatchError(f"{where}的 near 坐标超出范围: {lon}, {lat}")
+    return text, (lon, lat)
 
 
-def run_batch(geocoder, lines: Iterable[str], limit: int = 10) -> Iterable[list[dict]]:
-    """One list of candidate dicts per line; an empty list for a meaningless line."""
-    for line in lines:
-        text, near = parse_query_line(line)
+def read_batch(path: Path) -> list[tuple[str, tuple[float, float] | None]]:
+    """The queries of a batch file, all checked before any is run: a missing or binary
+    file, or any bad line, refuses the whole batch (DispatchError naming the line)."""
+    if not path.is_file():
+        raise DispatchError(f"找不到批量查询文件: {path}")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DispatchError(f"批量查询文件不是 UTF-8 文本: {path}") from None
+    if "\x00" in text:
+        raise DispatchError(f"批量查询文件不是文本（含二进制内容）: {path}")
+    return [parse_query_line(ln, n) for n, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
+
+
+def run_batch(geocoder, lines: Iterable[str | tuple[str, tuple[float, float] | None]],
+              limit: int = 10) -> Iterable[list[dict]]:
+    """One list of candidate dicts per line (raw text lines or parsed queries); an
+    empty list for a meaningless line."""
+    for n, line in enumerate(lines, start=1):
+        text, near = parse_query_line(line, n) if isinstance(line, str) else line
         try:
             cands = geocoder.search(text, near=near, limit=limit)
         except DispatchError:
@@ -60,18 +96,33 @@ def run_batch(geocoder, lines: Iterable[str], limit: int = 10) -> Iterable[list[
 
 
 def load_queries(path: str | Path) -> list[dict]:
-    """The evaluation set: one JSON object a line {text, near?, expect{name, admin_contains?}}."""
+    """The evaluation set: one JSON object a line {text, near?, expect{name,
+    admin_contains?}}. Every line is checked before any is used: a missing or binary
+    file, a line that is not such an object, or an empty file is a DispatchError
+    naming the line."""
+    from dispatch.importers.data_files import reading
     path = Path(path)
-    if not path.is_file():
-        raise DispatchError(f"找不到查询文件: {path}")
     out = []
-    with path.open(encoding="utf-8") as f:
+    with reading(path, "查询文件") as f:
         for n, line in enumerate(f, start=1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise DispatchError(f"{path.name} 第 {n} 行不是 JSON") from None
+            s = line.strip()
+            if not s:
+                continue
+            if not s.startswith("{"):
+                raise DispatchError(f"{path.name} 第 {n} 行不是 JSON 对象: {s[:40]}")
+            text, near = parse_query_line(s, n)  # JSON, text and near checked there
+            obj = json.loads(s)
+            expect = obj.get("expect")
+            if (not text.strip() or "text" not in obj or not isinstance(expect, dict)
+                    or not isinstance(expect.get("name"), str) or not expect["name"]
+                    or not isinstance(expect.get("admin_contains", []), list)
+                    or not all(isinstance(a, str) for a in expect.get("admin_contains", []))):
+                raise DispatchError(f"{path.name} 第 {n} 行应有 text 与 expect "
+                                    f"{{\"name\": ..., \"admin_contains\": [...]}}")
+            obj["near"] = list(near) if near else None
+            out.append(obj)
+    if not out:
+        raise DispatchError(f"{path.name} 中没有查询")
     return out
 
 
@@ -101,76 +152,7 @@ def evaluate(geocoder, queries: list[dict]) -> dict:
     n = len(queries) or 1
     return {"queries": len(queries), "top1": round(top1 / n, 4), "top5": round(top5 / n, 4),
             "p50_ms": round(statistics.median(times), 3) if times else 0.0,
-            "p95_ms": round(_p95(times), 3), "misses": misses}
-
-
-def _p95(times: list[float]) -> float:
-    if not times:
-        return 0.0
-    s = sorted(times)
-    return s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
-
-
-def default_admin_inputs(hierarchy: Path) -> tuple[Path | None, Path | None]:
-    """GeoNames and county-centre files beside the hierarchy file (shared data layout)."""
-    geonames = hierarchy.parent.parent / "geonames" / "cn-places-1000.csv"
-    centres = hierarchy.parent / "county-centres.csv"
-    return (geonames if geonames.is_file() else None, centres if centres.is_file() else None)
-
-
-def _rss_mb() -> float:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        import resource
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def bench_geocode(hierarchy: Path, work_dir: Path, queries_path: Path = DEFAULT_QUERIES) -> dict:
-    """Load the national hierarchy + the demo into a SQLite file in work_dir (once),
-    then time a fresh index build, a cache load and every query of the set."""
-    from sqlalchemy import create_engine, func, select
-    from sqlalchemy.orm import Session
-
-    from dispatch.geo.geocoder import CACHE_NAME, load_geocoder
-    from dispatch.importers.admin_hierarchy import import_admin
-    from dispatch.importers.gazetteer_osm import import_osm_places
-    from dispatch.importers.osm import read_osm
-    from dispatch.importers.places_csv import import_csv_places
-    from dispatch.store.schema import Base, PlaceRow
-
-    work_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{work_dir / 'geocode-bench.db'}")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        if not s.scalar(select(func.count()).select_from(PlaceRow)):
-            geonames, centres = default_admin_inputs(hierarchy)
-            import_admin(s, hierarchy, geonames, centres)
-            import_osm_places(s, read_osm(DEMO_DIR / "shanghai-huangpu.osm"),
-                              admin=["上海市", "黄浦区"], source="OpenStreetMap")
-            import_csv_places(s, DEMO_DIR / "landmarks.csv")
-            s.commit()
-    cache_dir = work_dir / "cache"
-    (cache_dir / CACHE_NAME).unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    load_geocoder(engine, cache_dir)
-    build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    geo = load_geocoder(engine, cache_dir)
-    cache_load_s = time.perf_counter() - t0
-    queries = load_queries(queries_path) if queries_path.is_file() else [{"text": "和平村", "expect": {"name": "和平村"}}]
-    times = []
-    for _ in range(3):
-        for q in queries:
-            near = tuple(q["near"]) if q.get("near") else None
-            t = time.perf_counter()
-            geo.search(q["text"], near=near)
-            times.append((time.perf_counter() - t) * 1000)
-    return {"bench": "geocode", "entries": len(geo), "queries": len(times),
-            "p50_ms": round(statistics.median(times), 3), "p95_ms": round(_p95(times), 3),
-            "build_s": round(build_s, 2), "cache_load_s": round(cache_load_s, 2),
-            "loaded_from_cache": geo.loaded_from_cache, "rss_mb": round(_rss_mb(), 1)}
+            "p95_ms": round(percentile(times, 0.95), 3), "misses": misses}
 
 
 # ---- handlers ---------------------------------------------------------------
@@ -184,20 +166,20 @@ def _print_json(obj) -> None:
 
 
 def _cmd_geocode(args) -> int:
-    app = _app(args)
-    geo = app.geocoder
+    """`geocode TEXT` or `geocode --batch FILE` (every line checked before any output:
+    a bad line refuses the whole batch with one line naming it, exit 2)."""
+    if args.batch and args.text is not None:
+        raise DispatchError("请只给出地点文字或 --batch 文件之一")
     if args.batch:
-        path = Path(args.batch)
-        if not path.is_file():
-            raise DispatchError(f"找不到批量查询文件: {path}")
-        with path.open(encoding="utf-8") as f:
-            lines = [ln for ln in f if ln.strip()]
-        for cands in run_batch(geo, lines, limit=args.limit):
+        queries = read_batch(Path(args.batch))
+        geo = _app(args).geocoder
+        for cands in run_batch(geo, queries, limit=args.limit):
             _print_json(cands)
         return 0
     if args.text is None:
         raise DispatchError("请输入地点：路名、路口、地标或村镇名称")
     near = parse_lonlat(args.near) if args.near else None
+    geo = _app(args).geocoder
     cands = geo.search(args.text, near=near, limit=args.limit)
     if args.json:
         _print_json([c.as_json() for c in cands])
@@ -209,6 +191,17 @@ def _cmd_geocode(args) -> int:
     return 0
 
 
+def _limit(value: str) -> int:
+    """--limit: an integer 1..100."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 100:
+        raise argparse.ArgumentTypeError(f"候选数量必须是 1 到 100 之间的整数: {value}")
+    return n
+
+
 def _import(args, fn) -> int:
     app = _app(args)
     with app.session() as s:
@@ -218,13 +211,30 @@ def _import(args, fn) -> int:
     return 0
 
 
+def _progress(done: int, total: int) -> None:
+    sys.stderr.write(f"导入行政区划: {done:,}/{total:,} ({done / max(total, 1):.0%})\n")
+    sys.stderr.flush()
+
+
 def _cmd_import_admin(args) -> int:
-    from dispatch.importers.admin_hierarchy import import_admin
-    path = Path(args.file)
-    geonames, centres = default_admin_inputs(path)
-    geonames = Path(args.geonames) if args.geonames else geonames
-    centres = Path(args.centres) if args.centres else centres
-    return _import(args, lambda s: import_admin(s, path, geonames, centres))
+    """With no file: the national register shipped in resources/national/ (refused
+    when already imported). GeoNames towns and county centres: the shipped ones unless
+    given."""
+    from dispatch.importers.admin_hierarchy import SOURCE, admin_places, write_admin_places
+    from dispatch.importers.data_files import COUNTY_CENTRES, GEONAMES_TOWNS, NATIONAL_HIERARCHY
+    path = Path(args.file) if args.file else NATIONAL_HIERARCHY
+    geonames = Path(args.geonames) if args.geonames else GEONAMES_TOWNS
+    centres = Path(args.centres) if args.centres else COUNTY_CENTRES
+    places = admin_places(path, geonames, centres, progress=_progress)  # files checked first
+    if not args.file:
+        from sqlalchemy import func, select
+
+        from dispatch.store.schema import PlaceRow
+        with _app(args).session() as s:
+            n = s.scalar(select(func.count()).select_from(PlaceRow).where(PlaceRow.source == SOURCE))
+        if n:
+            raise DispatchError(f"全国行政区划已导入（{n} 个地点），不重复导入")
+    return _import(args, lambda s: write_admin_places(s, places, progress=_progress))
 
 
 def _cmd_import_osm(args) -> int:
@@ -236,13 +246,15 @@ def _cmd_import_osm(args) -> int:
 
 
 def _cmd_import_csv(args) -> int:
-    from dispatch.importers.places_csv import import_csv_places
-    return _import(args, lambda s: import_csv_places(s, args.file))
+    from dispatch.geo.gazetteer import write_places
+    from dispatch.importers.places_csv import read_places_csv
+    places = read_places_csv(args.file)  # every row checked before the database is opened
+    return _import(args, lambda s: write_places(s, places))
 
 
 def _cmd_evaluate(args) -> int:
-    app = _app(args)
-    result = evaluate(app.geocoder, load_queries(args.file))
+    queries = load_queries(args.file)  # every line checked before the database is opened
+    result = evaluate(_app(args).geocoder, queries)
     if args.json:
         _print_json(result)
     else:
@@ -254,10 +266,14 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    hierarchy = Path(args.hierarchy)
-    if not hierarchy.is_file():
-        raise DispatchError(f"找不到行政区划文件: {hierarchy}（用 --hierarchy 指定）")
-    _print_json(bench_geocode(hierarchy, Path(args.work_dir), Path(args.queries)))
+    from dispatch.commands.geocode_bench import bench_geocode
+    hierarchy = Path(args.hierarchy) if args.hierarchy else None
+    if hierarchy is not None and not hierarchy.is_file():
+        raise DispatchError(f"找不到行政区划文件: {hierarchy}")
+    if args.hostile < 0:
+        raise DispatchError("--hostile 不能为负数")
+    _print_json(bench_geocode(Path(args.work_dir), Path(args.queries), hierarchy,
+                              hostile=args.hostile, peer=not args.no_peer))
     return 0
 
 
@@ -266,15 +282,16 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p = commands.add_parser("geocode", help="地点查询：候选地点，最佳在前")
     p.add_argument("text", nargs="?", help="地点文字")
     p.add_argument("--near", help="参考位置 经度,纬度 (WGS-84)")
-    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--limit", type=_limit, default=10, help="候选数量 1-100")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--batch", metavar="FILE", help="每行一个查询（文本或 JSON {text, near}）")
+    p.add_argument("--batch", metavar="FILE",
+                   help="每行一个查询（文本或 JSON {text, near}）；任一行有误则整批拒绝并指出行号")
     p.set_defaults(handler=_cmd_geocode)
 
     g = commands.add_parser("gazetteer", help="地名库：导入与评测")
     sub = g.add_subparsers(dest="gazetteer_command", required=True, parser_class=type(g))
-    a = sub.add_parser("import-admin", help="导入全国行政区划")
-    a.add_argument("file")
+    a = sub.add_parser("import-admin", help="导入全国行政区划（不给文件：随程序提供的全国数据）")
+    a.add_argument("file", nargs="?", help="行政区划文件（制表符缩进，可为 .xz/.gz）")
     a.add_argument("--geonames")
     a.add_argument("--centres")
     a.set_defaults(handler=_cmd_import_admin)
@@ -292,8 +309,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     e.set_defaults(handler=_cmd_evaluate)
 
     b = bench.add_parser("geocode", help="地理编码基准（全国行政区划 + 演示数据）")
-    b.add_argument("--hierarchy", default=str(PROJECT_ROOT.parent / "shared" / "data" / "admin"
-                                              / "china-admin-hierarchy.txt"))
+    b.add_argument("--hierarchy", help="行政区划文件（默认：随程序提供的全国数据）")
     b.add_argument("--work-dir", default=str(Path(tempfile.gettempdir()) / "dispatch-bench-geocode"))
     b.add_argument("--queries", default=str(DEFAULT_QUERIES))
+    b.add_argument("--hostile", type=int, default=1000, help="计时的恶意输入条数（0：不测）")
+    b.add_argument("--no-peer", action="store_true", help="不测 rapidfuzz 对照")
     b.set_defaults(handler=_cmd_bench)

@@ -1,91 +1,69 @@
-"""The in-memory index of the gazetteer: compact arrays per entry and sorted key
-tables (exact names, name cores, pinyin sound keys, typed pinyin/initials,
-character bigrams), built from the `places` table or loaded from a cache file."""
+"""The in-memory index of the gazetteer: compact arrays per entry and key tables
+(exact names, name cores, pinyin sound keys, typed pinyin/initials, character
+bigrams), built from the `places` table or loaded from a cache file.
+
+Built for the national scale (~700k entries) column by column: values repeated
+across rows (names, kinds, administrative paths) are interned with C-level maps,
+keys are computed once per distinct name (pinyin by str.translate over all names
+at once), and postings are expanded to entries and sorted with numpy."""
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import math
 import pickle
-from bisect import bisect_left
-from dataclasses import dataclass
+from array import array
+from itertools import compress, islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from dispatch.geo.pinyin_keys import name_keys
+from dispatch.geo.key_tables import GramTable, KeyTable, Owners, PrefixTable, intern_values, slot_ints
+from dispatch.geo.pinyin_keys import bulk_keys
 from dispatch.geo.text import core_name
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 ADMIN_KINDS = ("province", "prefecture", "county", "town")
 # Prior of a kind when everything else is equal: what a 110 caller most often means.
-KIND_PRIOR = {"intersection": 0.06, "landmark": 0.06, "road": 0.05, "province": 0.05,
+KIND_PRIOR = {"intersection": 0.06, "landmark": 0.06, "square": 0.06, "road": 0.05, "province": 0.05,
               "prefecture": 0.045, "county": 0.04, "poi": 0.035, "school": 0.035,
               "hospital": 0.035, "shopping": 0.035, "station": 0.035, "address": 0.03,
               "town": 0.03, "village": 0.0}
+CHUNK = 50_000
 
 
-class KeyTable:
-    """Sorted unique keys, each with the entry indices that carry it (CSR layout)."""
-
-    __slots__ = ("keys", "starts", "ids")
-
-    def __init__(self, keys: list[str], starts: np.ndarray, ids: np.ndarray):
-        self.keys, self.starts, self.ids = keys, starts, ids
-
-    @classmethod
-    def build(cls, pairs: dict[str, list[int]]) -> "KeyTable":
-        keys = sorted(pairs)
-        counts = np.fromiter((len(pairs[k]) for k in keys), dtype=np.int64, count=len(keys))
-        starts = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(counts, out=starts[1:])
-        flat: list[int] = []
-        for k in keys:
-            flat += pairs[k]
-        ids = np.array(flat, dtype=np.int32)
-        return cls(keys, starts, ids)
-
-    def get(self, key: str) -> np.ndarray:
-        i = bisect_left(self.keys, key)
-        if i < len(self.keys) and self.keys[i] == key:
-            return self.ids[self.starts[i]:self.starts[i + 1]]
-        return self.ids[:0]
-
-    def count(self, key: str) -> int:
-        i = bisect_left(self.keys, key)
-        if i < len(self.keys) and self.keys[i] == key:
-            return int(self.starts[i + 1] - self.starts[i])
-        return 0
-
-    def prefix_range(self, prefix: str) -> tuple[int, int]:
-        return bisect_left(self.keys, prefix), bisect_left(self.keys, prefix + "\uffff")
-
-    def key_ids(self, i: int) -> np.ndarray:
-        return self.ids[self.starts[i]:self.starts[i + 1]]
-
-    def __getstate__(self):
-        return (self.keys, self.starts, self.ids)
-
-    def __setstate__(self, state):
-        self.keys, self.starts, self.ids = state
-
-
-@dataclass
-class PlaceRecord:
-    """One row as read from the places table."""
+class PlaceRecord(NamedTuple):
+    """One row of the places table. aliases, admin and extra are either decoded or the
+    JSON text as stored (the index decodes each distinct text once)."""
 
     id: int
     name: str
     kind: str
-    aliases: list
-    admin: list
+    aliases: Sequence[str] | str | None
+    admin: Sequence[str] | str
     lon: float | None
     lat: float | None
-    precision: str
-    source: str
-    extra: dict
+    precision: str | None
+    source: str | None
+    extra: dict | str | None
+
+
+def _decoded(value, default):
+    if value is None or value == "":
+        return default
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _intern(index: dict, values: Sequence) -> Iterator[int]:
+    """Slots of the values in index (new values get the next slots), C-level map."""
+    for v in dict.fromkeys(values):
+        if v not in index:
+            index[v] = len(index)
+    return map(index.__getitem__, values)
 
 
 class GeoIndex:
@@ -109,7 +87,8 @@ class GeoIndex:
         self.context: dict[int, str] = {}
         self.road_pairs: dict[tuple[str, str], int] = {}
         self.road_entries: list[int] = []
-        self.exact = self.core = self.sound = self.typed = self.bigram = KeyTable([], np.zeros(1, np.int64), np.zeros(0, np.int32))
+        self.exact = self.core = self.sound = self.typed = KeyTable.empty()
+        self.bigram = GramTable.empty()
 
     def __len__(self) -> int:
         return len(self.names)
@@ -126,83 +105,138 @@ class GeoIndex:
 
     # ---- building -------------------------------------------------------
     @classmethod
-    def build(cls, records: Iterable[PlaceRecord], signature: tuple = ()) -> "GeoIndex":
-        """Index the records (consumed once, in order)."""
+    def build(cls, records: Iterable[PlaceRecord | tuple], signature: tuple = ()) -> "GeoIndex":
+        """Index the records (PlaceRecords or tuples of the same shape, consumed once, in
+        order, CHUNK rows at a time)."""
         idx = cls()
         idx.signature = signature
-        kind_ix: dict[str, int] = {}
-        path_ix: dict[tuple, int] = {}
-        prec_ix: dict[str, int] = {}
-        src_ix: dict[str, int] = {}
-
-        def intern(table: list, index: dict, value) -> int:
-            got = index.get(value)
-            if got is None:
-                got = index[value] = len(table)
-                table.append(value)
-            return got
-
-        pids, kinds, lons, lats, path_ids, precs, srcs = [], [], [], [], [], [], []
-        by_name: dict[str, list[int]] = {}
-        for i, r in enumerate(records):
-            pids.append(r.id)
-            idx.names.append(r.name)
-            kinds.append(intern(idx.kind_names, kind_ix, r.kind))
-            lons.append(math.nan if r.lon is None else r.lon)
-            lats.append(math.nan if r.lat is None else r.lat)
-            path_ids.append(intern(idx.paths, path_ix, tuple(r.admin)))
-            precs.append(intern(idx.prec_names, prec_ix, r.precision))
-            srcs.append(intern(idx.src_names, src_ix, r.source))
-            got = by_name.get(r.name)
-            if got is None:
-                by_name[r.name] = [i]
-            else:
-                got.append(i)
-            for a in r.aliases or ():
-                if a and a != r.name:
-                    by_name.setdefault(a, []).append(i)
-            if r.kind == "intersection":
-                roads = (r.extra or {}).get("roads")
-                if roads and len(roads) == 2:
-                    idx.context[i] = " / ".join(roads)
-                    idx.road_pairs[tuple(sorted(roads))] = i
-            elif r.kind == "road":
-                idx.road_entries.append(i)
-        core: dict[str, list[int]] = {}
-        sound: dict[str, list[int]] = {}
-        typed: dict[str, list[int]] = {}
-        bigram: dict[str, list[int]] = {}
-        for n, ids in by_name.items():
-            c = core_name(n)
-            if c != n:
-                core.setdefault(c, []).extend(ids)
-            csound, tkeys = name_keys(n, len(c))
-            sound.setdefault(csound, []).extend(ids)
-            for k in tkeys:
-                typed.setdefault(k, []).extend(ids)
-            for k in {n[j:j + 2] for j in range(len(n) - 1)}:
-                bigram.setdefault(k, []).extend(ids)
-        idx.place_ids = np.asarray(pids, dtype=np.int64)
-        idx.kinds = np.asarray(kinds, dtype=np.int16)
+        kind_slot: dict[str, int] = {}
+        prec_slot: dict = {}
+        src_slot: dict = {}
+        raw_path: dict = {}              # admin as read -> path id
+        path_ids: dict[tuple[str, ...], int] = {}
+        all_names: list[str] = []
+        pids, paths = array("q"), array("i")
+        kinds, precs, srcs = array("h"), array("h"), array("h")
+        lons: list[np.ndarray] = []
+        lats: list[np.ndarray] = []
+        aliases_of: list[tuple[int, object]] = []
+        n = 0
+        it = iter(records)
+        while chunk := list(islice(it, CHUNK)):
+            pid, name, kind, aliases, admin, lon, lat, prec, src, extra = zip(*chunk)
+            all_names.extend(name)
+            pids.extend(pid)
+            kinds.extend(_intern(kind_slot, kind))
+            precs.extend(_intern(prec_slot, prec))
+            srcs.extend(_intern(src_slot, src))
+            lons.append(np.array(lon, dtype=np.float64))  # None -> nan
+            lats.append(np.array(lat, dtype=np.float64))
+            if not isinstance(admin[0], str):  # decoded already (a driver, or the caller)
+                admin = tuple(tuple(a or ()) for a in admin)
+            for raw in dict.fromkeys(admin):
+                if raw not in raw_path:
+                    path = tuple(_decoded(raw, ()))
+                    raw_path[raw] = path_ids.setdefault(path, len(path_ids))
+            paths.extend(map(raw_path.__getitem__, admin))
+            aliases_of += [(j, aliases[j - n]) for j in compress(range(n, n + len(chunk)), aliases)]
+            if "intersection" in kind_slot:
+                slots = np.frombuffer(kinds, dtype=np.int16)[n:]
+                for j in np.flatnonzero(slots == kind_slot["intersection"]).tolist():
+                    roads = _decoded(extra[j], {}).get("roads")
+                    if roads and len(roads) == 2:
+                        idx.context[n + j] = " / ".join(roads)
+                        idx.road_pairs[tuple(sorted(roads))] = n + j
+            n += len(chunk)
+        unames, entry_slot = intern_values(all_names)   # distinct names; aliases follow
+        name_slot = dict(zip(unames, slot_ints(len(unames))))
+        alias_name, alias_entry = array("i"), array("i")
+        for i, a in aliases_of:
+            for alias in _decoded(a, ()) if a != "[]" else ():
+                if alias and alias != all_names[i]:
+                    s = name_slot.get(alias)
+                    if s is None:
+                        s = name_slot[alias] = len(unames)
+                        unames.append(alias)
+                    alias_name.append(s)
+                    alias_entry.append(i)
+        del all_names
+        idx.kind_names = list(kind_slot)
+        idx.prec_names = [p or "point" for p in prec_slot]
+        idx.src_names = [s or "" for s in src_slot]
+        names_of = name_slot.get
+        idx.paths = [tuple(unames[k] if (k := names_of(x)) is not None else x for x in p)
+                     for p in path_ids]  # the names in paths are entries' names: one object each
+        idx.names = list(map(unames.__getitem__, entry_slot.tolist()))
+        idx.place_ids = np.frombuffer(pids, dtype=np.int64).copy()
+        idx.kinds = np.frombuffer(kinds, dtype=np.int16).copy()
+        if "road" in kind_slot:
+            idx.road_entries = np.flatnonzero(idx.kinds == kind_slot["road"]).tolist()
         prior_of_kind = np.asarray([KIND_PRIOR.get(k, 0.03) for k in idx.kind_names] or [0.0],
                                    dtype=np.float32)
-        idx.prior = prior_of_kind[idx.kinds] if kinds else np.zeros(0, np.float32)
-        idx.lon = np.asarray(lons, dtype=np.float64)
-        idx.lat = np.asarray(lats, dtype=np.float64)
-        idx.path_id = np.asarray(path_ids, dtype=np.int32)
-        idx.prec = np.asarray(precs, dtype=np.int16)
-        idx.src = np.asarray(srcs, dtype=np.int16)
-        idx.exact, idx.core, idx.sound = KeyTable.build(by_name), KeyTable.build(core), KeyTable.build(sound)
-        idx.typed, idx.bigram = KeyTable.build(typed), KeyTable.build(bigram)
+        idx.prior = prior_of_kind[idx.kinds] if n else np.zeros(0, np.float32)
+        idx.lon = np.concatenate(lons) if lons else np.zeros(0)
+        idx.lat = np.concatenate(lats) if lats else np.zeros(0)
+        idx.path_id = np.frombuffer(paths, dtype=np.int32).copy()
+        idx.prec = np.frombuffer(precs, dtype=np.int16).copy()
+        idx.src = np.frombuffer(srcs, dtype=np.int16).copy()
+        post_name = np.concatenate([entry_slot, np.frombuffer(alias_name, dtype=np.int32)])
+        post_entry = np.concatenate([np.arange(n, dtype=np.int64), np.frombuffer(alias_entry, dtype=np.int32)])
+        idx._build_tables(name_slot, unames, post_name.astype(np.int64), post_entry.astype(np.int64), n)
         return idx
+
+    def _build_tables(self, name_slot: dict[str, int], unames: list[str], post_name: np.ndarray,
+                      post_entry: np.ndarray, n: int) -> None:
+        by_name = Owners(post_name, post_entry, len(unames), n)
+        self.exact = KeyTable(name_slot, by_name.starts, by_name.entries.astype(np.int32))
+        cores = [core_name(nm) for nm in unames]
+        sounds, fulls, initials, extra = bulk_keys(unames, cores)
+        owners = np.arange(len(unames), dtype=np.int64)
+        has_core = np.fromiter(map(str.__ne__, cores, unames), dtype=bool, count=len(unames))
+        names_of = name_slot.get
+        core_keys = [unames[k] if (k := names_of(c)) is not None else c
+                     for c, h in zip(cores, has_core.tolist()) if h]  # a core is often a name
+        typed = fulls + initials
+        typed_owner = np.concatenate([owners, owners])
+        if extra:
+            more = [(i, k) for i, ks in extra for k in ks]
+            typed += [k for _, k in more]
+            typed_owner = np.concatenate([typed_owner, np.fromiter((i for i, _ in more), dtype=np.int64,
+                                                                   count=len(more))])
+        keep = np.fromiter(map(bool, typed), dtype=bool, count=len(typed))
+        if not keep.all():
+            typed = [k for k, kp in zip(typed, keep.tolist()) if kp]
+            typed_owner = typed_owner[keep]
+        for attr, keys, key_owner in (("core", core_keys, owners[has_core]), ("sound", sounds, owners),
+                                      ("typed", typed, typed_owner)):
+            distinct, slots = intern_values(keys)
+            table = PrefixTable if attr == "typed" else KeyTable
+            setattr(self, attr, table.from_postings(distinct, slots, key_owner, by_name))
+        self.bigram = GramTable.from_names(unames, by_name)
 
     # ---- cache ----------------------------------------------------------
     def save(self, path: Path) -> None:
+        """Write the cache file, then take the index back from the written bytes (also
+        when writing failed): the copies lie together in fresh memory, and the build's
+        freed objects, scattered over the heap, can be returned to the system (~270 MB
+        at the national scale)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as f:
-            pickle.dump((FORMAT_VERSION, self.__dict__), f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
+        data = pickle.dumps((FORMAT_VERSION, self.__dict__), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        finally:
+            self.__dict__.clear()
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                self.__dict__.update(pickle.loads(data)[1])
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            del data
+            release_free_memory()
 
     @classmethod
     def load(cls, path: Path, signature: tuple) -> "GeoIndex | None":
@@ -210,13 +244,24 @@ class GeoIndex:
         try:
             with path.open("rb") as f:
                 version, state = pickle.load(f)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
+                AttributeError, ImportError, IndexError):
             return None
-        if version != FORMAT_VERSION or state.get("signature") != signature:
+        if version != FORMAT_VERSION or not isinstance(state, dict) or state.get("signature") != signature:
             return None
         idx = cls.__new__(cls)
         idx.__dict__.update(state)
         return idx
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc malloc_trim; elsewhere
+    nothing)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return
+    trim(0)
 
 
 def places_signature(engine: Engine) -> tuple:
@@ -226,33 +271,19 @@ def places_signature(engine: Engine) -> tuple:
     return (FORMAT_VERSION, int(n or 0), int(mx or 0))
 
 
-def read_places(engine: Engine) -> Iterator[PlaceRecord]:
-    """All rows of the places table in id order (streamed), JSON decoded once per
-    distinct value."""
-    cache: dict[str, object] = {}
-
-    def js(v, default):
-        if v is None:
-            return default
-        if not isinstance(v, str):
-            return v
-        got = cache.get(v)
-        if got is None:
-            got = cache[v] = json.loads(v)
-        return got
-
+def read_places(engine: Engine) -> Iterator[tuple]:
+    """All rows of the places table in id order (streamed), as tuples shaped like
+    PlaceRecord with the JSON columns as stored; `aliases` NULL when empty and `extra`
+    only for intersections (the index reads nothing else from them)."""
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute('SELECT id, name, kind, aliases, admin, lon, lat, "precision", source, extra '
-                    "FROM places ORDER BY id")
-        while True:
-            rows = cur.fetchmany(20000)
-            if not rows:
-                break
-            for pid, name, kind, aliases, admin, lon, lat, prec, src, extra in rows:
-                yield PlaceRecord(pid, name, kind, js(aliases, []), js(admin, []), lon, lat,
-                                  prec or "point", src or "", js(extra, {}))
+        cur.execute('SELECT id, name, kind, '
+                    "CASE WHEN CAST(aliases AS TEXT) IN ('[]', '') THEN NULL ELSE aliases END, "
+                    'admin, lon, lat, "precision", source, '
+                    "CASE WHEN kind = 'intersection' THEN extra END FROM places ORDER BY id")
+        while rows := cur.fetchmany(CHUNK):
+            yield from rows
         cur.close()
     finally:
         raw.close()

@@ -1,5 +1,7 @@
-"""Gazetteer entries from an OpenStreetMap extract: every named road once, every
-intersection of two differently named roads, and named nodes."""
+"""Gazetteer entries from an OpenStreetMap extract: every named road once (pedestrian
+streets, footways and living streets included: 南京东路 is a pedestrian street), every
+intersection of two differently named roads, every named square (place=square, or a
+pedestrian area) and named nodes."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -8,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.gazetteer import Place, write_places
-from dispatch.importers.osm import OsmData
+from dispatch.importers.osm import OsmData, OsmWay
 
 _NODE_KIND_TAGS = (("amenity", "poi"), ("tourism", "landmark"), ("historic", "landmark"),
                    ("shop", "poi"), ("railway", "station"), ("public_transport", "station"),
@@ -20,6 +22,17 @@ def intersection_name(a: str, b: str) -> str:
     return f"{a}与{b}交叉口"
 
 
+def way_kind(way: OsmWay) -> str | None:
+    """'square' for a named square (place=square, or a highway=pedestrian area), 'road'
+    for any other named highway (pedestrian streets, footways, living streets too),
+    None for the rest."""
+    if not way.name:
+        return None
+    if way.tags.get("place") == "square" or (way.highway == "pedestrian" and way.tags.get("area") == "yes"):
+        return "square"
+    return "road" if way.highway else None
+
+
 def _way_length(osm: OsmData, node_ids: tuple[int, ...]) -> float:
     pts = [osm.nodes[n] for n in node_ids if n in osm.nodes]
     return sum(haversine_m(*p, *q) for p, q in zip(pts, pts[1:]))
@@ -29,7 +42,7 @@ def road_places(osm: OsmData, admin: list[str], source: str) -> list[Place]:
     """One place per distinct road name: the middle vertex of its longest way."""
     by_name: dict[str, list] = defaultdict(list)
     for way in osm.ways:
-        if way.highway and way.name:
+        if way_kind(way) == "road":
             by_name[way.name].append(way)
     places = []
     for name, ways in sorted(by_name.items()):
@@ -55,7 +68,7 @@ def intersection_places(osm: OsmData, admin: list[str], source: str) -> list[Pla
     node nearest the centroid of all shared nodes of the pair is its point."""
     names_at: dict[int, set[str]] = defaultdict(set)
     for way in osm.ways:
-        if way.highway and way.name:
+        if way_kind(way) == "road":
             for n in way.node_ids:
                 names_at[n].add(way.name)
     shared: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -79,11 +92,35 @@ def intersection_places(osm: OsmData, admin: list[str], source: str) -> list[Pla
     return places
 
 
+def square_places(osm: OsmData, admin: list[str], source: str) -> list[Place]:
+    """One place per distinct square name (ways only; square nodes are named nodes):
+    the node of its largest way nearest the centroid of that way's nodes."""
+    by_name: dict[str, list[OsmWay]] = defaultdict(list)
+    for way in osm.ways:
+        if way_kind(way) == "square":
+            by_name[way.name].append(way)
+    places = []
+    for name, ways in sorted(by_name.items()):
+        largest = max(ways, key=lambda w: (len(set(w.node_ids)), -w.id))
+        pts = [osm.nodes[n] for n in dict.fromkeys(largest.node_ids) if n in osm.nodes]
+        if not pts:
+            continue
+        cx, cy = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+        lon, lat = min(pts, key=lambda p: ((p[0] - cx) ** 2 + (p[1] - cy) ** 2, p))
+        aliases = sorted({w.tags[k] for w in ways for k in ("alt_name", "old_name", "short_name")
+                          if w.tags.get(k) and w.tags[k] != name})
+        places.append(Place(name=name, kind="square", lon=lon, lat=lat, admin=list(admin),
+                            aliases=aliases, precision="point", source=source,
+                            extra={"osm_way": largest.id, "ways": len(ways)}))
+    return places
+
+
 def named_node_places(osm: OsmData, admin: list[str], source: str) -> list[Place]:
-    """Named OSM nodes (POIs, stations, landmarks)."""
+    """Named OSM nodes (POIs, stations, landmarks, squares)."""
     places = []
     for node in osm.named_nodes:
-        kind = next((k for tag, k in _NODE_KIND_TAGS if tag in node.tags), "poi")
+        kind = "square" if node.tags.get("place") == "square" else next(
+            (k for tag, k in _NODE_KIND_TAGS if tag in node.tags), "poi")
         places.append(Place(name=node.tags["name"], kind=kind, lon=node.lon, lat=node.lat,
                             admin=list(admin), precision="point", source=source,
                             extra={"osm_node": node.id}))
@@ -91,8 +128,8 @@ def named_node_places(osm: OsmData, admin: list[str], source: str) -> list[Place
 
 
 def import_osm_places(session: Session, osm: OsmData, admin: list[str], source: str) -> int:
-    """Write roads, intersections and named nodes of `osm` as places; returns the count.
-    The caller commits."""
+    """Write roads, intersections, squares and named nodes of `osm` as places; returns
+    the count. The caller commits."""
     places = (road_places(osm, admin, source) + intersection_places(osm, admin, source)
-              + named_node_places(osm, admin, source))
+              + square_places(osm, admin, source) + named_node_places(osm, admin, source))
     return write_places(session, places)

@@ -1,11 +1,12 @@
-"""Writes tests/data/geocode_queries.jsonl from the real data: the demo OSM roads and
-intersections, the demo landmarks, the Ningbo POIs and the national hierarchy.
+"""Writes tests/data/geocode_queries.jsonl from the real data shipped in the repository:
+the demo OSM roads and intersections, the demo landmarks, the Ningbo POIs and the
+national hierarchy (resources/national/).
 
 Every query names a place that exists in those files; the spoken forms, qualifiers
 and homophone substitutions are applied to real names. Homophones replace one
 character by the most frequent other character with the same reading among all
 names of the hierarchy. Run:
-    python tests/data/make_geocode_queries.py /path/to/shared/data > tests/data/geocode_queries.jsonl
+    python tests/data/make_geocode_queries.py > tests/data/geocode_queries.jsonl
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from dispatch.geo.pinyin_keys import canonical, typed_keys
 from dispatch.geo.text import core_name
 from dispatch.importers.admin_hierarchy import admin_places
+from dispatch.importers.data_files import NINGBO_POIS
 from dispatch.importers.gazetteer_osm import intersection_places, road_places
 from dispatch.importers.osm import read_osm
 from dispatch.importers.places_csv import read_places_csv
@@ -37,9 +39,8 @@ def q(text, name, admin=None, near=None, tag=""):
     OUT.append(d)
 
 
-def main(data: Path) -> None:
-    places = list(admin_places(data / "admin/china-admin-hierarchy.txt",
-                               data / "geonames/cn-places-1000.csv", data / "admin/county-centres.csv"))
+def main() -> None:
+    places = list(admin_places())
     chars_by_sound: dict[str, Counter] = defaultdict(Counter)
     for p in places:
         for ch in p.name:
@@ -95,7 +96,7 @@ def main(data: Path) -> None:
         if h:
             q(h, lm.name, near=centre, tag="landmark-typo")
     # Ningbo POIs
-    pois = read_places_csv(data / "osm/ningbo-pois.csv")
+    pois = read_places_csv(NINGBO_POIS)
     names = Counter(p.name for p in pois)
     uniq = [p for p in pois if names[p.name] == 1]
     for p in rng.sample(uniq, 30):
@@ -186,4 +187,4 @@ def _cn(n: int) -> str:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main()

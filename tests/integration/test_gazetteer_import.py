@@ -128,3 +128,38 @@ def test_demo_search_budget(engine, tmp_path):
         assert geo.search(t)
         times.append(time.perf_counter() - t0)
     assert sorted(times)[int(0.95 * len(times))] < 0.020
+
+
+PEDESTRIAN_OSM = DEMO_OSM.parents[2] / "tests" / "data" / "pedestrian-squares.osm"
+
+
+def test_osm_import_pedestrian_streets_and_squares(engine, tmp_path):
+    """Named pedestrian streets, footways and living streets are roads (with their
+    junctions); pedestrian areas and place=square ways and nodes are squares, each at a
+    node of its own; unnamed and non-highway ways are not imported."""
+    osm = read_osm(PEDESTRIAN_OSM)
+    with Session(engine) as s:
+        import_osm_places(s, osm, admin=["上海市", "黄浦区"], source="fixture")
+        s.commit()
+        rows = s.scalars(select(PlaceRow)).all()
+    by = {(r.kind, r.name): r for r in rows}
+    for name, highway in (("南京东路", "pedestrian"), ("香粉弄", "footway"), ("宁海东路", "living_street")):
+        assert by[("road", name)].extra["highway"] == highway
+    assert by[("road", "南京东路")].aliases == ["南京路步行街"]
+    assert ("intersection", "南京东路与河南中路交叉口") in by
+    squares = {name: r for (kind, name), r in by.items() if kind == "square"}
+    assert set(squares) == {"人民广场", "外滩观景广场", "金陵广场"}
+    assert ("road", "人民广场") not in by                       # an area, not a street
+    assert not any("人民广场" in name for kind, name in by if kind == "intersection")
+    for r in squares.values():                                  # a node of the square itself
+        way = next((w for w in osm.ways if w.name == r.name), None)
+        nodes = [osm.nodes[n] for n in way.node_ids] if way else [(n.lon, n.lat) for n in osm.named_nodes
+                                                                    if n.tags["name"] == r.name]
+        assert (r.lon, r.lat) in nodes
+    assert by[("poi", "街坊甲")]                               # place=neighbourhood is not a square
+    assert "某大楼" not in {name for _, name in by}
+    geo = load_geocoder(engine, tmp_path / "cache")
+    assert (geo.search("南京东路")[0].name, geo.search("南京东路")[0].kind) == ("南京东路", "road")
+    assert geo.search("南京路步行街")[0].name == "南京东路"
+    top = geo.search("人民广场")[0]
+    assert (top.name, top.kind, top.kind_label) == ("人民广场", "square", "广场")

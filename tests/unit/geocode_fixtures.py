@@ -1,29 +1,33 @@
-"""Small gazetteers built from the real data files, without a database: the demo OSM
-roads and intersections, the demo landmarks, the Ningbo POIs and the national
-hierarchy cut down to Zhejiang, Shanghai and one Hebei county."""
+"""Small gazetteers built from the real data files shipped in the repository, without
+a database: the demo OSM roads and intersections, the demo landmarks, the Ningbo POIs
+and the national hierarchy (resources/national/) cut down to Zhejiang, Shanghai and
+one Hebei county."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from dispatch.geo.geocode_index import GeoIndex, PlaceRecord
 from dispatch.geo.geocoder import Geocoder
+from dispatch.importers.data_files import COUNTY_CENTRES as CENTRES
+from dispatch.importers.data_files import GEONAMES_TOWNS as GEONAMES
+from dispatch.importers.data_files import NATIONAL_HIERARCHY as HIERARCHY
+from dispatch.importers.data_files import NINGBO_POIS as NINGBO
+from dispatch.importers.data_files import open_text
 from dispatch.importers.gazetteer_osm import intersection_places, named_node_places, road_places
 from dispatch.importers.osm import read_osm
 from dispatch.importers.places_csv import read_places_csv
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data"
 DEMO_OSM = ROOT / "resources" / "demo" / "shanghai-huangpu.osm"
 LANDMARKS = ROOT / "resources" / "demo" / "landmarks.csv"
-HIERARCHY = SHARED / "admin" / "china-admin-hierarchy.txt"
-GEONAMES = SHARED / "geonames" / "cn-places-1000.csv"
-CENTRES = SHARED / "admin" / "county-centres.csv"
-NINGBO = SHARED / "osm" / "ningbo-pois.csv"
+__all__ = ["CENTRES", "GEONAMES", "HIERARCHY", "NINGBO", "DEMO_OSM", "LANDMARKS", "cut_hierarchy",
+           "demo_places", "build_geocoder"]
 
 
 def cut_hierarchy(out: Path, provinces=("浙江省", "上海市"), counties=("饶阳县",)) -> Path:
     """Copy of the hierarchy with whole provinces and single counties (with ancestors)."""
-    lines = HIERARCHY.read_text(encoding="utf-8").splitlines(keepends=True)
+    with open_text(HIERARCHY) as f:
+        lines = f.read().splitlines(keepends=True)
     keep: set[int] = set()
     stack: list[int] = []
     for i, line in enumerate(lines):

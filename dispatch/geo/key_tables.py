@@ -1,0 +1,301 @@
+"""Key tables of the geocoder index: keys, each with the ids of the entries that carry
+it, in CSR arrays (ids[starts[s]:starts[s + 1]] for slot s).
+
+- KeyTable: a dict key -> slot, for the keys looked up many times per query (exact
+  names, name cores, sound keys).
+- PrefixTable: the keys sorted in one UTF-8 blob, for type-ahead (prefix search on
+  typed pinyin and initials); a fraction of the memory of a dict of strings.
+- GramTable: character bigrams as sorted 64-bit codes (two code points).
+
+And the numpy helpers that turn postings (slot, entry) into those arrays."""
+from __future__ import annotations
+
+import operator
+from bisect import bisect_left
+from typing import Hashable, Iterator, Sequence
+
+import numpy as np
+
+_EMPTY_IDS = np.zeros(0, dtype=np.int32)
+_SHARED_INTS: list[int] = []
+
+
+def slot_ints(n: int) -> list[int]:
+    """The ints 0..n-1 as the same objects for every table (a dict value costs no int)."""
+    if len(_SHARED_INTS) < n:
+        _SHARED_INTS.extend(range(len(_SHARED_INTS), n))
+    return _SHARED_INTS
+
+
+def intern_values(values: Sequence[Hashable]) -> tuple[list, np.ndarray]:
+    """The distinct values in first-seen order and the slot of each value in that list.
+    Grouped by hash with numpy sorts (no dict operation per value); exact: checked
+    value by value, with a dict doing it again in the (astronomically rare) case of
+    two values with one hash."""
+    n = len(values)
+    if not n:
+        return [], np.zeros(0, dtype=np.int64)
+    h = np.fromiter(map(hash, values), dtype=np.int64, count=n)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(hs[1:], hs[:-1], out=new[1:])
+    firsts = order[new]                       # first occurrence of each group
+    rank = np.empty(len(firsts), dtype=np.int64)
+    rank[np.argsort(firsts)] = np.arange(len(firsts), dtype=np.int64)
+    slots = np.empty(n, dtype=np.int64)
+    slots[order] = rank[np.cumsum(new) - 1]
+    get = values.__getitem__
+    distinct = list(map(get, np.sort(firsts).tolist()))
+    if all(map(operator.eq, values, map(distinct.__getitem__, slots.tolist()))):
+        return distinct, slots
+    index: dict = {}
+    slots = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=n)
+    return list(index), slots
+
+
+def sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy's hash-based unique is several times slower here)."""
+    keys = np.sort(keys)
+    if len(keys) > 1:
+        keep = np.empty(len(keys), dtype=bool)
+        keep[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+        keys = keys[keep]
+    return keys
+
+
+def csr(slots: np.ndarray, entries: np.ndarray, n_slots: int, n_entries: int) -> tuple[np.ndarray, np.ndarray]:
+    """Postings (slot, entry) -> (starts, ids): the ids of slot s are ids[starts[s]:starts[s+1]],
+    in entry order, without duplicates."""
+    if not len(slots):
+        return np.zeros(n_slots + 1, dtype=np.int64), _EMPTY_IDS
+    width = max(n_entries, 1)
+    combined = sorted_unique(slots.astype(np.int64) * width + entries)
+    slot_of = combined // width
+    ids = (combined - slot_of * width).astype(np.int32)
+    starts = np.zeros(n_slots + 1, dtype=np.int64)
+    np.cumsum(np.bincount(slot_of, minlength=n_slots), out=starts[1:])
+    return starts, ids
+
+
+def expand(slots: np.ndarray, owners: np.ndarray, owner_starts: np.ndarray,
+           owner_entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Postings per owner (a distinct name) -> postings per entry carrying that name
+    (the entries of owner k are owner_entries[owner_starts[k]:owner_starts[k+1]])."""
+    counts = owner_starts[owners + 1] - owner_starts[owners]
+    total = int(counts.sum())
+    first = np.repeat(owner_starts[owners], counts)
+    offset = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(slots, counts), owner_entries[first + offset]
+
+
+class Owners:
+    """Which entries carry each distinct name (or alias): the CSR of names -> entries,
+    and the entries that carry more than one name (only those can meet twice under
+    one key)."""
+
+    __slots__ = ("starts", "entries", "shared", "n_entries")
+
+    def __init__(self, name_of_posting: np.ndarray, entry_of_posting: np.ndarray, n_names: int,
+                 n_entries: int):
+        self.starts, ids = csr(name_of_posting, entry_of_posting, n_names, n_entries)
+        self.entries = ids.astype(np.int64)
+        self.shared = np.bincount(entry_of_posting, minlength=n_entries) > 1
+        self.n_entries = n_entries
+
+    def csr(self, slots: np.ndarray, owners: np.ndarray, n_slots: int,
+            presorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Postings (slot, name) -> (starts, ids) of the entries carrying the names:
+        the ids of a slot follow its names in order, each once. presorted: the pairs
+        are already sorted by (slot, name) without repeats."""
+        if not presorted and len(slots):
+            width = len(self.starts) - 1
+            pairs = sorted_unique(slots * width + owners)
+            slots, owners = pairs // width, pairs % width
+        slot_of, entries = expand(slots, owners, self.starts, self.entries)
+        shared = self.shared[entries]
+        if shared.any():  # an entry under two of its names with the same key: once
+            width = self.n_entries
+            again = sorted_unique(slot_of[shared] * width + entries[shared])
+            slot_of = np.concatenate([slot_of[~shared], again // width])
+            entries = np.concatenate([entries[~shared], again % width])
+            order = np.argsort(slot_of, kind="stable")  # two sorted runs: a merge
+            slot_of, entries = slot_of[order], entries[order]
+        starts = np.zeros(n_slots + 1, dtype=np.int64)
+        np.cumsum(np.bincount(slot_of, minlength=n_slots), out=starts[1:])
+        return starts, entries.astype(np.int32)
+
+
+class KeyTable:
+    """String keys -> entry ids: a dict key -> slot over CSR arrays."""
+
+    __slots__ = ("slot", "starts", "ids")
+
+    def __init__(self, slot: dict[str, int], starts: np.ndarray, ids: np.ndarray):
+        self.slot, self.starts, self.ids = slot, starts, ids
+
+    @classmethod
+    def empty(cls) -> "KeyTable":
+        return cls({}, np.zeros(1, dtype=np.int64), _EMPTY_IDS)
+
+    @classmethod
+    def from_postings(cls, keys: list[str], slots: np.ndarray, names: np.ndarray,
+                      owners: Owners) -> "KeyTable":
+        """keys[s] is the key of slot s; (slots[j], names[j]) are the postings."""
+        starts, ids = owners.csr(slots, names, len(keys))
+        return cls(dict(zip(keys, slot_ints(len(keys)))), starts, ids)
+
+    def get(self, key: str) -> np.ndarray:
+        s = self.slot.get(key)
+        if s is None:
+            return self.ids[:0]
+        return self.ids[self.starts[s]:self.starts[s + 1]]
+
+    def count(self, key: str) -> int:
+        s = self.slot.get(key)
+        return 0 if s is None else int(self.starts[s + 1] - self.starts[s])
+
+    def __len__(self) -> int:
+        return len(self.slot)
+
+    def __getstate__(self):
+        return (list(self.slot), self.starts, self.ids)
+
+    def __setstate__(self, state) -> None:
+        keys, self.starts, self.ids = state
+        self.slot = dict(zip(keys, slot_ints(len(keys))))
+
+
+class SortedKeys(Sequence[str]):
+    """Sorted keys stored as one UTF-8 blob with offsets; a read-only str sequence
+    (UTF-8 byte order is code point order, so bisect works on it)."""
+
+    __slots__ = ("blob", "offsets")
+
+    def __init__(self, blob: bytes, offsets: np.ndarray):
+        self.blob, self.offsets = blob, offsets
+
+    @classmethod
+    def of(cls, sorted_keys: list[str]) -> "SortedKeys":
+        encoded = list(map(str.encode, sorted_keys))  # UTF-8
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+        return cls(b"".join(encoded), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.blob[int(self.offsets[i]):int(self.offsets[i + 1])].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+
+class PrefixTable:
+    """String keys -> entry ids, keys sorted (SortedKeys) for prefix search; positions
+    in sorted order are the slots of the CSR arrays."""
+
+    __slots__ = ("keys", "starts", "ids")
+
+    def __init__(self, keys: SortedKeys, starts: np.ndarray, ids: np.ndarray):
+        self.keys, self.starts, self.ids = keys, starts, ids
+
+    @classmethod
+    def empty(cls) -> "PrefixTable":
+        return cls(SortedKeys.of([]), np.zeros(1, dtype=np.int64), _EMPTY_IDS)
+
+    @classmethod
+    def from_postings(cls, keys: list[str], slots: np.ndarray, names: np.ndarray,
+                      owners: Owners) -> "PrefixTable":
+        """As KeyTable.from_postings; the slots are renumbered in sorted key order."""
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        position = np.empty(len(keys), dtype=np.int64)
+        position[np.asarray(order, dtype=np.int64)] = np.arange(len(keys), dtype=np.int64)
+        starts, ids = owners.csr(position[slots], names, len(keys))
+        return cls(SortedKeys.of(list(map(keys.__getitem__, order))), starts, ids)
+
+    def _find(self, key: str) -> int:
+        i = bisect_left(self.keys, key)
+        return i if i < len(self.keys) and self.keys[i] == key else -1
+
+    def get(self, key: str) -> np.ndarray:
+        i = self._find(key)
+        return self.ids[:0] if i < 0 else self.ids[self.starts[i]:self.starts[i + 1]]
+
+    def count(self, key: str) -> int:
+        i = self._find(key)
+        return 0 if i < 0 else int(self.starts[i + 1] - self.starts[i])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        """Sorted positions [lo, hi) of the keys starting with prefix."""
+        return bisect_left(self.keys, prefix), bisect_left(self.keys, prefix + "\uffff")
+
+    def key_ids(self, i: int) -> np.ndarray:
+        """Entry ids of the key at sorted position i."""
+        return self.ids[self.starts[i]:self.starts[i + 1]]
+
+
+class GramTable:
+    """Character bigrams -> entry ids: sorted codes (code point 1 << 21 | code point 2)
+    looked up by binary search."""
+
+    __slots__ = ("codes", "starts", "ids")
+
+    def __init__(self, codes: np.ndarray, starts: np.ndarray, ids: np.ndarray):
+        self.codes, self.starts, self.ids = codes, starts, ids
+
+    @classmethod
+    def empty(cls) -> "GramTable":
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), _EMPTY_IDS)
+
+    @classmethod
+    def from_names(cls, names: list[str], by_name: Owners) -> "GramTable":
+        """Bigrams of every distinct name (names[k] is carried by by_name's entries of k)."""
+        if not names:
+            return cls.empty()
+        lens = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
+        cps = np.frombuffer("".join(names).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        owner = np.repeat(np.arange(len(names), dtype=np.int64), lens)
+        same = owner[:-1] == owner[1:]
+        grams, owners = ((cps[:-1] << 21) | cps[1:])[same], owner[:-1][same]
+        if len(names) <= 1 << 21:  # (bigram << 21 | name) fits 63 bits: one sort
+            pairs = sorted_unique(grams << 21 | owners)
+            grams, owners = pairs >> 21, pairs & ((1 << 21) - 1)
+        else:
+            order = np.lexsort((owners, grams))
+            grams, owners = grams[order], owners[order]
+            keep = np.ones(len(grams), dtype=bool)
+            keep[1:] = (grams[1:] != grams[:-1]) | (owners[1:] != owners[:-1])
+            grams, owners = grams[keep], owners[keep]
+        new = np.ones(len(grams), dtype=bool)
+        np.not_equal(grams[1:], grams[:-1], out=new[1:])
+        codes = grams[new]
+        starts, ids = by_name.csr(np.cumsum(new) - 1, owners, len(codes), presorted=True)
+        return cls(codes, starts, ids)
+
+    def get(self, gram: str) -> np.ndarray:
+        if len(gram) != 2:
+            return self.ids[:0]
+        c = (ord(gram[0]) << 21) | ord(gram[1])
+        i = int(np.searchsorted(self.codes, c))
+        if i < len(self.codes) and self.codes[i] == c:
+            return self.ids[self.starts[i]:self.starts[i + 1]]
+        return self.ids[:0]
+
+    def count(self, gram: str) -> int:
+        return len(self.get(gram))
+
+    def __len__(self) -> int:
+        return len(self.codes)

@@ -1,0 +1,47 @@
+"""The national data shipped with the console (resources/national/, compressed, see
+its README.md for sources and licences) and opening text files that may be
+compressed (.xz, .gz, .bz2) with the standard library."""
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import lzma
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from dispatch.domain.errors import DispatchError
+from dispatch.settings import RESOURCES
+
+NATIONAL_DIR = RESOURCES / "national"
+NATIONAL_HIERARCHY = NATIONAL_DIR / "china-admin-hierarchy.txt.xz"
+COUNTY_CENTRES = NATIONAL_DIR / "county-centres.csv.xz"
+GEONAMES_TOWNS = NATIONAL_DIR / "cn-places-1000.csv.xz"
+NINGBO_POIS = NATIONAL_DIR / "ningbo-pois.csv.xz"
+
+_OPENERS = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
+
+
+def open_text(path: str | Path, what: str = "文件") -> TextIO:
+    """A UTF-8 text file (BOM skipped, newlines kept for csv), decompressed on the fly
+    by its suffix. DispatchError when it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise DispatchError(f"找不到{what}: {path}")
+    opener = _OPENERS.get(path.suffix.lower())
+    if opener is None:
+        return path.open(encoding="utf-8-sig", newline="")
+    return opener(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[operator]
+
+
+@contextmanager
+def reading(path: str | Path, what: str = "文件") -> Iterator[TextIO]:
+    """open_text as a context; a file that is not UTF-8 text (binary, a broken
+    archive, NUL bytes in a CSV) raises one DispatchError naming it."""
+    path = Path(path)
+    try:
+        with open_text(path, what) as f:
+            yield f
+    except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, EOFError, csv.Error, OSError) as exc:
+        raise DispatchError(f"{what}不是可读的 UTF-8 文本: {path.name} ({type(exc).__name__})") from None
