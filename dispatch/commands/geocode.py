@@ -12,12 +12,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from dispatch.commands.geocode_bench import percentile
 from dispatch.domain.errors import DispatchError
-from dispatch.geo.coords import parse_lonlat
-from dispatch.geo.gazetteer import Candidate
+
+if TYPE_CHECKING:  # numpy and the store load only when a command runs
+    from dispatch.geo.gazetteer import Candidate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_QUERIES = PROJECT_ROOT / "tests" / "data" / "geocode_queries.jsonl"
@@ -178,6 +179,7 @@ def _cmd_geocode(args) -> int:
         return 0
     if args.text is None:
         raise DispatchError("请输入地点：路名、路口、地标或村镇名称")
+    from dispatch.geo.coords import parse_lonlat
     near = parse_lonlat(args.near) if args.near else None
     geo = _app(args).geocoder
     cands = geo.search(args.text, near=near, limit=args.limit)

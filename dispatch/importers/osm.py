@@ -91,6 +91,8 @@ def read_osm(path: str | Path) -> OsmData:
                           float(elem.get("maxlon")), float(elem.get("maxlat")))
     except ET.ParseError as exc:
         raise DispatchError(f"不是有效的 OSM XML 文件: {path} ({exc})") from None
+    except (TypeError, ValueError):  # a node without coordinates, an id that is not a number
+        raise DispatchError(f"OSM 文件中有缺少坐标或编号无效的要素: {path}") from None
     if not nodes:
         raise DispatchError(f"OSM 文件中没有节点: {path}")
     return OsmData(nodes=nodes, ways=ways, named_nodes=named, bounds=bounds)
