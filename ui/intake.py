@@ -1,26 +1,33 @@
-"""Call intake: caller, place (type-ahead candidates), category and priority,
-the recommendation with the incident's grid, and dispatch. Keyboard first."""
+"""Call intake: caller, place (type-ahead candidates), category and priority, the
+recommendation with the incident's grid, and dispatch. Keyboard first: F2, number,
+Enter, place, Enter, category, Enter, Enter (see the README's keyboard table). The
+geocoder, the reverse geocoder and the recommendation run off the GUI thread; what
+is typed but not saved is kept as a draft that survives a crash."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+                               QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from dispatch.bootstrap import App
 from dispatch.domain.errors import DispatchError
-from dispatch.domain.incidents import CATEGORIES, CATEGORY_BY_CODE
+from dispatch.domain.incidents import CATEGORY_BY_CODE
+from dispatch.services.drafts import Draft, clear_draft, draft_path, read_draft, write_draft
 from dispatch.services.locations import Location
-from dispatch.services.queries import IncidentView
-from ui.fmt import distance
+from dispatch.services.queries import IncidentView, unit_snapshots
+from ui.category_box import CategoryBox
 from ui.place_context import grid_summary, history_summary
-from ui.recommendation_list import RecommendationList
+from ui.place_search import PlaceSearch
+from ui.recommendation_list import RecommendationList, busy_reason
 from ui.workers import run_in_background
 
-KIND_LABELS = {"road": "道路", "intersection": "路口", "landmark": "地标", "poi": "兴趣点",
-               "address": "门牌", "province": "省", "prefecture": "市", "county": "区县",
-               "town": "乡镇街道", "village": "村社区", "manual": "地图选点"}
+DRAFT_DELAY_MS = 1000   # typed text reaches the draft file within this (and the write)
+
+
+def _say(label: QLabel, text: str) -> None:
+    """A message line takes room only while it says something."""
+    label.setText(text)
+    label.setVisible(bool(text))
 
 
 class Intake(QWidget):
@@ -39,12 +46,13 @@ class Intake(QWidget):
         super().__init__(parent)
         self.app = app
         self.incident_id: int | None = None
-        self._candidates: list = []
-        self._seq = 0
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(150)
-        self._debounce.timeout.connect(self._run_geocode)
+        self._was_open = False
+        self._loading = False     # fields are being filled from the log, not typed
+        self._draft_path = draft_path(app.settings.data_dir, app.settings.seat)
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
         self._build()
         self._set_enabled(False)
 
@@ -57,9 +65,16 @@ class Intake(QWidget):
         self.error = QLabel("")
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
+        self.notice = QLabel("")
+        self.notice.setStyleSheet("color:#d29922;font-weight:bold")
+        self.notice.setWordWrap(True)
+        self.error.hide()
+        self.notice.hide()
         lay.addWidget(self.header)
+        lay.addWidget(self.error)   # at the top: a refusal is seen where the eyes are
+        lay.addWidget(self.notice)
 
-        caller = QGroupBox("来电（F2 新接警）")
+        caller = QGroupBox("来电（F2 新接警；回车 → 地点）")
         form = QFormLayout(caller)
         self.number = QLineEdit()
         self.number.setPlaceholderText("来电号码")
@@ -67,44 +82,39 @@ class Intake(QWidget):
         self.name.setPlaceholderText("报警人姓名")
         for w in (self.number, self.name):
             w.editingFinished.connect(self._save_caller)
+            w.returnPressed.connect(self.focus_place)
+            w.textEdited.connect(self._touch_draft)
         form.addRow("号码", self.number)
         form.addRow("姓名", self.name)
         lay.addWidget(caller)
 
-        place = QGroupBox("地点（F3；↑↓ 选择，回车确认；或在地图上点选）")
-        pl = QVBoxLayout(place)
-        self.place = QLineEdit()
-        self.place.setPlaceholderText("例如：福州路西藏中路口、人民广场附近、rmgc")
-        self.place.textEdited.connect(self._on_place_edited)
-        self.place.installEventFilter(self)
-        self.candidates = QListWidget()
-        self.candidates.setMinimumHeight(150)
-        self.candidates.currentRowChanged.connect(self.candidate_highlighted.emit)
-        self.candidates.itemActivated.connect(lambda _i: self.pick_candidate())
-        self.place_label = QLabel("未定位")
-        self.place_label.setWordWrap(True)
-        pl.addWidget(self.place)
-        pl.addWidget(self.candidates)
-        pl.addWidget(self.place_label)
-        self.history_label = QLabel("")
-        self.history_label.setWordWrap(True)
-        self.history_label.setObjectName("hint")
-        pl.addWidget(self.history_label)
-        lay.addWidget(place)
+        self.place_box = PlaceSearch(self.app, self._locate_candidate, self._locate_point)
+        self.place_box.candidates_changed.connect(self.candidates_changed.emit)
+        self.place_box.candidates_changed.connect(lambda _c: self.clear_error())
+        self.place_box.candidate_highlighted.connect(self.candidate_highlighted.emit)
+        self.place_box.edited.connect(self._touch_draft)
+        self.place_box.problem.connect(self.show_error)
+        self.place_box.proposed.connect(self._proposed)
+        self.place_box.proposal.finished.connect(lambda: self.category.setFocus())
+        b = self.place_box
+        self.place, self.candidates, self.place_label, self.history_label = b.edit, b.list, b.label, b.history
+        lay.addWidget(self.place_box)
 
-        what = QGroupBox("警情（F4 类别；Ctrl+S 保存）")
+        what = QGroupBox("警情（F4 类别：↑↓ 或拼音首字母，回车确认并推荐；Ctrl+S 保存）")
         wf = QFormLayout(what)
-        self.category = QComboBox()
-        self.category.addItem("（请选择类别）", "")
-        for c in CATEGORIES:
-            self.category.addItem(f"{c.group} · {c.label}", c.code)
-        self.category.activated.connect(self._on_category)
+        self.category = CategoryBox()
+        self.category.currentIndexChanged.connect(self._on_category_stepped)
+        self.category.confirmed.connect(self.confirm_category)
+        self.category.left.connect(self._on_category_left)
         self.priority = QComboBox()
         self.priority.addItem("非紧急", "normal")
         self.priority.addItem("紧急", "urgent")
+        self.priority.currentIndexChanged.connect(self._touch_draft)
         self.narrative = QPlainTextEdit()
         self.narrative.setPlaceholderText("简要警情")
         self.narrative.setFixedHeight(64)
+        self.narrative.setTabChangesFocus(True)
+        self.narrative.textChanged.connect(self._touch_draft)
         self.save_btn = QPushButton("保存警情 (Ctrl+S)")
         self.save_btn.clicked.connect(self.save_details)
         wf.addRow("类别", self.category)
@@ -113,12 +123,13 @@ class Intake(QWidget):
         wf.addRow("", self.save_btn)
         lay.addWidget(what)
 
-        rec = QGroupBox("推荐警力（F5 推荐；空格勾选；F6 派警）")
+        rec = QGroupBox("推荐警力（F5 推荐；空格勾选；F6 或回车派警）")
         rl = QVBoxLayout(rec)
         self.grid_label = QLabel("")
         self.grid_label.setObjectName("hint")
         self.grid_label.setWordWrap(True)
         self.rec_tree = RecommendationList()
+        self.rec_tree.dispatch_requested.connect(self.dispatch_checked)
         buttons = QHBoxLayout()
         self.recommend_btn = QPushButton("推荐 (F5)")
         self.recommend_btn.clicked.connect(self.recommend)
@@ -131,14 +142,13 @@ class Intake(QWidget):
         rl.addWidget(self.rec_tree)
         rl.addLayout(buttons)
         lay.addWidget(rec, 1)
-        lay.addWidget(self.error)
 
     def _set_enabled(self, on: bool) -> None:
         for w in (self.number, self.name, self.place, self.candidates, self.category, self.priority,
                   self.narrative, self.save_btn, self.recommend_btn, self.dispatch_btn, self.rec_tree):
             w.setEnabled(on)
 
-    # ---- actions ------------------------------------------------------------------------
+    # ---- messages -----------------------------------------------------------------------
     def _do(self, fn, *args, **kw):  # noqa: ANN001, ANN202
         """Run one service call; a refusal is shown, nothing else happens."""
         try:
@@ -146,14 +156,21 @@ class Intake(QWidget):
         except DispatchError as exc:
             self.show_error(str(exc))
             return None
-        self.error.setText("")
+        self.clear_error()
         self.acted.emit()
         return result
 
     def show_error(self, text: str) -> None:
-        self.error.setText(text)
+        _say(self.error, text)
         self.message.emit(text)
 
+    def clear_error(self) -> None:
+        """The state a message described has changed: the message goes."""
+        if self.error.text():
+            _say(self.error, "")
+            self.message.emit("")
+
+    # ---- the incident in hand -----------------------------------------------------------
     def new_call(self, number: str = "", name: str = "") -> int | None:
         """F2: the incident and its call.received exist from this moment."""
         changes = self._do(self.app.services.open_call, number, name)
@@ -165,42 +182,45 @@ class Intake(QWidget):
         return changes.incident_id
 
     def load_incident(self, incident_id: int | None) -> None:
-        """Show an incident (from F2 or the queue) for further work."""
+        """Show an incident (from F2 or the queue), or nothing (None, e.g. after a close):
+        nothing of the previous incident stays on screen."""
         self.incident_id = incident_id
-        self._candidates = []
-        self.candidates.clear()
+        self._draft_timer.stop()
+        clear_draft(self._draft_path)
         self.rec_tree.reset_list()
-        self.candidates_changed.emit([])
-        self.error.setText("")
+        _say(self.error, "")
+        _say(self.notice, "")
         view = self._view()
-        self._set_enabled(view is not None and view.status.open)
+        self._was_open = view is not None and view.status.open
+        self._set_enabled(self._was_open)
+        self._loading = True
+        try:
+            self.number.setText(view.caller_number if view else "")
+            self.name.setText(view.caller_name if view else "")
+            self.place_box.reset((view.place_text or view.place_name) if view else "")
+            self.category.select(view.category if view else "")
+            self.priority.setCurrentIndex(1 if view and view.priority == "urgent" else 0)
+            self.narrative.setPlainText(view.narrative if view else "")
+        finally:
+            self._loading = False
         if view is None:
             self.header.setText("无当前警情 — 按 F2 新接警")
-            for w in (self.number, self.name, self.place):
-                w.clear()
-            self.narrative.clear()
-            self.place_label.setText("未定位")
-            self.grid_label.setText("")
-            return
-        self.header.setText(f"警情 {view.id} · {view.status.label}")
-        self.number.setText(view.caller_number)
-        self.name.setText(view.caller_name)
-        self.place.setText(view.place_text or view.place_name)
+        else:
+            self.header.setText(f"警情 {view.id} · {view.status.label}")
         self._show_place(view)
-        idx = self.category.findData(view.category)
-        self.category.setCurrentIndex(max(0, idx))
-        self.priority.setCurrentIndex(1 if view.priority == "urgent" else 0)
-        self.narrative.setPlainText(view.narrative)
 
     def refresh(self) -> None:
-        """Re-read the current incident after a change from any seat."""
+        """Re-read the current incident after a change from any seat; an incident closed
+        while in hand leaves the intake."""
         view = self._view()
         if view is None:
             return
+        if self._was_open and not view.status.open:
+            self.load_incident(None)
+            self.message.emit(f"警情 {view.id} 已结警")
+            return
         self.header.setText(f"警情 {view.id} · {view.status.label}")
         self._show_place(view)
-        if not view.status.open:
-            self._set_enabled(False)
 
     def _view(self) -> IncidentView | None:
         if self.incident_id is None:
@@ -209,22 +229,17 @@ class Intake(QWidget):
         with self.app.session() as s:
             return incident(s, self.incident_id)
 
-    def _show_place(self, view: IncidentView) -> None:
-        if view.lon is None:
+    def _show_place(self, view: IncidentView | None) -> None:
+        if view is None or view.lon is None:
             self.place_label.setText("未定位")
             self.grid_label.setText("")
             self.history_label.setText("")
             return
         admin = " / ".join(view.place_admin)
         q = f"（{view.qualifier}）" if view.qualifier else ""
-        self.place_label.setText(f"已定位：{view.place_name}{q}  {admin}  [{view.lon:.5f}, {view.lat:.5f}]")
-        self._show_grid(view.grid_id)
-        self._show_history(view)
-
-    def _show_grid(self, grid_id: str | None) -> None:
-        self.grid_label.setText(grid_summary(self.app, grid_id))
-
-    def _show_history(self, view: IncidentView) -> None:
+        grid = f"  网格 {view.grid_id}" if view.grid_id else ""
+        self.place_label.setText(f"已定位：{view.place_name}{q}  {admin}{grid}")
+        self.grid_label.setText(grid_summary(self.app, view.grid_id))
         text, alert = history_summary(self.app, view)
         self.history_label.setText(text)
         self.history_label.setStyleSheet("color:#ff7b72;font-weight:bold" if alert else "")
@@ -236,56 +251,18 @@ class Intake(QWidget):
         if (self.number.text().strip(), self.name.text().strip()) != (view.caller_number, view.caller_name):
             self._do(self.app.services.update_caller, view.id, self.number.text(), self.name.text())
 
+    def focus_place(self) -> None:
+        self.place_box.focus()
+
     # ---- place --------------------------------------------------------------------------
-    def _on_place_edited(self, _text: str) -> None:
-        self._debounce.start()
-
-    def _run_geocode(self) -> None:
-        text = self.place.text().strip()
-        self._seq += 1
-        seq = self._seq
-        if not text:
-            self._fill_candidates([], seq)
-            return
-        near = self.app.area_centre()
-        run_in_background(lambda: self.app.geocoder.search(text, near=near, limit=8),
-                          lambda cands: self._fill_candidates(cands, seq),
-                          lambda exc: self._geocode_failed(exc, seq))
-
-    def _geocode_failed(self, exc: Exception, seq: int) -> None:
-        if seq == self._seq:
-            self._fill_candidates([], seq)
-            self.candidates.addItem(QListWidgetItem(f"⚠ {exc}"))
-
-    def _fill_candidates(self, cands: list, seq: int) -> None:
-        if seq != self._seq:
-            return  # a newer query is on its way
-        self._candidates = list(cands)
-        self.candidates.clear()
-        for i, c in enumerate(self._candidates, 1):
-            kind = KIND_LABELS.get(c.kind, c.kind)
-            ctx = c.context or " / ".join(c.admin)
-            d = f"  {distance(c.distance_m)}" if c.distance_m is not None else ""
-            q = f"（{c.qualifier}）" if c.qualifier else ""
-            self.candidates.addItem(QListWidgetItem(f"{i}. {c.name}{q}  [{kind}]  {ctx}{d}"))
-        if not self._candidates and self.place.text().strip():
-            self.candidates.addItem(QListWidgetItem("没有找到匹配的地点，可换一种说法或在地图上点选"))
-        if self._candidates:
-            self.candidates.setCurrentRow(0)
-        self.candidates_changed.emit([
-            {"index": i, "name": c.name, "lon": c.lon, "lat": c.lat,
-             "label": f"{i + 1}. {c.name}"} for i, c in enumerate(self._candidates)])
-
     def pick_candidate(self, row: int | None = None) -> bool:
-        """Enter: locate the incident at the highlighted candidate."""
-        row = self.candidates.currentRow() if row is None else row
-        if self.incident_id is None or not (0 <= row < len(self._candidates)):
-            if self.place.text().strip() and not self._candidates:
-                self.show_error("请先从候选列表中选择地点，或在地图上点选")
-            return False
-        cand = self._candidates[row]
-        if self._do(self.app.services.locate, self.incident_id,
-                    Location.from_candidate(cand, self.place.text().strip())) is None:
+        """Locate at a candidate: `row` when given (a click, a map marker), else the
+        highlighted one (a partial match only when chosen explicitly)."""
+        return self.incident_id is not None and self.place_box.pick(row)
+
+    def _locate_candidate(self, cand, words: str) -> bool:  # noqa: ANN001 (gazetteer.Candidate)
+        if self.incident_id is None or \
+                self._do(self.app.services.locate, self.incident_id, Location.from_candidate(cand, words)) is None:
             return False
         self.located.emit(cand.lon, cand.lat)
         self.refresh()
@@ -293,81 +270,92 @@ class Intake(QWidget):
         return True
 
     def locate_manual(self, lon: float, lat: float) -> None:
-        """A click on the map sets the point by hand."""
-        if self.incident_id is None:
-            return
-        if self._do(self.app.services.locate, self.incident_id,
-                    Location.manual(lon, lat, self.place.text().strip())) is not None:
-            self.located.emit(lon, lat)
-            self.refresh()
+        """A click on the map sets the point by hand, named off the GUI thread."""
+        if self.incident_id is not None and self._was_open:
+            self.place_box.name_point(lon, lat)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            key = event.key()
-            if obj is self.place:
-                if key in (Qt.Key.Key_Down, Qt.Key.Key_Up) and self.candidates.count():
-                    step = 1 if key == Qt.Key.Key_Down else -1
-                    row = max(0, min(self.candidates.count() - 1, self.candidates.currentRow() + step))
-                    self.candidates.setCurrentRow(row)
-                    return True
-                if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                    if self._debounce.isActive():  # typed and pressed Enter at once
-                        self._debounce.stop()
-                        self._geocode_now()
-                    self.pick_candidate()
-                    return True
-        return super().eventFilter(obj, event)
+    def _locate_point(self, lon: float, lat: float, words: str, point) -> bool:  # noqa: ANN001 (reverse.PointName)
+        if self.incident_id is None or \
+                self._do(self.app.services.locate, self.incident_id, Location.manual(lon, lat, words, point)) is None:
+            return False
+        self.located.emit(lon, lat)
+        self.refresh()
+        return True
 
-    def _geocode_now(self) -> None:
-        """Synchronous search for Enter pressed before the debounce fired."""
-        self._seq += 1
-        try:
-            cands = self.app.geocoder.search(self.place.text().strip(), limit=8)
-        except DispatchError as exc:
-            self.show_error(str(exc))
-            cands = []
-        self._fill_candidates(cands, self._seq)
+    def _proposed(self, words: str) -> None:
+        self.acted.emit()
+        _say(self.notice, f"已补录地名“{words}”：本席位立即可查，待班长确认")
+        self.message.emit(self.notice.text())
 
     # ---- category -----------------------------------------------------------------------
-    def _on_category(self, _index: int) -> None:
+    def _on_category_stepped(self, _index: int) -> None:
+        """Stepping through the box writes nothing: the priority follows on screen."""
         c = CATEGORY_BY_CODE.get(self.category.currentData())
-        if c:
+        if c and not self._loading:
             self.priority.setCurrentIndex(1 if c.urgent else 0)
+        self._touch_draft()
+
+    def _on_category_left(self) -> None:
+        """Leaving the box with a changed category confirms it."""
+        view = self._view()
+        if view is not None and view.status.open and self.category.currentData() \
+                and self.category.currentData() != view.category:
             self.save_details()
 
+    def confirm_category(self) -> None:
+        """Enter in the category box: save (one 定性 event) and, once located, recommend."""
+        if not self.save_details():
+            return
+        view = self._view()
+        if view is not None and view.located:
+            self.recommend()
+        else:
+            _say(self.notice, "类别已保存；请先确定地点 (F3) 再推荐警力")
+            self.focus_place()
+
+    def _details_changed(self, view: IncidentView) -> bool:
+        return (view.category, view.priority, view.narrative) != \
+            (self.category.currentData(), self.priority.currentData(), self.narrative.toPlainText().strip())
+
     def save_details(self) -> bool:
-        if self.incident_id is None:
+        """Ctrl+S: category, priority and narrative as one incident.categorised event
+        (none when nothing changed)."""
+        view = self._view()
+        if view is None:
             return False
         code = self.category.currentData()
         if not code:
-            self.show_error("请选择警情类别")
+            self.show_error("请选择警情类别（F4，↑↓ 或拼音首字母）")
             return False
+        if not self._details_changed(view):
+            return True
         return self._do(self.app.services.categorise, self.incident_id, code,
                         self.priority.currentData(), self.narrative.toPlainText()) is not None
 
     # ---- recommend and dispatch ---------------------------------------------------------
     def recommend(self) -> None:
+        """F5: save what changed, then rank the units off the GUI thread."""
         if self.incident_id is None:
             return
         view = self._view()
-        code = self.category.currentData()
-        if view and code and (view.category, view.priority, view.narrative) != \
-                (code, self.priority.currentData(), self.narrative.toPlainText().strip()):
-            self.save_details()
+        if view and self.category.currentData() and self._details_changed(view) and not self.save_details():
+            return
         iid = self.incident_id
         self.rec_tree.show_busy()
         run_in_background(lambda: self.app.services.recommend(iid),
                           lambda rec: self._show_recommendation(iid, rec),
-                          lambda exc: self._recommend_failed(exc))
+                          lambda exc: self._recommend_failed(iid, exc))
 
-    def _recommend_failed(self, exc: Exception) -> None:
-        self.rec_tree.reset_list()
-        self.show_error(str(exc))
+    def _recommend_failed(self, incident_id: int, exc: Exception) -> None:
+        if incident_id == self.incident_id:
+            self.rec_tree.reset_list()
+            self.show_error(str(exc))
 
     def _show_recommendation(self, incident_id: int, rec) -> None:  # noqa: ANN001
         if incident_id != self.incident_id:
             return
         self.acted.emit()  # unit.recommended was logged
+        self.clear_error()
         self.rec_tree.show_recommendation(rec)
         if not rec.ranked:
             self.show_error("没有可派的空闲警力")
@@ -377,13 +365,18 @@ class Intake(QWidget):
         return self.rec_tree.checked_units()
 
     def dispatch_checked(self) -> bool:
-        """F6: send the checked units."""
+        """F6 (or Enter on the list): send the checked units."""
         if self.incident_id is None or self.rec_tree.recommendation is None:
             self.show_error("请先推荐警力 (F5)")
             return False
         ids = self.checked_units()
         if not ids:
             self.show_error("请勾选要派出的警力（空格键勾选）")
+            return False
+        with self.app.session() as s:
+            reason = busy_reason(unit_snapshots(s), ids)
+        if reason:
+            self.show_error(reason)
             return False
         if self._do(self.app.services.dispatch, self.incident_id, ids, self.rec_tree.estimates()) is None:
             return False
@@ -395,3 +388,58 @@ class Intake(QWidget):
         self.rec_tree.reset_list()
         self.refresh()
         return True
+
+    # ---- draft (survives a crash) -------------------------------------------------------
+    def _touch_draft(self, *_args) -> None:  # noqa: ANN002
+        if not self._loading and self.incident_id is not None and not self._draft_timer.isActive():
+            self._draft_timer.start()
+
+    def save_draft(self) -> None:
+        """Write what is on screen for the incident in hand to the seat's draft file."""
+        if self.incident_id is None:
+            return
+        draft = Draft(self.incident_id, self.place.text(), self.narrative.toPlainText(), self.number.text(),
+                      self.name.text(), self.category.currentData() or "", self.priority.currentData() or "")
+        try:
+            write_draft(self._draft_path, draft)
+        except OSError as exc:
+            self.message.emit(f"草稿未能保存：{exc}")
+
+    def restore_draft(self) -> bool:
+        """At start: put a draft left by a crash back into the intake of its incident, if
+        that incident is still open, and say so."""
+        draft = read_draft(self._draft_path)
+        if draft is None:
+            return False
+        self.load_incident(draft.incident_id)  # forgets the file; written again below
+        view = self._view()
+        if view is None or not view.status.open:
+            self.load_incident(None)
+            return False
+        self._loading = True
+        try:
+            self.number.setText(draft.caller_number)
+            self.name.setText(draft.caller_name)
+            self.place.setText(draft.place_text)
+            if draft.category:
+                self.category.select(draft.category)
+            if draft.priority:
+                self.priority.setCurrentIndex(max(0, self.priority.findData(draft.priority)))
+            self.narrative.setPlainText(draft.narrative)
+        finally:
+            self._loading = False
+        self.save_draft()
+        if view.located:
+            self.located.emit(view.lon, view.lat)  # the map shows where the call was
+        if draft.place_text.strip() and draft.place_text != (view.place_text or view.place_name):
+            self.place_box.run_geocode()
+        restored = (draft.caller_number, draft.caller_name, draft.narrative.strip()) != \
+            (view.caller_number, view.caller_name, view.narrative) \
+            or draft.place_text != (view.place_text or view.place_name) \
+            or (draft.category or view.category) != view.category \
+            or (draft.priority or view.priority) != view.priority
+        if restored:
+            text = f"已恢复警情 {view.id} 未保存的草稿（上次异常退出前录入），请核对后保存"
+            _say(self.notice, text)
+            self.message.emit(text)
+        return restored

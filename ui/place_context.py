@@ -1,5 +1,6 @@
-"""What the call-taker should know about a located place: its grid (网格吹哨、警格报到),
-open incidents close by (maybe the same event) and the place's recent history."""
+"""What the call-taker should know about a place: its grid (网格吹哨、警格报到), open
+incidents close by (maybe the same event), the place's recent history, and how a
+geocoder candidate is shown (a partial match says what differs and ranks last)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,7 +9,7 @@ from dispatch.bootstrap import App
 from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services.queries import IncidentView, incidents_near
 from dispatch.store.schema import GridRow, UnitRow
-from ui.fmt import duration, local_time
+from ui.fmt import distance, duration, local_time
 
 DUPLICATE_RADIUS_M, DUPLICATE_WINDOW = 300.0, timedelta(hours=2)
 HISTORY_RADIUS_M, HISTORY_WINDOW = 150.0, timedelta(days=30)
@@ -45,3 +46,18 @@ def history_summary(app: App, view: IncidentView) -> tuple[str, bool]:
         lines.append(f"该地点150米内近30天已结警情 {len(closed)} 起"
                      f"（最近：{local_time(closed[0].received_at, True)} {_category(closed[0])}）")
     return "\n".join(lines), bool(lines) and lines[0].startswith("⚠")
+
+
+def full_first(cands: list) -> list:
+    """Full matches first, partial ones after, each group in the geocoder's order."""
+    return [c for c in cands if not c.partial] + [c for c in cands if c.partial]
+
+
+def candidate_text(i: int, cand, kind_label: str) -> str:  # noqa: ANN001 (gazetteer.Candidate)
+    """One row of the candidate list; a partial match (never a sure one) says what differs."""
+    ctx = cand.context or " / ".join(cand.admin)
+    d = f"  {distance(cand.distance_m)}" if cand.distance_m is not None else ""
+    q = f"（{cand.qualifier}）" if cand.qualifier else ""
+    if cand.partial:
+        return f"{i}. ≈ {cand.name}{q}  [{kind_label}]  部分匹配：{cand.differs or '与所说不完全相同'}  {ctx}{d}"
+    return f"{i}. {cand.name}{q}  [{kind_label}]  {ctx}{d}"

@@ -1,23 +1,43 @@
-"""The recommendation as a list: ranked units to tick (Space), busy ones greyed,
-the excluded ones folded with their reasons."""
+"""The recommendation as a list: ranked units to tick (Space), busy ones greyed (they
+can be ticked, and F6 then says which unit is busy and why), the excluded ones folded
+with their reasons. Enter asks to dispatch the ticked units."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
+from dispatch.domain.units import UnitSnapshot, UnitStatus
 from ui.fmt import distance, duration
 
 GREY = QBrush(QColor("#8b949e"))
 COLUMNS = ["派", "呼号", "类型", "预计到达", "路程", "说明"]
 
 
+def busy_reason(units: list[UnitSnapshot], ids: list[int]) -> str | None:
+    """Why a ticked unit cannot go, from the units' current state
+    ('黄巡02 已派往警情 12（已派），不能派出'); None when all of them can."""
+    by_id = {u.id: u for u in units}
+    for uid in ids:
+        u = by_id.get(uid)
+        if u is None or u.status is UnitStatus.AVAILABLE:
+            continue
+        if u.incident_id is not None:
+            return f"{u.callsign} 已派往警情 {u.incident_id}（{u.status.label}），不能派出"
+        return f"{u.callsign} 当前为「{u.status.label}」，不能派出"
+    return None
+
+
 class RecommendationList(QTreeWidget):
+    """Signal `dispatch_requested()`: Enter on the list (same as F6)."""
+
+    dispatch_requested = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.recommendation = None
         self.setHeaderLabels(COLUMNS)
-        for col, width in enumerate((40, 80, 80, 80, 70)):
+        for col, width in enumerate((56, 80, 80, 80, 70)):
             self.setColumnWidth(col, width)
         self.setMinimumHeight(200)
 
@@ -40,7 +60,11 @@ class RecommendationList(QTreeWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, r.unit_id)
             self.addTopLevelItem(item)
         for r in rec.busy:
-            self.addTopLevelItem(self._greyed(self._row("忙", r)))
+            item = self._greyed(self._row("忙", r))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Unchecked)
+            item.setData(0, Qt.ItemDataRole.UserRole, r.unit_id)
+            self.addTopLevelItem(item)
         if rec.excluded:
             group = self._greyed(QTreeWidgetItem(["", f"不可派 {len(rec.excluded)} 个", "", "", "", "展开查看原因"]))
             for x in rec.excluded:
@@ -63,6 +87,7 @@ class RecommendationList(QTreeWidget):
         return item
 
     def checked_units(self) -> list[int]:
+        """Ticked units, busy ones included (the intake refuses those by name)."""
         out = []
         for i in range(self.topLevelItemCount()):
             item = self.topLevelItem(i)
@@ -82,5 +107,8 @@ class RecommendationList(QTreeWidget):
                 and item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
             checked = item.checkState(0) == Qt.CheckState.Checked
             item.setCheckState(0, Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.recommendation is not None:
+            self.dispatch_requested.emit()
             return
         super().keyPressEvent(event)

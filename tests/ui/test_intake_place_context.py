@@ -14,7 +14,8 @@ def test_possible_duplicate_and_grid_are_shown(qtbot, app, clock):
     intake = Intake(app)
     qtbot.addWidget(intake)
     intake.new_call("13900000000", "")
-    intake.locate_manual(121.4739, 31.2305)  # ~20 m from the first call
+    intake.locate_manual(121.4739, 31.2305)  # ~20 m from the first call (named off the GUI thread)
+    qtbot.waitUntil(lambda: intake.history_label.text() != "", timeout=20000)
     assert f"#{first}" in intake.history_label.text() and "可能是重复报警" in intake.history_label.text()
     assert "火灾" in intake.history_label.text() and "4分00秒前" in intake.history_label.text()
     assert intake.grid_label.text().startswith("网格 ") and "网格长" in intake.grid_label.text()

@@ -55,8 +55,8 @@ def test_whole_alarm_through_the_main_window(qtbot, app, clock):
     # place: an intersection in its spoken form, with a homophone
     w.intake.place.setFocus()
     ime_type(qtbot, w.intake.place, "福洲路 西藏中路 口")
-    qtbot.waitUntil(lambda: len(w.intake._candidates) > 0, timeout=5000)
-    assert "福州路" in w.intake._candidates[0].name and "西藏中路" in w.intake._candidates[0].name
+    qtbot.waitUntil(lambda: len(w.intake.place_box.found) > 0, timeout=5000)
+    assert "福州路" in w.intake.place_box.found[0].name and "西藏中路" in w.intake.place_box.found[0].name
     qtbot.keyClick(w.intake.place, Qt.Key.Key_Down)
     qtbot.keyClick(w.intake.place, Qt.Key.Key_Up)
     qtbot.keyClick(w.intake.place, Qt.Key.Key_Return)
@@ -92,6 +92,10 @@ def test_whole_alarm_through_the_main_window(qtbot, app, clock):
     for key, status in ((Qt.Key.Key_1, UnitStatus.ACKNOWLEDGED), (Qt.Key.Key_2, UnitStatus.EN_ROUTE),
                         (Qt.Key.Key_3, UnitStatus.ON_SCENE), (Qt.Key.Key_4, UnitStatus.AVAILABLE)):
         clock.advance(30)
+        if status is UnitStatus.AVAILABLE:  # standing a unit down from its incident is confirmed
+            QTimer.singleShot(200, lambda: qtbot.keyClick(
+                next(x for x in QApplication.topLevelWidgets() if x.objectName() == "confirm" and x.isVisible()),
+                Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier))
         qtbot.keyClick(w.board.view, key, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda s=status: w.board.model.unit_at(w.board.model.row_of(unit_id)).status is s,
                         timeout=3000)
@@ -99,6 +103,8 @@ def test_whole_alarm_through_the_main_window(qtbot, app, clock):
 
     # F9 from the queue: the incident's timeline, every event with time, seat and operator
     from ui.timeline.incident_dialog import IncidentTimelineDialog
+    w.activateWindow()  # offscreen Qt does not give the window back after the question
+    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
     w.queue.select(iid)
     w.queue.view.setFocus()
     qtbot.keyClick(w.queue.view, Qt.Key.Key_F9)
