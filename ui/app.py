@@ -1,13 +1,96 @@
-"""Start the console: QApplication, theme, bootstrap, main window."""
+"""Start the console: QApplication, Chinese Qt translations, theme, bootstrap, main
+window, and the background warm-up (gazetteer, road graph, routing kernels)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 from dispatch.settings import Settings
 
 
+def install_translations(qt_app) -> list:  # noqa: ANN001 (QCoreApplication)
+    """Load Qt's own zh_CN translations (context menus, dialogs) into `qt_app`; returns
+    the installed translators (the caller keeps them alive with the application)."""
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+    path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    from ui.timeline.chart_menus import ChartTranslator
+
+    kept = []
+    for name in ("qtbase_zh_CN", "qtwebengine_zh_CN"):
+        tr = QTranslator(qt_app)
+        if tr.load(name, path):
+            qt_app.installTranslator(tr)
+            kept.append(tr)
+    charts = ChartTranslator(qt_app)  # pyqtgraph's menus (View All, Export...)
+    qt_app.installTranslator(charts)
+    kept.append(charts)
+    return kept
+
+
+WARM_STEPS = {"kernels": "路径计算", "gazetteer": "地名库", "roads": "路网"}
+_COMPILE = "from dispatch.geo.warmup import compile_kernels; compile_kernels()"
+
+
+def start_kernel_compile() -> subprocess.Popen | None:
+    """Compile the routing kernels in a child process from the very start: it shares no
+    interpreter lock with the window being built, and leaves the machine code in numba's
+    disk cache, from which the console then loads it. None if it cannot be started."""
+    try:
+        return subprocess.Popen([sys.executable, "-c", _COMPILE], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def warm_up(app, on_step, on_error, compiler: subprocess.Popen | None = None) -> None:  # noqa: ANN001
+    """Compile the routing kernels (after `compiler`, the child started at launch, when
+    given), load the gazetteer, and load the road graph (with the reverse geocoder that
+    names positions), each on a worker thread, so the first search and the first
+    recommendation are instant. `on_step(key, seconds)` reports each step (key in
+    WARM_STEPS) on the GUI thread as it is done; `on_error(key, exc)` a failure."""
+    import time
+
+    from dispatch.geo.warmup import compile_kernels
+    from ui.workers import run_in_background
+
+    def kernels() -> None:
+        if compiler is not None:
+            compiler.wait()
+        compile_kernels()  # from the disk cache once the child has compiled them
+
+    def timed(fn):  # noqa: ANN001, ANN202
+        def run() -> float:
+            t = time.perf_counter()
+            fn()
+            return time.perf_counter() - t
+        return run
+
+    jobs = {"kernels": kernels,
+            "gazetteer": lambda: app.geocoder,
+            "roads": lambda: (app.roads, getattr(app, "reverse", None))}
+    for key, fn in jobs.items():
+        run_in_background(timed(fn), lambda s, k=key: on_step(k, s), lambda e, k=key: on_error(k, e))
+
+
+def launch(settings: Settings, compiler: subprocess.Popen | None = None):  # noqa: ANN201 (MainWindow)
+    """Bootstrap and show the main window at 1920x1080, and start its warm-up; the
+    QApplication must exist. DispatchError when the database cannot be opened."""
+    from dispatch.bootstrap import bootstrap
+    from ui.main_window import MainWindow
+
+    app = bootstrap(settings)
+    window = MainWindow(app)
+    window.resize(1920, 1080)
+    window.show()
+    window.warm_up(compiler)
+    return window
+
+
 def run_gui(settings: Settings) -> int:
+    compiler = start_kernel_compile()
     if os.geteuid() == 0 if hasattr(os, "geteuid") else False:
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
         if "--no-sandbox" not in flags:  # Chromium refuses to run sandboxed as root
@@ -16,25 +99,18 @@ def run_gui(settings: Settings) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from dispatch.bootstrap import bootstrap
     from dispatch.domain.errors import DispatchError
     from ui.theme import apply_theme
-    from ui.workers import run_in_background
 
     qt_app = QApplication.instance() or QApplication(sys.argv)
     qt_app.setApplicationName("110 接处警调度台")
+    install_translations(qt_app)
     apply_theme(qt_app)
     try:
-        app = bootstrap(settings)
+        window = launch(settings, compiler)
     except DispatchError as exc:
         QMessageBox.critical(None, "无法启动", str(exc))
         return 2
-    from ui.main_window import MainWindow
-    window = MainWindow(app)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    window.resize(1920, 1080)
     window.showMaximized()
-    # warm the indexes so the first search and recommendation are instant
-    run_in_background(lambda: (app.geocoder, app.roads), lambda _r: window.statusBar().showMessage("地名库和路网已就绪", 4000),
-                      lambda exc: window.statusBar().showMessage(f"加载失败：{exc}"))
     return qt_app.exec()

@@ -1,33 +1,74 @@
-"""结警 dialog: result code and note."""
+"""结警 dialog: result code and note. No code is chosen for the call-taker: the codes that
+fit the incident come first, another one needs a confirmation. Ctrl+Enter submits,
+Esc cancels, Tab leaves the note."""
 from __future__ import annotations
 
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QPlainTextEdit, QWidget)
 
-from dispatch.domain.incidents import RESULT_CODES
+from dispatch.domain.closing import ResultChoice, result_choices
+from dispatch.services.queries import IncidentView
+from ui.confirm import confirm
 
 
 class CloseDialog(QDialog):
-    def __init__(self, incident_id: int, summary: str, parent: QWidget | None = None) -> None:
+    def __init__(self, view: IncidentView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"结警 — 警情 {incident_id}")
+        self.view = view
+        self.setWindowTitle(f"结警 — 警情 {view.id}")
+        self.choices: list[ResultChoice] = result_choices(bool(view.assignments), view.category)
         self.result_code = QComboBox()
-        for code, label in RESULT_CODES.items():
-            self.result_code.addItem(label, code)
+        self.result_code.setPlaceholderText("— 请选择处理结果 —")
+        for i, c in enumerate(self.choices):
+            if i and not c.fits and self.choices[i - 1].fits:
+                self.result_code.insertSeparator(self.result_code.count())
+            self.result_code.addItem(c.label if c.fits else f"{c.label}（不符：{c.why_not}）", c.code)
+        self.result_code.setCurrentIndex(-1)
         self.note = QPlainTextEdit()
         self.note.setPlaceholderText("处警结果说明")
+        self.note.setTabChangesFocus(True)
         self.note.setFixedHeight(90)
+        self.error = QLabel("")
+        self.error.setObjectName("error")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("结警")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("结警 (Ctrl+Enter)")
+        self.ok.setAutoDefault(False)
+        self.ok.setDefault(False)
+        cancel = buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText("取消 (Esc)")
+        cancel.setAutoDefault(False)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
+        what = f"警情 {view.id} · {view.place_name or '未定位'} · {view.status.label}"
         form = QFormLayout(self)
-        form.addRow(QLabel(summary))
+        form.addRow(QLabel(what))
         form.addRow("处理结果", self.result_code)
         form.addRow("说明", self.note)
+        form.addRow(self.error)
         form.addRow(buttons)
         self.result_code.setFocus()
+
+    def chosen(self) -> ResultChoice | None:
+        code = self.result_code.currentData()
+        return next((c for c in self.choices if c.code == code), None)
+
+    def accept(self) -> None:
+        """Close only with a chosen code; a code that does not fit is confirmed first."""
+        c = self.chosen()
+        if c is None:
+            self.error.setText("请选择处理结果")
+            self.result_code.setFocus()
+            return
+        if not c.fits and not confirm(
+                self, "确认结警结果",
+                f"警情 {self.view.id} {c.why_not}，通常不能以「{c.label}」结警。\n确定以「{c.label}」结警？",
+                f"以「{c.label}」结警"):
+            return
+        super().accept()
 
     def values(self) -> tuple[str, str]:
         return self.result_code.currentData(), self.note.toPlainText().strip()

@@ -2,21 +2,24 @@
 call intake | map | incident queue + unit board."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from dispatch.bootstrap import App
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.units import UnitStatus
 from dispatch.services import queries
 from ui.close_dialog import CloseDialog
+from ui.confirm import confirm, status_change_question
 from ui.incident_queue import IncidentQueue
 from ui.intake import Intake
 from ui.log_follower import LogFollower
 from ui.map.map_pane import MapPane
 from ui.map_feed import build_console_basemap, incident_markers, unit_markers
 from ui.unit_board import UnitBoard
-from ui.fmt import local_time
+from ui.fmt import PositionNames, local_time
 from ui.workers import run_in_background
 
 
@@ -30,9 +33,11 @@ class MainWindow(QMainWindow):
         self.intake = Intake(app)
         self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url)
         self.queue = IncidentQueue()
-        self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s)
+        self._places = PositionNames(app)
+        self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s, tz=s.tz, describe=self._places)
         self._incidents: list[queries.IncidentView] = []
         self._dialogs: list = []
+        self._last_closed: int | None = None
 
         queue_buttons = QHBoxLayout()
         for text, slot in (("处理 (Enter)", self._work_on_selected), ("时间线 (F9)", self.open_timeline),
@@ -51,18 +56,37 @@ class MainWindow(QMainWindow):
         right.addWidget(right_top)
         right.addWidget(self.board)
         right.setSizes([430, 570])
+        # the intake scrolls inside its pane: warnings never push the window past the screen
+        self.intake_scroll = QScrollArea()
+        self.intake_scroll.setWidget(self.intake)
+        self.intake_scroll.setWidgetResizable(True)
+        self.intake_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.intake_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.intake_scroll.setMinimumWidth(420)
         main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(self.intake)
+        main.addWidget(self.intake_scroll)
         main.addWidget(self.map)
         main.addWidget(right)
         main.setSizes([520, 780, 620])
         main.setChildrenCollapsible(False)
-        self.setCentralWidget(main)
-        self.clock_label = QLabel()
+        central = QWidget()
+        col = QVBoxLayout(central)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        self.banner: QLabel | None = None
         if s.training:
-            banner = QLabel("培训演练：本席位使用数据库副本，所有操作不影响实战数据")
-            banner.setStyleSheet("background:#9e6a03;color:#ffffff;font-weight:bold;padding:2px 8px")
-            self.statusBar().addWidget(banner)
+            self.banner = QLabel("培训演练 · 本席位使用数据库副本，所有操作不影响实战数据")
+            self.banner.setObjectName("training_banner")
+            self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.banner.setStyleSheet("background:#9e6a03;color:#ffffff;font-weight:bold;font-size:16px;"
+                                      "padding:4px 8px")
+            col.addWidget(self.banner)
+        col.addWidget(main, 1)
+        self.setCentralWidget(central)
+        self.clock_label = QLabel()
+        self.warm_label = QLabel("")
+        self.warm_label.setObjectName("warm")
+        self.statusBar().addPermanentWidget(self.warm_label)
         self.statusBar().addPermanentWidget(QLabel(f"数据库：{_short_url(s.database_url)}"))
         self.statusBar().addPermanentWidget(QLabel("地图数据 © OpenStreetMap contributors (ODbL)"))
         self.statusBar().addPermanentWidget(self.clock_label)
@@ -82,7 +106,10 @@ class MainWindow(QMainWindow):
         self.map.unit_clicked.connect(self.board.select)
         self.queue.activated.connect(self._on_incident_clicked)
         self.board.status_requested.connect(self._on_status_requested)
+        self.board.view.installEventFilter(self)
         self._shortcuts()
+        self.intake.restore_draft()  # a draft left by a crash goes back into its incident
+        self._own_shortcuts()
         self._tick_timer = QTimer(self)
         self._tick_timer.timeout.connect(self._tick)
         self._tick_timer.start(1000)
@@ -111,7 +138,7 @@ class MainWindow(QMainWindow):
         self.queue.set_incidents(self._incidents, now)
         self.board.set_units(units, self._incidents, now)
         self._units = units
-        self.map.set_units(unit_markers(units, self.board.model.alerts))
+        self.map.set_units(unit_markers(units, self.board.model.alerts, now, self.app.settings.tz))
         self.map.set_incidents(incident_markers(self._incidents))
         self.intake.refresh()
 
@@ -122,10 +149,47 @@ class MainWindow(QMainWindow):
         now = self.app.clock.now()
         self.clock_label.setText(local_time(now, with_date=True))
         before = dict(self.board.model.alerts)
+        shown = [self.board.model.shown_status(u) for u in self._units]
         self.queue.tick(now)
         self.board.tick(now)
-        if self.board.model.alerts != before:
-            self.map.set_units(unit_markers(self._units, self.board.model.alerts))
+        if self.board.model.alerts != before or shown != [self.board.model.shown_status(u) for u in self._units]:
+            self.map.set_units(unit_markers(self._units, self.board.model.alerts, now, self.app.settings.tz))
+
+    def warm_up(self, compiler=None) -> None:  # noqa: ANN001 (subprocess.Popen from ui.app)
+        """Compile the routing kernels and load the gazetteer, road graph and reverse
+        geocoder in the background; their state stays in the status bar."""
+        from ui.app import WARM_STEPS, warm_up
+
+        self._warm = {k: None for k in WARM_STEPS}
+        self._show_warm()
+        warm_up(self.app, self._on_warm_step, self._on_warm_failed, compiler)
+
+    def _show_warm(self) -> None:
+        from ui.app import WARM_STEPS
+
+        failed = [WARM_STEPS[k] for k, v in self._warm.items() if v is False]
+        waiting = [WARM_STEPS[k] for k, v in self._warm.items() if v is None]
+        if failed:
+            self.warm_label.setText("加载失败：" + "、".join(failed))
+            self.warm_label.setStyleSheet("color:#f85149")
+        elif waiting:
+            self.warm_label.setText("准备中：" + "、".join(waiting) + "…")
+            self.warm_label.setStyleSheet("color:#d29922")
+        else:
+            self.warm_label.setText("地名库、路网、路径计算已就绪")
+            self.warm_label.setStyleSheet("color:#3fb950")
+
+    def _on_warm_step(self, key: str, _seconds: float) -> None:
+        self._warm[key] = True
+        self._show_warm()
+        if key == "roads":  # unit positions can now be named by the nearest road
+            self._places.clear()
+            self.board.model.layoutChanged.emit()
+
+    def _on_warm_failed(self, key: str, exc: Exception) -> None:
+        self._warm[key] = False
+        self._show_warm()
+        self._on_message(f"加载失败：{exc}")
 
     def _on_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -148,8 +212,29 @@ class MainWindow(QMainWindow):
             self._on_incident_clicked(iid)
 
     def _selected_incident(self) -> int | None:
-        return self.queue.current_id() if self.queue.view.hasFocus() or self.intake.incident_id is None \
-            else self.intake.incident_id
+        """The incident an action is for: the queue's row when the queue has the keyboard,
+        else the one in the intake, else the one just closed, else the queue's row."""
+        if self.queue.view.hasFocus():
+            return self.queue.current_id()
+        if self.intake.incident_id is not None:
+            return self.intake.incident_id
+        return self._last_closed if self._last_closed is not None else self.queue.current_id()
+
+    def _own_shortcuts(self) -> None:
+        sc = QShortcut(QKeySequence("Ctrl+F"), self)
+        sc.setContext(Qt.ShortcutContext.WindowShortcut)
+        sc.activated.connect(self.open_search)
+
+    def open_search(self) -> None:
+        """Ctrl+F: find any incident, closed ones too; Enter opens it, F9 its timeline."""
+        from ui.search_dialog import SearchDialog
+
+        dlg = SearchDialog(self.app, self)
+        dlg.opened.connect(self._on_incident_clicked)
+        dlg.timeline_requested.connect(self.open_timeline_of)
+        self._keep(dlg)
+        dlg.raise_()
+        dlg.activateWindow()
 
     def close_incident(self) -> None:
         iid = self._selected_incident()
@@ -161,7 +246,7 @@ class MainWindow(QMainWindow):
         if view is None or not view.status.open:
             self._on_message(f"警情 {iid} 已结警")
             return
-        dlg = CloseDialog(iid, f"警情 {iid} · {view.place_name or '未定位'} · {view.status.label}", self)
+        dlg = CloseDialog(view, self)
         if dlg.exec():
             code, note = dlg.values()
             self.do_close(iid, code, note)
@@ -172,6 +257,7 @@ class MainWindow(QMainWindow):
         except DispatchError as exc:
             self._on_message(str(exc))
             return False
+        self._last_closed = incident_id
         self.follower.poll()
         if self.intake.incident_id == incident_id:
             self.intake.load_incident(None)
@@ -182,18 +268,26 @@ class MainWindow(QMainWindow):
 
     def open_timeline(self) -> None:
         """F9: every event of the incident with time, seat and operator, and its intervals."""
+        iid = self._selected_incident()
+        if iid is None:
+            self._on_message("请先选择警情（Ctrl+F 查找已结警情）")
+            return
+        self.open_timeline_of(iid)
+
+    def open_timeline_of(self, iid: int) -> None:
+        """The timeline of any incident, open or closed."""
         from dispatch.replay.timeline import incident_timeline
         from dispatch.store import eventlog
         from ui.timeline.incident_dialog import IncidentTimelineDialog
 
-        iid = self._selected_incident()
-        if iid is None:
-            self._on_message("请先选择警情")
-            return
         with self.app.session() as s:
             view = queries.incident(s, iid)
             events = eventlog.read(s, incident_id=iid)
-        timeline = incident_timeline(view, events, self.app.settings.targets, self.app.settings.ack_timeout_s)
+        if view is None:
+            self._on_message(f"没有警情 {iid}")
+            return
+        timeline = incident_timeline(view, events, self.app.settings.targets, self.app.settings.ack_timeout_s,
+                                     callsigns={u.id: u.callsign for u in self._units})
         self._keep(IncidentTimelineDialog(timeline, view, parent=self))
 
     def _replay_window(self):  # noqa: ANN202
@@ -227,7 +321,37 @@ class MainWindow(QMainWindow):
         self._dialogs.append(widget)
         widget.show()
 
+    # ---- the unit board: F7 lands on the incident in hand; risky moves are confirmed ------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        # F7 (a plain setFocus) or Tab into the board; not a click, nor focus coming back
+        # after a dialog, which must leave the cursor where the call-taker put it
+        if obj is self.board.view and event.type() == QEvent.Type.FocusIn and event.reason() in (
+                Qt.FocusReason.OtherFocusReason, Qt.FocusReason.TabFocusReason,
+                Qt.FocusReason.BacktabFocusReason, Qt.FocusReason.ShortcutFocusReason):
+            self._land_on_incident_units()
+        return super().eventFilter(obj, event)
+
+    def _incident_in_hand(self) -> queries.IncidentView | None:
+        iid = self.intake.incident_id
+        return next((v for v in self._incidents if v.id == iid), None) if iid is not None else None
+
+    def _land_on_incident_units(self) -> None:
+        """F7: the cursor goes to the units of the incident in hand, the first dispatched first."""
+        view = self._incident_in_hand()
+        if view is None:
+            return
+        ids = [a.unit_id for a in sorted(view.assignments, key=lambda a: a.dispatched_at) if a.open]
+        self.board.land_on(ids)
+
     def _on_status_requested(self, unit_id: int, status: str) -> None:
+        unit = next((u for u in self._units if u.id == unit_id), None)
+        question = status_change_question(unit, UnitStatus(status), self.intake.incident_id, self._incidents) \
+            if unit is not None else None
+        if question is not None:
+            action = "撤回" if status == UnitStatus.AVAILABLE.value else UnitStatus(status).label
+            if not confirm(self, f"确认 — {unit.callsign}", question, action):
+                self._on_message(f"已取消：{unit.callsign} 状态未改变")
+                return
         try:
             self.app.services.set_unit_status(unit_id, status)
         except DispatchError as exc:
@@ -253,6 +377,7 @@ class MainWindow(QMainWindow):
         self.map.focus(lon, lat)
 
     def _on_incident_clicked(self, incident_id: int) -> None:
+        self._last_closed = None  # the incident in the intake is the one in hand now
         self.queue.select(incident_id)
         self.intake.load_incident(incident_id)
         with self.app.session() as s:

@@ -1,16 +1,28 @@
 """Turn core views into what the map pane draws (plain dicts)."""
 from __future__ import annotations
 
-from dispatch.domain.units import UnitSnapshot
+from datetime import datetime
+
+from dispatch.domain.duty import shown_status
+from dispatch.domain.units import UnitSnapshot, UnitStatus
 from dispatch.importers.osm import read_osm
 from dispatch.services.queries import IncidentView
 
 
-def unit_markers(units: list[UnitSnapshot], alerts: dict[int, str]) -> list[dict]:
-    return [{"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": u.status.value,
-             "lon": u.lon, "lat": u.lat, "alert": u.id in alerts,
-             "label": f"{u.callsign} {u.kind.label} · {u.status.label}" + (f" · {alerts[u.id]}" if u.id in alerts else "")}
-            for u in units if u.status.value != "off_duty"]
+def unit_markers(units: list[UnitSnapshot], alerts: dict[int, str], now: datetime | None = None,
+                 tz: str = "Asia/Shanghai") -> list[dict]:
+    """Markers for the units logged on; a unit outside its duty windows is 不在岗 (grey),
+    by the same rule as the board and the recommendation."""
+    out = []
+    for u in units:
+        if u.status is UnitStatus.OFF_DUTY:
+            continue
+        st = shown_status(u, now, tz) if now is not None else u.status
+        out.append({"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": st.value,
+                    "lon": u.lon, "lat": u.lat, "alert": u.id in alerts,
+                    "label": f"{u.callsign} {u.kind.label} · {st.label}"
+                    + (f" · {alerts[u.id]}" if u.id in alerts else "")})
+    return out
 
 
 def incident_markers(views: list[IncidentView]) -> list[dict]:

@@ -2,18 +2,23 @@
 with the status moves as buttons; overdue dispatches turn red."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeySequence
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
 from dispatch.domain.alerts import assignment_alert
+from dispatch.domain.duty import shown_status
 from dispatch.domain.units import UnitSnapshot, UnitStatus, next_unit_statuses
 from dispatch.services.queries import IncidentView
 from ui import theme
-from ui.fmt import duration
+from ui.fmt import duration, position_text
+
+# (lon, lat) -> a name for the position ("福州路 北15米"), or None when unknown
+Describe = Callable[[float, float], "str | None"]
 
 COLUMNS = ("呼号", "类型", "状态", "状态时长", "警情", "位置", "在岗时段", "提示")
 ACTIONS = ((UnitStatus.ACKNOWLEDGED, "签收", "Ctrl+1"), (UnitStatus.EN_ROUTE, "出发", "Ctrl+2"),
@@ -21,8 +26,10 @@ ACTIONS = ((UnitStatus.ACKNOWLEDGED, "签收", "Ctrl+1"), (UnitStatus.EN_ROUTE, 
 
 
 class UnitBoardModel(QAbstractTableModel):
-    def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0) -> None:
+    def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
+                 tz: str = "Asia/Shanghai", describe: Describe | None = None) -> None:
         super().__init__()
+        self.tz, self._describe = tz, describe
         self._units: list[UnitSnapshot] = []
         self._alerts: dict[int, str] = {}
         self._now: datetime | None = None
@@ -60,6 +67,14 @@ class UnitBoardModel(QAbstractTableModel):
     def alert(self, unit_id: int) -> str | None:
         return self._alerts.get(unit_id)
 
+    def shown_status(self, u: UnitSnapshot) -> UnitStatus:
+        """The one duty rule: 不在岗 outside the unit's duty windows."""
+        return shown_status(u, self._now, self.tz) if self._now else u.status
+
+    def position(self, u: UnitSnapshot) -> str:
+        """Where the unit is, in words a call-taker reads: never raw coordinates."""
+        return position_text(u, self._describe)
+
     def unit_at(self, row: int) -> UnitSnapshot | None:
         return self._units[row] if 0 <= row < len(self._units) else None
 
@@ -89,15 +104,14 @@ class UnitBoardModel(QAbstractTableModel):
             if col == 1:
                 return u.kind.label
             if col == 2:
-                return u.status.label
+                return self.shown_status(u).label
             if col == 3:
                 return duration((self._now - u.status_since).total_seconds()) \
                     if self._now and u.status_since else ""
             if col == 4:
                 return str(u.incident_id) if u.incident_id else ""
             if col == 5:
-                at_home = abs(u.lon - u.home_lon) < 1e-5 and abs(u.lat - u.home_lat) < 1e-5
-                return f"驻点 {u.station}" if at_home else f"{u.lon:.5f}, {u.lat:.5f}"
+                return self.position(u)
             if col == 6:
                 return "、".join(str(w) for w in u.duty) or "全天"
             if col == 7:
@@ -108,7 +122,7 @@ class UnitBoardModel(QAbstractTableModel):
             if alert:
                 return QBrush(theme.ALERT_TEXT)
             if col == 2:
-                return QBrush(QColor(theme.STATUS_COLOURS.get(u.status.value, "#e6edf3")))
+                return QBrush(QColor(theme.STATUS_COLOURS.get(self.shown_status(u).value, "#e6edf3")))
         if role == Qt.ItemDataRole.UserRole:
             return u.id
         return None
@@ -121,9 +135,10 @@ class UnitBoard(QWidget):
     selected = Signal(int)
 
     def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
-                 read_only: bool = False, parent: QWidget | None = None) -> None:
+                 read_only: bool = False, parent: QWidget | None = None, tz: str = "Asia/Shanghai",
+                 describe: Describe | None = None) -> None:
         super().__init__(parent)
-        self.model = UnitBoardModel(ack_timeout_s, arrival_target_s)
+        self.model = UnitBoardModel(ack_timeout_s, arrival_target_s, tz, describe)
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -146,8 +161,10 @@ class UnitBoard(QWidget):
             row = QHBoxLayout()
             for status, label, keys in ACTIONS:
                 b = QPushButton(f"{label} ({keys})")
-                b.setShortcut(QKeySequence(keys))
                 b.clicked.connect(lambda _=False, s=status: self._request(s))
+                sc = QShortcut(QKeySequence(keys), self)
+                sc.setContext(Qt.ShortcutContext.WindowShortcut)
+                sc.activated.connect(lambda s=status: self._request_if_allowed(s))
                 row.addWidget(b)
                 self.buttons[status] = b
             lay.addLayout(row)
@@ -171,6 +188,21 @@ class UnitBoard(QWidget):
         row = self.model.row_of(unit_id)
         if row >= 0:
             self.view.selectRow(row)
+
+    def land_on(self, unit_ids: list[int]) -> bool:
+        """Put the cursor on the first of `unit_ids` on the board (F7: the units of the
+        incident in hand), unless it is already on one of them. False if none is shown."""
+        if self.current_id() in unit_ids:
+            return True
+        for uid in unit_ids:
+            if self.model.row_of(uid) >= 0:
+                self.select(uid)
+                return True
+        return False
+
+    def _request_if_allowed(self, status: UnitStatus) -> None:
+        if self.buttons[status].isEnabled():
+            self._request(status)
 
     def _request(self, status: UnitStatus) -> None:
         uid = self.current_id()

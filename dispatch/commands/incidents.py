@@ -90,7 +90,7 @@ def _events(args: argparse.Namespace) -> int:
 def _bench_startup(args: argparse.Namespace) -> int:
     from ui.startup_bench import bench_startup  # the GUI shell, loaded only here
 
-    open_app(args)  # create the database (and the demo) first, as a later start finds it
+    app = open_app(args)  # create the database (and the demo) first, as a later start finds it
     glob = [a for pair in (("--db", args.db), ("--data-dir", args.data_dir)) if pair[1] for a in pair]
-    print_json(bench_startup(glob, runs=args.runs))
+    print_json(bench_startup(glob, runs=args.runs, cache_dir=app.settings.cache_dir))
     return 0

@@ -2,7 +2,7 @@
 the intervals that matter (接警→派警, 派警→签收, 派警→到场, 到场→结警) against the targets."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,9 +77,17 @@ def intervals(view: IncidentView, targets: Targets, ack_target_s: float = 60.0,
             Interval(INTERVALS[3], arrived, view.closed_at if arrived else None, None)]
 
 
-def describe(e: Event) -> str:
-    """One line in Chinese saying what an event did."""
+def minutes_seconds(seconds: float) -> str:
+    """A travel time as a call-taker reads it: 28分19秒, 45秒."""
+    s = max(0, round(seconds))
+    return f"{s // 60}分{s % 60:02d}秒" if s >= 60 else f"{s}秒"
+
+
+def describe(e: Event, callsigns: Mapping[int, str] | None = None) -> str:
+    """One line in Chinese saying what an event did; units by callsign (from the payload,
+    else from `callsigns`), never by database id."""
     p = e.payload or {}
+    callsign = p.get("callsign") or (callsigns or {}).get(e.unit_id or -1) or "警力"
     if e.kind == ev.CALL_RECEIVED:
         return f"来电 {p.get('caller_number') or '未知号码'} {p.get('caller_name', '')}".strip()
     if e.kind == ev.INCIDENT_LOCATED:
@@ -90,15 +98,15 @@ def describe(e: Event) -> str:
         return f"{cat.label if cat else p.get('category', '')}，{prio}"
     if e.kind == ev.UNIT_RECOMMENDED:
         ranked = p.get("ranked") or []
-        return "推荐：" + "、".join(f"{r.get('callsign')}({round(r.get('eta_s') or 0)}秒)" for r in ranked[:5])
+        return "推荐：" + "、".join(f"{r.get('callsign')}({minutes_seconds(r.get('eta_s') or 0)})" for r in ranked[:5])
     if e.kind == ev.UNIT_DISPATCHED:
         eta = p.get("eta_s")
-        return f"派出 {p.get('callsign', e.unit_id)}" + (f"，预计 {round(eta)} 秒到达" if eta else "")
+        return f"派出 {callsign}" + (f"，预计 {minutes_seconds(eta)}到达" if eta else "")
     if e.kind in (ev.UNIT_ACKNOWLEDGED, ev.UNIT_STATUS):
         to = p.get("to")
         label = UnitStatus(to).label if to in UnitStatus._value2member_map_ else str(to)
         reason = f"（{p['reason']}）" if p.get("reason") else ""
-        return f"{p.get('callsign', '警力 %s' % e.unit_id)} → {label}{reason}"
+        return f"{callsign} → {label}{reason}"
     if e.kind == ev.INCIDENT_CLOSED:
         code = p.get("result_code", "")
         return f"结警：{RESULT_CODES.get(code, code)}" + (f"，{p['note']}" if p.get("note") else "")
@@ -110,8 +118,12 @@ def describe(e: Event) -> str:
 
 
 def incident_timeline(view: IncidentView, events: Sequence[Event], targets: Targets,
-                      ack_target_s: float = 60.0) -> IncidentTimeline:
-    """The timeline of one incident from its (final) view and its events."""
+                      ack_target_s: float = 60.0, callsigns: Mapping[int, str] | None = None) -> IncidentTimeline:
+    """The timeline of one incident from its (final) view and its events. `callsigns`
+    (unit id -> callsign) names units the events do not name; the view's own
+    assignments are always used."""
+    names = {a.unit_id: a.callsign for a in view.assignments}
+    names.update(callsigns or {})
     entries = [TimelineEntry(e.occurred_at, e.seat, e.operator, e.kind, ev.KIND_LABELS.get(e.kind, e.kind),
-                             describe(e), e.unit_id, e.id) for e in sorted(events, key=lambda x: x.id)]
+                             describe(e, names), e.unit_id, e.id) for e in sorted(events, key=lambda x: x.id)]
     return IncidentTimeline(view.id, entries, intervals(view, targets, ack_target_s))

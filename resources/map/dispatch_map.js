@@ -292,6 +292,30 @@
     });
   }
 
+  /* ---------- the view: fill the pane, Chinese controls ---------- */
+
+  var dataBounds = null;
+
+  function fillPane() {
+    // The least zoom at which the data covers the whole pane (not merely fits in it).
+    var size = map.getSize();
+    if (!dataBounds || size.x < 10 || size.y < 10) { return; }
+    var cover = map.getBoundsZoom(dataBounds, true);
+    map.setMinZoom(cover);
+    if (map.getZoom() < cover || !map._loaded) {
+      map.setView(dataBounds.getCenter(), cover, { animate: false });
+    } else {
+      map.panInsideBounds(dataBounds, { animate: false });
+    }
+  }
+
+  function translateControls() {
+    var zin = document.querySelector(".leaflet-control-zoom-in");
+    var zout = document.querySelector(".leaflet-control-zoom-out");
+    if (zin) { zin.title = "放大"; zin.setAttribute("aria-label", "放大"); }
+    if (zout) { zout.title = "缩小"; zout.setAttribute("aria-label", "缩小"); }
+  }
+
   /* ---------- public API ---------- */
 
   var api = {
@@ -314,8 +338,21 @@
       base = window.DispatchMapBase.draw(map, layers, renderer, data, esc);
       map.on("zoomend", function () { base.onZoom(); scheduleDeclutter(); });
       map.on("click", function (e) { api._emitClick(e.latlng.lng, e.latlng.lat); });
+      translateControls();
       var b = cfg.bounds;
-      if (b) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10], animate: false }); }
+      if (b) {
+        dataBounds = L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]);
+        if (!cfg.hasTiles) {
+          // Only the bundled roads are drawn: never show the empty land around them. The
+          // data covers the pane (at the least zoom), and views stay inside it.
+          map.options.maxBoundsViscosity = 1.0;
+          map.setMaxBounds(dataBounds);
+          map.on("resize", fillPane);
+          fillPane();
+        } else {
+          map.fitBounds(dataBounds, { padding: [10, 10], animate: false });
+        }
+      }
       if (typeof QWebChannel !== "undefined" && typeof qt !== "undefined" && qt.webChannelTransport) {
         new QWebChannel(qt.webChannelTransport, function (channel) {
           bridge = channel.objects.bridge;
@@ -333,8 +370,11 @@
     clearRoutes: clearRoutes,
     focus: function (lon, lat, zoom) {
       // Programmatic moves jump (no animation): nothing to wait for, nothing to watch.
+      // Near the edge of the drawn data the view stays inside it: the point is off centre
+      // but the pane stays full of roads.
       if (zoom === null || zoom === undefined) { map.panTo(ll(lon, lat), { animate: false }); }
       else { map.setView(ll(lon, lat), zoom, { animate: false }); }
+      if (dataBounds && !cfg.hasTiles) { map.panInsideBounds(dataBounds, { animate: false }); }
     },
     fitBounds: function (b) {
       map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 18, animate: false });

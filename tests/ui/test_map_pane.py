@@ -268,3 +268,27 @@ def test_bridge_ignores_malformed_messages(qtbot):
         bridge.send(bad)
     bridge.send('{"type": "map_click", "lon": 121.5, "lat": 31.2}')
     assert got == [(121.5, 31.2)]
+
+
+def test_demo_map_fills_its_pane_and_stays_on_the_roads(qtbot, make_pane, basemap):
+    """Review finding 13: the demo roads filled only the middle of the pane, and centred
+    on an incident near their edge half the pane was empty. Finding 11: 'Zoom in'."""
+    pane = make_pane()
+    pane.resize(780, 1000)
+    qtbot.waitUntil(lambda: pane.is_ready, timeout=READY_MS)
+    min_lon, min_lat, max_lon, max_lat = basemap["bounds"]
+    view = "(function(){var m=dispatchMap._map(), b=m.getBounds(); return {w:b.getWest(),e:b.getEast()," \
+           "s:b.getSouth(),n:b.getNorth(),zin:document.querySelector('.leaflet-control-zoom-in').title," \
+           "zout:document.querySelector('.leaflet-control-zoom-out').title};})()"
+
+    def inside(v):
+        eps = 5e-5  # a pixel or two of rounding
+        return (v["w"] >= min_lon - eps and v["e"] <= max_lon + eps and v["s"] >= min_lat - eps
+                and v["n"] <= max_lat + eps)
+    v = js(qtbot, pane, view)
+    assert inside(v), (v, basemap["bounds"])                   # the pane is all drawn data
+    assert (v["zin"], v["zout"]) == ("放大", "缩小")
+    pane.focus(min_lon + 0.0005, min_lat + 0.0005)            # an incident in the south-west corner
+    qtbot.waitUntil(lambda: inside(js(qtbot, pane, view)), timeout=3000)
+    pane.resize(500, 1000)                                     # a narrower pane: still filled
+    qtbot.waitUntil(lambda: inside(js(qtbot, pane, view)), timeout=3000)

@@ -52,8 +52,22 @@ def test_timeline_lists_events_in_order_with_words():
                     {"from": "dispatched", "to": "acknowledged", "callsign": "黄巡01"})]
     tl = incident_timeline(v, events, Targets())
     assert [e.what for e in tl.entries] == ["接警", "派警", "签收"]
-    assert "黄巡01" in tl.entries[1].detail and "120" in tl.entries[1].detail
+    assert "黄巡01" in tl.entries[1].detail and "预计 2分00秒到达" in tl.entries[1].detail
     assert "已签收" in tl.entries[2].detail
+
+
+def test_timeline_names_units_by_callsign_and_eta_in_minutes():
+    """The review read "警力 14 → 空闲" and "预计 1699 秒到达"."""
+    v = view(1, T0, dispatch_s=30)
+    events = [Event(1, T0, ev.UNIT_DISPATCHED, 1, 7, "席位01", "甲", {"eta_s": 1699.4}),
+              Event(2, T0 + timedelta(seconds=60), ev.UNIT_STATUS, 1, 7, "席位01", "甲",
+                    {"from": "dispatched", "to": "available"}),
+              Event(3, T0 + timedelta(seconds=90), ev.UNIT_STATUS, 1, 14, "席位01", "甲",
+                    {"from": "on_scene", "to": "available"})]
+    details = [e.detail for e in incident_timeline(v, events, Targets(), callsigns={14: "浦巡03"}).entries]
+    assert details[0] == "派出 黄巡01，预计 28分19秒到达"
+    assert details[1] == "黄巡01 → 空闲" and details[2] == "浦巡03 → 空闲"
+    assert not any("警力 " in d or "秒到达" in d and "分" not in d for d in details)
 
 
 def test_stats_counts_percentiles_year_on_year_and_csv(tmp_path):

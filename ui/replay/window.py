@@ -32,8 +32,9 @@ class ConsoleViews:
         from ui.unit_board import UnitBoard
 
         s = app.settings
+        self.tz = s.tz
         self.queue = IncidentQueue()
-        self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s, read_only=True)
+        self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s, read_only=True, tz=s.tz)
         for table in (self.queue.view, self.board.view):
             # Replay refreshes whole tables many times a second: size columns from a
             # sample of rows, not from every row of a busy shift.
@@ -45,7 +46,7 @@ class ConsoleViews:
         self.board.set_units(state.units, state.incidents, state.at)
         if self.map is not None:
             from ui.map_feed import incident_markers, unit_markers
-            self.map.set_units(unit_markers(state.units, {}))
+            self.map.set_units(unit_markers(state.units, {}, state.at, self.tz))
             self.map.set_incidents(incident_markers(state.incidents))
 
 
@@ -207,8 +208,9 @@ class ReplayWindow(QMainWindow):
         view = self.index.incident_at(incident_id, self.index.end)
         if view is None:
             return None
+        names = {u.id: u.callsign for u in self.index.state_at(self.index.end, interpolate=False).units}
         tl = incident_timeline(view, self.index.incident_events(incident_id), self.app.settings.targets,
-                               self.app.settings.ack_timeout_s)
+                               self.app.settings.ack_timeout_s, callsigns=names)
         dlg = IncidentTimelineDialog(tl, view, self)
         dlg.show()
         return dlg
