@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
         self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s, tz=s.tz, describe=self._places)
         self._incidents: list[queries.IncidentView] = []
         self._dialogs: list = []
+        self._map_incident: int | None = None  # the incident whose point and routes the map shows
         self._last_closed: int | None = None
 
         queue_buttons = QHBoxLayout()
@@ -141,6 +142,14 @@ class MainWindow(QMainWindow):
         self.map.set_units(unit_markers(units, self.board.model.alerts, now, self.app.settings.tz))
         self.map.set_incidents(incident_markers(self._incidents))
         self.intake.refresh()
+        if self._map_incident is not None and self._map_incident != self.intake.incident_id:
+            self._clear_map_incident()  # closed here or by another seat: its routes go too
+
+    def _clear_map_incident(self) -> None:
+        """Remove the point and routes drawn for the incident that was in hand."""
+        self._map_incident = None
+        self.map.clear_routes()
+        self.map.clear_pick_point()
 
     def _on_log_changed(self, _events: list) -> None:
         self.reload()
@@ -198,8 +207,7 @@ class MainWindow(QMainWindow):
     def new_call(self) -> None:
         iid = self.intake.new_call()
         if iid is not None:
-            self.map.clear_routes()
-            self.map.clear_pick_point()
+            self._clear_map_incident()
             self.queue.select(iid)
 
     def _focus_place(self) -> None:
@@ -258,11 +266,12 @@ class MainWindow(QMainWindow):
             self._on_message(str(exc))
             return False
         self._last_closed = incident_id
+        in_hand = self.intake.incident_id == incident_id
         self.follower.poll()
-        if self.intake.incident_id == incident_id:
+        if in_hand:
             self.intake.load_incident(None)
-            self.map.clear_routes()
-            self.map.clear_pick_point()
+        if self._map_incident == incident_id:
+            self._clear_map_incident()
         self._on_message(f"警情 {incident_id} 已结警")
         return True
 
@@ -373,6 +382,7 @@ class MainWindow(QMainWindow):
 
     def _on_located(self, lon: float, lat: float) -> None:
         self.map.set_candidates([])
+        self._map_incident = self.intake.incident_id
         self.map.set_pick_point(lon, lat, "警情地点")
         self.map.focus(lon, lat)
 
@@ -382,13 +392,15 @@ class MainWindow(QMainWindow):
         self.intake.load_incident(incident_id)
         with self.app.session() as s:
             view = queries.incident(s, incident_id)
-        self.map.clear_routes()
+        self._clear_map_incident()
         if view and view.lon is not None:
+            self._map_incident = incident_id
             self.map.set_pick_point(view.lon, view.lat, f"警情 {incident_id}")
             self.map.focus(view.lon, view.lat)
             self._draw_routes(view, [a.unit_id for a in view.assignments if a.open])
 
-    def _on_dispatched(self, _incident_id: int, routes: list) -> None:
+    def _on_dispatched(self, incident_id: int, routes: list) -> None:
+        self._map_incident = incident_id
         for unit_id, callsign, coords, metres in routes:
             self._show_route(unit_id, callsign, coords, metres)
 

@@ -125,6 +125,12 @@ def test_whole_alarm_through_the_main_window(qtbot, app, clock):
     qtbot.keyClick(w.intake.place, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: w.queue.model.row_of(iid) < 0, timeout=3000)
 
+    # the closed incident's point and routes leave the map with it
+    def map_cleared():
+        w.map.evaluate("JSON.stringify(dispatchMap.debugState())", lambda st: state.update(json.loads(st)))
+        return not state.get("routes") and state.get("pick") is None
+    qtbot.waitUntil(map_cleared, timeout=5000)
+
     with app.session() as s:
         events = eventlog.read(s, incident_id=iid)
     kinds = [e.kind for e in events]
