@@ -2,7 +2,6 @@
 DISPATCH_TEST_PG_URL is set, on a real PostgreSQL."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from sqlalchemy import text
@@ -106,18 +105,11 @@ def test_two_seats_cannot_both_win(app, clock):
 
 @pytest.mark.postgres
 def test_whole_alarm_on_postgresql(pg_url, tmp_path, clock):
-    from sqlalchemy import create_engine
-
     from dispatch.bootstrap import bootstrap
     from dispatch.settings import Settings
+    from tests.integration.pg_schema import fresh_schema
 
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in pg_url else "?"
-    url = f"{pg_url}{sep}options=-csearch_path%3D{schema}"
-    try:
+    with fresh_schema(pg_url) as url:
         app = bootstrap(Settings(db_url=url, data_dir=tmp_path), clock=clock)
         assert app.engine.dialect.name == "postgresql"
         run_whole_alarm(app, clock)
@@ -125,10 +117,6 @@ def test_whole_alarm_on_postgresql(pg_url, tmp_path, clock):
             with pytest.raises(Exception, match="append-only"):
                 c.execute(text("UPDATE events SET kind='x'"))
         app.engine.dispose()
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def test_incidents_near_give_premise_history_and_possible_duplicates(app, clock):

@@ -4,7 +4,6 @@ PostgreSQL), `unit_json`, the 0002 migration, `avl listen` and `bench avl` comma
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from dispatch.domain.units import UnitStatus
 from dispatch.feeds.avl_store import Fix, PositionWriter
@@ -75,22 +74,12 @@ def test_status_changes_during_a_storm_of_fixes_never_conflict(app):
 def test_storm_on_postgresql(pg_url, tmp_path, clock):
     from dispatch.bootstrap import bootstrap
     from dispatch.settings import Settings
+    from tests.integration.pg_schema import fresh_schema
 
-    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    schema = f"avl_storm_{os.getpid()}"
-    with admin.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in pg_url else "?"
-    try:
-        app = bootstrap(Settings(db_url=f"{pg_url}{sep}options=-csearch_path%3D{schema}", data_dir=tmp_path),
-                        clock=clock)
+    with fresh_schema(pg_url) as url:
+        app = bootstrap(Settings(db_url=url, data_dir=tmp_path), clock=clock)
         _storm_and_toggle(app)
         app.engine.dispose()
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def test_unit_json_has_terminal_source_and_staleness(app):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dispatch.bootstrap import bootstrap
@@ -34,14 +34,9 @@ def test_sqlite_replay_engine_refuses_writes(tmp_path, demo_template):
 
 
 def test_postgresql_replay_engine_refuses_writes(pg_url, tmp_path):
-    schema = "ro_test"
-    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in pg_url else "?"
-    url = f"{pg_url}{sep}options=-csearch_path%3D{schema}"
-    try:
+    from tests.integration.pg_schema import fresh_schema
+
+    with fresh_schema(pg_url) as url:
         live = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False))
         live.services.open_call("110", "测试")
         ro = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False), read_only=True)
@@ -50,7 +45,3 @@ def test_postgresql_replay_engine_refuses_writes(pg_url, tmp_path):
         _write_is_refused(ro.engine)
         ro.engine.dispose()
         live.engine.dispose()
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()

@@ -3,10 +3,8 @@ services held at random instants, then fold the log and compare."""
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import timedelta
 
-from sqlalchemy import create_engine, text
 
 from dispatch.feeds.sim_setup import RoadRouter, places_from_db
 from dispatch.feeds.simulator import SimConfig, Simulator
@@ -58,15 +56,11 @@ def test_fold_on_postgresql(pg_url, tmp_path):
     from dispatch.services.clock import ManualClock
     from dispatch.settings import Settings
 
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in pg_url else "?"
-    try:
+    from tests.integration.pg_schema import fresh_schema
+
+    with fresh_schema(pg_url) as url:
         clock = ManualClock(START)
-        app = bootstrap(Settings(db_url=f"{pg_url}{sep}options=-csearch_path%3D{schema}", data_dir=tmp_path,
-                                 load_demo=False), clock)
+        app = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False), clock)
         places = places_from_osm(load_roster_demo(app.store, START, DEMO_OSM))
         cfg = SimConfig(hours=2, calls=25, seed=4, start=START)
         snaps = simulate_with_snapshots(app, clock, places, cfg, _instants(START, 2, 8, 3))
@@ -75,10 +69,6 @@ def test_fold_on_postgresql(pg_url, tmp_path):
         assert app.engine.dialect.name == "postgresql"
         assert assert_fold_matches(index, snaps) > 100
         app.engine.dispose()
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def test_vectorised_units_match_the_per_unit_lookup(tmp_path):

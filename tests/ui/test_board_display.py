@@ -10,20 +10,11 @@ from PySide6.QtGui import QColor
 
 from dispatch.domain.units import UnitStatus
 from ui import theme
-from ui.main_window import MainWindow
 from ui.map_feed import unit_markers
+from tests.ui.window_support import open_window as _window
 
 COORDS = re.compile(r"\d{2,3}\.\d{3,}")
 NIGHT_UTC = datetime(2026, 11, 23, 17, 46, tzinfo=timezone.utc)  # 01:46 in Shanghai, as in the review
-
-
-def _window(qtbot, app):
-    w = MainWindow(app)
-    qtbot.addWidget(w)
-    w.resize(1920, 1080)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def test_off_duty_by_window_is_grey_on_board_and_map(qtbot, app, clock):

@@ -3,33 +3,15 @@ the incident in hand; a status change for another incident's unit, and every 撤
 of a unit on an incident, asks first, with 取消 as the default."""
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QThreadPool, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dispatch.domain.units import UnitStatus
 from dispatch.services import queries
 from dispatch.services.locations import Location
-from ui.main_window import MainWindow
+from tests.ui.window_support import open_window as _window
 
 
-@pytest.fixture(autouse=True)
-def _settle(qtbot):
-    """Background route and load jobs finish before the window goes."""
-    yield
-    QThreadPool.globalInstance().waitForDone(120000)
-    qtbot.wait(50)
-
-
-def _window(qtbot, app):
-    w = MainWindow(app)
-    qtbot.addWidget(w)
-    w.resize(1920, 1080)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-    return w
 
 
 def _two_incidents(app):

@@ -10,20 +10,9 @@ from dispatch.services import queries
 from dispatch.services.incident_search import IncidentQuery, search_incidents
 from dispatch.services.locations import Location
 from ui.close_dialog import CloseDialog
-from ui.main_window import MainWindow
 from ui.search_dialog import SearchDialog
 from ui.timeline.incident_dialog import IncidentTimelineDialog
-
-
-def _window(qtbot, app):
-    w = MainWindow(app)
-    qtbot.addWidget(w)
-    w.resize(1920, 1080)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-    return w
+from tests.ui.window_support import open_window as _window
 
 
 def _visible(cls):

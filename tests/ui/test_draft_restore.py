@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from dispatch.bootstrap import bootstrap
 from dispatch.services.drafts import draft_path, read_draft
-from ui.main_window import MainWindow
+from tests.ui.window_support import open_window as _window
 
 
 def _type(qtbot, widget, text: str) -> None:
@@ -19,14 +19,6 @@ def _type(qtbot, widget, text: str) -> None:
     e = QInputMethodEvent()
     e.setCommitString(text)
     QApplication.sendEvent(widget, e)
-
-
-def _window(qtbot, app) -> MainWindow:
-    w = MainWindow(app)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def test_typed_text_survives_a_restart(qtbot, app, clock):

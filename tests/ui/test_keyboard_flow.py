@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from dispatch.domain import events as ev
 from dispatch.services import queries
 from dispatch.store import eventlog
-from ui.main_window import MainWindow
+from tests.ui.window_support import open_window as _window
 
 
 class Keyboard:
@@ -38,17 +38,6 @@ class Keyboard:
             e.setCommitString(chunk)
             QApplication.sendEvent(QApplication.focusWidget(), e)
             self.qtbot.wait(20)
-
-
-def _window(qtbot, app) -> MainWindow:
-    w = MainWindow(app)
-    qtbot.addWidget(w)
-    w.resize(1920, 1080)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-    return w
 
 
 def test_a_typical_call_takes_at_most_8_keys(qtbot, app):

@@ -13,7 +13,7 @@ from dispatch.domain.units import UnitStatus
 from dispatch.services import queries
 from dispatch.store import eventlog
 from ui.close_dialog import CloseDialog
-from ui.main_window import MainWindow
+from tests.ui.window_support import open_window as _window
 
 
 def ime_type(qtbot, widget, text: str) -> None:
@@ -25,17 +25,6 @@ def ime_type(qtbot, widget, text: str) -> None:
         ev.setCommitString(chunk)
         QApplication.sendEvent(widget, ev)
         qtbot.wait(30)
-
-
-def _window(qtbot, app):
-    w = MainWindow(app)
-    qtbot.addWidget(w)
-    w.resize(1920, 1080)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-    return w
 
 
 def test_whole_alarm_through_the_main_window(qtbot, app, clock):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLineEdit, QMenu
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QLineEdit, QMenu
 
 from dispatch.services.locations import Location
 from ui.main_window import MainWindow
