@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "dispatch.commands.replay",
     "dispatch.commands.log",
     "dispatch.commands.act",
+    "dispatch.commands.setup",
     "dispatch.commands.avl",
     "dispatch.commands.where",
 )

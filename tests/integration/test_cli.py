@@ -82,3 +82,12 @@ def test_unsupported_or_unreachable_database_one_line(tmp_path):
     for url in ("mysql://x/y", "postgresql://nobody@127.0.0.1:1/none"):
         r = run("--db", url, "units")
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_setup_builds_every_cache_ahead_of_the_first_start(tmp_path):
+    r = run("--data-dir", str(tmp_path), "setup")
+    assert r.returncode == 0, r.stderr
+    assert "已就绪" in r.stderr and "Traceback" not in r.stderr
+    cache = next((tmp_path / "cache").iterdir())
+    names = {p.name for p in cache.iterdir()}
+    assert any(n.startswith("geocoder") for n in names) and any(n.endswith(".npz") for n in names), names
