@@ -33,14 +33,38 @@ class App:
         self.clock = clock
         self.read_only = read_only
         self._lock = threading.Lock()
-        self.services = self.services_for(Actor(settings.seat, settings.operator))
+        self.actor = Actor(settings.seat, settings.operator)  # no login yet: see login()
+        self.services = self.services_for(self.actor)
 
     def services_for(self, actor: Actor) -> Services:
-        ctx = Context(self.store, self.clock, actor, read_only=self.read_only, grid_of=self._grid_of)
+        ctx = Context(self.store, self.clock, actor, read_only=self.read_only, grid_of=self._grid_of,
+                      training=self.settings.training)
         services = Services(ctx, roads_provider=lambda: self.roads,
                             stale_after_s=self.settings.stale_position_s, tz=self.settings.tz)
         services.use_geocoder(lambda: self.__dict__.get("geocoder"))  # 地名补录 at once, if loaded
         return services
+
+    def accounts_mode(self) -> str:
+        """"none", "demo" or "accounts": see dispatch.services.accounts."""
+        from dispatch.services.accounts import mode
+        return mode(self.store)
+
+    def login(self, name: str, password: str) -> Actor:
+        """Authenticate at this workstation's seat (settings.seat); from then on
+        app.services acts as that account (its name on every event, its role checked).
+        A wrong name or password raises DispatchError and changes nothing."""
+        from dispatch.services.accounts import authenticate
+        actor = authenticate(self.store, self.settings.seat, name, password)
+        self.settings = self.settings.with_overrides(operator=actor.operator)  # titles, drafts: who is here
+        self.actor, self.services = actor, self.services_for(actor)
+        return actor
+
+    def refuse_anonymous_writes(self) -> None:
+        """Headless without a login on a database with accounts: reads only; every
+        writing service refuses, asking for --user and DISPATCH_PASSWORD."""
+        from dispatch.domain.roles import ANONYMOUS
+        self.actor = Actor(self.settings.seat, "", ANONYMOUS)
+        self.services = self.services_for(self.actor)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
@@ -131,6 +155,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None, read_only: bool = 
         if settings.load_demo:
             from dispatch.importers.demo import is_loaded, load_demo
             if not is_loaded(store):
+                from dispatch.services.accounts import create_demo_accounts
                 load_demo(store, clock.now())
+                create_demo_accounts(store, clock.now())  # demo-<role>, password demo (README)
     ensure_dir(settings.cache_dir, "缓存目录")
     return App(settings, store, clock, read_only=read_only)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable, Sequence
 
 from dispatch.domain.errors import DispatchError
 
@@ -15,9 +16,11 @@ COMMAND_MODULES = (
     "dispatch.commands.replay",
     "dispatch.commands.log",
     "dispatch.commands.act",
+    "dispatch.commands.cti",
     "dispatch.commands.setup",
     "dispatch.commands.avl",
     "dispatch.commands.where",
+    "dispatch.commands.users",
 )
 
 
@@ -27,38 +30,38 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra_modules: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser of every sub-command: the core's (COMMAND_MODULES) and those a front end
+    adds (`extra_modules`, e.g. the console itself from ui.commands: the core never imports ui)."""
     parser = _Parser(prog="main.py", description="110 接处警调度台")
     parser.add_argument("--db", metavar="URL", help="database URL (default: SQLite file in the user data dir)")
     parser.add_argument("--data-dir", metavar="DIR", help="user data directory (database, caches)")
     parser.add_argument("--no-demo", action="store_true", help="start an empty database without the demo")
     parser.add_argument("--seat", help="seat name recorded in events")
     parser.add_argument("--operator", help="operator name recorded in events")
+    parser.add_argument("--user", metavar="NAME", help="log in as this account (password from DISPATCH_PASSWORD)")
     parser.add_argument("--training", action="store_true",
                         help="training exercise: run on a fresh copy of the database, never the live one")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-    gui = commands.add_parser("gui", help="open the console (default)")
-    gui.set_defaults(handler=_gui)
     bench_parser = commands.add_parser("bench", help="benchmarks; each prints one JSON line")
     bench = bench_parser.add_subparsers(dest="bench", parser_class=_Parser, required=True)
-    for name in COMMAND_MODULES:
+    for name in (*COMMAND_MODULES, *extra_modules):
         importlib.import_module(name).register(commands, bench)
     return parser
 
 
-def _gui(args: argparse.Namespace) -> int:
-    from ui.app import run_gui
-    from dispatch.commands.support import settings_from_args
-    return run_gui(settings_from_args(args))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, extra_modules: Sequence[str] = (),
+         default: Callable[[argparse.Namespace], int] | None = None) -> int:
+    """Run one sub-command; with none given, `default` (the console) or the help."""
+    parser = build_parser(extra_modules)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a usage error (one line, already written) or --help
         return int(exc.code or 0)
-    handler = getattr(args, "handler", _gui)
+    handler = getattr(args, "handler", None) or default
+    if handler is None:
+        parser.print_help()
+        return 2
     try:
         return int(handler(args) or 0)
     except DispatchError as exc:

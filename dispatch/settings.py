@@ -38,6 +38,7 @@ class Settings:
     ack_timeout_s: float = 60.0      # an unacknowledged dispatch turns red after this
     tile_url: str | None = None      # a deployment's local tile server, if any
     training: bool = False           # an exercise on a copy of the live database
+    idle_lock_s: float = 600.0       # the console locks (login again) after this long without input; 0: never
     targets: Targets = field(default_factory=Targets)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import weakref
 
 from dispatch.settings import Settings
 
@@ -75,18 +76,71 @@ def warm_up(app, on_step, on_error, compiler: subprocess.Popen | None = None) ->
         run_in_background(timed(fn), lambda s, k=key: on_step(k, s), lambda e, k=key: on_error(k, e))
 
 
-def launch(settings: Settings, compiler: subprocess.Popen | None = None):  # noqa: ANN201 (MainWindow)
-    """Bootstrap and show the main window at 1920x1080, and start its warm-up; the
-    QApplication must exist. DispatchError when the database cannot be opened."""
+def launch(settings: Settings, compiler: subprocess.Popen | None = None, app=None):  # noqa: ANN001, ANN201
+    """Show the main window at 1920x1080 on `app` (bootstrapped here when not given)
+    and start its warm-up; the QApplication must exist. DispatchError when the
+    database cannot be opened."""
     from dispatch.bootstrap import bootstrap
     from ui.main_window import MainWindow
 
-    app = bootstrap(settings)
+    app = app or bootstrap(settings)
     window = MainWindow(app)
     window.resize(1920, 1080)
     window.show()
     window.warm_up(compiler)
     return window
+
+
+def log_in_at_start(app) -> bool:  # noqa: ANN001 (dispatch.bootstrap.App)
+    """The login dialog, on a database with accounts (on the demo: pre-filled with
+    demo-calltaker, one Enter). False when the operator quits instead. A database
+    without any account opens as before, as settings.operator (see services.accounts)."""
+    if app.accounts_mode() == "none":
+        return True
+    from ui.login_dialog import LoginDialog
+    return LoginDialog(app).exec() == LoginDialog.DialogCode.Accepted
+
+
+def guard_seat(window, app) -> None:  # noqa: ANN001 (MainWindow, App)
+    """Lock after settings.idle_lock_s without input, and at once on Ctrl+L (注销/锁定).
+    Another account logging in at the lock is 交接班: the outgoing operator's open
+    incidents pass to it (services.accounts.take_over), said in the status bar. The
+    window title names whoever logged in last."""
+    from PySide6.QtGui import QKeySequence, QShortcut
+
+    from dispatch.domain.errors import DispatchError
+    from ui.login_dialog import IdleLock, describe
+
+    state = {"actor": app.actor}
+    window_ref = weakref.ref(window)  # the lock lives in the window: no cycle back to it
+
+    def titled(actor) -> None:  # noqa: ANN001
+        window = window_ref()
+        if window is None:
+            return
+        mode = "【培训演练 · 数据库副本，不影响实战】 " if app.settings.training else ""
+        window.setWindowTitle(f"{mode}110 接处警调度台 — {app.settings.seat} · {describe(actor)}")
+
+    def logged_in(actor) -> None:  # noqa: ANN001
+        outgoing, state["actor"] = state["actor"].operator, actor
+        titled(actor)
+        window = window_ref()
+        if outgoing == actor.operator or window is None:
+            return
+        try:
+            changes = app.services.take_over(outgoing)
+        except DispatchError as exc:
+            window.statusBar().showMessage(f"交接班未进行：{exc}", 15000)
+            return
+        window.statusBar().showMessage(
+            f"交接班：{outgoing} 的 {len(changes.incidents)} 起未结警情已交给 {actor.operator}", 15000)
+        if changes.incidents and hasattr(window, "reload"):
+            window.reload()
+
+    window.idle_lock = IdleLock(app, window, app.settings.idle_lock_s, on_login=logged_in)
+    lock = QShortcut(QKeySequence("Ctrl+L"), window)
+    lock.activated.connect(window.idle_lock.lock_now)
+    titled(app.actor)
 
 
 def run_gui(settings: Settings) -> int:
@@ -99,6 +153,7 @@ def run_gui(settings: Settings) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from dispatch.bootstrap import bootstrap
     from dispatch.domain.errors import DispatchError
     from ui.theme import apply_theme
 
@@ -107,10 +162,19 @@ def run_gui(settings: Settings) -> int:
     install_translations(qt_app)
     apply_theme(qt_app)
     try:
-        window = launch(settings, compiler)
+        app = bootstrap(settings)
     except DispatchError as exc:
         QMessageBox.critical(None, "无法启动", str(exc))
         return 2
+    if not log_in_at_start(app):
+        return 0
+    try:
+        window = launch(app.settings, compiler, app=app)
+    except DispatchError as exc:
+        QMessageBox.critical(None, "无法启动", str(exc))
+        return 2
+    if app.accounts_mode() != "none":
+        guard_seat(window, app)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.showMaximized()
     return qt_app.exec()

@@ -16,7 +16,7 @@ from dispatch.services.drafts import Draft, clear_draft, draft_path, read_draft,
 from dispatch.services.locations import Location
 from dispatch.services.queries import IncidentView, unit_snapshots
 from ui.category_box import CategoryBox
-from ui.place_context import grid_summary, history_summary
+from ui.place_context import place_summary
 from ui.place_search import PlaceSearch
 from ui.recommendation_list import RecommendationList, busy_reason
 from ui.workers import run_in_background
@@ -239,8 +239,8 @@ class Intake(QWidget):
         q = f"（{view.qualifier}）" if view.qualifier else ""
         grid = f"  网格 {view.grid_id}" if view.grid_id else ""
         self.place_label.setText(f"已定位：{view.place_name}{q}  {admin}{grid}")
-        self.grid_label.setText(grid_summary(self.app, view.grid_id))
-        text, alert = history_summary(self.app, view)
+        grid_text, text, alert = place_summary(self.app, view)
+        self.grid_label.setText(grid_text)
         self.history_label.setText(text)
         self.history_label.setStyleSheet("color:#ff7b72;font-weight:bold" if alert else "")
 

@@ -17,7 +17,8 @@ from ui.incident_queue import IncidentQueue
 from ui.intake import Intake
 from ui.log_follower import LogFollower
 from ui.map.map_pane import MapPane
-from ui.map_feed import build_console_basemap, incident_markers, unit_markers
+from ui.map_feed import build_console_basemap, incident_markers
+from ui.position_feed import LivePositions
 from ui.unit_board import UnitBoard
 from ui.fmt import PositionNames, local_time
 from ui.workers import run_in_background
@@ -34,7 +35,8 @@ class MainWindow(QMainWindow):
         self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url)
         self.queue = IncidentQueue()
         self._places = PositionNames(app)
-        self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s, tz=s.tz, describe=self._places)
+        self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s, tz=s.tz, describe=self._places,
+                               stale_after_s=s.stale_position_s)
         self._incidents: list[queries.IncidentView] = []
         self._dialogs: list = []
         self._map_incident: int | None = None  # the incident whose point and routes the map shows
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self.follower.changed.connect(self._on_log_changed)
         self.follower.failed.connect(self._on_message)
         self.intake.acted.connect(self.follower.poll)
+        self.live = LivePositions(self)  # fixes write no events: their own feed moves the units
         self.intake.message.connect(self._on_message)
         self.intake.candidates_changed.connect(self.map.set_candidates)
         self.intake.candidate_highlighted.connect(self._on_candidate_highlighted)
@@ -109,6 +112,8 @@ class MainWindow(QMainWindow):
         self.board.status_requested.connect(self._on_status_requested)
         self.board.view.installEventFilter(self)
         self._shortcuts()
+        from ui import callback_list, cti_feed, joint_response_panel, transfer_dialog  # issue 12: phone line, 联动, 回访, 转警
+        for extra in (cti_feed, joint_response_panel, callback_list, transfer_dialog): extra.attach(self)  # noqa: E701
         self.intake.restore_draft()  # a draft left by a crash goes back into its incident
         self._own_shortcuts()
         self._tick_timer = QTimer(self)
@@ -139,7 +144,7 @@ class MainWindow(QMainWindow):
         self.queue.set_incidents(self._incidents, now)
         self.board.set_units(units, self._incidents, now)
         self._units = units
-        self.map.set_units(unit_markers(units, self.board.model.alerts, now, self.app.settings.tz))
+        self.map.set_units(self.live.markers(units))
         self.map.set_incidents(incident_markers(self._incidents))
         self.intake.refresh()
         if self._map_incident is not None and self._map_incident != self.intake.incident_id:
@@ -158,11 +163,12 @@ class MainWindow(QMainWindow):
         now = self.app.clock.now()
         self.clock_label.setText(local_time(now, with_date=True))
         before = dict(self.board.model.alerts)
-        shown = [self.board.model.shown_status(u) for u in self._units]
+        windowed = [u for u in self._units if u.duty]  # only these change 不在岗 as time passes
+        shown = [self.board.model.shown_status(u) for u in windowed]
         self.queue.tick(now)
         self.board.tick(now)
-        if self.board.model.alerts != before or shown != [self.board.model.shown_status(u) for u in self._units]:
-            self.map.set_units(unit_markers(self._units, self.board.model.alerts, now, self.app.settings.tz))
+        if self.board.model.alerts != before or shown != [self.board.model.shown_status(u) for u in windowed]:
+            self.map.set_units(self.live.markers(self._units))
 
     def warm_up(self, compiler=None) -> None:  # noqa: ANN001 (subprocess.Popen from ui.app)
         """Compile the routing kernels and load the gazetteer, road graph and reverse
@@ -354,15 +360,16 @@ class MainWindow(QMainWindow):
 
     def _on_status_requested(self, unit_id: int, status: str) -> None:
         unit = next((u for u in self._units if u.id == unit_id), None)
+        note = self.live.arrival_note(unit_id, status)  # a confirmed 到场 suggestion: its fix
         question = status_change_question(unit, UnitStatus(status), self.intake.incident_id, self._incidents) \
-            if unit is not None else None
+            if unit is not None and not note else None
         if question is not None:
             action = "撤回" if status == UnitStatus.AVAILABLE.value else UnitStatus(status).label
             if not confirm(self, f"确认 — {unit.callsign}", question, action):
                 self._on_message(f"已取消：{unit.callsign} 状态未改变")
                 return
         try:
-            self.app.services.set_unit_status(unit_id, status)
+            self.app.services.set_unit_status(unit_id, status, note)
         except DispatchError as exc:
             self._on_message(str(exc))
             return
@@ -425,6 +432,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802
         self.follower.stop()
+        self.live.stop()
         self._tick_timer.stop()
         super().closeEvent(event)
 

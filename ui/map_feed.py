@@ -5,23 +5,26 @@ from datetime import datetime
 
 from dispatch.domain.duty import shown_status
 from dispatch.domain.units import UnitSnapshot, UnitStatus
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 from dispatch.services.queries import IncidentView
 
 
 def unit_markers(units: list[UnitSnapshot], alerts: dict[int, str], now: datetime | None = None,
-                 tz: str = "Asia/Shanghai") -> list[dict]:
+                 tz: str = "Asia/Shanghai", stale_after_s: float | None = None) -> list[dict]:
     """Markers for the units logged on; a unit outside its duty windows is 不在岗 (grey),
-    by the same rule as the board and the recommendation."""
+    by the same rule as the board and the recommendation. With `stale_after_s`, a unit
+    whose terminal or manual fix is older than that is marked stale (drawn faded)."""
     out = []
     for u in units:
         if u.status is UnitStatus.OFF_DUTY:
             continue
         st = shown_status(u, now, tz) if now is not None else u.status
+        stale = (stale_after_s is not None and now is not None and u.position_source != "post"
+                 and (u.position_at is None or (now - u.position_at).total_seconds() > stale_after_s))
         out.append({"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": st.value,
-                    "lon": u.lon, "lat": u.lat, "alert": u.id in alerts,
+                    "lon": u.lon, "lat": u.lat, "alert": u.id in alerts, "stale": stale,
                     "label": f"{u.callsign} {u.kind.label} · {st.label}"
-                    + (f" · {alerts[u.id]}" if u.id in alerts else "")})
+                    + (f" · {alerts[u.id]}" if u.id in alerts else "") + (" · 定位已过时" if stale else "")})
     return out
 
 

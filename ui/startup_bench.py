@@ -41,10 +41,11 @@ from ui.app import start_kernel_compile
 compiler = start_kernel_compile()  # as run_gui does, first thing
 from dispatch.commands.support import settings_from_args
 from dispatch.cli import build_parser
+from ui.entry import UI_COMMANDS
 from dispatch.services import queries
 from ui.app import install_translations, launch
 from ui.theme import apply_theme
-args = build_parser().parse_args(sys.argv[2:] + ["gui"])
+args = build_parser(UI_COMMANDS).parse_args(sys.argv[2:] + ["gui"])
 qt = QApplication(sys.argv[:1]); install_translations(qt); apply_theme(qt)
 settings = settings_from_args(args)
 out = {}

@@ -1,8 +1,11 @@
-"""The unit board: every unit's status, time in status, incident and position,
-with the status moves as buttons; overdue dispatches turn red."""
+"""The unit board: every unit's status, time in status, incident and position (with
+its source and age; grey when stale), with the status moves as buttons; overdue
+dispatches turn red; a unit 出发 whose fix is within 50 m of its incident is offered
+到场 on one key."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -13,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from dispatch.domain.alerts import assignment_alert
 from dispatch.domain.duty import shown_status
 from dispatch.domain.units import UnitSnapshot, UnitStatus, next_unit_statuses
+from dispatch.feeds.position_follower import Moved, arrival_distance
 from dispatch.services.queries import IncidentView
 from ui import theme
 from ui.fmt import duration, position_text
@@ -23,14 +27,20 @@ Describe = Callable[[float, float], "str | None"]
 COLUMNS = ("呼号", "类型", "状态", "状态时长", "警情", "位置", "在岗时段", "提示")
 ACTIONS = ((UnitStatus.ACKNOWLEDGED, "签收", "Ctrl+1"), (UnitStatus.EN_ROUTE, "出发", "Ctrl+2"),
            (UnitStatus.ON_SCENE, "到场", "Ctrl+3"), (UnitStatus.AVAILABLE, "空闲/撤回", "Ctrl+4"))
+SOURCE_LABELS = {"post": "驻点", "avl": "车载终端", "manual": "手动"}
+RESIZE_SAMPLE_ROWS = 50
+SUGGEST = QColor("#1f6f3f")  # a 到场 suggestion: the row to confirm with Ctrl+3
 
 
 class UnitBoardModel(QAbstractTableModel):
     def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
-                 tz: str = "Asia/Shanghai", describe: Describe | None = None) -> None:
+                 tz: str = "Asia/Shanghai", describe: Describe | None = None,
+                 stale_after_s: float = 300.0) -> None:
         super().__init__()
-        self.tz, self._describe = tz, describe
+        self.tz, self._describe, self.stale_after_s = tz, describe, stale_after_s
+        self._suggest: dict[int, tuple[int, float]] = {}  # unit id -> (incident id, metres)
         self._units: list[UnitSnapshot] = []
+        self._rows: dict[int, int] = {}  # unit id -> row
         self._alerts: dict[int, str] = {}
         self._now: datetime | None = None
         self._incidents: list[IncidentView] = []
@@ -39,8 +49,53 @@ class UnitBoardModel(QAbstractTableModel):
     def set_units(self, units: list[UnitSnapshot], incidents: list[IncidentView], now: datetime) -> None:
         self.beginResetModel()
         self._units, self._incidents, self._now = list(units), list(incidents), now
+        self._rows = {u.id: i for i, u in enumerate(self._units)}
         self._alerts = self._compute_alerts(now)
+        self._suggest = {}
+        for u in self._units:
+            self._update_suggestion(u)
         self.endResetModel()
+
+    def update_positions(self, moved: Sequence[Moved]) -> list[UnitSnapshot]:
+        """Move the units in `moved` (their rows only, no reset: one dataChanged per run of
+        adjacent rows); returns their new snapshots."""
+        rows = self._rows
+        out, changed = [], set()
+        for m in moved:
+            row = rows.get(m.unit_id)
+            if row is None:
+                continue
+            u = replace(self._units[row], lon=m.lon, lat=m.lat, position_at=m.at, position_source=m.source)
+            self._units[row] = u
+            self._update_suggestion(u)
+            out.append(u)
+            changed.add(row)
+        for first, last in _runs(sorted(changed)):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        return out
+
+    def _update_suggestion(self, u: UnitSnapshot) -> None:
+        inc = next((v for v in self._incidents if v.id == u.incident_id), None) \
+            if u.status is UnitStatus.EN_ROUTE and u.position_source != "post" else None
+        metres = arrival_distance(u.lon, u.lat, inc.lon, inc.lat) if inc is not None else None
+        if metres is None:
+            self._suggest.pop(u.id, None)
+        else:
+            self._suggest[u.id] = (inc.id, metres)
+
+    def suggestion(self, unit_id: int) -> tuple[int, float] | None:
+        """(incident id, metres) when this unit 出发 has a fix within 50 m of its incident."""
+        return self._suggest.get(unit_id)
+
+    def stale(self, u: UnitSnapshot) -> bool:
+        """A unit with a terminal or manual fix that has been silent longer than stale_after_s."""
+        if u.position_source == "post" or self._now is None:
+            return False
+        return u.position_at is None or (self._now - u.position_at).total_seconds() > self.stale_after_s
+
+    def unit(self, unit_id: int) -> UnitSnapshot | None:
+        row = self.row_of(unit_id)
+        return self._units[row] if row >= 0 else None
 
     def tick(self, now: datetime) -> None:
         self._now = now
@@ -72,14 +127,23 @@ class UnitBoardModel(QAbstractTableModel):
         return shown_status(u, self._now, self.tz) if self._now else u.status
 
     def position(self, u: UnitSnapshot) -> str:
-        """Where the unit is, in words a call-taker reads: never raw coordinates."""
-        return position_text(u, self._describe)
+        """Where the unit is, in words a call-taker reads: never raw coordinates. A live
+        fix starts with its source and age (a fixed-width head the column never elides),
+        and a 到场 suggestion with the key that confirms it."""
+        text = position_text(u, self._describe)
+        hint = self._suggest.get(u.id)
+        head = f"按 Ctrl+3 确认到场（距警情 {hint[1]:.0f} 米）· " if hint is not None else ""
+        if u.position_source == "post" or u.position_at is None or self._now is None:
+            return head + text
+        age = duration((self._now - u.position_at).total_seconds())
+        source = SOURCE_LABELS.get(u.position_source, u.position_source)
+        return f"{head}{source} {age}前" + ("（已过时）" if self.stale(u) else "") + f" · {text}"
 
     def unit_at(self, row: int) -> UnitSnapshot | None:
         return self._units[row] if 0 <= row < len(self._units) else None
 
     def row_of(self, unit_id: int) -> int:
-        return next((i for i, u in enumerate(self._units) if u.id == unit_id), -1)
+        return self._rows.get(unit_id, -1)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._units)
@@ -115,17 +179,36 @@ class UnitBoardModel(QAbstractTableModel):
             if col == 6:
                 return "、".join(str(w) for w in u.duty) or "全天"
             if col == 7:
+                hint = self._suggest.get(u.id)
+                if hint is not None:
+                    return f"距警情 {hint[1]:.0f} 米 · 按 Ctrl+3 确认到场"
                 return alert or ""
-        if role == Qt.ItemDataRole.BackgroundRole and alert:
-            return QBrush(theme.ALERT)
+        suggest = u.id in self._suggest
+        if role == Qt.ItemDataRole.ToolTipRole and col == 5:
+            return self.position(u)  # the whole text where the column cuts it short
+        if role == Qt.ItemDataRole.BackgroundRole and (alert or suggest):
+            return QBrush(SUGGEST if suggest else theme.ALERT)
         if role == Qt.ItemDataRole.ForegroundRole:
-            if alert:
+            if alert or suggest:
                 return QBrush(theme.ALERT_TEXT)
+            if self.stale(u):
+                return QBrush(theme.MUTED)
             if col == 2:
                 return QBrush(QColor(theme.STATUS_COLOURS.get(self.shown_status(u).value, "#e6edf3")))
         if role == Qt.ItemDataRole.UserRole:
             return u.id
         return None
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers -> (first, last) of each run of adjacent rows."""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
 
 
 class UnitBoard(QWidget):
@@ -136,9 +219,9 @@ class UnitBoard(QWidget):
 
     def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
                  read_only: bool = False, parent: QWidget | None = None, tz: str = "Asia/Shanghai",
-                 describe: Describe | None = None) -> None:
+                 describe: Describe | None = None, stale_after_s: float = 300.0) -> None:
         super().__init__(parent)
-        self.model = UnitBoardModel(ack_timeout_s, arrival_target_s, tz, describe)
+        self.model = UnitBoardModel(ack_timeout_s, arrival_target_s, tz, describe, stale_after_s)
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -149,6 +232,9 @@ class UnitBoard(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(24)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.view.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        # columns are sized from a sample of rows: every moved unit's row change would
+        # otherwise measure every row of a large roster again
+        self.view.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         title = QLabel("警力看板")
         title.setObjectName("title")
@@ -179,6 +265,12 @@ class UnitBoard(QWidget):
 
     def tick(self, now: datetime) -> None:
         self.model.tick(now)
+
+    def update_positions(self, moved: Sequence[Moved]) -> list[UnitSnapshot]:
+        """The units that moved, updated in place; the buttons follow the current row."""
+        out = self.model.update_positions(moved)
+        self._update_buttons()
+        return out
 
     def current_id(self) -> int | None:
         u = self.model.unit_at(self.view.currentIndex().row())

@@ -12,6 +12,10 @@ Operations (fields in brackets are optional):
   status      unit_id, status
   close       incident_id, result, [note]
   callback    incident_id, satisfied, [note]
+  notify      incident_id, agency (119/120/122/12345/燃气/供电/供水/住建), [method 电话|系统|对讲],
+              [reference], [note]                   -> notification_id
+  acknowledge incident_id, agency | notification_id, [reference]
+  transfer    incident_id, to, reason               (closes the incident as 转办)
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ class Actions:
             "open_call": self.open_call, "locate": self.locate, "categorise": self.categorise,
             "note": self.note, "recommend": self.recommend, "dispatch": self.dispatch,
             "status": self.status, "close": self.close, "callback": self.callback,
+            "notify": self.notify, "acknowledge": self.acknowledge, "transfer": self.transfer,
         }
 
     def run(self, line: str) -> dict:
@@ -150,6 +155,25 @@ class Actions:
         if not isinstance(satisfied, bool):
             raise DispatchError("satisfied 应为 true 或 false")
         self.sv.callback(iid, satisfied, _text(c, "note", required=False))
+        return {"incident_id": iid}
+
+    def notify(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        how = _text(c, "method", required=False) or "phone"
+        changes = self.sv.notify_agency(iid, _text(c, "agency"), how, _text(c, "reference", required=False),
+                                        _text(c, "note", required=False))
+        return {"incident_id": iid, "notification_id": changes.last_event_id}
+
+    def acknowledge(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        nid = _id(c, "notification_id") if "notification_id" in c else None
+        agency = _text(c, "agency", required=nid is None) or None
+        self.sv.acknowledge_agency(iid, agency, nid, _text(c, "reference", required=False))
+        return {"incident_id": iid}
+
+    def transfer(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        self.sv.transfer(iid, _text(c, "to"), _text(c, "reason"))
         return {"incident_id": iid}
 
     def _incident(self, iid: int) -> Any:

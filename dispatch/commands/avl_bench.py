@@ -85,6 +85,13 @@ def _quantile_ms(values: list[float], q: float = 0.95) -> float | None:
 
 async def _bench_run(app, n: int, hz: float, seconds: int, peer_sample: int) -> dict:  # noqa: ANN001
     units = _add_units(app, n)
+    from dispatch.commands.avl_visible import ConsoleProbe  # an offscreen console on the same database
+    probe = ConsoleProbe(app)
+    try:
+        await probe.ready()
+    except BaseException:
+        probe.kill()
+        raise
     sent: dict[tuple[int, datetime], float] = {}
     latencies: list[tuple[float, float]] = []  # (sent monotonic, commit - sent)
 
@@ -141,6 +148,8 @@ async def _bench_run(app, n: int, hz: float, seconds: int, peer_sample: int) -> 
     deadline = time.monotonic() + 15
     while len(latencies) < len(sent) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
+    await asyncio.sleep(2.0)  # the console's next polls
+    visible = probe.finish(sent, _quantile_ms)
     for c in clients:
         await c.close()
     await receiver.close()
@@ -158,7 +167,7 @@ async def _bench_run(app, n: int, hz: float, seconds: int, peer_sample: int) -> 
             "batches": receiver.writer.batches,
             "write_ms_per_fix": round(receiver.writer.busy_s * 1000 / max(1, receiver.writer.stored), 3),
             "receiver": receiver.summary(), "cpu_s": round(cpu, 2), "wall_s": round(send_wall, 2),
-            "loadavg_1m": round(os.getloadavg()[0], 2), **peer,
+            "loadavg_1m": round(os.getloadavg()[0], 2), **visible, **peer,
             "peer_ratio_per_fix_write": round(peer["peer_ms_per_fix"] * receiver.writer.stored
                                               / max(1e-9, receiver.writer.busy_s * 1000), 1) if peer else None}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from dispatch.commands.geocode_bench import percentile
+from dispatch.commands.support import record_id
 from dispatch.domain.errors import DispatchError
 
 if TYPE_CHECKING:  # numpy and the store load only when a command runs
@@ -241,7 +242,7 @@ def _cmd_import_admin(args) -> int:
 
 def _cmd_import_osm(args) -> int:
     from dispatch.importers.gazetteer_osm import import_osm_places
-    from dispatch.importers.osm import read_osm
+    from dispatch.geo.osm import read_osm
     admin = [a.strip() for a in args.admin.replace("，", ",").split(",") if a.strip()]
     osm = read_osm(args.file)
     return _import(args, lambda s: import_osm_places(s, osm, admin=admin, source=args.source))
@@ -279,6 +280,29 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_proposals(args) -> int:
+    from dispatch.services.places import proposals
+    app = _app(args)
+    with app.session() as s:
+        rows = proposals(s)
+    if args.json:
+        _print_json(rows)
+    elif not rows:
+        print("没有待确认的补录地名")
+    else:
+        for r in rows:
+            print(f"{r['id']:>6}  {r['words']}  {r['lon']:.6f},{r['lat']:.6f}  {r['seat']}/{r['operator']}  "
+                  f"{r['proposed_at'][:19]}")
+    return 0
+
+
+def _cmd_confirm(args) -> int:
+    app = _app(args)
+    app.services.confirm_place(args.id)
+    print(f"补录地名 {args.id} 已确认")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
     """Add `geocode`, `gazetteer ...` and `bench geocode`."""
     p = commands.add_parser("geocode", help="地点查询：候选地点，最佳在前")
@@ -305,6 +329,12 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     c = sub.add_parser("import-csv", help="导入地点 CSV（标准地址/兴趣点）")
     c.add_argument("file")
     c.set_defaults(handler=_cmd_import_csv)
+    pr = sub.add_parser("proposals", help="地名补录：待值班长确认的地名")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(handler=_cmd_proposals)
+    cf = sub.add_parser("confirm", help="确认一条补录地名（值班长）")
+    cf.add_argument("id", type=record_id)
+    cf.set_defaults(handler=_cmd_confirm)
     e = sub.add_parser("evaluate", help="评测 top-1/top-5 准确率")
     e.add_argument("file")
     e.add_argument("--json", action="store_true")

@@ -56,7 +56,7 @@ def prepare_database(work_dir: Path, hierarchy: Path | None) -> Path:
     from dispatch.importers.admin_hierarchy import import_admin
     from dispatch.importers.data_files import NATIONAL_HIERARCHY, NINGBO_POIS
     from dispatch.importers.gazetteer_osm import import_osm_places
-    from dispatch.importers.osm import read_osm
+    from dispatch.geo.osm import read_osm
     from dispatch.importers.places_csv import import_csv_places
     from dispatch.store.schema import Base, PlaceRow
 

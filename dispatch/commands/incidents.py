@@ -5,7 +5,7 @@ import argparse
 
 from typing import TYPE_CHECKING
 
-from dispatch.commands.support import open_app, positive_int, print_json, record_id
+from dispatch.commands.support import open_app, print_json, record_id
 
 if TYPE_CHECKING:
     from dispatch.services import queries
@@ -26,10 +26,6 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--since", type=record_id, default=0, help="only events with id > SINCE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_events)
-
-    p = bench.add_parser("startup", help="seconds from start to a usable main window")
-    p.add_argument("--runs", type=positive_int, default=3)
-    p.set_defaults(handler=_bench_startup)
 
 
 def _units(args: argparse.Namespace) -> int:
@@ -63,7 +59,14 @@ def _incidents(args: argparse.Namespace) -> int:
     with app.session() as s:
         rows = queries.open_incidents(s) + (queries.recent_closed(s) if args.all else [])
     if args.json:
-        print_json([_incident_json(i) for i in rows])
+        from dispatch.services.callbacks import callbacks
+        from dispatch.services.joint_response import notifications
+        ids = [i.id for i in rows]
+        with app.session() as s:
+            told, called = notifications(s, ids), callbacks(s, ids)
+        print_json([_incident_json(i) | {"notifications": [n.as_json() for n in told[i.id]],
+                                         "callback": called[i.id].as_json() if called[i.id] else None}
+                    for i in rows])
     else:
         for i in rows:
             print(f"{i.id:>5} {i.status.label} {i.received_at:%Y-%m-%d %H:%M:%S}Z "
@@ -84,13 +87,4 @@ def _events(args: argparse.Namespace) -> int:
             print(f"{e.id:>6} {e.occurred_at:%Y-%m-%d %H:%M:%S}Z {e.seat}/{e.operator} "
                   f"{KIND_LABELS.get(e.kind, e.kind)} 警情={e.incident_id or '-'} "
                   f"警力={e.unit_id or '-'} {e.payload}")
-    return 0
-
-
-def _bench_startup(args: argparse.Namespace) -> int:
-    from ui.startup_bench import bench_startup  # the GUI shell, loaded only here
-
-    app = open_app(args)  # create the database (and the demo) first, as a later start finds it
-    glob = [a for pair in (("--db", args.db), ("--data-dir", args.data_dir)) if pair[1] for a in pair]
-    print_json(bench_startup(glob, runs=args.runs, cache_dir=app.settings.cache_dir))
     return 0

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import random
-import statistics
+import signal
+import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,6 +28,11 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--interval", type=float, default=30.0, help="seconds between position reports")
     p.add_argument("--recommend", action="store_true", help="dispatch the top of the recommendation")
     p.add_argument("--straight", action="store_true", help="straight-line router (no road graph)")
+    p.add_argument("--feed", metavar="jt808://HOST:PORT",
+                   help="send the units' positions over JT/T 808 (TCP) to a running `avl listen` "
+                        "on the same database, instead of writing them directly")
+    p.add_argument("--realtime", action="store_true",
+                   help="the simulation's clock follows the wall clock from now (cars move live; Ctrl+C stops)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_simulate)
 
@@ -46,6 +54,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.add_argument("--units", type=int, default=0, help="synthetic units (default: calls / 25)")
     b.add_argument("--samples", type=int, default=300)
     b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--period", type=float, default=24.0,
+                   help="hours loaded from checkpoints, ending at the end of the log")
     b.set_defaults(handler=_bench_replay)
 
 
@@ -69,7 +79,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from dispatch.bootstrap import bootstrap
     from dispatch.feeds.sim_setup import RoadRouter, StraightRouter, places_from_db, places_from_osm
     from dispatch.feeds.simulator import SimConfig, Simulator
-    from dispatch.importers.osm import read_osm
+    from dispatch.geo.osm import read_osm
     from dispatch.services.clock import ManualClock, SystemClock
     from dispatch.store import eventlog
 
@@ -79,12 +89,19 @@ def _simulate(args: argparse.Namespace) -> int:
         raise DispatchError("位置上报间隔至少 1 秒")
     if not getattr(args, "db", None) and not getattr(args, "training", False):
         raise DispatchError("模拟不能写入实战数据库：请用 --training（培训副本）或 --db 指定新的数据库文件")
+    realtime = getattr(args, "realtime", False)
+    if realtime and args.start:
+        raise DispatchError("--realtime 从当前时间开始，不能与 --start 同用")
+    feed_addr = None
+    if getattr(args, "feed", None):
+        from dispatch.feeds.sim_feed import parse_feed_url
+        feed_addr = parse_feed_url(args.feed)
     real_now = SystemClock().now().replace(microsecond=0)  # a simulation never runs past it
     settings = settings_from_args(args)
     start = parse_instant(args.start, settings.tz) if args.start else None
     if start is not None and start + timedelta(hours=args.hours) > real_now:
         raise DispatchError("模拟结束时间不能晚于当前时间：请提前 --start 或缩短 --hours")
-    clock = ManualClock(start or real_now - timedelta(hours=args.hours))
+    clock = ManualClock(start or (real_now if realtime else real_now - timedelta(hours=args.hours)))
     app = bootstrap(settings, clock)  # a new database is loaded "at" the start
     with app.session() as s:
         last_id = eventlog.last_id(s)
@@ -99,7 +116,8 @@ def _simulate(args: argparse.Namespace) -> int:
     elif last_at is not None and start < last_at:
         raise DispatchError(f"模拟开始时间早于日志中最后一个事件（{last_at.isoformat()}），"
                             "日志只能按时间向后追加")
-    hours = min(args.hours, (real_now - start).total_seconds() / 3600)
+    # in real time the clock follows the wall clock: it never passes the real now either
+    hours = args.hours if realtime else min(args.hours, (real_now - start).total_seconds() / 3600)
     if hours <= 0:
         raise DispatchError("日志已记录到当前时间，没有可以模拟的时段")
     if not settings.training:
@@ -118,18 +136,65 @@ def _simulate(args: argparse.Namespace) -> int:
                 raise
     cfg = SimConfig(hours=hours, calls=args.calls, seed=args.seed, start=start,
                     position_interval_s=args.interval, tz=settings.tz, use_recommend=args.recommend)
+    feed = None
+    if feed_addr is not None:
+        from dispatch.feeds.sim_feed import Jt808Feed
+        feed = Jt808Feed(app.store, *feed_addr, fallback=app.services.report_position)
     t0 = time.perf_counter()
-    result = Simulator(app.services, clock, app.unit_snapshots(), places, cfg, router=router).run()
+    sim = Simulator(app.services, clock, app.unit_snapshots(), places, cfg, router=router,
+                    positions=feed, pace=_wall_clock_pace if realtime else None)
+    stopped = False
+    try:
+        if feed is not None:
+            feed.open()
+        if realtime:
+            sys.stderr.write(f"实时模拟已开始（{_short(app.settings.database_url)}），按 Ctrl+C 结束\n")
+            sys.stderr.flush()
+        with _sigterm_stops(realtime):
+            result = sim.run()
+    except KeyboardInterrupt:  # the way a real-time demo ends
+        stopped, result = True, sim.result
+        result.end = clock.now()
+    finally:
+        feed_summary = feed.close() if feed is not None else None
     out = {"calls": result.calls, "dispatched": result.dispatched, "closed": result.closed,
            "positions": result.positions, "start": start.isoformat().replace("+00:00", "Z"),
-           "end": result.end.isoformat().replace("+00:00", "Z"), "hours": round(hours, 3),
+           "end": result.end.isoformat().replace("+00:00", "Z"),
+           "hours": round((result.end - start).total_seconds() / 3600, 3) if stopped else round(hours, 3),
            "database": _short(app.settings.database_url), "seconds": round(time.perf_counter() - t0, 2)}
+    if feed_summary is not None:
+        out["feed"] = feed_summary
     if args.json:
         print_json(out)
     else:
         print(f"模拟完成: {out['calls']} 起警情, 派警 {out['dispatched']}, 结警 {out['closed']}, "
               f"位置 {out['positions']} 条, {out['start']} — {out['end']}，写入 {out['database']}")
     return 0
+
+
+def _wall_clock_pace(when: datetime) -> None:
+    """--realtime: wait until the wall clock reaches the simulation's next instant."""
+    from dispatch.services.clock import SystemClock
+
+    while (left := (when - SystemClock().now()).total_seconds()) > 0:
+        time.sleep(min(left, 0.5))
+
+
+@contextlib.contextmanager
+def _sigterm_stops(active: bool):  # noqa: ANN202
+    """While a real-time simulation runs, SIGTERM ends it like Ctrl+C (cleanly)."""
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_sig, _frame):  # noqa: ANN001, ANN202
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _short(url: str) -> str:
@@ -180,17 +245,23 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _bench_replay(args: argparse.Namespace) -> int:
+    """A generated shift in a temporary SQLite file; the period (--period hours up to the
+    log's end) loaded cold from checkpoints, beside the whole log folded from the start
+    (the peer) in the same run; state_at at random instants of the period; the states
+    of both compared at some of them."""
     from dispatch.bootstrap import bootstrap
     from dispatch.feeds.bulk import BulkRecorder
     from dispatch.feeds.sim_setup import add_synthetic_units, places_from_osm
     from dispatch.feeds.simulator import SimConfig, Simulator
     from dispatch.importers.demo import DEMO_OSM
-    from dispatch.importers.osm import read_osm
+    from dispatch.geo.osm import read_osm
     from dispatch.replay.state import ReplayIndex
     from dispatch.services.clock import ManualClock
     from dispatch.services.context import Actor
     from dispatch.settings import Settings
 
+    if not args.period > 0 or args.samples < 1 or args.calls < 1 or not args.hours > 0 or args.units < 0:
+        raise DispatchError("--calls、--samples 至少为 1，--hours、--period 须大于 0，--units 不能为负")
     start = datetime(2026, 11, 1, 16, 0, tzinfo=timezone.utc)  # 00:00 in Shanghai
     with tempfile.TemporaryDirectory(prefix="replay-bench-") as tmp:
         clock = ManualClock(start)
@@ -210,22 +281,75 @@ def _bench_replay(args: argparse.Namespace) -> int:
         gc.collect()
 
         fresh = bootstrap(Settings(data_dir=Path(tmp), load_demo=False), read_only=True)
+        cache = Path(tmp) / "checkpoints"
+        t0 = time.perf_counter()
+        with fresh.session() as s:  # the full fold once, writing its checkpoints
+            index = ReplayIndex.load(s, cache=cache)
+        write_s, written, end = time.perf_counter() - t0, len(index.checkpoints), index.end
+        del index
+        gc.collect()
+        since = max(start, end - timedelta(hours=args.period))
+
+        rss0 = _rss_mb()
         t0, c0 = time.perf_counter(), time.process_time()
         with fresh.session() as s:
-            index = ReplayIndex.load(s)
+            index = ReplayIndex.load(s, since=since, cache=cache)
         load_s, load_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        rss1 = _rss_mb()
+        resumed = index.resumed_from is not None
         rng = random.Random(args.seed)
-        span = (index.end - index.start).total_seconds()
-        times = []
-        for _ in range(args.samples):
-            at = index.start + timedelta(seconds=rng.uniform(0, span))
-            t0 = time.perf_counter()
+        span = (index.end - since).total_seconds()
+        instants = [since + timedelta(seconds=rng.uniform(0, span)) for _ in range(args.samples)]
+        wall, cpu = [], []
+        for at in instants:
+            t0, c0 = time.perf_counter(), time.thread_time()
             index.state_at(at)
-            times.append((time.perf_counter() - t0) * 1000)
-        times.sort()
+            wall.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.thread_time() - c0) * 1000)
+        scrub = []  # playback: consecutive instants 10 s apart, as the replay window steps
+        at = since + timedelta(seconds=rng.uniform(0, max(0.0, span - 10.0 * args.samples)))
+        for _ in range(args.samples):
+            c0 = time.thread_time()
+            index.state_at(at)
+            scrub.append((time.thread_time() - c0) * 1000)
+            at += timedelta(seconds=10)
+        checked = instants[:: max(1, len(instants) // 20)]
+        mine = [index.state_at(at).as_json() for at in checked]
+        period_events = index.event_count
+        del index
+        gc.collect()
+
+        t0, c0 = time.perf_counter(), time.process_time()
+        with fresh.session() as s:
+            peer = ReplayIndex.load(s)
+        full_s, full_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        same = all(peer.state_at(at).as_json() == m for at, m in zip(checked, mine))
+        del peer
         fresh.engine.dispose()
-    print_bench("replay", calls=args.calls, hours=args.hours, **counts, load_s=round(load_s, 3),
-                load_cpu_s=round(load_cpu_s, 3),
-                p50_ms=round(statistics.median(times), 3),
-                p95_ms=round(times[int(0.95 * (len(times) - 1))], 3), generate_s=round(gen_s, 2))
+    print_bench("replay", calls=args.calls, hours=args.hours, period_h=args.period, **counts,
+                period_events=period_events, checkpoints=written, resumed=resumed,
+                load_s=round(load_s, 3), load_cpu_s=round(load_cpu_s, 3),
+                full_load_s=round(full_s, 3), full_load_cpu_s=round(full_cpu_s, 3),
+                ratio=round(full_s / load_s, 2) if load_s else None,
+                checkpoint_write_s=round(write_s, 3),
+                p50_ms=_pct(wall, 0.5), p95_ms=_pct(wall, 0.95),
+                cpu_p50_ms=_pct(cpu, 0.5), cpu_p95_ms=_pct(cpu, 0.95),
+                scrub_cpu_p50_ms=_pct(scrub, 0.5), scrub_cpu_p95_ms=_pct(scrub, 0.95),
+                index_mb=round(rss1 - rss0, 1), rss_mb=round(rss1, 1),
+                same_states=same, compared=len(checked), generate_s=round(gen_s, 2))
     return 0
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[int(q * (len(ordered) - 1))], 3)
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process now (Linux), in MB."""
+    import os
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")

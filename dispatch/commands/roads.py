@@ -37,7 +37,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 def import_osm(osm_path: str | Path, cache_dir: str | Path) -> dict:
     """Build the graph of an OSM file into the cache (always rebuilt); its figures."""
     from dispatch.geo.roads import cache_key, load_or_build
-    from dispatch.importers.osm import read_osm
+    from dispatch.geo.osm import read_osm
     from dispatch.domain.units import Travel
     t0 = time.perf_counter()
     graph = load_or_build(osm_path, cache_dir, rebuild=True)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from dispatch.domain.errors import DispatchError
 from dispatch.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # the store and its libraries load only when a command opens the app
@@ -37,8 +39,27 @@ def open_app(args: argparse.Namespace, read_only: bool = False) -> App:
     app = getattr(args, "_app", None)
     if app is None:
         app = bootstrap(settings_from_args(args), read_only=read_only)
+        log_in(app, args)
         args._app = app
     return app
+
+
+def log_in(app: App, args: argparse.Namespace) -> None:
+    """Who acts headless. With --user NAME the password comes from DISPATCH_PASSWORD and
+    every event carries NAME (--operator is then refused). Without --user: on a database
+    with real accounts (mode "accounts") the services refuse every write; on one without
+    accounts, or with only the demo's, events carry --operator/settings as before."""
+    user = getattr(args, "user", None)
+    if user is None:
+        if app.accounts_mode() == "accounts":
+            app.refuse_anonymous_writes()
+        return
+    if getattr(args, "operator", None):
+        raise DispatchError("--operator 不能与 --user 同用：事件记录的是登录的账号名")
+    password = os.environ.get("DISPATCH_PASSWORD")
+    if password is None:
+        raise DispatchError(f"请在环境变量 DISPATCH_PASSWORD 中给出账号 {user} 的密码")
+    app.login(user, password)
 
 
 def print_json(value: Any) -> None:

@@ -63,3 +63,21 @@ PLACE_PROPOSED = "place.proposed"
 PLACE_CONFIRMED = "place.confirmed"
 KIND_LABELS[PLACE_PROPOSED] = "地名补录"
 KIND_LABELS[PLACE_CONFIRMED] = "地名确认"
+
+# 联动: a partner agency told of the incident, and its acknowledgement.
+AGENCY_NOTIFIED = "agency.notified"
+AGENCY_ACKNOWLEDGED = "agency.acknowledged"
+# 转警: the incident handed to another centre or department (then closed as 转办).
+INCIDENT_TRANSFERRED = "incident.transferred"
+# The phone system's location of the caller (carrier cell or handset fix) at answer.
+CALL_CARRIER_LOCATED = "call.carrier_located"
+KIND_LABELS[AGENCY_NOTIFIED] = "联动通知"
+KIND_LABELS[AGENCY_ACKNOWLEDGED] = "联动确认"
+KIND_LABELS[INCIDENT_TRANSFERRED] = "转警"
+KIND_LABELS[CALL_CARRIER_LOCATED] = "来电定位"
+
+# 交接班: an open incident passes from the outgoing operator to the incoming one.
+INCIDENT_HANDED_OVER = "incident.handed_over"
+ACCOUNT_ADDED = "account.added"
+KIND_LABELS[INCIDENT_HANDED_OVER] = "交接班"
+KIND_LABELS[ACCOUNT_ADDED] = "新增账号"

@@ -20,7 +20,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from dispatch.feeds import jt808
-from dispatch.feeds.avl_store import Fix, PositionWriter
+from dispatch.feeds.avl_store import PositionWriter
+from dispatch.store.positions import Fix
 from dispatch.geo.coords import gcj02_to_wgs84
 from dispatch.store.db import Store
 from dispatch.store.schema import UnitRow

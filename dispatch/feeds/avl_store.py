@@ -15,59 +15,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.exc import DBAPIError
 
 from dispatch.store.db import Store
-from dispatch.store.schema import PositionRow, UnitRow
+from dispatch.store.positions import Fix, write_batch
 
 log = logging.getLogger("dispatch.avl")
 
-POSITION_SOURCES = ("post", "avl", "manual")
-
-
-@dataclass(frozen=True, slots=True)
-class Fix:
-    """One accepted position of a unit, WGS-84, time in UTC."""
-
-    unit_id: int
-    at: datetime
-    lon: float
-    lat: float
-    speed_kmh: float | None = None
-    heading: float | None = None
-    source: str = "avl"
-
-
 CommitHook = Callable[[Sequence[Fix], float], None]
-
-_units = UnitRow.__table__
-_at = bindparam("b_at", type_=_units.c.position_at.type)
-# moves the unit only forward in time (a fix at the same instant replaces it); `version` is not in the SET list on purpose
-_LAST_POSITION = (
-    update(_units)
-    .where(_units.c.id == bindparam("b_id"), or_(_units.c.position_at.is_(None), _units.c.position_at <= _at))
-    .values(lon=bindparam("b_lon"), lat=bindparam("b_lat"), position_at=_at, position_source=bindparam("b_source")))
-
-
-def write_batch(store: Store, fixes: Sequence[Fix]) -> None:
-    """Append `fixes` to positions and move each unit to its newest fix, in one transaction."""
-    if not fixes:
-        return
-    newest: dict[int, Fix] = {}
-    for f in fixes:
-        cur = newest.get(f.unit_id)
-        if cur is None or f.at > cur.at:
-            newest[f.unit_id] = f
-    with store.engine.begin() as conn:
-        conn.execute(insert(PositionRow.__table__),
-                     [{"unit_id": f.unit_id, "at": f.at, "lon": f.lon, "lat": f.lat,
-                       "speed": f.speed_kmh, "heading": f.heading} for f in fixes])
-        conn.execute(_LAST_POSITION, [{"b_id": f.unit_id, "b_at": f.at, "b_lon": f.lon, "b_lat": f.lat,
-                                       "b_source": f.source} for f in newest.values()])
 
 
 class PositionWriter:

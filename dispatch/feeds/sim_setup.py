@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dispatch.domain.units import Travel, UnitKind, UnitStatus
 from dispatch.geo.coords import haversine_m
-from dispatch.importers.osm import OsmData, read_osm
+from dispatch.geo.osm import OsmData, read_osm
 from dispatch.services.locations import Location
 from dispatch.store.db import Store
 from dispatch.store.schema import GridRow, MetaRow, PlaceRow, UnitRow

@@ -110,11 +110,17 @@ class Simulator:
     recorder with the same methods) whose clock is `clock` (a ManualClock)."""
 
     def __init__(self, services, clock, units: list[UnitSnapshot], places: list[Location],  # noqa: ANN001
-                 cfg: SimConfig, router=None, on_step: Callable[[datetime], None] | None = None) -> None:  # noqa: ANN001
+                 cfg: SimConfig, router=None, on_step: Callable[[datetime], None] | None = None,  # noqa: ANN001
+                 positions=None, pace: Callable[[datetime], None] | None = None) -> None:  # noqa: ANN001
+        """`positions`: where the units' fixes go (an object with services' `report_position`
+        signature; default the services, e.g. sim_feed.Jt808Feed to send them over TCP).
+        `pace(when)` is called before the clock moves to `when` (real time: it waits)."""
         if not places:
             from dispatch.domain.errors import DispatchError
             raise DispatchError("模拟需要地点列表（地名库或路网路口）")
         self.sv, self.clock, self.cfg = services, clock, cfg
+        self.positions = positions if positions is not None else services
+        self.pace = pace
         self.router = router or StraightRouter()
         self.places = places
         self.rng = random.Random(cfg.seed)
@@ -147,10 +153,14 @@ class Simulator:
             if when > end:
                 break
             if when > self.clock.now():
+                if self.pace:
+                    self.pace(when)
                 self.clock.set(when)
             if self.on_step:
                 self.on_step(when)
             fn(*args)
+        if self.pace and end > self.clock.now():
+            self.pace(end)
         self.clock.set(max(self.clock.now(), end))
         self.result.end = self.clock.now()
         return self.result
@@ -356,7 +366,7 @@ class Simulator:
         self._report(u, lon, lat, speed, heading)
 
     def _report(self, u: _Unit, lon: float, lat: float, speed: float, heading: float | None) -> None:
-        self.sv.report_position(u.snap.id, round(lon, 7), round(lat, 7), self.clock.now(),
+        self.positions.report_position(u.snap.id, round(lon, 7), round(lat, 7), self.clock.now(),
                                 round(speed, 2), None if heading is None else round(heading, 1))
         u.lon, u.lat = lon, lat
         self.result.positions += 1

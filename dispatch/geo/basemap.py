@@ -11,7 +11,7 @@ from typing import Any
 
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.roads_osm import oneway_of
-from dispatch.importers.osm import OsmData, OsmWay
+from dispatch.geo.osm import OsmData, OsmWay
 
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 ATTRIBUTION_URL = "https://www.openstreetmap.org/copyright"

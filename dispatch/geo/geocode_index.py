@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import json
-import math
 import pickle
 from array import array
 from itertools import compress, islice

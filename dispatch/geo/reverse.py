@@ -76,7 +76,7 @@ class ReverseGeocoder:
                  grid_of: Callable[[float, float], str | None] | None = None,
                  posts: Sequence[tuple[str, float, float]] = (),
                  admin_of: dict[str, list[str]] | None = None) -> None:
-        """`osm`: OsmData (dispatch.importers.osm); `admin`: the admin path of the
+        """`osm`: OsmData (dispatch.geo.osm); `admin`: the admin path of the
         area; `admin_of`: a narrower path per road name where known; `grid_of`: the
         grid id at a point; `posts`: (name, lon, lat) of police posts."""
         self.admin = list(admin)

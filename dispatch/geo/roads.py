@@ -399,7 +399,7 @@ def cache_key(osm_path: str | Path) -> str:
 
 def load_or_build(osm_path: str | Path, cache_dir: str | Path, rebuild: bool = False) -> RoadGraph:
     """The road graph of an OSM file, from the cache when it is still valid."""
-    from dispatch.importers.osm import read_osm
+    from dispatch.geo.osm import read_osm
     osm_path = Path(osm_path)
     if not osm_path.is_file():
         raise DispatchError(f"找不到 OSM 文件: {osm_path}")

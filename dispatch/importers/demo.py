@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.grids import lattice
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 from dispatch.importers.roster import import_roster, import_stations
 from dispatch.settings import RESOURCES
 from dispatch.store.db import Store

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.gazetteer import Place, write_places
-from dispatch.importers.osm import OsmData, OsmWay
+from dispatch.geo.osm import OsmData, OsmWay
 
 _NODE_KIND_TAGS = (("amenity", "poi"), ("tourism", "landmark"), ("historic", "landmark"),
                    ("shop", "poi"), ("railway", "station"), ("public_transport", "station"),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import DutyWindow, UnitKind, UnitStatus
-from dispatch.importers.osm import OsmData
+from dispatch.geo.osm import OsmData
 from dispatch.store.schema import StationRow, UnitRow
 
 

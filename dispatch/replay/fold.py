@@ -4,6 +4,9 @@ state folded from the log equals what the live screens showed at the same instan
 
 Views are built with `fast_view` (no per-field __setattr__): the index builds one
 IncidentView per incident event, and there are hundreds of thousands in a long shift.
+
+Checkpoints (replay.checkpoints) keep folded states on disk: whenever an event folds
+differently, bump checkpoints.FORMAT so that no checkpoint of the old fold is used.
 """
 from __future__ import annotations
 
@@ -117,6 +120,8 @@ def apply_incident(state: dict, kind: str, at: datetime, unit_id: int | None, pa
         if "caller_number" in payload:
             state["caller_number"] = payload["caller_number"]
             state["caller_name"] = get("caller_name", "")
+    elif kind == ev.INCIDENT_HANDED_OVER:  # 交接班 (services.accounts.take_over)
+        state["seat"], state["operator"] = get("seat", state["seat"]), get("to", state["operator"])
     else:
         return False
     state["updated_at"] = at

@@ -2,6 +2,12 @@
 and per unit by time, so the state at t is a binary search per incident/unit, never a
 re-read of the log. The state uses the live screens' types (IncidentView, UnitSnapshot).
 
+A period (`ReplayIndex.load(since=...)`) starts from the last checkpoint of the fold
+before it (replay.checkpoints) and reads only the events after it and the positions from
+`since` on (and each unit's last fix before), so its cost is the period's, not the log's.
+Such an index holds the incidents open at the checkpoint and those received after it; the
+state at any instant from `since` on equals the whole log's.
+
 Unit positions come from the append-only `positions` table and are interpolated
 linearly between two recorded fixes (unless they are more than `max_gap_s` apart:
 then the unit stays at its last fix, as a parked unit does).
@@ -12,9 +18,10 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import numpy as np
 import gc
-import json
+from pathlib import Path
+
+import numpy as np
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,11 +29,14 @@ from sqlalchemy.orm import Session
 from dispatch.domain import events as ev
 from dispatch.domain.events import Event
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
+from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take
+from dispatch.replay.incident_table import IncidentTable
+from dispatch.replay.log_read import read_core, read_sqlite
 from dispatch.replay.unit_table import UnitTable
 from dispatch.replay.fold import apply_incident, apply_unit, incident_view, initial_unit_status, new_incident
 from dispatch.services.queries import IncidentView
 from dispatch.store.eventlog import as_utc
-from dispatch.store.schema import EventRow, PositionRow, UnitRow
+from dispatch.store.schema import UnitRow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -39,6 +49,7 @@ def _ts(value: datetime) -> float:
 class _IncidentTrack:
     """The states of one incident after each of its events (times ascending)."""
 
+    received: float = 0.0                       # epoch seconds of its call
     times: list[float] = field(default_factory=list)
     views: list = field(default_factory=list)  # state dicts, IncidentView once asked for
     events: list[tuple] = field(default_factory=list)  # raw event tuples (see build)
@@ -96,14 +107,14 @@ class ReplayIndex:
     """The log of a period, indexed for the state at any instant."""
 
     def __init__(self, units: dict[int, _UnitTrack], incidents: dict[int, _IncidentTrack],
-                 max_gap_s: float = 300.0) -> None:
+                 max_gap_s: float = 300.0, since: datetime | None = None) -> None:
         self._units = units
         self._unit_ids = sorted(units)
         self._incidents = incidents
         self.max_gap_s = max_gap_s
         ids = sorted(incidents)
         self._inc_ids = np.array(ids, dtype=np.int64)
-        self._recv = np.array([incidents[i].times[0] for i in ids], dtype=float)
+        self._recv = np.array([incidents[i].received for i in ids], dtype=float)
         closes = []
         for i in ids:
             last = incidents[i].views[-1]
@@ -111,34 +122,56 @@ class ReplayIndex:
         self._close = np.array(closes, dtype=float)
         order = np.lexsort((self._inc_ids, self._recv))  # oldest first, like open_incidents
         self._inc_ids, self._recv, self._close = self._inc_ids[order], self._recv[order], self._close[order]
+        self._flat = IncidentTable([incidents[int(i)] for i in self._inc_ids])
         times = [t.times[0] for t in incidents.values()] + [t.times[-1] for t in incidents.values()]
         times += [u.times[0] for u in units.values() if u.times]
         times += [u.times[-1] for u in units.values() if u.times]
         times += [float(u.pos_t[0]) for u in units.values() if len(u.pos_t)]
         times += [float(u.pos_t[-1]) for u in units.values() if len(u.pos_t)]
         self.start = datetime.fromtimestamp(min(times), timezone.utc) if times else None
+        if since is not None and self.start is not None and self.start < as_utc(since):
+            self.start = as_utc(since)  # the period asked for (earlier data only seeds it)
         self.end = datetime.fromtimestamp(max(times), timezone.utc) if times else None
         self.event_count = sum(len(t.events) for t in incidents.values()) + sum(
             1 for u in units.values() for e in u.events if e[3] is None)
         self.position_count = sum(len(u.pos_t) for u in units.values())
+        self.checkpoints: list[Checkpoint] = []  # taken while folding (see load)
+        self.resumed_from: Checkpoint | None = None
         self._table = UnitTable(self._unit_ids, units, min(times, default=0.0), max(times, default=0.0),
                                 max_gap_s)
 
     # ---- building ----------------------------------------------------------------------
     @classmethod
     def load(cls, session: Session, since: datetime | None = None, until: datetime | None = None,
-             max_gap_s: float = 300.0) -> "ReplayIndex":
+             max_gap_s: float = 300.0, cache: Path | None = None) -> "ReplayIndex":
         """Read the log (optionally up to `until`) and the positions, and index them.
-        Positions before `since` are skipped (incidents are always kept whole)."""
+
+        With `since`, only what is needed from `since` on is read: positions from `since`
+        (plus each unit's last fix before it) and, when `cache` (a folder of checkpoints,
+        see replay.checkpoints) holds a checkpoint at or before `since` that still matches
+        the log, only the events after it; the state at any instant from `since` on is
+        the same as with the whole log. With `cache`, checkpoints taken while folding are
+        written there for the next load."""
+        store = CheckpointStore(cache) if cache is not None else None
         gc_was = gc.isenabled()
         gc.disable()  # hundreds of thousands of small objects: no cyclic GC passes meanwhile
         try:
+            resume = None
+            if store is not None and since is not None:
+                first = min(as_utc(since), as_utc(until)) if until is not None else as_utc(since)
+                resume = store.latest_valid(session, _ts(first))
             units = {r.id: _UnitTrack(row=_unit_static(r)) for r in session.scalars(select(UnitRow))}
+            after_id = resume.event_id if resume is not None else 0
             if session.get_bind().dialect.name == "sqlite":
-                events, positions = _read_sqlite(session, since, until)
+                events, positions = read_sqlite(session, since, until, after_id)
             else:
-                events, positions = _read_core(session, since, until)
-            index = cls.build(units, events, positions, max_gap_s)
+                events, positions = read_core(session, since, until, after_id)
+            index = cls.build(units, events, positions, max_gap_s, resume=resume,
+                              record=store is not None, since=since)
+            del events, positions
+            if store is not None and index.checkpoints:  # still without GC: no full pass over the index
+                seal(session, index.checkpoints)
+                store.save(index.checkpoints)
         finally:
             if gc_was:
                 gc.enable()
@@ -149,24 +182,42 @@ class ReplayIndex:
 
     @classmethod
     def build(cls, units: dict[int, _UnitTrack], events: list[tuple], positions: list,
-              max_gap_s: float = 300.0) -> "ReplayIndex":
+              max_gap_s: float = 300.0, resume: Checkpoint | None = None, record: bool = False,
+              since: datetime | None = None) -> "ReplayIndex":
         """Index `events`: tuples (id, occurred_at, kind, incident_id, unit_id, seat,
-        operator, payload) in log order."""
+        operator, payload) in log order, starting from the fold in `resume` (the events
+        must then be those after its event id). With `record`, a checkpoint is taken at
+        each whole hour of log time (index.checkpoints, hashes not yet filled in)."""
         incidents: dict[int, _IncidentTrack] = {}
         states: dict[int, dict] = {}
         last_of: dict[int, tuple] = {}
-        dispatched = ev.UNIT_DISPATCHED
+        open_ids: set[int] = set()
+        done, last_id, max_t = 0, 0, -np.inf
+        if resume is not None:
+            done, last_id, max_t = resume.count, resume.event_id, resume.at - 1e-6
+            restore(resume, units, incidents, states, last_of, open_ids, lambda r: _IncidentTrack(received=r))
+        taken: list[Checkpoint] = []
+        next_cp = (np.floor(max_t / EVERY_S) + 1) * EVERY_S if record and max_t > -np.inf else -np.inf
+        if not record:
+            next_cp = np.inf
+        dispatched, received, closed = ev.UNIT_DISPATCHED, ev.CALL_RECEIVED, ev.INCIDENT_CLOSED
         for e in events:
             eid, at, kind, incident_id, unit_id, _seat, _op, payload = e
             t = (at - _EPOCH).total_seconds()
+            if t >= next_cp:
+                if done:  # everything folded so far happened before this whole hour
+                    taken.append(take(float(np.floor(t / EVERY_S) * EVERY_S), last_id, done,
+                                             incidents, states, last_of, open_ids, units))
+                next_cp = (np.floor(t / EVERY_S) + 1) * EVERY_S
             if incident_id is not None:
-                if kind == ev.CALL_RECEIVED:
+                if kind == received:
                     state = states[incident_id] = new_incident(incident_id, at, e[5], e[6], payload)
-                    track = incidents[incident_id] = _IncidentTrack()
+                    track = incidents[incident_id] = _IncidentTrack(received=t)
                     track.times.append(t)
                     track.views.append(state.copy())
                     track.events.append(e)
                     last_of[incident_id] = e
+                    open_ids.add(incident_id)
                 elif incident_id in states:
                     prev = last_of[incident_id]
                     same_tx = (kind == dispatched and prev[2] == dispatched
@@ -179,6 +230,8 @@ class ReplayIndex:
                         else:
                             track.times.append(t)
                             track.views.append(states[incident_id].copy())
+                        if kind == closed:
+                            open_ids.discard(incident_id)
                     last_of[incident_id] = e
             if unit_id is not None and unit_id in units:
                 u = units[unit_id]
@@ -192,8 +245,15 @@ class ReplayIndex:
                 if nxt is not None:
                     u.times.append(t)
                     u.states.append(nxt)
+            done += 1
+            last_id = eid
+            if t > max_t:
+                max_t = t
         _attach_positions(units, positions)
-        return cls(units, incidents, max_gap_s)
+        index = cls(units, incidents, max_gap_s, since)
+        index.checkpoints = taken
+        index.resumed_from = resume
+        return index
 
     # ---- queries -----------------------------------------------------------------------
     def state_at(self, at: datetime, interpolate: bool = True) -> ReplayState:
@@ -201,7 +261,7 @@ class ReplayIndex:
         te = _ts(as_utc(at))
         k = int(np.searchsorted(self._recv, te, side="right"))
         open_idx = np.nonzero(self._close[:k] > te)[0]
-        incidents = [self._incident_state(int(self._inc_ids[i]), te) for i in open_idx]
+        incidents = self._flat.at(open_idx, te)
         units = self._table.snapshots(te, interpolate)
         return ReplayState(as_utc(at), incidents, units)
 
@@ -213,6 +273,27 @@ class ReplayIndex:
 
     def unit_at(self, unit_id: int, at: datetime, interpolate: bool = True) -> UnitSnapshot:
         return self._unit_state(unit_id, _ts(as_utc(at)), interpolate)
+
+    def tracks_at(self, at: datetime, window_s: float = 300.0) -> dict[int, list[tuple[float, float]]]:
+        """Each unit's recorded positions of the `window_s` before `at` as (lon, lat), ending
+        where the unit is at `at` (interpolated as state_at places it); units that did not
+        move in that window are left out. What replay draws as tracks."""
+        te = _ts(as_utc(at))
+        out: dict[int, list[tuple[float, float]]] = {}
+        for uid, u in self._units.items():
+            if not len(u.pos_t):
+                continue
+            j = int(np.searchsorted(u.pos_t, te, side="right"))
+            i = int(np.searchsorted(u.pos_t, te - window_s, side="left"))
+            if j - i < 1:
+                continue
+            pts = list(zip(u.pos_lon[i:j].tolist(), u.pos_lat[i:j].tolist()))
+            now = self._unit_state(uid, te, True)
+            if (now.lon, now.lat) != pts[-1]:
+                pts.append((now.lon, now.lat))
+            if len(pts) >= 2:
+                out[uid] = pts
+        return out
 
     def incident_events(self, incident_id: int) -> list[Event]:
         """Every event of one incident, in log order (for its timeline)."""
@@ -283,76 +364,6 @@ class ReplayIndex:
                             position_source=source)
 
 
-_EVENT_COLUMNS = "id, occurred_at, kind, incident_id, unit_id, seat, operator, payload"
-_POSITION_COLUMNS = "unit_id, at, lon, lat, speed, heading"
-
-
-def _read_sqlite(session: Session, since: datetime | None, until: datetime | None) -> tuple[list, list]:
-    """The fast path on SQLite: the driver's cursor, times compared as stored text."""
-    raw = session.connection().connection.driver_connection
-    fmt = "%Y-%m-%d %H:%M:%S.%f"
-    ev_where, pos_where, ev_args, pos_args = "", [], [], []
-    if until is not None:
-        ev_where = " WHERE occurred_at <= ?"
-        ev_args.append(as_utc(until).strftime(fmt))
-        pos_where.append("at <= ?")
-        pos_args.append(as_utc(until).strftime(fmt))
-    if since is not None:
-        pos_where.append("at >= ?")
-        pos_args.append(as_utc(since).strftime(fmt))
-    rows = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events{ev_where} ORDER BY id", ev_args).fetchall()
-    pw = (" WHERE " + " AND ".join(pos_where)) if pos_where else ""
-    prows = raw.execute(f"SELECT {_POSITION_COLUMNS} FROM positions{pw} ORDER BY unit_id, at, id",
-                        pos_args).fetchall()
-    return _events(rows), _positions(prows)
-
-
-def _read_core(session: Session, since: datetime | None, until: datetime | None) -> tuple[list, list]:
-    """Any other database (PostgreSQL) through SQLAlchemy Core."""
-    conn = session.connection()
-    evq = select(EventRow.id, EventRow.occurred_at, EventRow.kind, EventRow.incident_id,
-                 EventRow.unit_id, EventRow.seat, EventRow.operator, EventRow.payload)
-    posq = select(PositionRow.unit_id, PositionRow.at, PositionRow.lon, PositionRow.lat,
-                  PositionRow.speed, PositionRow.heading)
-    if until is not None:
-        evq, posq = evq.where(EventRow.occurred_at <= until), posq.where(PositionRow.at <= until)
-    if since is not None:
-        posq = posq.where(PositionRow.at >= since)
-    rows = conn.execute(evq.order_by(EventRow.id)).all()
-    prows = conn.execute(posq.order_by(PositionRow.unit_id, PositionRow.at, PositionRow.id)).all()
-    return _events(rows), _positions(prows)
-
-
-def _events(rows: list) -> list[tuple]:
-    if not rows:
-        return []
-    ids, at, kinds, incs, units, seats, ops, payloads = zip(*rows)
-    return list(zip(ids, _datetimes(at), kinds, incs, units, seats, ops, _payloads(payloads)))
-
-
-def _positions(rows: list) -> list[tuple]:
-    if not rows:
-        return []
-    units, at, lon, lat, speed, heading = zip(*rows)
-    return list(zip(units, _datetimes(at), lon, lat, speed, heading))
-
-
-def _payloads(raw: list) -> list[dict]:
-    """JSON payloads: SQLite hands back text (decoded in one go), PostgreSQL dicts."""
-    if raw and all(isinstance(p, str) for p in raw):
-        return [p or {} for p in json.loads("[" + ",".join(raw) + "]")]
-    return [json.loads(p) if isinstance(p, str) else (p or {}) for p in raw]
-
-
-def _datetimes(raw) -> list[datetime]:  # noqa: ANN001
-    """UTC datetimes: SQLite hands back text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC as the
-    store writes it), PostgreSQL aware datetimes."""
-    if raw and isinstance(raw[0], str):
-        parse = datetime.fromisoformat
-        return [parse(v + "+00:00") for v in raw]
-    return [as_utc(v) for v in raw]
-
-
 def _unit_static(r: UnitRow) -> dict:
     return {"callsign": r.callsign, "kind": UnitKind(r.kind), "home_lon": r.home_lon,
             "home_lat": r.home_lat, "station": r.station,
@@ -388,6 +399,6 @@ def _attach_positions(units: dict[int, _UnitTrack], positions: list) -> None:
 
 
 def load_index(app, since: datetime | None = None, until: datetime | None = None) -> ReplayIndex:  # noqa: ANN001
-    """The replay index of an App's database."""
+    """The replay index of an App's database (checkpoints kept in its cache folder)."""
     with app.session() as s:
-        return ReplayIndex.load(s, since, until)
+        return ReplayIndex.load(s, since, until, cache=app.settings.cache_dir / "replay")

@@ -14,7 +14,7 @@ from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import RESULT_CODES, IncidentStatus, Priority, category, check_incident_move
 from dispatch.domain.units import UnitStatus
-from dispatch.services.context import Changes, Context, append_event, ensure_writable
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
 from dispatch.services.locations import Location
 from dispatch.store.schema import AssignmentRow, IncidentRow, UnitRow
 
@@ -38,6 +38,7 @@ def open_incident(s: Session, incident_id: int) -> IncidentRow:
 def open_call(ctx: Context, caller_number: str = "", caller_name: str = "") -> Changes:
     """接警: the incident and its call.received event exist from this moment on."""
     ensure_writable(ctx)
+    require(ctx, "incident.write")
     caller_number, caller_name = caller_number.strip(), caller_name.strip()
     if not _PHONE.match(caller_number):
         raise DispatchError(f"来电号码格式不正确: {caller_number!r}")
@@ -58,6 +59,7 @@ def open_call(ctx: Context, caller_number: str = "", caller_name: str = "") -> C
 def update_caller(ctx: Context, incident_id: int, caller_number: str, caller_name: str) -> Changes:
     """Correct the caller's number or name (recorded as a note event)."""
     ensure_writable(ctx)
+    require(ctx, "incident.write")
     if not _PHONE.match(caller_number.strip()):
         raise DispatchError(f"来电号码格式不正确: {caller_number!r}")
     with ctx.store.transaction(appends=True) as s:
@@ -74,6 +76,7 @@ def update_caller(ctx: Context, incident_id: int, caller_number: str, caller_nam
 def locate(ctx: Context, incident_id: int, location: Location) -> Changes:
     """定位: set (or correct) where the incident is."""
     ensure_writable(ctx)
+    require(ctx, "incident.write")
     location.validate()
     grid = ctx.grid_of(location.lon, location.lat) if ctx.grid_of else None
     with ctx.store.transaction(appends=True) as s:
@@ -93,6 +96,7 @@ def categorise(ctx: Context, incident_id: int, category_code: str, priority: str
                narrative: str | None = None) -> Changes:
     """定性: category (报警/求助/投诉 types), priority (紧急/非紧急) and the narrative."""
     ensure_writable(ctx)
+    require(ctx, "incident.write")
     cat = category(category_code)
     if priority is None:
         prio = Priority.URGENT if cat.urgent else Priority.NORMAL
@@ -119,6 +123,7 @@ def categorise(ctx: Context, incident_id: int, category_code: str, priority: str
 def add_note(ctx: Context, incident_id: int, text: str) -> Changes:
     """补充警情: a free-text note on the incident's timeline."""
     ensure_writable(ctx)
+    require(ctx, "incident.write")
     if not text.strip():
         raise DispatchError("补充内容不能为空")
     with ctx.store.transaction(appends=True) as s:
@@ -133,6 +138,7 @@ def add_note(ctx: Context, incident_id: int, text: str) -> Changes:
 def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> Changes:
     """结警: close with a result code; units still assigned are released to 空闲."""
     ensure_writable(ctx)
+    require(ctx, "incident.close")
     code = result_code if result_code in RESULT_CODES else \
         {v: k for k, v in RESULT_CODES.items()}.get(result_code)
     if code is None:
@@ -163,6 +169,7 @@ def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> C
 def callback(ctx: Context, incident_id: int, satisfied: bool, note: str = "") -> Changes:
     """回访: the callback to the caller after closing."""
     ensure_writable(ctx)
+    require(ctx, "incident.write")
     with ctx.store.transaction(appends=True) as s:
         inc = get_incident(s, incident_id)
         if inc.status != IncidentStatus.CLOSED.value:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from dispatch.domain import roles
 from dispatch.domain.errors import DispatchError
 from dispatch.services.clock import Clock
 from dispatch.store import eventlog
@@ -15,10 +16,14 @@ from dispatch.store.db import Store
 
 @dataclass(frozen=True)
 class Actor:
-    """The seat and operator that events are recorded against."""
+    """The seat and operator that events are recorded against. `role` is the
+    authenticated operator's role (dispatch.domain.roles.Role value); None for an
+    in-process caller without a login layer (tests, simulator, a database without
+    accounts), whose actions are not role-checked."""
 
     seat: str
     operator: str
+    role: str | None = None
 
 
 @dataclass
@@ -28,6 +33,7 @@ class Context:
     actor: Actor
     read_only: bool = False
     grid_of: Callable[[float, float], str | None] | None = None  # point -> 网格 id
+    training: bool = False  # a training copy: a trainer may write here
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,12 @@ def ensure_writable(ctx: Context) -> None:
     """Replay and training views are read-only: refuse any write."""
     if ctx.read_only:
         raise DispatchError("回放/只读模式下不能修改警情")
+
+
+def require(ctx: Context, action: str) -> None:
+    """Refuse `action` (a dispatch.domain.roles.PERMISSIONS key) unless the actor's role
+    may do it; the refusal names the role needed."""
+    roles.check(ctx.actor.role, action, ctx.training)
 
 
 def append_event(ctx: Context, s: Session, kind: str, incident_id: int | None = None,

@@ -62,7 +62,7 @@ def load_reverse(store: Store, osm_path: Path, grid_index: GridIndex) -> Reverse
     from sqlalchemy import select
 
     from dispatch.geo.reverse import ReverseGeocoder
-    from dispatch.importers.osm import read_osm
+    from dispatch.geo.osm import read_osm
     from dispatch.services.queries import stations
     from dispatch.store.schema import PlaceRow
 

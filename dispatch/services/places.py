@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
 from dispatch.geo.geocode_index import PlaceRecord
 from dispatch.geo.text import is_meaningless, normalise
-from dispatch.services.context import Changes, Context, append_event, ensure_writable
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
 from dispatch.store.schema import PlaceRow
 
 SOURCE = "地名补录"
@@ -53,6 +56,7 @@ def propose_place(ctx: Context, words: str, lon: float, lat: float,
     Refused (nothing written) for empty words, a point out of range or an unknown
     place. With `geocoder`, the place is searchable in it at once."""
     ensure_writable(ctx)
+    require(ctx, "incident.write")
     words = _check_words(words)
     lon, lat = _check_point(lon, lat)
     with ctx.store.transaction(appends=True) as s:
@@ -83,6 +87,7 @@ def propose_place(ctx: Context, words: str, lon: float, lat: float,
 def confirm_place(ctx: Context, place_id: int) -> Changes:
     """The shift lead confirms a proposed place: status "confirmed", event place.confirmed."""
     ensure_writable(ctx)
+    require(ctx, "place.confirm")
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
         row = s.get(PlaceRow, place_id) if isinstance(place_id, int) else None
@@ -96,3 +101,13 @@ def confirm_place(ctx: Context, place_id: int) -> Changes:
         eid = append_event(ctx, s, ev.PLACE_CONFIRMED, at=now,
                            payload={"place_id": row.id, "words": row.name})
     return Changes(last_event_id=eid, event_ids=(eid,))
+
+
+def proposals(s: Session, status: str = "proposed") -> list[dict]:
+    """Places kept by 地名补录 with the given status, oldest first (for the shift lead)."""
+    rows = s.scalars(select(PlaceRow).where(PlaceRow.source == SOURCE).order_by(PlaceRow.id))
+    return [{"id": r.id, "words": r.name, "lon": r.lon, "lat": r.lat, "kind": r.kind,
+             "alias_of": (r.extra or {}).get("alias_of"), "seat": (r.extra or {}).get("seat", ""),
+             "operator": (r.extra or {}).get("operator", ""),
+             "proposed_at": (r.extra or {}).get("proposed_at", ""), "status": (r.extra or {}).get("status", "")}
+            for r in rows if (r.extra or {}).get("status") == status]

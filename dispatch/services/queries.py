@@ -164,3 +164,14 @@ def incidents_near(s: Session, lon: float, lat: float, radius_m: float, since: d
     rows = rows[:limit]
     by = _assignments(s, [r.id for r in rows])
     return [_incident_view(r, by[r.id]) for r in rows]
+
+
+def unit_track(s: Session, unit_id: int, since: datetime, until: datetime | None = None) -> list[tuple[float, float]]:
+    """A unit's positions (lon, lat) from `since` up to `until` (default: all), oldest first:
+    the track the map draws for a selected unit and in replay."""
+    from dispatch.store.schema import PositionRow
+
+    q = select(PositionRow.lon, PositionRow.lat).where(PositionRow.unit_id == unit_id, PositionRow.at >= since)
+    if until is not None:
+        q = q.where(PositionRow.at <= until)
+    return [(lon, lat) for lon, lat in s.execute(q.order_by(PositionRow.at, PositionRow.id))]

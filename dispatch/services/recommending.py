@@ -7,7 +7,7 @@ from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import category as find_category
 from dispatch.services.calls import get_incident
-from dispatch.services.context import Context, append_event
+from dispatch.services.context import Context, append_event, require
 from dispatch.services.queries import unit_snapshots
 
 
@@ -17,6 +17,8 @@ def recommend_for(ctx: Context, roads_provider: Callable, incident_id: int, limi
     unit.recommended event records what the call-taker was shown."""
     from dispatch.geo.recommend import recommend
 
+    if log and not ctx.read_only:
+        require(ctx, "incident.write")  # the logged recommendation is a write (a trainer's on live: no)
     with ctx.store.reader() as s:
         inc = get_incident(s, incident_id)
         if inc.lon is None:

@@ -74,3 +74,33 @@ class Services:
         """The shift lead confirms a proposed place."""
         from dispatch.services import places
         return places.confirm_place(self.ctx, place_id)
+
+    # ---- issue 12: 联动, 转警, the phone line -------------------------------------------
+    def notify_agency(self, incident_id: int, agency: str, method: str = "phone", reference: str = "",
+                      note: str = "") -> Changes:
+        """联动通知: a partner agency (119, 120, 122, 12345, 燃气 …) told of the incident."""
+        from dispatch.services import joint_response
+        return joint_response.notify(self.ctx, incident_id, agency, method, reference, note)
+
+    def acknowledge_agency(self, incident_id: int, agency: str | None = None,
+                           notification_id: int | None = None, reference: str = "") -> Changes:
+        """联动确认: the partner acknowledged (by agency or notification id)."""
+        from dispatch.services import joint_response
+        return joint_response.acknowledge(self.ctx, incident_id, agency, notification_id, reference)
+
+    def transfer(self, incident_id: int, to: str, reason: str) -> Changes:
+        """转警: hand the incident to another centre or department; it closes as 转办."""
+        from dispatch.services import transfer
+        return transfer.transfer(self.ctx, incident_id, to, reason)
+
+    def answer_call(self, number: str, lon: float | None = None, lat: float | None = None,
+                    accuracy_m: float | None = None, in_hand: int | None = None) -> int:
+        """The phone system answered a call at this seat: fill the call in hand or open one,
+        keeping the carrier location."""
+        from dispatch.services import phone_calls
+        return phone_calls.answer(self.ctx, number, lon, lat, accuracy_m, in_hand)
+
+    def take_over(self, outgoing: str) -> Changes:
+        """交接班: the open incidents of operator `outgoing` pass to the one acting here."""
+        from dispatch.services.accounts import take_over
+        return take_over(self.ctx, outgoing)

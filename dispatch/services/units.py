@@ -12,8 +12,9 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import UnitStatus, check_unit_move
 from dispatch.services.calls import open_incident
-from dispatch.services.context import Changes, Context, append_event, ensure_writable
-from dispatch.store.schema import AssignmentRow, IncidentRow, PositionRow, UnitRow
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.store.positions import Fix, write_batch
+from dispatch.store.schema import AssignmentRow, IncidentRow, UnitRow
 
 
 def get_unit(s: Session, unit_id: int) -> UnitRow:
@@ -28,6 +29,7 @@ def dispatch(ctx: Context, incident_id: int, unit_ids: Sequence[int],
     """派警: send one or more available units to an open, located incident.
     `estimates` maps unit id -> (eta_s, route_m) as recommended, kept for timelines."""
     ensure_writable(ctx)
+    require(ctx, "unit.write")
     if not unit_ids:
         raise DispatchError("请选择要派出的警力")
     if len(set(unit_ids)) != len(unit_ids):
@@ -65,6 +67,7 @@ def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str =
     committed unit to 空闲 clears its assignment; the first arrival puts the
     incident 处警中; the last unit stood down before arriving puts it back to 待派警."""
     ensure_writable(ctx)
+    require(ctx, "unit.write")
     try:
         target = UnitStatus(target)
     except ValueError:
@@ -116,8 +119,8 @@ def report_position(ctx: Context, unit_id: int, lon: float, lat: float, at: date
     """A position from the unit (the simulator, a manual fix): appended to positions and
     the unit's last position moved, through the AVL writer's path — it never bumps the
     unit's version, so a fix cannot make a seat's action fail as changed by another seat."""
-    from dispatch.feeds.avl_store import Fix, write_batch
     ensure_writable(ctx)
+    require(ctx, "unit.write")
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise DispatchError(f"坐标超出范围: {lon}, {lat}")
     at = at or ctx.clock.now()

@@ -42,7 +42,7 @@
   /* ---------- markers ---------- */
 
   function unitClass(u) {
-    return "dm-unit st-" + esc(u.status || "available") + (u.alert ? " alert" : "");
+    return "dm-unit st-" + esc(u.status || "available") + (u.alert ? " alert" : "") + (u.stale ? " stale" : "");
   }
 
   function unitHtml(u) {
@@ -69,6 +69,14 @@
   }
 
   function setUnits(list) {
+    var seen = upsertUnits(list);
+    Object.keys(units).forEach(function (id) {
+      if (!seen[id]) { layers.units.removeLayer(units[id]); delete units[id]; }
+    });
+  }
+
+  // Update (or add) only the units given; the others stay as they are (live fixes).
+  function upsertUnits(list) {
     var seen = {};
     list.filter(placeable).forEach(function (u) {
       var id = String(u.id);
@@ -89,11 +97,50 @@
       var tip = esc(u.label || u.callsign);
       if (m.getTooltip()) { m.setTooltipContent(tip); }
       else { m.bindTooltip(tip, { direction: "top", offset: [0, -12], className: "dm-tip" }); }
-    });
-    Object.keys(units).forEach(function (id) {
-      if (!seen[id]) { layers.units.removeLayer(units[id]); delete units[id]; }
+      var t = tracks[id];
+      if (t && t.follow) { t.line.addLatLng(pos); }
     });
     scheduleDeclutter();
+    return seen;
+  }
+
+  /* ---------- the selected unit's track ---------- */
+
+  // unit id -> {line, follow}; a followed track grows with the unit's live fixes
+  var tracks = {};
+
+  function addTrack(unitId, coords, label, follow) {
+    var lls = coords.map(function (c) { return ll(c[0], c[1]); });
+    var t = { follow: follow, line: L.polyline(lls, { color: "#ffd33d", weight: follow ? 4 : 3,
+      opacity: follow ? 0.9 : 0.7, dashArray: "6 4", interactive: false, renderer: renderer }) };
+    if (label) { t.line.bindTooltip(esc(label), { sticky: true, className: "dm-tip" }); }
+    layers.tracks.addLayer(t.line);
+    tracks[String(unitId)] = t;
+  }
+
+  // The selected unit's track (the console): only this one is drawn, and it follows the unit.
+  function showTrack(unitId, coords, label) {
+    clearTrack();
+    addTrack(unitId, coords, label, true);
+  }
+
+  function clearTrack() {
+    layers.tracks.clearLayers();
+    tracks = {};
+  }
+
+  // Replay: every unit's recent track as it was at the cursor, [{id, coords}], replacing all.
+  function setTracks(list) {
+    list.forEach(function (t) {
+      var cur = tracks[String(t.id)];
+      if (cur && !cur.follow) { cur.line.setLatLngs(t.coords.map(function (c) { return ll(c[0], c[1]); })); }
+      else { if (cur) { layers.tracks.removeLayer(cur.line); } addTrack(t.id, t.coords, "", false); }
+    });
+    var keep = {};
+    list.forEach(function (t) { keep[String(t.id)] = true; });
+    Object.keys(tracks).forEach(function (id) {
+      if (!keep[id]) { layers.tracks.removeLayer(tracks[id].line); delete tracks[id]; }
+    });
   }
 
   function incidentIcon(i) {
@@ -333,7 +380,7 @@
         cfg.attributionUrl ? '<a href="' + esc(cfg.attributionUrl) + '" target="_blank">' +
           esc(cfg.attribution) + "</a>" : esc(cfg.attribution));
       L.control.scale({ imperial: false, position: "bottomright", maxWidth: 160 }).addTo(map);
-      ["roads", "grids", "labels", "stations", "routes", "units", "incidents", "candidates", "pick"]
+      ["roads", "grids", "labels", "stations", "routes", "tracks", "units", "incidents", "candidates", "pick"]
         .forEach(function (name) { layers[name] = L.layerGroup().addTo(map); });
       base = window.DispatchMapBase.draw(map, layers, renderer, data, esc);
       map.on("zoomend", function () { base.onZoom(); scheduleDeclutter(); });
@@ -361,6 +408,10 @@
       }
     },
     setUnits: setUnits,
+    upsertUnits: function (list) { upsertUnits(list); },
+    showTrack: showTrack,
+    clearTrack: clearTrack,
+    setTracks: setTracks,
     setIncidents: setIncidents,
     setCandidates: setCandidates,
     highlightCandidate: highlightCandidate,
@@ -413,6 +464,13 @@
         if (candidates[k] === highlighted) { out.highlighted = Number(k); }
       });
       Object.keys(routes).forEach(function (k) { out.routes[k] = routes[k].line.getLatLngs().length; });
+      out.track = null;
+      out.tracks = {};
+      Object.keys(tracks).forEach(function (id) {
+        var n = tracks[id].line.getLatLngs().length;
+        out.tracks[id] = n;
+        if (tracks[id].follow) { out.track = { unit: Number(id), points: n }; }
+      });
       return out;
     }
   };

@@ -21,7 +21,7 @@ from dispatch.geo.text import core_name
 from dispatch.importers.admin_hierarchy import admin_places
 from dispatch.importers.data_files import NINGBO_POIS
 from dispatch.importers.gazetteer_osm import intersection_places, road_places
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 from dispatch.importers.places_csv import read_places_csv
 
 ROOT = Path(__file__).resolve().parents[2]

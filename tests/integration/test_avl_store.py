@@ -19,7 +19,8 @@ from alembic import command
 from sqlalchemy import select, text
 
 from dispatch.domain.units import UnitStatus
-from dispatch.feeds.avl_store import Fix, PositionWriter
+from dispatch.feeds.avl_store import PositionWriter
+from dispatch.store.positions import Fix
 from dispatch.services import queries
 from dispatch.store import migrate
 from dispatch.store.schema import UnitRow

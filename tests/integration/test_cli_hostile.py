@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.cli import build_parser, main
+from dispatch.cli import build_parser
+from ui.entry import UI_COMMANDS, main
 
 
 @pytest.fixture
@@ -119,7 +120,7 @@ def _commands(parser, prefix=()):
     yield prefix
 
 
-@pytest.mark.parametrize("command", [c for c in _commands(build_parser()) if c],
+@pytest.mark.parametrize("command", [c for c in _commands(build_parser(UI_COMMANDS)) if c],
                          ids=lambda c: " ".join(c))
 def test_every_command_refuses_an_unknown_option(capsys, tmp_path, command):
     _one_line_exit_2(capsys, ["--data-dir", str(tmp_path), *command, "--no-such-option-x"])

@@ -12,7 +12,7 @@ from dispatch.commands.geocode import DEFAULT_QUERIES, evaluate, load_queries, r
 from dispatch.commands.geocode_bench import bench_geocode, prepare_database
 from dispatch.geo.geocoder import load_geocoder
 from dispatch.importers.gazetteer_osm import import_osm_places
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 from dispatch.importers.places_csv import import_csv_places
 from dispatch.store.schema import Base
 

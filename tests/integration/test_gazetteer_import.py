@@ -10,7 +10,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.geo.geocoder import CACHE_NAME, load_geocoder
 from dispatch.importers.admin_hierarchy import import_admin
 from dispatch.importers.gazetteer_osm import import_osm_places
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 from dispatch.importers.places_csv import import_csv_places
 from dispatch.store.schema import Base, PlaceRow
 

@@ -91,3 +91,21 @@ def test_place_events_leave_replay_and_timeline_readable(app):
         index = ReplayIndex.load(s)
     assert index is not None
     assert ev.KIND_LABELS[ev.PLACE_PROPOSED] == "地名补录"
+
+
+def test_shift_lead_lists_and_confirms_proposals_from_the_command_line(app, capsys):
+    import json
+
+    from dispatch.cli import main
+    app.services.propose_place(WORDS, *POINT)
+    data = ["--data-dir", str(app.settings.data_dir)]
+    app.engine.dispose()
+    assert main([*data, "gazetteer", "proposals", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["words"] == WORDS and row["status"] == "proposed"
+    assert main([*data, "gazetteer", "confirm", str(row["id"])]) == 0
+    assert "已确认" in capsys.readouterr().out
+    assert main([*data, "gazetteer", "proposals", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main([*data, "gazetteer", "confirm", str(row["id"])]) == 2  # twice: refused in one line
+    assert "已确认" in capsys.readouterr().err

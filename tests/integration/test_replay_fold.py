@@ -88,3 +88,21 @@ def test_vectorised_units_match_the_per_unit_lookup(tmp_path):
             assert u == index.unit_at(u.id, t, interpolate=False)
         moving += sum(1 for u in state.units if (u.lon, u.lat) != (stepped[u.id].lon, stepped[u.id].lat))
     assert moving > 0  # interpolation really moved some units between fixes
+
+
+def test_units_at_the_exact_instants_of_their_status_changes_and_fixes(tmp_path):
+    """Ties: at the very instant of a status change or a fix, the prebuilt snapshots of
+    the vectorised table equal the per-unit lookup (events and fixes at t included)."""
+    app, clock, places = roster_app(tmp_path)
+    Simulator(app.services, clock, app.unit_snapshots(), places,
+              SimConfig(hours=1, calls=20, seed=5, start=START)).run()
+    index = load_index(app)
+    instants = set()
+    for uid in index.unit_ids():
+        instants.update(since for since, _, _ in index.unit_status_spans(uid) if since is not None)
+        instants.update(index._units[uid].pos_at)
+    assert len(instants) > 50
+    for t in sorted(instants)[::3]:
+        for interpolate in (True, False):
+            for u in index.state_at(t, interpolate).units:
+                assert u == index.unit_at(u.id, t, interpolate), (t, u.id)

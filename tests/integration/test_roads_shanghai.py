@@ -12,7 +12,7 @@ from dispatch.domain.units import Travel, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.recommend import recommend
 from dispatch.geo.roads import RoadGraph, load_or_build
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 
 OSM = Path(__file__).resolve().parents[2] / "resources" / "demo" / "shanghai-huangpu.osm"
 NOON = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)

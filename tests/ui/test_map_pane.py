@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QUrl  # noqa: E402
 
 from dispatch.geo.basemap import build_basemap  # noqa: E402
-from dispatch.importers.osm import read_osm  # noqa: E402
+from dispatch.geo.osm import read_osm  # noqa: E402
 from ui.map.bridge import MapBridge  # noqa: E402
 from ui.map.map_pane import MapPane  # noqa: E402
 

@@ -14,7 +14,7 @@ from dispatch.importers.data_files import NATIONAL_HIERARCHY as HIERARCHY
 from dispatch.importers.data_files import NINGBO_POIS as NINGBO
 from dispatch.importers.data_files import open_text
 from dispatch.importers.gazetteer_osm import intersection_places, named_node_places, road_places
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 from dispatch.importers.places_csv import read_places_csv
 
 ROOT = Path(__file__).resolve().parents[2]

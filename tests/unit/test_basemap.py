@@ -10,7 +10,7 @@ import pytest
 
 from dispatch.geo.basemap import HIGHWAY_RANK, LABEL_SPACING_M, build_basemap
 from dispatch.geo.coords import haversine_m
-from dispatch.importers.osm import DRIVABLE_HIGHWAYS, OsmData, OsmWay, read_osm
+from dispatch.geo.osm import DRIVABLE_HIGHWAYS, OsmData, OsmWay, read_osm
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_OSM = ROOT / "resources" / "demo" / "shanghai-huangpu.osm"

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 
 from dispatch.geo.reverse import ReverseGeocoder, direction_of
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 from dispatch.services.locations import Location
 
 from dispatch.settings import RESOURCES

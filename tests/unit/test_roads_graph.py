@@ -11,7 +11,7 @@ from dispatch.domain.units import Travel
 from dispatch.geo.roads_osm import oneway_of
 from dispatch.geo.roads import (RoadGraph, _way_speed, cache_key, load_or_build,
                                 parse_maxspeed)
-from dispatch.importers.osm import OsmData, OsmWay
+from dispatch.geo.osm import OsmData, OsmWay
 
 # a 3x3 block of junctions ~ 100 m apart around People's Square
 LON0, LAT0, D = 121.47, 31.23, 0.001

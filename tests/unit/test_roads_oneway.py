@@ -8,7 +8,7 @@ import pytest
 from dispatch.domain.units import Travel
 from dispatch.geo.basemap import build_basemap
 from dispatch.geo.roads import RoadGraph
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 
 # (tags of the tested way, expected: 1 forward only, -1 backward only, 0 both ways)
 CASES = [

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from dispatch.geo import routing_kernel as k
 from dispatch.geo.warmup import compile_kernels
 from dispatch.geo.roads import RoadGraph
-from dispatch.importers.osm import read_osm
+from dispatch.geo.osm import read_osm
 from dispatch.geo.recommend import recommend
 from dispatch.commands.roads_bench import DEMO_OSM, bench_units, _DEMO_MIX
 

@@ -90,6 +90,7 @@ class MapPane(QWidget):
         # loaded again (the renderer process died): the map never comes back blank.
         self._state: dict[str, str] = {}
         self._routes: dict[str, str] = {}
+        self._units: dict[int, dict] = {}  # the unit markers shown, kept up to date by upserts
 
         # Off the record: no disk cache, no cookies. Parented last (below) so that
         # it is destroyed after the page that uses it.
@@ -155,8 +156,29 @@ class MapPane(QWidget):
     # ---- API (Python -> JS) ------------------------------------------------
 
     def set_units(self, units: list[dict]) -> None:
-        """Full replace: {id, callsign, kind, status, lon, lat, label, alert}."""
-        self._call("setUnits", units, state="units")
+        """Full replace: {id, callsign, kind, status, lon, lat, label, alert, stale}."""
+        self._units = {u["id"]: u for u in units}
+        self._call("setUnits", units)
+
+    def upsert_units(self, units: list[dict]) -> None:
+        """Update only these units' markers (live fixes); the others stay as drawn."""
+        if not units:
+            return
+        self._units.update((u["id"], u) for u in units)
+        self._call("upsertUnits", units)
+
+    def show_track(self, unit_id: int, coords: list[list[float]], label: str = "") -> None:
+        """The selected unit's recent track, [[lon, lat], ...]; it grows as the unit moves."""
+        self._call("showTrack", unit_id, coords, label, state="track")
+
+    def clear_track(self) -> None:
+        self._state.pop("track", None)
+        self._call("clearTrack")
+
+    def set_tracks(self, tracks: dict[int, list]) -> None:
+        """Replay: every unit's recent track {unit id: [(lon, lat), ...]}, replacing all."""
+        self._call("setTracks", [{"id": k, "coords": [list(p) for p in v]} for k, v in tracks.items()],
+                   state="track")
 
     def set_incidents(self, incidents: list[dict]) -> None:
         """Full replace: {id, status, priority, lon, lat, label}."""
@@ -233,7 +255,9 @@ class MapPane(QWidget):
     def _on_render_process_terminated(self, status, exit_code: int) -> None:
         log.error("map renderer died (%s, %s); reloading the map page", status, exit_code)
         self._ready = False
-        order = ("view", "grids", "units", "incidents", "candidates", "highlight", "pick")
+        units = json.dumps(list(self._units.values()), ensure_ascii=False)
+        self._state["units"] = f"window.dispatchMap.setUnits({units});"
+        order = ("view", "grids", "units", "incidents", "candidates", "highlight", "pick", "track")
         self._queue = [(self._state[k], None) for k in order if k in self._state]
         self._queue += [(script, None) for script in self._routes.values()]
         self._view.setUrl(QUrl.fromLocalFile(str(self.page_path)))

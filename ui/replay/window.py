@@ -20,6 +20,7 @@ from ui.replay.controller import SPEEDS, ReplayController
 
 LOCAL_TZ = QTimeZone(b"Asia/Shanghai")
 REPLAY_RESIZE_ROWS = 30
+TRACK_WINDOW_S = 300.0  # each unit's last 5 minutes of positions, drawn up to the cursor
 
 
 class ConsoleViews:
@@ -41,13 +42,16 @@ class ConsoleViews:
             table.horizontalHeader().setResizeContentsPrecision(REPLAY_RESIZE_ROWS)
         self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url) if with_map else None
 
-    def show(self, state: ReplayState) -> None:
+    def show(self, state: ReplayState, tracks: dict[int, list] | None = None) -> None:
+        """The state at the cursor; `tracks` (unit id -> recent positions) drawn on the map."""
         self.queue.set_incidents(state.incidents, state.at)
         self.board.set_units(state.units, state.incidents, state.at)
         if self.map is not None:
             from ui.map_feed import incident_markers, unit_markers
             self.map.set_units(unit_markers(state.units, {}, state.at, self.tz))
             self.map.set_incidents(incident_markers(state.incidents))
+            if tracks is not None:
+                self.map.set_tracks(tracks)
 
 
 class ReplayWindow(QMainWindow):
@@ -193,7 +197,8 @@ class ReplayWindow(QMainWindow):
         self._on_scrub_timer()
 
     def _on_state(self, state: ReplayState) -> None:
-        self.views.show(state)
+        tracks = self.index.tracks_at(state.at, TRACK_WINDOW_S) if self.views.map is not None else None
+        self.views.show(state, tracks)
         self.slider.blockSignals(True)
         self.slider.setValue(int(self.controller.position_s))
         self.slider.blockSignals(False)

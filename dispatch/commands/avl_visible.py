@@ -1,0 +1,64 @@
+"""`bench avl`'s console side: fix sent -> the console's unit model updated, measured in
+a real offscreen console process (ui.visible_probe) on the bench's database.
+
+The bench keeps the time.monotonic() at which it sent each fix; the console reports
+the time.monotonic() at which its board model took each unit's new fix (one clock,
+CLOCK_MONOTONIC, for every process of the machine). A fix that a newer fix of the same
+unit replaced before the console's next poll is never shown: counted as superseded.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+from datetime import datetime
+
+from dispatch.domain.errors import DispatchError
+
+
+# the bench's cars drive around People's Square, inside the demo's road extract (OSM, ODbL)
+DEMO_ROADS = "resources:demo/shanghai-huangpu.osm"
+
+
+class ConsoleProbe:
+    def __init__(self, app) -> None:  # noqa: ANN001 (dispatch.bootstrap.App)
+        if not app.meta("roads_osm"):  # the console's map needs a road network
+            app.set_meta("roads_osm", DEMO_ROADS)
+        self.proc = subprocess.Popen([sys.executable, "-m", "ui.visible_probe", "--db", app.settings.database_url],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    async def ready(self, timeout_s: float = 120.0) -> None:
+        """Wait until the console shows the units (its window and map are up)."""
+        loop = asyncio.get_running_loop()
+        try:
+            line = await asyncio.wait_for(loop.run_in_executor(None, self.proc.stdout.readline), timeout_s)
+        except asyncio.TimeoutError:
+            line = ""
+        if line.strip() != "ready":
+            self.proc.kill()
+            raise DispatchError("离屏调度台没有启动，无法测量上屏延迟")
+
+    def finish(self, sent: dict[tuple[int, datetime], float], quantile) -> dict:  # noqa: ANN001
+        """Stop the console and match what it showed with what was sent."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise DispatchError("离屏调度台没有按时退出") from None
+        report = json.loads(out.strip().splitlines()[-1])
+        by_key = {(uid, at.timestamp()): t for (uid, at), t in sent.items()}
+        latencies = [t - by_key[(uid, at)] for uid, at, t in report["visible"] if (uid, at) in by_key]
+        return {"visible_p50_ms": quantile(latencies, 0.5), "visible_p95_ms": quantile(latencies),
+                "visible_max_ms": round(max(latencies) * 1000, 1) if latencies else None,
+                "visible_fixes": len(latencies), "visible_superseded": len(sent) - len(latencies),
+                "console_units": report["units"], "console_map_ready": report["map_ready"],
+                "gui_block_max_ms": report["gui_block_max_ms"], "gui_block_p99_ms": report["gui_block_p99_ms"],
+                "gui_busy_max_ms": report["gui_busy_max_ms"], "gui_thread_cpu_share": report["gui_cpu_share"]}
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

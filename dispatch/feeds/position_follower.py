@@ -1,0 +1,109 @@
+"""Which units moved since the last look: the console's position feed, Qt-free.
+
+Fixes do not write events (a position is a projection, see feeds.avl_store), so the
+log follower never hears of them. `PositionFollower.read_moved()` reads only the units
+whose `position_at` changed since its last read:
+
+    SELECT id, lon, lat, position_at, position_source FROM units
+    WHERE position_at > :since - overlap
+
+`position_at` is the fix's own (terminal) time, not the time of the commit, so a fix
+committed late (a batch still open during the last read, a terminal whose clock is
+behind another's) can carry a time below the newest one already seen. Two things make
+sure no such fix is ever missed:
+
+* the query looks back `overlap_s` before the newest time seen, and each unit's last
+  (position_at, lon, lat) is remembered, so the rows inside the overlap that did not
+  change are dropped and those that did are returned;
+* every `sweep_s` the follower reads (id, position_at) of every unit (a few thousand
+  short rows) and returns any unit whose position differs from what it remembers: a fix
+  older than the overlap (the receiver accepts fixes up to a day old) is shown within
+  one sweep.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from dispatch.geo.coords import haversine_m
+from dispatch.store.db import Store
+from dispatch.store.eventlog import as_utc
+from dispatch.store.schema import UnitRow
+
+ARRIVAL_RADIUS_M = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A unit's new last position."""
+
+    unit_id: int
+    lon: float
+    lat: float
+    at: datetime | None
+    source: str
+
+
+class PositionFollower:
+    """Reads the units that moved since the previous `read_moved()` (the first call
+    returns every unit that has a position time, as the baseline)."""
+
+    def __init__(self, store: Store, overlap_s: float = 60.0, sweep_s: float = 10.0) -> None:
+        self.store = store
+        self.overlap = timedelta(seconds=overlap_s)
+        self.sweep_s = sweep_s
+        self._known: dict[int, tuple[datetime | None, float, float]] = {}
+        self._newest: datetime | None = None
+        self._last_sweep = time.monotonic()
+        self.reads = 0
+        self.sweeps = 0
+
+    def read_moved(self) -> list[Moved]:
+        """The units whose position changed since the last call, oldest fix first."""
+        c = UnitRow
+        q = select(c.id, c.lon, c.lat, c.position_at, c.position_source)
+        sweep = self.reads == 0 or time.monotonic() - self._last_sweep >= self.sweep_s
+        if not sweep:
+            q = q.where(c.position_at.is_not(None) if self._newest is None
+                        else c.position_at > self._newest - self.overlap)
+        with self.store.reader() as s:
+            rows = s.execute(q).all()
+        self.reads += 1
+        if sweep:
+            self._last_sweep = time.monotonic()
+            self.sweeps += 1
+        out: list[Moved] = []
+        for uid, lon, lat, at, source in rows:
+            at = as_utc(at) if at is not None else None
+            key = (at, lon, lat)
+            if self._known.get(uid) == key:
+                continue
+            first = uid not in self._known
+            self._known[uid] = key
+            if at is not None and (self._newest is None or at > self._newest):
+                self._newest = at
+            if first and at is None:
+                continue  # never reported: at its post, as the full load shows it
+            out.append(Moved(uid, lon, lat, at, source or "post"))
+        out.sort(key=lambda m: m.at.timestamp() if m.at is not None else 0.0)
+        return out
+
+
+def arrival_distance(unit_lon: float, unit_lat: float, incident_lon: float | None,
+                     incident_lat: float | None, radius_m: float = ARRIVAL_RADIUS_M) -> float | None:
+    """Metres from a unit's fix to its incident when within `radius_m` (a 到场 suggestion
+    for a unit 出发), else None."""
+    if incident_lon is None or incident_lat is None:
+        return None
+    d = haversine_m(unit_lon, unit_lat, incident_lon, incident_lat)
+    return d if d <= radius_m else None
+
+
+def arrival_note(lon: float, lat: float, at: datetime | None, metres: float, source: str) -> str:
+    """The note a confirmed 到场 suggestion leaves on the unit.status event: the fix that
+    triggered it (position, its time in UTC, its distance to the incident)."""
+    when = at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else "未知"
+    return f"定位到场提示：定位 {lon:.6f},{lat:.6f} 时间 {when} 来源 {source} 距警情 {metres:.0f}米"

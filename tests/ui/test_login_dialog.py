@@ -1,0 +1,91 @@
+"""The login dialog and the idle lock, as real widgets on a copy of the demo database."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QWidget
+
+from dispatch.store import eventlog
+from ui.login_dialog import IdleLock, LoginDialog
+
+
+def _last(app) -> int:
+    with app.session() as s:
+        return eventlog.last_id(s)
+
+
+def test_the_demo_call_taker_is_offered_and_one_enter_logs_in(qtbot, app):
+    d = LoginDialog(app)
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    assert (d.name.text(), d.password.text()) == ("demo-calltaker", "demo")
+    assert d.password.echoMode() == QLineEdit.EchoMode.Password
+    assert isinstance(d.seat, QLabel) and d.seat.text() == app.settings.seat  # shown, not typed
+    assert "演示" in d.hint.text()
+    with qtbot.waitSignal(d.accepted, timeout=3000):
+        qtbot.keyClick(d.password, Qt.Key.Key_Return)
+    assert (app.actor.operator, app.actor.role, app.actor.seat) == ("demo-calltaker", "calltaker", app.settings.seat)
+    done = app.services.open_call("13800000001")
+    with app.session() as s:
+        assert eventlog.read(s, since_id=done.last_event_id - 1)[0].operator == "demo-calltaker"
+
+
+def test_a_wrong_password_says_so_and_changes_nothing(qtbot, app):
+    before, last = app.actor, _last(app)
+    d = LoginDialog(app)
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    d.name.setText("demo-lead")
+    d.password.setText("not-the-password")
+    qtbot.keyClick(d.password, Qt.Key.Key_Return)
+    assert d.isVisible() and "账号或密码错误" in d.error.text()
+    assert d.password.text() == "" and app.actor == before and _last(app) == last
+    qtbot.keyClicks(d.password, "demo")
+    with qtbot.waitSignal(d.accepted, timeout=3000):
+        qtbot.keyClick(d.password, Qt.Key.Key_Return)
+    assert (app.actor.operator, app.actor.role) == ("demo-lead", "lead")
+
+
+def test_idle_locks_the_seat_until_someone_logs_in(qtbot, app):
+    app.login("demo-calltaker", "demo")
+    window = QMainWindow()
+    window.setCentralWidget(QWidget())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    seen = []
+    lock = IdleLock(app, window, idle_s=0.3, on_login=seen.append)
+    qtbot.waitUntil(lambda: lock.dialog is not None and lock.dialog.isVisible(), timeout=5000)
+    d = lock.dialog
+    assert not window.centralWidget().isVisible()  # nothing of the console behind the lock
+    assert d.name.text() == "demo-calltaker" and d.password.text() == ""
+    d.reject()  # Esc does not dismiss the lock screen
+    assert d.isVisible()
+    d.name.setText("demo-dispatcher")  # the next shift takes over the seat
+    d.password.setText("demo")
+    qtbot.keyClick(d.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: lock.dialog is None, timeout=3000)
+    assert window.centralWidget().isVisible()
+    assert [a.operator for a in seen] == ["demo-dispatcher"] and app.services.ctx.actor.role == "dispatcher"
+
+
+def test_input_keeps_the_seat_unlocked(qtbot, app):
+    from PySide6.QtTest import QTest
+
+    app.login("demo-calltaker", "demo")
+    window = QMainWindow()
+    window.setCentralWidget(QLineEdit())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    lock = IdleLock(app, window, idle_s=0.6)
+    handle = window.windowHandle()
+    for _ in range(12):  # 1.2 s of typing, as the platform delivers it (through the window)
+        QTest.keyClick(handle, Qt.Key.Key_A)
+        qtbot.wait(100)
+        assert lock.dialog is None
+    qtbot.waitUntil(lambda: lock.dialog is not None, timeout=3000)  # then idle: locked
+    lock.dialog.password.setText("demo")
+    qtbot.keyClick(lock.dialog.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: lock.dialog is None, timeout=3000)

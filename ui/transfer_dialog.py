@@ -1,0 +1,89 @@
+"""转警 dialog (Ctrl+T): hand the incident in hand to another centre or department with
+a reason; it then leaves the queue, closed as 转办 with its record. Ctrl+Enter submits,
+Esc cancels, Tab leaves the reason."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPlainTextEdit,
+                               QWidget)
+
+from dispatch.domain.errors import DispatchError
+
+if TYPE_CHECKING:
+    from dispatch.bootstrap import App
+
+# typical receivers; the box is editable for any other centre or department
+SUGGESTIONS = ("12345 政务服务热线", "122 交警指挥中心", "119 消防救援", "120 急救中心", "邻区（县）110 指挥中心",
+               "城管执法", "市场监管", "劳动监察")
+
+
+class TransferDialog(QDialog):
+    def __init__(self, app: App, incident_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.app, self.incident_id = app, incident_id
+        self.setWindowTitle(f"转警 — 警情 {incident_id}")
+        self.to = QComboBox()
+        self.to.setEditable(True)
+        self.to.addItems(SUGGESTIONS)
+        self.to.setCurrentIndex(-1)
+        self.to.lineEdit().setPlaceholderText("转往的接警中心或部门")
+        self.reason = QPlainTextEdit()
+        self.reason.setPlaceholderText("转警原因（如：非警务求助，属城管职责）")
+        self.reason.setTabChangesFocus(True)
+        self.reason.setFixedHeight(80)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color:#ff7b72")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("转警 (Ctrl+Enter)")
+        ok.setAutoDefault(False)
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消 (Esc)")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"警情 {incident_id} 将以「转办」结警，记录保留"))
+        form.addRow("转往", self.to)
+        form.addRow("原因", self.reason)
+        form.addRow(self.error)
+        form.addRow(buttons)
+        self.to.setFocus()
+
+    def accept(self) -> None:
+        """Transfer; a refusal stays in the dialog and changes nothing."""
+        try:
+            self.app.services.transfer(self.incident_id, self.to.currentText(), self.reason.toPlainText())
+        except DispatchError as exc:
+            self.error.setText(str(exc))
+            return
+        super().accept()
+
+
+def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
+    """Ctrl+T: transfer the incident in hand."""
+    def open_dialog() -> None:
+        iid = window._selected_incident()
+        if iid is None:
+            window._on_message("请先选择要转警的警情")
+            return
+        dlg = TransferDialog(window.app, iid, window)
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def done() -> None:
+            window._on_message(f"警情 {iid} 已转警（{dlg.to.currentText().strip()}）")
+            window.follower.poll()
+
+        dlg.accepted.connect(done)
+        window.transfer_dialog = dlg
+        window._keep(dlg)
+        dlg.raise_()
+        dlg.activateWindow()
+
+    sc = QShortcut(QKeySequence("Ctrl+T"), window)
+    sc.setContext(Qt.ShortcutContext.WindowShortcut)
+    sc.activated.connect(open_dialog)
+    window.open_transfer = open_dialog
