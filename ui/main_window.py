@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.queue.set_incidents(self._incidents, now)
         self.board.set_units(units, self._incidents, now)
         self._units = units
+        self.live.seed(units)
         self.map.set_units(self.live.markers(units))
         self.map.set_incidents(incident_markers(self._incidents))
         self.intake.refresh()
@@ -292,12 +293,11 @@ class MainWindow(QMainWindow):
     def open_timeline_of(self, iid: int) -> None:
         """The timeline of any incident, open or closed."""
         from dispatch.replay.timeline import incident_timeline
-        from dispatch.store import eventlog
         from ui.timeline.incident_dialog import IncidentTimelineDialog
 
         with self.app.session() as s:
             view = queries.incident(s, iid)
-            events = eventlog.read(s, incident_id=iid)
+            events = queries.incident_events(s, iid)
         if view is None:
             self._on_message(f"没有警情 {iid}")
             return

@@ -20,10 +20,10 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import UnitStatus
 from dispatch.feeds.position_follower import Moved, PositionFollower, arrival_note
 from dispatch.services import queries
-from dispatch.store.db import Store
 from ui.map_feed import unit_markers
 
 if TYPE_CHECKING:
+    from dispatch.store.db import Store
     from ui.main_window import MainWindow
 
 POLL_MS = 250
@@ -98,6 +98,10 @@ class LivePositions(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._restale)
         self._timer.start(1000)
+
+    def seed(self, units: list) -> None:  # noqa: ANN001 (UnitSnapshot)
+        """The window loaded every unit: the feed now reports changes from these."""
+        self.feed.follower.seed((u.id, u.lon, u.lat, u.position_at) for u in units)
 
     def markers(self, units: list) -> list[dict]:  # noqa: ANN001 (UnitSnapshot)
         w = self.w

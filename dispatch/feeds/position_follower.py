@@ -22,9 +22,12 @@ sure no such fix is ever missed:
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -48,18 +51,30 @@ class Moved:
 
 
 class PositionFollower:
-    """Reads the units that moved since the previous `read_moved()` (the first call
-    returns every unit that has a position time, as the baseline)."""
+    """Reads the units that moved since the previous `read_moved()`, or since the
+    positions a screen last loaded in full (`seed`); unseeded, the first call returns
+    every unit that has a position time, as the baseline."""
 
     def __init__(self, store: Store, overlap_s: float = 60.0, sweep_s: float = 10.0) -> None:
         self.store = store
         self.overlap = timedelta(seconds=overlap_s)
         self.sweep_s = sweep_s
         self._known: dict[int, tuple[datetime | None, float, float]] = {}
+        self._lock = threading.Lock()  # seed() comes from the screen's thread
         self._newest: datetime | None = None
         self._last_sweep = time.monotonic()
         self.reads = 0
         self.sweeps = 0
+
+    def seed(self, positions: Iterable[tuple[int, float, float, datetime | None]]) -> None:
+        """What a screen shows after a full load (unit id, lon, lat, position time): only
+        changes from it come out of the next reads."""
+        with self._lock:
+            for uid, lon, lat, at in positions:
+                at = as_utc(at) if at is not None else None
+                self._known[uid] = (at, lon, lat)
+                if at is not None and (self._newest is None or at > self._newest):
+                    self._newest = at
 
     def read_moved(self) -> list[Moved]:
         """The units whose position changed since the last call, oldest fix first."""
@@ -75,6 +90,12 @@ class PositionFollower:
         if sweep:
             self._last_sweep = time.monotonic()
             self.sweeps += 1
+        with self._lock:
+            out = self._changes(rows)
+        out.sort(key=lambda m: m.at.timestamp() if m.at is not None else 0.0)
+        return out
+
+    def _changes(self, rows: Sequence[Any]) -> list[Moved]:
         out: list[Moved] = []
         for uid, lon, lat, at, source in rows:
             at = as_utc(at) if at is not None else None
@@ -88,7 +109,6 @@ class PositionFollower:
             if first and at is None:
                 continue  # never reported: at its post, as the full load shows it
             out.append(Moved(uid, lon, lat, at, source or "post"))
-        out.sort(key=lambda m: m.at.timestamp() if m.at is not None else 0.0)
         return out
 
 

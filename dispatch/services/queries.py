@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.domain.events import Event
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.geo.coords import haversine_m
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
@@ -175,3 +176,9 @@ def unit_track(s: Session, unit_id: int, since: datetime, until: datetime | None
     if until is not None:
         q = q.where(PositionRow.at <= until)
     return [(lon, lat) for lon, lat in s.execute(q.order_by(PositionRow.at, PositionRow.id))]
+
+
+def incident_events(s: Session, incident_id: int) -> list[Event]:
+    """Every event of one incident in log order (its timeline)."""
+    from dispatch.store import eventlog
+    return eventlog.read(s, incident_id=incident_id)

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor
 from sqlalchemy import func, select
 
 from dispatch.domain.units import UnitStatus
-from dispatch.feeds.avl_store import Fix, write_batch
+from dispatch.store.positions import Fix, write_batch
 from dispatch.services import queries
 from dispatch.services.locations import Location
 from dispatch.store import eventlog

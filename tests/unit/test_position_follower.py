@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from dispatch.feeds.avl_store import Fix, write_batch
+from dispatch.store.positions import Fix, write_batch
 from dispatch.feeds.position_follower import PositionFollower, arrival_distance, arrival_note
 
 
@@ -65,3 +65,15 @@ def test_arrival_distance_and_note():
     from datetime import datetime, timezone
     note = arrival_note(121.482315, 31.234, datetime(2026, 11, 23, 4, 1, 2, tzinfo=timezone.utc), 30.0, "avl")
     assert "121.482315,31.234000" in note and "2026-11-23T04:01:02Z" in note and "30米" in note
+
+
+def test_seeded_with_what_the_screen_loaded_reports_only_changes(app, clock):
+    """The window seeds the follower after each full load: no flood of every unit on the
+    first read (2,000 updates at start), yet a fix after the load still comes out."""
+    units = app.unit_snapshots()
+    f = PositionFollower(app.store, overlap_s=60, sweep_s=3600)
+    f.seed((u.id, u.lon, u.lat, u.position_at) for u in units)
+    assert f.read_moved() == []
+    a = units[0]
+    write_batch(app.store, [Fix(a.id, clock.now() + timedelta(seconds=3), a.lon + 0.001, a.lat)])
+    assert [m.unit_id for m in f.read_moved()] == [a.id]
