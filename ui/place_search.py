@@ -16,9 +16,6 @@ from ui.place_context import candidate_text, full_first
 from ui.place_proposal_dialog import PlaceProposalBar
 from ui.workers import run_in_background
 
-KIND_LABELS = {"road": "道路", "intersection": "路口", "landmark": "地标", "poi": "兴趣点",
-               "address": "门牌", "province": "省", "prefecture": "市", "county": "区县",
-               "town": "乡镇街道", "village": "村社区", "manual": "地图选点"}
 PARTIAL_GREY = QBrush(QColor("#8b949e"))
 
 
@@ -114,7 +111,7 @@ class PlaceSearch(QGroupBox):
         self._shown_text, self._explicit = text, False
         self.list.clear()
         for i, c in enumerate(self.found, 1):
-            item = QListWidgetItem(candidate_text(i, c, KIND_LABELS.get(c.kind, c.kind)))
+            item = QListWidgetItem(candidate_text(i, c, c.kind_label))
             if c.partial:
                 item.setForeground(PARTIAL_GREY)
             self.list.addItem(item)

@@ -136,3 +136,12 @@ def test_other_admin_said_makes_it_partial(geo):
 def test_limit_out_of_range_is_refused(geo, limit):
     with pytest.raises(DispatchError, match="候选数量"):
         geo.search("福州路", limit=limit)
+
+
+def test_every_kind_the_gazetteer_holds_has_a_chinese_label():
+    """The candidate list shows Candidate.kind_label: no English kind ever reaches the screen."""
+    from dispatch.geo.gazetteer import KIND_LABELS, Candidate
+    kinds = set(KIND_LABELS) | {"segment", "square", "intersection", "road"}
+    for k in kinds:
+        label = Candidate(None, "x", k, 0.0, 0.0, [], 1.0, "point", "").kind_label
+        assert label != k and all("\u4e00" <= ch <= "\u9fff" or ch == "/" for ch in label), (k, label)
