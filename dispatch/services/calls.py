@@ -6,6 +6,7 @@ projections and returns Changes. A refused request raises DispatchError and writ
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -147,23 +148,29 @@ def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> C
         now = ctx.clock.now()
         inc = get_incident(s, incident_id)
         check_incident_move(incident_id, IncidentStatus(inc.status), IncidentStatus.CLOSED)
-        units: set[int] = set()
-        ids = []
-        for a, unit in _open_assignments(s, incident_id):
-            a.cleared_at = now
-            prev = unit.status
-            unit.status, unit.status_since, unit.incident_id = UnitStatus.AVAILABLE.value, now, None
-            units.add(unit.id)
-            ids.append(append_event(ctx, s, ev.UNIT_STATUS, incident_id, unit.id,
-                                    {"from": prev, "to": UnitStatus.AVAILABLE.value, "reason": "结警释放"},
-                                    at=now))
-        inc.status, inc.result_code, inc.close_note = IncidentStatus.CLOSED.value, code, note.strip()
-        inc.closed_at = inc.updated_at = now
-        eid = append_event(ctx, s, ev.INCIDENT_CLOSED, incident_id, at=now,
-                           payload={"result_code": code, "result": RESULT_CODES[code], "note": note.strip()})
-        ids.append(eid)
-        return Changes(incidents=frozenset({incident_id}), units=frozenset(units), last_event_id=eid,
+        units, ids = close_in(ctx, s, inc, code, note.strip(), now)
+        return Changes(incidents=frozenset({incident_id}), units=frozenset(units), last_event_id=ids[-1],
                        incident_id=incident_id, event_ids=tuple(ids))
+
+
+def close_in(ctx: Context, s: Session, inc: IncidentRow, code: str, note: str, now: datetime,
+             extra: dict | None = None) -> tuple[set[int], list[int]]:
+    """Inside a closing transaction (结警, 转警): release the units still assigned (结警释放)
+    and append incident.closed; returns the units released and the events appended."""
+    units: set[int] = set()
+    ids = []
+    for a, unit in _open_assignments(s, inc.id):
+        a.cleared_at = now
+        prev = unit.status
+        unit.status, unit.status_since, unit.incident_id = UnitStatus.AVAILABLE.value, now, None
+        units.add(unit.id)
+        ids.append(append_event(ctx, s, ev.UNIT_STATUS, inc.id, unit.id,
+                                {"from": prev, "to": UnitStatus.AVAILABLE.value, "reason": "结警释放"}, at=now))
+    inc.status, inc.result_code, inc.close_note = IncidentStatus.CLOSED.value, code, note
+    inc.closed_at = inc.updated_at = now
+    ids.append(append_event(ctx, s, ev.INCIDENT_CLOSED, inc.id, at=now,
+                            payload={"result_code": code, "result": RESULT_CODES[code], "note": note} | (extra or {})))
+    return units, ids
 
 
 def callback(ctx: Context, incident_id: int, satisfied: bool, note: str = "") -> Changes:

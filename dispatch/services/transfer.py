@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
-from dispatch.domain.incidents import RESULT_CODES, IncidentStatus, check_incident_move
-from dispatch.domain.units import UnitStatus
-from dispatch.services.calls import _open_assignments, get_incident
+from dispatch.domain.incidents import IncidentStatus, check_incident_move
+from dispatch.services.calls import close_in, get_incident
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
 
 MAX_TO, MAX_REASON = 64, 200
@@ -37,20 +36,7 @@ def transfer(ctx: Context, incident_id: int, to: str, reason: str) -> Changes:
         check_incident_move(incident_id, IncidentStatus(inc.status), IncidentStatus.CLOSED)
         ids = [append_event(ctx, s, ev.INCIDENT_TRANSFERRED, incident_id, at=now,
                             payload={"to": to, "reason": reason})]
-        units: set[int] = set()
-        for a, unit in _open_assignments(s, incident_id):
-            a.cleared_at = now
-            prev = unit.status
-            unit.status, unit.status_since, unit.incident_id = UnitStatus.AVAILABLE.value, now, None
-            units.add(unit.id)
-            ids.append(append_event(ctx, s, ev.UNIT_STATUS, incident_id, unit.id,
-                                    {"from": prev, "to": UnitStatus.AVAILABLE.value, "reason": "转警释放"},
-                                    at=now))
-        note = f"转至{to}：{reason}"
-        inc.status, inc.result_code, inc.close_note = IncidentStatus.CLOSED.value, "transferred", note
-        inc.closed_at = inc.updated_at = now
-        ids.append(append_event(ctx, s, ev.INCIDENT_CLOSED, incident_id, at=now,
-                                payload={"result_code": "transferred", "result": RESULT_CODES["transferred"],
-                                         "note": note, "to": to}))
+        units, closed = close_in(ctx, s, inc, "transferred", f"转至{to}：{reason}", now, {"to": to})
+        ids += closed
         return Changes(incidents=frozenset({incident_id}), units=frozenset(units), last_event_id=ids[-1],
                        incident_id=incident_id, event_ids=tuple(ids))

@@ -41,7 +41,7 @@ def test_transfer_a_dispatched_incident(app, clock):
     assert kinds[-3:] == ["incident.transferred", "unit.status", "incident.closed"]
     with app.session() as s:
         lines = [describe(e) for e in eventlog.read(s, incident_id=iid)][-3:]
-    assert lines[0] == "转警至 12345 政务服务热线：属城管职责，非警务类" and lines[1].endswith("空闲（转警释放）")
+    assert lines[0] == "转警至 12345 政务服务热线：属城管职责，非警务类" and lines[1].endswith("空闲（结警释放）")
     assert lines[2] == "结警：转办，转至12345 政务服务热线：属城管职责，非警务类"
     assert unit_after.status.value == "available" and unit.id in changes.units
     clock.advance(10 * 3600)
@@ -81,3 +81,21 @@ def test_transfer_through_act(tmp_path, demo_template):
                {"op": "transfer", "incident_id": iid, "to": "x", "reason": "y"}])
     assert [o["ok"] for o in out] == [False, True, False], out
     assert "reason" in out[0]["error"] and "已结警" in out[2]["error"]
+
+
+def test_fold_of_a_transferred_incident_equals_its_projection(app, clock):
+    """转警 closes through the same code as 结警, so replay folds it to the same state."""
+    from dataclasses import asdict
+
+    from dispatch.replay.state import ReplayIndex
+    sv = app.services
+    unit = next(u for u in app.unit_snapshots() if u.kind.is_police and not u.duty)
+    iid = sv.open_call("13800000000").incident_id
+    sv.locate(iid, Location.manual(unit.lon, unit.lat, "小区门口", point=app.reverse.describe(unit.lon, unit.lat)))
+    sv.dispatch(iid, [unit.id])
+    clock.advance(30)
+    transfer(sv.ctx, iid, "12345 政务服务热线", "属城管职责")
+    with app.session() as s:
+        live = queries.incident(s, iid)
+        folded = next(i for i in ReplayIndex.load(s).final_incidents() if i.id == iid)
+    assert asdict(folded) == asdict(live)
