@@ -12,7 +12,7 @@ from dispatch.services.queries import IncidentView
 from ui import theme
 from ui.fmt import duration, local_time
 
-COLUMNS = ("编号", "状态", "优先级", "类别", "地点", "接警时间", "已用时", "警力")
+COLUMNS = ("编号", "状态", "优先级", "类别", "地点", "接警时间", "已用时", "警力", "席位")
 
 
 class IncidentQueueModel(QAbstractTableModel):
@@ -73,6 +73,8 @@ class IncidentQueueModel(QAbstractTableModel):
                 return duration((self._now - v.received_at).total_seconds()) if self._now else ""
             if col == 7:
                 return "、".join(a.callsign for a in v.assignments if a.open)
+            if col == 8:  # the seat that holds it (opened it, or took it over at a handover)
+                return v.seat
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 1:
                 return QBrush(QColor(theme.STATUS_COLOURS.get(v.status.value, "#e6edf3")))

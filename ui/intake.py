@@ -206,7 +206,7 @@ class Intake(QWidget):
         if view is None:
             self.header.setText("无当前警情 — 按 F2 新接警")
         else:
-            self.header.setText(f"警情 {view.id} · {view.status.label}")
+            self.header.setText(self._header_text(view))
         self._show_place(view)
 
     def refresh(self) -> None:
@@ -219,8 +219,15 @@ class Intake(QWidget):
             self.load_incident(None)
             self.message.emit(f"警情 {view.id} 已结警")
             return
-        self.header.setText(f"警情 {view.id} · {view.status.label}")
+        self.header.setText(self._header_text(view))
         self._show_place(view)
+
+    def _header_text(self, view: IncidentView) -> str:
+        """The incident in hand; when another seat holds it, say so (notes may still be added)."""
+        text = f"警情 {view.id} · {view.status.label}"
+        if view.status.open and view.seat and view.seat != self.app.settings.seat:
+            text += f" · {view.seat} 正在处理"
+        return text
 
     def _view(self) -> IncidentView | None:
         if self.incident_id is None:
