@@ -234,13 +234,21 @@ def _stats(args: argparse.Namespace) -> int:
     app = open_app(args, read_only=True)
     since = parse_instant(args.since, app.settings.tz) if args.since else None
     until = parse_instant(args.until, app.settings.tz) if args.until else None
+    from dispatch.services.callbacks import callback_summary
+    from dispatch.services.joint_response import ack_summary, notifications
     with app.session() as s:
         index = ReplayIndex.load(s, until=until)
-    stats = compute_stats(index.final_incidents(), app.settings.targets, since, until, app.settings.tz)
+        incidents = index.final_incidents()
+        ids = [i.id for i in incidents if (since is None or i.received_at >= since)
+               and (until is None or i.received_at < until)]
+        told = [n for per in notifications(s, ids).values() for n in per]
+        called = callback_summary(s, since or datetime.min.replace(tzinfo=timezone.utc),
+                                  until or datetime.max.replace(tzinfo=timezone.utc))
+    stats = compute_stats(incidents, app.settings.targets, since, until, app.settings.tz)
     if args.csv:
         write_csv(stats, Path(args.csv))
     if args.json or not args.csv:
-        print_json(stats.as_json())
+        print_json(stats.as_json() | {"joint_response": ack_summary(told), "callbacks": called})
     return 0
 
 

@@ -143,3 +143,23 @@ def test_joint_response_transfer_and_callbacks_on_postgresql(pg_url, tmp_path, c
                 assert [d.incident_id for d in callbacks.due(s, clock.now())] == [a]
         finally:
             app.engine.dispose()
+
+
+def test_statistics_give_acknowledgement_times_and_callback_rates(app, clock, capsys):
+    from dispatch.cli import main
+    ctx = app.services.ctx
+    iid = app.services.open_call("13800000012").incident_id
+    jr.notify(ctx, iid, "120", "电话")
+    clock.advance(90)
+    jr.acknowledge(ctx, iid, "120")
+    jr.notify(ctx, iid, "供电", "电话")          # never acknowledged
+    app.services.close(iid, "advised")
+    app.services.callback(iid, True)
+    other = app.services.open_call("13800000013").incident_id
+    app.services.close(other, "advised")       # closed, no callback yet
+    app.engine.dispose()
+    assert main(["--data-dir", str(app.settings.data_dir), "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["joint_response"] == {"notified": 2, "acknowledged": 1, "median_ack_s": 90.0, "p90_ack_s": 90.0}
+    cb = stats["callbacks"]
+    assert (cb["closed"], cb["called_back"], cb["satisfied"]) == (2, 1, 1) and cb["callback_rate"] == 0.5
