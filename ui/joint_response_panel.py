@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from dispatch.domain.agencies import AGENCIES, METHODS
 from dispatch.domain.errors import DispatchError
 from dispatch.services import joint_response as jr
 from ui.fmt import local_time
+from ui.tables import read_only_table
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -32,13 +33,7 @@ class JointResponsePanel(QDialog):
         self.app, self.incident_id = app, incident_id
         self.setWindowTitle(f"联动 — 警情 {incident_id}")
         self.notifications: list[jr.Notification] = []
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = read_only_table(COLUMNS)
         self.agency = QComboBox()
         for a in AGENCIES:
             self.agency.addItem(a.label, a.code)
