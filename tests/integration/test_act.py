@@ -5,28 +5,20 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _act(data_dir: Path, lines: list[str]) -> list[dict]:
-    r = subprocess.run([sys.executable, "main.py", "--data-dir", str(data_dir), "act"], cwd=REPO,
-                       input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
-    return [json.loads(x) for x in r.stdout.splitlines()]
+from tests.integration.act_support import REPO, run_act
 
 
 def test_a_whole_call_through_act(tmp_path, demo_template):
     shutil.copy(demo_template, tmp_path / "dispatch.sqlite3")
-    out = _act(tmp_path, [json.dumps({"op": "open_call", "number": "13800000001", "name": "王先生"})])
+    out = run_act(tmp_path, [json.dumps({"op": "open_call", "number": "13800000001", "name": "王先生"})])
     iid = out[0]["incident_id"]
     cmds = [{"op": "locate", "incident_id": iid, "text": "福州路和西藏中路路口"},
             {"op": "categorise", "incident_id": iid, "category": "dispute"},
             {"op": "dispatch", "incident_id": iid},
             {"op": "close", "incident_id": iid, "result": "mediated", "note": "已调解"},
             {"op": "callback", "incident_id": iid, "satisfied": True}]
-    out = _act(tmp_path, [json.dumps(c, ensure_ascii=False) for c in cmds])
+    out = run_act(tmp_path, [json.dumps(c, ensure_ascii=False) for c in cmds])
     assert all(o["ok"] for o in out), out
     assert "福州路" in out[0]["name"] and "西藏中路" in out[0]["name"]
     assert out[2]["unit_ids"]
@@ -51,7 +43,7 @@ def test_hostile_lines_are_refused_one_by_one(tmp_path, demo_template):
              "[" * 5000 + "]" * 5000,
              '{"op": "open_call", "number": "x' + "9" * 100 + '"}',
              '{"op": "open_call", "number": "110"}']
-    out = _act(tmp_path, lines)
+    out = run_act(tmp_path, lines)
     assert len(out) == len(lines)
     assert [o["ok"] for o in out] == [False] * (len(lines) - 1) + [True]
     assert all(o["error"] for o in out[:-1])

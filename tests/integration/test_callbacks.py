@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from dispatch.services import callbacks
+from tests.integration.act_support import run_act
 
 REPO = Path(__file__).resolve().parents[2]
 HOUR = 3600
@@ -47,11 +48,7 @@ def test_callback_through_act_and_incidents_json(tmp_path, demo_template):
     shutil.copy(demo_template, tmp_path / "dispatch.sqlite3")
 
     def act(cmds: list[dict]) -> list[dict]:
-        r = subprocess.run([sys.executable, "main.py", "--data-dir", str(tmp_path), "act"], cwd=REPO,
-                           input="\n".join(json.dumps(c, ensure_ascii=False) for c in cmds) + "\n",
-                           capture_output=True, text=True, timeout=180)
-        assert "Traceback" not in r.stderr, r.stderr
-        return [json.loads(x) for x in r.stdout.splitlines()]
+        return run_act(tmp_path, cmds)
 
     iid = act([{"op": "open_call", "number": "13800000024"}])[0]["incident_id"]
     out = act([{"op": "callback", "incident_id": iid, "satisfied": True},

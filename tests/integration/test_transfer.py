@@ -2,10 +2,7 @@
 released, in one transaction — through the services and through `act`."""
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from dispatch.services.locations import Location
 from dispatch.services.transfer import transfer
 from dispatch.replay.timeline import describe
 from dispatch.store import eventlog
+from tests.integration.act_support import run_act
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,11 +67,7 @@ def test_transfer_through_act(tmp_path, demo_template):
     shutil.copy(demo_template, tmp_path / "dispatch.sqlite3")
 
     def act(cmds: list[dict]) -> list[dict]:
-        r = subprocess.run([sys.executable, "main.py", "--data-dir", str(tmp_path), "act"], cwd=REPO,
-                           input="\n".join(json.dumps(c, ensure_ascii=False) for c in cmds) + "\n",
-                           capture_output=True, text=True, timeout=180)
-        assert "Traceback" not in r.stderr, r.stderr
-        return [json.loads(x) for x in r.stdout.splitlines()]
+        return run_act(tmp_path, cmds)
 
     iid = act([{"op": "open_call", "number": "13800000033"}])[0]["incident_id"]
     out = act([{"op": "transfer", "incident_id": iid, "to": "嘉兴市公安局 110 指挥中心"},

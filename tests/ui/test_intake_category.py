@@ -8,22 +8,12 @@ from dispatch.domain import events as ev
 from dispatch.services import queries
 from dispatch.services.locations import Location
 from dispatch.store import eventlog
-from ui.intake import Intake
+from tests.ui.window_support import open_intake as _intake
 
 
 def _categorised(app, iid: int) -> list:
     with app.session() as s:
         return [e for e in eventlog.read(s, incident_id=iid) if e.kind == ev.INCIDENT_CATEGORISED]
-
-
-def _intake(qtbot, app) -> Intake:
-    intake = Intake(app)
-    qtbot.addWidget(intake)
-    intake.show()
-    qtbot.waitExposed(intake)
-    intake.activateWindow()
-    qtbot.waitUntil(intake.isActiveWindow, timeout=3000)
-    return intake
 
 
 def test_stepping_writes_nothing_and_enter_confirms_once(qtbot, app):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from dispatch.domain import events as ev
 from dispatch.services import queries
 from dispatch.store import eventlog
-from ui.intake import Intake
+from tests.ui.window_support import open_intake as _intake
 
 
 def _type(qtbot, widget, text: str) -> None:
@@ -21,16 +21,6 @@ def _type(qtbot, widget, text: str) -> None:
     e = QInputMethodEvent()
     e.setCommitString(text)
     QApplication.sendEvent(widget, e)
-
-
-def _intake(qtbot, app) -> Intake:
-    intake = Intake(app)
-    qtbot.addWidget(intake)
-    intake.show()
-    qtbot.waitExposed(intake)
-    intake.activateWindow()
-    qtbot.waitUntil(intake.isActiveWindow, timeout=3000)
-    return intake
 
 
 def _incident(app, iid: int):
