@@ -75,35 +75,21 @@ def print_bench(name: str, **figures: Any) -> None:
 MAX_ID = 2**63 - 1
 
 
-def record_id(text: str) -> int:
-    """argparse type: a record id (0 .. 2^63-1); anything else is a one-line usage error."""
+def _int_between(text: str, low: int, high: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"不是有效的编号: {text!r}") from None
-    if not 0 <= value <= MAX_ID:
-        raise argparse.ArgumentTypeError(f"编号超出范围: {text}")
+        raise argparse.ArgumentTypeError(f"不是有效的{what}: {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{what}应在 {low} 到 {high} 之间: {text}")
     return value
+
+
+def record_id(text: str) -> int:
+    """argparse type: a record id (0 .. 2^63-1); anything else is a one-line usage error."""
+    return _int_between(text, 0, MAX_ID, "编号")
 
 
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (and sane: at most 10^7)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是整数: {text!r}") from None
-    if not 1 <= value <= 10_000_000:
-        raise argparse.ArgumentTypeError(f"应为 1 到 10000000 之间的整数: {text}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """argparse type: a finite number (no nan/inf)."""
-    import math
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是数字: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"应为有限的数字: {text}")
-    return value
+    return _int_between(text, 1, 10_000_000, "整数")
