@@ -20,6 +20,7 @@ Operations (fields in brackets are optional):
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import sys
@@ -29,6 +30,8 @@ from typing import Any
 from dispatch.domain.errors import DispatchError
 
 MAX_LINE = 64 * 1024
+# Modules holding further operations: each has ops(app) -> {name: handler(cmd) -> result}.
+EXTRA_OPS = ("dispatch.commands.act_calls", "dispatch.commands.act_cases")
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -48,6 +51,8 @@ class Actions:
             "status": self.status, "close": self.close, "callback": self.callback,
             "notify": self.notify, "acknowledge": self.acknowledge, "transfer": self.transfer,
         }
+        for module in EXTRA_OPS:
+            self.ops.update(importlib.import_module(module).ops(app))
 
     def run(self, line: str) -> dict:
         """One command line -> one result object; never raises for bad input."""

@@ -81,3 +81,30 @@ INCIDENT_HANDED_OVER = "incident.handed_over"
 ACCOUNT_ADDED = "account.added"
 KIND_LABELS[INCIDENT_HANDED_OVER] = "交接班"
 KIND_LABELS[ACCOUNT_ADDED] = "新增账号"
+
+# 值班长: a closed incident reopened, an open incident moved to another seat.
+INCIDENT_REOPENED = "incident.reopened"
+INCIDENT_MOVED = "incident.moved"
+KIND_LABELS[INCIDENT_REOPENED] = "重新打开"
+KIND_LABELS[INCIDENT_MOVED] = "改派席位"
+
+# Repeated calls: a further call (its own caller and record) joined to an incident, or taken off.
+CALL_LINKED = "call.linked"
+CALL_UNLINKED = "call.unlinked"
+# Caller history: a number marked by the shift lead as a repeat or nuisance caller (or cleared).
+NUMBER_MARKED = "number.marked"
+# 反诈 紧急止付: the stop-payment case recorded, the request sent, the centre's result.
+FRAUD_RECORDED = "fraud.recorded"
+FRAUD_REQUESTED = "fraud.requested"
+FRAUD_RESULT = "fraud.result"
+# 矛盾纠纷: a dispute referred to the grid's mediator or 人民调解, and its follow-up.
+DISPUTE_REFERRED = "dispute.referred"
+DISPUTE_FOLLOWED_UP = "dispute.followed_up"
+KIND_LABELS[CALL_LINKED] = "关联来电"
+KIND_LABELS[CALL_UNLINKED] = "取消关联"
+KIND_LABELS[NUMBER_MARKED] = "标记号码"
+KIND_LABELS[FRAUD_RECORDED] = "止付登记"
+KIND_LABELS[FRAUD_REQUESTED] = "止付申请"
+KIND_LABELS[FRAUD_RESULT] = "止付结果"
+KIND_LABELS[DISPUTE_REFERRED] = "纠纷移交"
+KIND_LABELS[DISPUTE_FOLLOWED_UP] = "纠纷回访"

@@ -33,6 +33,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "incident.close": FLOOR,          # 结警
     "place.confirm": frozenset({Role.LEAD, Role.ADMIN}),  # confirm a 地名补录
     "account.manage": frozenset({Role.ADMIN}),
+    "incident.reopen": frozenset({Role.LEAD}),   # reopen a closed incident
+    "incident.move": frozenset({Role.LEAD}),     # move an open incident to another seat
+    "number.mark": frozenset({Role.LEAD}),       # mark a repeat / nuisance number
 }
 # A trainer runs training copies and replay: the floor's work, but never on a live database.
 TRAINING_ONLY = frozenset({"incident.write", "unit.write", "incident.close"})
