@@ -70,7 +70,7 @@ def _add_units(app, n: int) -> list[tuple[int, str]]:  # noqa: ANN001
                      "leader": "", "phone": "", "members": 2, "terminal": term, "auth_code": term,
                      "position_source": "post"})
     with app.engine.begin() as c:
-        c.execute(insert(UnitRow.__table__), rows)
+        c.execute(insert(UnitRow), rows)
         ids = c.execute(text("SELECT id, terminal FROM units WHERE terminal LIKE '99%' ORDER BY id")).all()
     return [(i, t) for i, t in ids]
 

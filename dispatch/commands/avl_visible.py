@@ -33,7 +33,9 @@ class ConsoleProbe:
         """Wait until the console shows the units (its window and map are up)."""
         loop = asyncio.get_running_loop()
         try:
-            line = await asyncio.wait_for(loop.run_in_executor(None, self.proc.stdout.readline), timeout_s)
+            out = self.proc.stdout
+            assert out is not None  # opened with stdout=PIPE
+            line = await asyncio.wait_for(loop.run_in_executor(None, out.readline), timeout_s)
         except asyncio.TimeoutError:
             line = ""
         if line.strip() != "ready":

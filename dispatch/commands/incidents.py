@@ -65,7 +65,7 @@ def _incidents(args: argparse.Namespace) -> int:
         with app.session() as s:
             told, called = notifications(s, ids), callbacks(s, ids)
         print_json([_incident_json(i) | {"notifications": [n.as_json() for n in told[i.id]],
-                                         "callback": called[i.id].as_json() if called[i.id] else None}
+                                         "callback": c.as_json() if (c := called[i.id]) else None}
                     for i in rows])
     else:
         for i in rows:

@@ -6,6 +6,7 @@ import statistics
 import sys
 import threading
 import time
+from typing import Any
 
 from dispatch.commands.support import open_app, positive_int, print_bench, print_json
 from dispatch.domain.errors import DispatchError
@@ -84,7 +85,7 @@ def _bench_follow(args: argparse.Namespace) -> int:
     writer = bootstrap(app.settings.with_overrides(load_demo=False), clock=app.clock)
     seat = writer.services_for(Actor("席位-bench", "bench"))
     mode = "listen" if app.engine.dialect.name == "postgresql" else "poll 100 ms"
-    figures = {"db": app.engine.dialect.name}
+    figures: dict[str, Any] = {"db": app.engine.dialect.name}
     try:
         for name, interval_s, listen in (("new", 0.1, True), ("peer_poll_500ms", 0.5, False)):
             cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -118,7 +119,8 @@ def _visible_latencies(app, seat, n: int, interval_s: float, listen: bool) -> li
         while not done.is_set() or len(seen) < len(committed):
             follower.wait(interval_s)  # woken by NOTIFY when listening, else one poll interval
             for e in follower.read_new():
-                seen.setdefault(e.incident_id, time.perf_counter())
+                if e.incident_id is not None:
+                    seen.setdefault(e.incident_id, time.perf_counter())
             if done.is_set() and time.perf_counter() - last[0] > 3:
                 break
 

@@ -45,7 +45,7 @@ def load_terminals(store: Store) -> dict[str, Terminal]:
     with store.reader() as s:
         rows = s.execute(select(UnitRow.id, UnitRow.callsign, UnitRow.terminal, UnitRow.auth_code)
                          .where(UnitRow.terminal.is_not(None)))
-        return {jt808.normalise_terminal(t): Terminal(i, c, a or "") for i, c, t, a in rows}
+        return {jt808.normalise_terminal(t): Terminal(i, c, a or "") for i, c, t, a in rows if t}
 
 
 @dataclass

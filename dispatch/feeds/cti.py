@@ -81,7 +81,7 @@ def parse_line(line: str | bytes) -> CallEvent:
     lon, lat, acc = (_coord(obj, k) for k in ("lon", "lat", "accuracy_m"))
     if (lon is None) != (lat is None):
         raise ValueError("经纬度应同时给出")
-    if lon is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+    if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise ValueError("经纬度超出范围")
     if acc is not None and not 0 <= acc <= 100_000:
         raise ValueError("accuracy_m 应在 0 到 100000 米之间")

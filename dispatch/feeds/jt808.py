@@ -345,7 +345,8 @@ def parse_batch(body: bytes) -> tuple[int, list[Location | FrameError]]:
     if len(body) < 3:
         raise FrameError("truncated", "batch header cut short")
     count, kind = struct.unpack_from(">HB", body)
-    pos, items = 3, []
+    pos = 3
+    items: list[Location | FrameError] = []
     for _ in range(count):
         if pos + 2 > len(body):
             raise FrameError("truncated", "batch item cut short")

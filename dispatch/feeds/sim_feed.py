@@ -114,6 +114,8 @@ class Jt808Feed:
                 self.fallback(unit_id, lon, lat, at, speed, heading)
                 self.direct += 1
             return
+        if at is None:
+            raise ValueError("模拟位置缺少时间")
         second = int(at.timestamp())  # JT/T 808 carries whole seconds: one report per second
         if self._last_second.get(unit_id) == second:
             self.same_second += 1

@@ -40,6 +40,11 @@ class TerminalClient:
         if self._task is not None:
             self._task.cancel()
 
+    def _open_writer(self) -> asyncio.StreamWriter:
+        if self._writer is None:
+            raise ConnectionError("终端未连接")
+        return self._writer
+
     def _frame(self, msg_id: int, body: bytes) -> tuple[int, bytes]:
         self._serial = (self._serial + 1) & 0xFFFF
         return self._serial, jt808.build_frame(msg_id, self.terminal, self._serial, body, self.version2019)
@@ -50,7 +55,7 @@ class TerminalClient:
         answer_id = jt808.REGISTER_RESPONSE if msg_id == jt808.REGISTER else jt808.PLATFORM_GENERAL_RESPONSE
         fut = asyncio.get_running_loop().create_future()
         self._waiting[(answer_id, serial)] = fut
-        self._writer.write(frame)
+        self._open_writer().write(frame)
         try:
             return await asyncio.wait_for(fut, timeout)
         finally:
@@ -75,16 +80,17 @@ class TerminalClient:
                       heading: int = 0) -> int:
         """Send a 0x0200 without waiting; returns its serial."""
         serial, frame = self._frame(jt808.LOCATION, jt808.location_body(lon, lat, at, speed_kmh, heading))
-        self._writer.write(frame)
+        self._open_writer().write(frame)
         return serial
 
     async def drain(self) -> None:
-        await self._writer.drain()
+        await self._open_writer().drain()
 
     async def _read_answers(self) -> None:
         splitter = jt808.FrameSplitter()
         try:
-            while data := await self._reader.read(65536):
+            reader = self._reader
+            while reader is not None and (data := await reader.read(65536)):
                 for raw in splitter.feed(data):
                     try:
                         msg = jt808.parse_frame(raw)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from dispatch.store.schema import PlaceRow
@@ -79,6 +79,7 @@ class Candidate:
 def write_places(session: Session, places: Iterable[Place], chunk: int = 20000) -> int:
     """Bulk-insert places; returns how many were written. The caller commits."""
     table = PlaceRow.__table__
+    assert isinstance(table, Table)
     n = 0
     batch: list[dict] = []
     for p in places:

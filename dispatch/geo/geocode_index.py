@@ -35,6 +35,11 @@ KIND_PRIOR = {"intersection": 0.06, "landmark": 0.06, "square": 0.06, "road": 0.
 CHUNK = 50_000
 
 
+
+def pair_key(a: str, b: str) -> tuple[str, str]:
+    """The key of two roads' intersection in GeoIndex.road_pairs (order-free)."""
+    return (a, b) if a <= b else (b, a)
+
 class PlaceRecord(NamedTuple):
     """One row of the places table. aliases, admin and extra are either decoded or the
     JSON text as stored (the index decodes each distinct text once)."""
@@ -51,7 +56,7 @@ class PlaceRecord(NamedTuple):
     extra: dict | str | None
 
 
-def _decoded(value, default):
+def decoded_json(value, default):
     if value is None or value == "":
         return default
     return json.loads(value) if isinstance(value, str) else value
@@ -86,7 +91,8 @@ class GeoIndex:
         self.context: dict[int, str] = {}
         self.road_pairs: dict[tuple[str, str], int] = {}
         self.road_entries: list[int] = []
-        self.exact = self.core = self.sound = self.typed = KeyTable.empty()
+        self.exact = self.core = self.sound = KeyTable.empty()
+        self.typed = PrefixTable.empty()
         self.bigram = GramTable.empty()
 
     def __len__(self) -> int:
@@ -135,23 +141,23 @@ class GeoIndex:
                 admin = tuple(tuple(a or ()) for a in admin)
             for raw in dict.fromkeys(admin):
                 if raw not in raw_path:
-                    path = tuple(_decoded(raw, ()))
+                    path = tuple(decoded_json(raw, ()))
                     raw_path[raw] = path_ids.setdefault(path, len(path_ids))
             paths.extend(map(raw_path.__getitem__, admin))
             aliases_of += [(j, aliases[j - n]) for j in compress(range(n, n + len(chunk)), aliases)]
             if "intersection" in kind_slot:
                 slots = np.frombuffer(kinds, dtype=np.int16)[n:]
                 for j in np.flatnonzero(slots == kind_slot["intersection"]).tolist():
-                    roads = _decoded(extra[j], {}).get("roads")
+                    roads = decoded_json(extra[j], {}).get("roads")
                     if roads and len(roads) == 2:
                         idx.context[n + j] = " / ".join(roads)
-                        idx.road_pairs[tuple(sorted(roads))] = n + j
+                        idx.road_pairs[pair_key(roads[0], roads[1])] = n + j
             n += len(chunk)
         unames, entry_slot = intern_values(all_names)   # distinct names; aliases follow
         name_slot = dict(zip(unames, slot_ints(len(unames))))
         alias_name, alias_entry = array("i"), array("i")
         for i, a in aliases_of:
-            for alias in _decoded(a, ()) if a != "[]" else ():
+            for alias in decoded_json(a, ()) if a != "[]" else ():
                 if alias and alias != all_names[i]:
                     s = name_slot.get(alias)
                     if s is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from dispatch.geo.gazetteer import Candidate
-from dispatch.geo.geocode_index import GeoIndex
+from dispatch.geo.geocode_index import GeoIndex, pair_key
 from dispatch.geo.geocode_patterns import BETWEEN, JUNCTION_WORDS, RoadResolver, spot_roads
 
 MAX_IDS_PER_KEY = 5000  # entries taken from one key
@@ -68,7 +68,7 @@ class JunctionReader:
                 continue
             for eb in self.typed_roads(b):
                 for ea in ra:
-                    key = tuple(sorted((self.index.names[ea], self.index.names[eb])))
+                    key = pair_key(self.index.names[ea], self.index.names[eb])
                     e = self.index.road_pairs.get(key)
                     if e is not None:
                         hits.add([e], [0.92])

@@ -27,7 +27,8 @@ from sqlalchemy.engine import Engine
 from dispatch.domain.errors import DispatchError
 from dispatch.geo.coords import haversine_many_m
 from dispatch.geo.gazetteer import Candidate
-from dispatch.geo.geocode_index import ADMIN_KINDS, GeoIndex, PlaceRecord, places_signature, read_places
+from dispatch.geo.geocode_index import (ADMIN_KINDS, GeoIndex, PlaceRecord, decoded_json, pair_key, places_signature,
+                                        read_places)
 from dispatch.geo.geocode_junctions import MAX_IDS_PER_KEY, Hits, JunctionReader
 from dispatch.geo.geocode_partial import partial_of
 from dispatch.geo.geocode_patterns import RoadResolver, intersection_splits
@@ -115,7 +116,7 @@ class Geocoder:
                 aliases.append(norm)
         self._overlay.append(PlaceRecord(record.id, record.name, record.kind, aliases,
                                          list(record.admin), record.lon, record.lat,
-                                         record.precision, record.source, dict(record.extra or {})))
+                                         record.precision, record.source, dict(decoded_json(record.extra, {}))))
         self._overlay_geo = Geocoder(GeoIndex.build(self._overlay, signature=("overlay",)))
 
     def _search(self, norm: NormalisedText, near, limit: int) -> list[Candidate]:
@@ -165,7 +166,7 @@ class Geocoder:
             hit = False
             for ea, sa in ra:
                 for eb, sb in rb:
-                    key = tuple(sorted((self.index.names[ea], self.index.names[eb])))
+                    key = pair_key(self.index.names[ea], self.index.names[eb])
                     e = self.index.road_pairs.get(key)
                     if e is not None:
                         hit = True
@@ -179,19 +180,18 @@ class Geocoder:
         core, or same sound), or None when it names none. Cached across searches."""
         if not len(self._admin_codes):
             return None
-        got = self._piece_cache.get(piece, False)
-        if got is not False:
-            return got
+        if piece in self._piece_cache:
+            return self._piece_cache[piece]
         idx = self.index
         c = core_name(piece)
         lists = [g for g in (idx.exact.get(piece), idx.core.get(piece), idx.core.get(c),
                              idx.sound.get(canonical(c))) if len(g)]
-        result = None
+        result: np.ndarray | None = None
         if lists:
             ids = np.concatenate(lists)
             ids = ids[np.isin(idx.kinds[ids], self._admin_codes)][:MAX_IDS_PER_KEY]
-            under = [self._under.get(idx.full_path(int(i))) for i in ids]
-            under = [u for u in under if u is not None]
+            found = (self._under.get(idx.full_path(int(i))) for i in ids)
+            under = [u for u in found if u is not None]
             if under:
                 result = np.unique(np.concatenate(under))
         if len(self._piece_cache) > 50_000:
@@ -296,7 +296,7 @@ class Geocoder:
         if not lists:
             return
         lists.sort(key=len)
-        total, kept = 0, []
+        total, kept = 0, list[np.ndarray]()
         for ids in lists:  # the most selective bigrams first, a bounded number of ids
             if total + len(ids) > MAX_FUZZY_IDS and kept:
                 break

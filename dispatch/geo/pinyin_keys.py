@@ -46,7 +46,9 @@ def _heteronyms(ch: str) -> list[str]:
     os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")    # read before pypinyin's first import
     os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
     from pypinyin import Style, pinyin
-    return pinyin(ch, style=Style.NORMAL, heteronym=True, errors=lambda x: [x])[0]
+    readings: list[list[str]] = pinyin(ch, style=Style.NORMAL, heteronym=True,
+                                       errors=lambda x: [x])  # type: ignore[arg-type,return-value]  # a list is what pypinyin wants
+    return readings[0]
 
 
 def readings(ch: str) -> tuple[str, ...]:

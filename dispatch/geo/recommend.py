@@ -144,16 +144,16 @@ def recommend(graph, units: Sequence[UnitSnapshot], at: tuple[float, float],
         off = duty_memo[key] if key in duty_memo else duty_memo.setdefault(key, off_duty_reason(u, now, tz))
         if off is not None:
             excluded.append(Excluded(u.id, u.callsign, off))
-        elif fit[u.kind] is not None:
-            excluded.append(Excluded(u.id, u.callsign, fit[u.kind]))
+        elif (unfit := fit[u.kind]) is not None:
+            excluded.append(Excluded(u.id, u.callsign, unfit))
         else:
             sel.append(u)
     n = len(sel)
     cutoff = now - timedelta(seconds=stale_after_s)
     lon = np.array([u.lon for u in sel], np.float64).reshape(n)
     lat = np.array([u.lat for u in sel], np.float64).reshape(n)
-    fresh = np.array([u.position_at is not None and u.position_at >= cutoff for u in sel], bool).reshape(n)
-    stale = ~fresh | np.isnan(lon) | np.isnan(lat)
+    fresh = np.fromiter((u.position_at is not None and u.position_at >= cutoff for u in sel), np.bool_, n)
+    stale = np.logical_not(fresh) | np.isnan(lon) | np.isnan(lat)
     lon = np.where(stale, np.array([u.home_lon for u in sel], np.float64).reshape(n), lon)
     lat = np.where(stale, np.array([u.home_lat for u in sel], np.float64).reshape(n), lat)
     nowhere = np.isnan(lon) | np.isnan(lat)

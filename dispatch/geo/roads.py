@@ -337,8 +337,9 @@ class RoadGraph:
             raise DispatchError("两点之间没有可通行的道路")
         road_m = self.path_meters(nodes)
         snap_s = (float(da) + float(db)) / mg.approach_mps
-        coords = [tuple(from_lonlat)] + [(float(self.lon[i]), float(self.lat[i])) for i in nodes]
-        coords.append(tuple(to_lonlat))
+        coords = [(float(from_lonlat[0]), float(from_lonlat[1]))]
+        coords += [(float(self.lon[i]), float(self.lat[i])) for i in nodes]
+        coords.append((float(to_lonlat[0]), float(to_lonlat[1])))
         return Route(coords, seconds + snap_s, road_m + float(da) + float(db),
                      seconds, road_m, nodes)
 
@@ -359,7 +360,7 @@ class RoadGraph:
             arrays[f"{p}_from_lm"] = mg.from_lm
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **arrays)
+        np.savez(tmp, allow_pickle=False, **arrays)
         os.replace(tmp, path)
 
     @classmethod

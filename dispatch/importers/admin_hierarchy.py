@@ -152,7 +152,7 @@ def _places(lines: list[AdminLine], centres: dict[str, tuple[float, float]], geo
             progress(i, len(lines))
         d = ln.depth
         names[d] = ln.name
-        path = []
+        path: list[str] = []
         for n in names[:d]:
             if n and (not path or path[-1] != n):
                 path.append(n)

@@ -21,13 +21,15 @@ class IncidentTable:
         t1 = max((t.times[-1] for t in tracks), default=0.0)
         self.t0, self.span = t0, t1 - t0
         self.scale = self.span + 10.0
-        keys, self.views, offsets = [], [], []
+        keys: list[float] = []
+        offsets: list[int] = []
+        self.views: list = []
         for r, track in enumerate(tracks):
             offsets.append(len(self.views))
             base = r * self.scale - t0
             keys.extend(base + t for t in track.times)
             self.views.extend(track.views)
-        self.keys = np.array(keys, dtype=float)
+        self.keys = np.array(keys, dtype=np.float64)
         self.offsets = np.array(offsets, dtype=np.int64)
 
     def at(self, ranks: np.ndarray, te: float) -> list[IncidentView]:

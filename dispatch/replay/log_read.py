@@ -6,7 +6,9 @@ sorted by unit, then time."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,9 +24,11 @@ _POSITION_COLUMNS = "unit_id, at, lon, lat, speed, heading"
 def read_sqlite(session: Session, since: datetime | None, until: datetime | None,
                  after_id: int = 0) -> tuple[list, list]:
     """The fast path on SQLite: the driver's cursor, times compared as stored text."""
-    raw = session.connection().connection.driver_connection
+    raw: Any = session.connection().connection.driver_connection
     fmt = "%Y-%m-%d %H:%M:%S.%f"
-    ev_where, pos_where, ev_args, pos_args = ["id > ?"], [], [after_id], []
+    ev_where, pos_where = ["id > ?"], list[str]()
+    ev_args: list[Any] = [after_id]
+    pos_args: list[Any] = []
     if until is not None:
         ev_where.append("occurred_at <= ?")
         ev_args.append(as_utc(until).strftime(fmt))
@@ -72,37 +76,37 @@ def read_core(session: Session, since: datetime | None, until: datetime | None,
     return _events(rows), _positions(prows)
 
 
-def _merge_positions(before: list, rows: list) -> list:
+def _merge_positions(before: Sequence, rows: Sequence) -> list:
     """Two lists of position rows sorted by (unit, time), all of `before` earlier per unit."""
     if not before:
-        return rows
+        return list(rows)
     merged = list(before) + list(rows)
     merged.sort(key=lambda r: r[0])  # stable: per unit, `before` (earlier) stays first
     return merged
 
 
-def _events(rows: list) -> list[tuple]:
+def _events(rows: Sequence) -> list[tuple]:
     if not rows:
         return []
     ids, at, kinds, incs, units, seats, ops, payloads = zip(*rows)
     return list(zip(ids, _datetimes(at), kinds, incs, units, seats, ops, _payloads(payloads)))
 
 
-def _positions(rows: list) -> list[tuple]:
+def _positions(rows: Sequence) -> list[tuple]:
     if not rows:
         return []
     units, at, lon, lat, speed, heading = zip(*rows)
     return list(zip(units, _datetimes(at), lon, lat, speed, heading))
 
 
-def _payloads(raw: list) -> list[dict]:
+def _payloads(raw: Sequence) -> list[dict]:
     """JSON payloads: SQLite hands back text (decoded in one go), PostgreSQL dicts."""
     if raw and all(isinstance(p, str) for p in raw):
         return [p or {} for p in json.loads("[" + ",".join(raw) + "]")]
     return [json.loads(p) if isinstance(p, str) else (p or {}) for p in raw]
 
 
-def _datetimes(raw) -> list[datetime]:  # noqa: ANN001
+def _datetimes(raw: Sequence) -> list[datetime]:
     """UTC datetimes: SQLite hands back text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC as the
     store writes it), PostgreSQL aware datetimes."""
     if raw and isinstance(raw[0], str):

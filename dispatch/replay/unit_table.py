@@ -52,9 +52,17 @@ class UnitTable:
         self.scale = self.span + 10.0
         self.max_gap_s = max_gap_s
         n = len(self.ids)
-        self.base = np.arange(n, dtype=float) * self.scale
-        skeys, self.states, soff = [], [], []
-        pkeys, pt, plon, plat, self.pat, poff, pend = [], [], [], [], [], [], []
+        self.base = np.arange(n, dtype=np.float64) * self.scale
+        skeys: list[float] = []
+        soff: list[int] = []
+        self.states: list = []
+        pkeys: list[float] = []
+        pt: list[float] = []
+        plon: list[float] = []
+        plat: list[float] = []
+        self.pat: list = []
+        poff: list[int] = []
+        pend: list[int] = []
         for r, uid in enumerate(self.ids):
             u = tracks[uid]
             soff.append(len(self.states))
@@ -68,12 +76,12 @@ class UnitTable:
             self.pat.extend(u.pos_at)
             pend.append(len(pt))
         self.statics = [self._static(uid, tracks[uid]) for uid in self.ids]
-        self.skey = np.array(skeys, dtype=float)
+        self.skey = np.array(skeys, dtype=np.float64)
         self.soff = np.array(soff, dtype=np.int64)
-        self.pkey = np.array(pkeys, dtype=float)
-        self.pt = np.array(pt, dtype=float)
-        self.plon = np.array(plon, dtype=float)
-        self.plat = np.array(plat, dtype=float)
+        self.pkey = np.array(pkeys, dtype=np.float64)
+        self.pt = np.array(pt, dtype=np.float64)
+        self.plon = np.array(plon, dtype=np.float64)
+        self.plat = np.array(plat, dtype=np.float64)
         self.poff = np.array(poff, dtype=np.int64)
         self.pend = np.array(pend, dtype=np.int64)
         self._prebuild(skeys, pkeys)
@@ -87,8 +95,8 @@ class UnitTable:
         self._gkey, self._snaps = np.empty(0, dtype=np.int64), []
         if not n:
             return
-        keys = np.concatenate([self.base - 1.0 + 1e-9, np.asarray(skeys, dtype=float),
-                               np.asarray(pkeys, dtype=float)])
+        keys = np.concatenate([self.base - 1.0 + 1e-9, np.asarray(skeys, dtype=np.float64),
+                               np.asarray(pkeys, dtype=np.float64)])
         ranks = np.clip(np.floor((keys + 1.0) / self.scale).astype(np.int64), 0, n - 1)
         si = np.searchsorted(self.skey, keys, side="right") - 1
         si = np.where(si >= self.soff[ranks], si, -1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,7 +45,7 @@ class CallbackRecord:
     seat: str
     operator: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"at": self.at.isoformat().replace("+00:00", "Z"), "satisfied": self.satisfied,
                 "note": self.note, "seat": self.seat, "operator": self.operator}
 
@@ -57,6 +58,8 @@ def callbacks(s: Session, incident_ids: list[int]) -> dict[int, CallbackRecord |
     q = (select(EventRow).where(EventRow.kind == ev.CALLBACK_DONE, EventRow.incident_id.in_(incident_ids))
          .order_by(EventRow.id))
     for r in s.scalars(q):
+        if r.incident_id is None:
+            continue
         p = r.payload or {}
         out[r.incident_id] = CallbackRecord(as_utc(r.occurred_at), bool(p.get("satisfied")),
                                             p.get("note", ""), r.seat, r.operator)
@@ -77,11 +80,15 @@ def due(s: Session, now: datetime, due_after_h: float = DUE_AFTER_H,
                                    IncidentRow.id.not_in(done))
          .order_by(IncidentRow.closed_at))
     late = now - timedelta(hours=overdue_after_h)
-    return [DueCallback(r.id, as_utc(r.closed_at), r.caller_number, r.caller_name, r.category,
-                        r.result_code, r.place_name, as_utc(r.closed_at) <= late) for r in s.scalars(q)]
+    out = []
+    for r in s.scalars(q):
+        closed = as_utc(r.closed_at) if r.closed_at is not None else now  # closed rows have one
+        out.append(DueCallback(r.id, closed, r.caller_number, r.caller_name, r.category,
+                               r.result_code, r.place_name, closed <= late))
+    return out
 
 
-def callback_summary(s: Session, since: datetime, until: datetime) -> dict:
+def callback_summary(s: Session, since: datetime, until: datetime) -> dict[str, Any]:
     """For the statistics: incidents closed in [since, until) that call for a callback
     (same rule as `due`, without the waiting time), how many were called back, how many
     callers were satisfied, and the two rates (None when there is nothing to divide)."""

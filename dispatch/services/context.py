@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,7 @@ def require(ctx: Context, action: str) -> None:
 
 
 def append_event(ctx: Context, s: Session, kind: str, incident_id: int | None = None,
-                 unit_id: int | None = None, payload: dict | None = None,
+                 unit_id: int | None = None, payload: dict[str, Any] | None = None,
                  at: datetime | None = None) -> int:
     """Append one event with the context's seat and operator. `at` is the one instant
     of the action, taken by the service inside its transaction (after the append lock,

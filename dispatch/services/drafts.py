@@ -10,6 +10,7 @@ import re
 import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def read_draft(path: Path) -> Draft | None:
     if not isinstance(data, dict) or not isinstance(data.get("incident_id"), int) \
             or isinstance(data.get("incident_id"), bool):
         return None
-    values: dict = {"incident_id": data["incident_id"]}
+    values: dict[str, Any] = {"incident_id": data["incident_id"]}
     for f in fields(Draft)[1:]:
         v = data.get(f.name, "")
         values[f.name] = v if isinstance(v, str) else ""

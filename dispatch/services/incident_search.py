@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.domain.errors import DispatchError
@@ -48,7 +48,7 @@ def search_incidents(s: Session, q: IncidentQuery) -> list[IncidentView]:
     stmt = select(IncidentRow)
     for word in text.split(" ") if text else []:
         like = f"%{_escape_like(word)}%"
-        cond = [IncidentRow.caller_number.like(like, escape="\\"),
+        cond: list[ColumnElement[bool]] = [IncidentRow.caller_number.like(like, escape="\\"),
                 IncidentRow.caller_name.like(like, escape="\\"),
                 IncidentRow.place_text.like(like, escape="\\"),
                 IncidentRow.place_name.like(like, escape="\\"),

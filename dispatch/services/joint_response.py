@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +52,7 @@ class Notification:
         """Not acknowledged `after_s` seconds after it was sent: time for a reminder."""
         return self.acknowledged_at is None and (now - self.at).total_seconds() >= after_s
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         def iso(t: datetime | None) -> str | None:
             return t.isoformat().replace("+00:00", "Z") if t else None
         return {"id": self.id, "agency": self.agency, "label": self.agency_label, "method": self.method,
@@ -127,11 +128,13 @@ def notifications(s: Session, incident_ids: list[int]) -> dict[int, list[Notific
     by_id: dict[int, Notification] = {}
     for r in s.scalars(q):
         p = r.payload or {}
+        if r.incident_id is None:
+            continue
         if r.kind == ev.AGENCY_NOTIFIED:
             by_id[r.id] = Notification(r.id, r.incident_id, p.get("agency", ""), p.get("method", ""),
                                        as_utc(r.occurred_at), p.get("reference", ""), p.get("note", ""),
                                        r.seat, r.operator)
-        elif (n := by_id.get(p.get("notification_id"))) is not None:
+        elif (n := by_id.get(int(p.get("notification_id") or 0))) is not None:
             by_id[n.id] = replace(n, acknowledged_at=as_utc(r.occurred_at),
                                   ack_reference=p.get("reference", ""))
     for n in by_id.values():
@@ -147,7 +150,7 @@ def due_reminders(s: Session, now: datetime, after_s: float = ACK_REMINDER_S) ->
     return sorted((n for ns in by.values() for n in ns if n.overdue(now, after_s)), key=lambda n: n.at)
 
 
-def ack_summary(told: list[Notification]) -> dict:
+def ack_summary(told: list[Notification]) -> dict[str, Any]:
     """For the statistics: how many notifications, how many acknowledged, and the
     notification → acknowledgement seconds (median and 90th percentile, nearest rank)."""
     waits = sorted((n.acknowledged_at - n.at).total_seconds() for n in told if n.acknowledged_at is not None)

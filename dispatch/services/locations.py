@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dispatch.domain.errors import DispatchError
 
 if TYPE_CHECKING:
+    from dispatch.geo.gazetteer import Candidate
     from dispatch.geo.grids import GridIndex
     from dispatch.geo.reverse import PointName, ReverseGeocoder
     from dispatch.store.db import Store
@@ -35,7 +36,9 @@ class Location:
             raise DispatchError("地点名称不能为空")
 
     @classmethod
-    def from_candidate(cls, cand, text: str = "") -> "Location":  # noqa: ANN001 (gazetteer.Candidate)
+    def from_candidate(cls, cand: Candidate, text: str = "") -> "Location":
+        if cand.lon is None or cand.lat is None:
+            raise DispatchError(f"候选地点没有坐标: {cand.name}")
         return cls(name=cand.name, lon=cand.lon, lat=cand.lat, kind=cand.kind,
                    admin=list(cand.admin), qualifier=cand.qualifier, text=text,
                    source=cand.source, precision=cand.precision)
@@ -50,7 +53,7 @@ class Location:
                    kind="manual", admin=list(point.admin) if point is not None else [],
                    text=text, source="地图点选", precision="point")
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         return {"name": self.name, "lon": self.lon, "lat": self.lat, "kind": self.kind,
                 "admin": self.admin, "qualifier": self.qualifier, "text": self.text,
                 "source": self.source, "precision": self.precision}

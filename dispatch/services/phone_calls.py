@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
+from dispatch.domain.errors import DispatchError
 from dispatch.services.calls import get_incident, open_call, update_caller
-from dispatch.services.context import Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
 from dispatch.services.queries import IncidentView, _assignments, _incident_view
 from dispatch.store.schema import IncidentRow
 
@@ -40,14 +41,14 @@ def answer(ctx: Context, number: str, lon: float | None = None, lat: float | Non
     and its radius) as a `call.carrier_located` event. Returns the incident id."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
-    incident_id = None
+    incident_id: int | None = None
     if in_hand is not None:
         with ctx.store.reader() as s:
             row = s.get(IncidentRow, in_hand)
             if row is not None and row.status != "closed" and not row.caller_number:
                 incident_id = in_hand
     if incident_id is None:
-        incident_id = open_call(ctx, number).incident_id
+        incident_id = _opened(open_call(ctx, number))
     elif number:
         with ctx.store.reader() as s:
             name = get_incident(s, incident_id).caller_name
@@ -58,3 +59,10 @@ def answer(ctx: Context, number: str, lon: float | None = None, lat: float | Non
                          payload={"lon": lon, "lat": lat, "accuracy_m": accuracy_m,
                                   "number": number})
     return incident_id
+
+
+def _opened(changes: Changes) -> int:
+    """The incident a service call created (open_call always names it)."""
+    if changes.incident_id is None:
+        raise DispatchError("未能创建警情")
+    return changes.incident_id

@@ -10,6 +10,7 @@ next built from the places table (the changed table is re-indexed at their next 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ def _check_words(words: str) -> str:
     return words
 
 
-def _check_point(lon, lat) -> tuple[float, float]:
+def _check_point(lon: Any, lat: Any) -> tuple[float, float]:
     try:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
@@ -50,7 +51,7 @@ def _record(row: PlaceRow) -> PlaceRecord:
 
 
 def propose_place(ctx: Context, words: str, lon: float, lat: float,
-                  alias_of_place_id: int | None = None, geocoder=None) -> Changes:  # noqa: ANN001
+                  alias_of_place_id: int | None = None, geocoder: Any = None) -> Changes:
     """Keep the caller's words as a new place at (lon, lat), or as another name of the
     place alias_of_place_id (same kind and administrative path) at that point.
     Refused (nothing written) for empty words, a point out of range or an unknown
@@ -67,7 +68,7 @@ def propose_place(ctx: Context, words: str, lon: float, lat: float,
             if target is None:
                 raise DispatchError(f"地点 {alias_of_place_id} 不存在")
             kind, admin, aliases = target.kind, list(target.admin or []), [target.name]
-        extra = {"status": "proposed", "seat": ctx.actor.seat, "operator": ctx.actor.operator,
+        extra: dict[str, str | int] = {"status": "proposed", "seat": ctx.actor.seat, "operator": ctx.actor.operator,
                  "proposed_at": now.isoformat()}
         if alias_of_place_id is not None:
             extra["alias_of"] = alias_of_place_id
@@ -103,7 +104,7 @@ def confirm_place(ctx: Context, place_id: int) -> Changes:
     return Changes(last_event_id=eid, event_ids=(eid,))
 
 
-def proposals(s: Session, status: str = "proposed") -> list[dict]:
+def proposals(s: Session, status: str = "proposed") -> list[dict[str, Any]]:
     """Places kept by 地名补录 with the given status, oldest first (for the shift lead)."""
     rows = s.scalars(select(PlaceRow).where(PlaceRow.source == SOURCE).order_by(PlaceRow.id))
     return [{"id": r.id, "words": r.name, "lon": r.lon, "lat": r.lat, "kind": r.kind,

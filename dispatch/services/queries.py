@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import math
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -127,7 +128,7 @@ def unit_snapshot(row: UnitRow) -> UnitSnapshot:
         terminal=row.terminal, position_source=row.position_source or "post")
 
 
-def unit_json(u: UnitSnapshot, now: datetime, stale_after_s: float) -> dict:
+def unit_json(u: UnitSnapshot, now: datetime, stale_after_s: float) -> dict[str, Any]:
     """A unit as `units --json` prints it. `stale`: no position, or one older than
     stale_after_s at `now` (the recommendation then falls back to the post)."""
     at = u.position_at
@@ -161,7 +162,8 @@ def incidents_near(s: Session, lon: float, lat: float, radius_m: float, since: d
          .where(IncidentRow.lon.between(lon - dlon, lon + dlon), IncidentRow.lat.between(lat - dlat, lat + dlat),
                 IncidentRow.received_at >= since)
          .order_by(IncidentRow.received_at.desc()))
-    rows = [r for r in s.scalars(q) if r.id != exclude_id and haversine_m(lon, lat, r.lon, r.lat) <= radius_m]
+    rows = [r for r in s.scalars(q) if r.id != exclude_id and r.lon is not None and r.lat is not None
+            and haversine_m(lon, lat, r.lon, r.lat) <= radius_m]
     rows = rows[:limit]
     by = _assignments(s, [r.id for r in rows])
     return [_incident_view(r, by[r.id]) for r in rows]

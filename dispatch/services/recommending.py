@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
@@ -10,9 +11,12 @@ from dispatch.services.calls import get_incident
 from dispatch.services.context import Context, append_event, require
 from dispatch.services.queries import unit_snapshots
 
+if TYPE_CHECKING:
+    from dispatch.geo.recommend import Recommendation
 
-def recommend_for(ctx: Context, roads_provider: Callable, incident_id: int, limit: int = 5,
-                  stale_after_s: float = 300.0, tz: str = "Asia/Shanghai", log: bool = True):
+
+def recommend_for(ctx: Context, roads_provider: Callable[[], Any], incident_id: int, limit: int = 5,
+                  stale_after_s: float = 300.0, tz: str = "Asia/Shanghai", log: bool = True) -> Recommendation:
     """Recommendation for a located incident, using its category. When `log`, a
     unit.recommended event records what the call-taker was shown."""
     from dispatch.geo.recommend import recommend
@@ -21,7 +25,7 @@ def recommend_for(ctx: Context, roads_provider: Callable, incident_id: int, limi
         require(ctx, "incident.write")  # the logged recommendation is a write (a trainer's on live: no)
     with ctx.store.reader() as s:
         inc = get_incident(s, incident_id)
-        if inc.lon is None:
+        if inc.lon is None or inc.lat is None:
             raise DispatchError(f"警情 {incident_id} 尚未定位，无法推荐警力")
         cat = find_category(inc.category) if inc.category else None
         units = unit_snapshots(s)

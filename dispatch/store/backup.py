@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import DateTime, Engine, LargeBinary, MetaData, inspect, select, text
 
@@ -102,7 +103,7 @@ def _refuse_non_empty(engine: Engine) -> None:
 
 
 def _backup_sqlite(engine: Engine, dest: Path) -> str:
-    raw = engine.raw_connection()
+    raw: Any = engine.raw_connection()
     try:
         with sqlite3.connect(dest) as out:
             raw.driver_connection.backup(out)
@@ -123,7 +124,7 @@ def _pg_run(cmd: list[str]) -> None:
 
 def _pg_dump(engine: Engine, dest: Path) -> str:
     with engine.connect() as c:
-        schema = c.execute(text("SELECT current_schema()")).scalar()
+        schema = str(c.execute(text("SELECT current_schema()")).scalar())
     _pg_run(["pg_dump", "--format=custom", "--no-owner", "-n", schema, "-f", str(dest), _libpq_url(engine)])
     return "pg_dump"
 
@@ -185,7 +186,7 @@ def _import_jsonl(src: Path, target: Engine) -> None:
             for name in ("log_anchor",):  # the migration wrote a fresh anchor: the backup's replaces it
                 conn.execute(meta.tables[name].delete())
             batch: list[dict] = []
-            current = None
+            current = ""
             for line in f:
                 doc = json.loads(line)
                 if doc["t"] in skip or doc["t"] not in meta.tables:

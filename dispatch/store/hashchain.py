@@ -21,6 +21,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.engine import Connection
@@ -83,8 +84,8 @@ def read_anchor(conn: Connection | Session) -> Anchor:
 
 def write_anchor(conn: Connection | Session, anchor: Anchor) -> None:
     values = {"events": anchor.events, "last_id": anchor.last_id, "last_hash": anchor.last_hash}
-    done = conn.execute(update(log_anchor).where(log_anchor.c.id == ANCHOR_ID).values(**values))
-    if done.rowcount == 0:
+    done: Any = conn.execute(update(log_anchor).where(log_anchor.c.id == ANCHOR_ID).values(**values))
+    if done.rowcount == 0:  # a CursorResult
         conn.execute(log_anchor.insert().values(id=ANCHOR_ID, **values))
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import Table, bindparam, insert, or_, update
 
 from dispatch.store.db import Store
 from dispatch.store.schema import PositionRow, UnitRow
@@ -32,7 +33,7 @@ class Fix:
 
 
 
-_units = UnitRow.__table__
+_units = cast(Table, UnitRow.__table__)
 _at = bindparam("b_at", type_=_units.c.position_at.type)
 # moves the unit only forward in time (a fix at the same instant replaces it); `version` is not in the SET list on purpose
 _LAST_POSITION = (
@@ -51,7 +52,7 @@ def write_batch(store: Store, fixes: Sequence[Fix]) -> None:
         if cur is None or f.at > cur.at:
             newest[f.unit_id] = f
     with store.engine.begin() as conn:
-        conn.execute(insert(PositionRow.__table__),
+        conn.execute(insert(PositionRow),
                      [{"unit_id": f.unit_id, "at": f.at, "lon": f.lon, "lat": f.lat,
                        "speed": f.speed_kmh, "heading": f.heading} for f in fixes])
         conn.execute(_LAST_POSITION, [{"b_id": f.unit_id, "b_at": f.at, "b_lon": f.lon, "b_lat": f.lat,
