@@ -114,6 +114,12 @@ class App:
         geocoder.home = self.area_centre()  # the centre's jurisdiction ranks first among equals
         return geocoder
 
+    def reload_geocoder(self) -> None:
+        """Forget the geocoder: the next use rebuilds it from the places table (after an
+        import such as the national register)."""
+        with self._lock:
+            self.__dict__.pop("geocoder", None)
+
     @cached_property
     def grid_index(self):
         from dispatch.geo.grids import GridIndex
@@ -139,7 +145,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None, read_only: bool = 
     if read_only and db_file is not None and not db_file.is_file():
         raise DispatchError(f"数据库文件不存在: {db_file}（只读打开不会创建数据库）")
     engine = make_read_only_engine(settings.database_url) if read_only else make_engine(settings.database_url)
-    store = Store(engine)
+    store = Store(engine, tz=settings.tz)  # a stale-write refusal shows its time in this zone
     if read_only:
         from sqlalchemy import inspect
         from sqlalchemy.exc import DBAPIError, OperationalError

@@ -143,6 +143,43 @@ def guard_seat(window, app) -> None:  # noqa: ANN001 (MainWindow, App)
     titled(app.actor)
 
 
+def bootstrap_or_ask(settings: Settings, ask=None, clock=None):  # noqa: ANN001, ANN201 (App | None)
+    """bootstrap(settings); while the database cannot be reached (server down, file
+    locked), `ask(title, text)` says so and offers 重试 / 退出: True tries again, False
+    gives up and returns None. `ask` defaults to the dialog of ask_retry. Any other
+    refusal (a bad URL or directory) is raised: retrying would not change it."""
+    from dispatch.bootstrap import bootstrap
+    from dispatch.commands.support import database_place
+    from dispatch.domain.errors import StoreUnavailable
+
+    ask = ask or ask_retry
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return bootstrap(settings, clock=clock)
+        except StoreUnavailable as exc:
+            text = (f"{exc}\n\n数据库：{database_place(settings.database_url)}"
+                    + (f"\n（已尝试 {attempt} 次）" if attempt > 1 else "")
+                    + "\n\n重试：服务器恢复后再次连接；退出：关闭调度台。")
+            if not ask("无法连接数据库", text):
+                return None
+
+
+def ask_retry(title: str, text: str) -> bool:
+    """The start-up's "无法连接数据库" dialog: 重试 (Enter) or 退出 (Esc). True: retry."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical, title, text)
+    box.setObjectName("db_unreachable")
+    retry = box.addButton("重试", QMessageBox.ButtonRole.AcceptRole)
+    leave = box.addButton("退出", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(retry)
+    box.setEscapeButton(leave)
+    box.exec()
+    return box.clickedButton() is retry
+
+
 def run_gui(settings: Settings) -> int:
     compiler = start_kernel_compile()
     if os.geteuid() == 0 if hasattr(os, "geteuid") else False:
@@ -153,7 +190,6 @@ def run_gui(settings: Settings) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from dispatch.bootstrap import bootstrap
     from dispatch.domain.errors import DispatchError
     from ui.theme import apply_theme
 
@@ -162,9 +198,11 @@ def run_gui(settings: Settings) -> int:
     install_translations(qt_app)
     apply_theme(qt_app)
     try:
-        app = bootstrap(settings)
-    except DispatchError as exc:
+        app = bootstrap_or_ask(settings)
+    except DispatchError as exc:  # a mistake in the settings (bad URL, directory): retrying cannot help
         QMessageBox.critical(None, "无法启动", str(exc))
+        return 2
+    if app is None:  # 退出 at "无法连接数据库"
         return 2
     if not log_in_at_start(app):
         return 0

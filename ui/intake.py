@@ -15,6 +15,8 @@ from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services.drafts import Draft, clear_draft, draft_path, read_draft, write_draft
 from dispatch.services.locations import Location
 from dispatch.services.queries import IncidentView, unit_snapshots
+from ui.call_links_panel import CallLinksPanel
+from ui.caller_history_panel import CallerHistoryPanel
 from ui.category_box import CategoryBox
 from ui.place_context import place_summary
 from ui.place_search import PlaceSearch
@@ -87,6 +89,8 @@ class Intake(QWidget):
         form.addRow("号码", self.number)
         form.addRow("姓名", self.name)
         lay.addWidget(caller)
+        self.caller_history = CallerHistoryPanel(self.app)  # the number's earlier calls and mark
+        lay.addWidget(self.caller_history)
 
         self.place_box = PlaceSearch(self.app, self._locate_candidate, self._locate_point)
         self.place_box.candidates_changed.connect(self.candidates_changed.emit)
@@ -99,6 +103,12 @@ class Intake(QWidget):
         b = self.place_box
         self.place, self.candidates, self.place_label, self.history_label = b.edit, b.list, b.label, b.history
         lay.addWidget(self.place_box)
+        self.call_links = CallLinksPanel(self.app)  # 可能重复报警: link the call to another incident
+        self.call_links.problem.connect(self.show_error)
+        self.call_links.linked.connect(self._linked)
+        self.call_links.unlinked.connect(self._unlinked)
+        self.call_links.bind_keys(self)
+        lay.addWidget(self.call_links)
 
         what = QGroupBox("警情（F4 类别：↑↓ 或拼音首字母，回车确认并推荐；Ctrl+S 保存）")
         wf = QFormLayout(what)
@@ -236,7 +246,24 @@ class Intake(QWidget):
         with self.app.session() as s:
             return incident(s, self.incident_id)
 
+    def _show_calls(self, view: IncidentView | None) -> None:
+        """The caller's history and the possible repeats follow the number and the place."""
+        self.caller_history.show_number(view.caller_number if view else "", view.id if view else None)
+        self.call_links.show_for(view)
+
+    def _linked(self, call_id: int, to_id: int) -> None:
+        self.clear_error()
+        self.acted.emit()
+        self.load_incident(None)
+        self.message.emit(f"来电（警情 {call_id}）已关联到警情 {to_id}，按重复报警结警")
+
+    def _unlinked(self, call_id: int) -> None:
+        self.acted.emit()
+        self.load_incident(call_id)
+        self.message.emit(f"警情 {call_id} 已取消关联，恢复为待派警")
+
     def _show_place(self, view: IncidentView | None) -> None:
+        self._show_calls(view)
         if view is None or view.lon is None:
             self.place_label.setText("未定位")
             self.grid_label.setText("")
@@ -256,7 +283,8 @@ class Intake(QWidget):
         if view is None or not view.status.open:
             return
         if (self.number.text().strip(), self.name.text().strip()) != (view.caller_number, view.caller_name):
-            self._do(self.app.services.update_caller, view.id, self.number.text(), self.name.text())
+            if self._do(self.app.services.update_caller, view.id, self.number.text(), self.name.text()):
+                self._show_calls(self._view())
 
     def focus_place(self) -> None:
         self.place_box.focus()

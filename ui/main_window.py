@@ -112,8 +112,11 @@ class MainWindow(QMainWindow):
         self.board.status_requested.connect(self._on_status_requested)
         self.board.view.installEventFilter(self)
         self._shortcuts()
-        from ui import callback_list, cti_feed, joint_response_panel, transfer_dialog  # issue 12: phone line, 联动, 回访, 转警
-        for extra in (cti_feed, joint_response_panel, callback_list, transfer_dialog): extra.attach(self)  # noqa: E701
+        from ui import (callback_list, cti_feed, fraud_panel, joint_response_panel, refer_dialog, referral_list,
+                        register_loader, report_pdf, transfer_dialog)
+        for extra in (cti_feed, joint_response_panel, callback_list, transfer_dialog, register_loader, fraud_panel,
+                      refer_dialog, referral_list, report_pdf):
+            extra.attach(self)  # phone line, 联动, 回访, 转警, 地名库, 止付, 纠纷移交 and its list, 报告
         self.intake.restore_draft()  # a draft left by a crash goes back into its incident
         self._own_shortcuts()
         self._tick_timer = QTimer(self)
@@ -129,6 +132,7 @@ class MainWindow(QMainWindow):
             "F6": self.intake.dispatch_checked, "F7": self.board.view.setFocus,
             "F8": self.close_incident, "F9": self.open_timeline, "F10": self.queue.view.setFocus,
             "F11": self.open_shift_review, "F12": self.open_replay,
+            "Shift+F11": self.open_lead_view,  # 值班长视图 (F11 is the shift review)
         }
         for key, slot in keys.items():
             sc = QShortcut(QKeySequence(key), self)
@@ -323,6 +327,18 @@ class MainWindow(QMainWindow):
         if w is not None:
             self._keep(w)
             w.open_shift_timeline()
+
+    def open_lead_view(self) -> None:
+        """Shift+F11: 值班长视图 — seats, calls waiting for dispatch, 改派席位 / 重新打开."""
+        from ui.lead_view import LeadView
+
+        view = next((d for d in self._dialogs if isinstance(d, LeadView)), None)
+        if view is None:
+            view = LeadView(self.app, self.follower, parent=self)
+            self._keep(view)
+        view.raise_()
+        view.activateWindow()
+        view.waiting.setFocus()
 
     def open_replay(self) -> None:
         """F12: replay (read-only) of a period or an incident."""

@@ -16,6 +16,8 @@ Operations (fields in brackets are optional):
               [reference], [note]                   -> notification_id
   acknowledge incident_id, agency | notification_id, [reference]
   transfer    incident_id, to, reason               (closes the incident as 转办)
+  reopen      incident_id, reason                   (值班长: a closed incident back to 待派) -> status
+  move        incident_id, to, [reason]             (值班长: an open incident to seat `to`) -> seat, operator
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class Actions:
             "note": self.note, "recommend": self.recommend, "dispatch": self.dispatch,
             "status": self.status, "close": self.close, "callback": self.callback,
             "notify": self.notify, "acknowledge": self.acknowledge, "transfer": self.transfer,
+            "reopen": self.reopen, "move": self.move,
         }
         for module in EXTRA_OPS:
             self.ops.update(importlib.import_module(module).ops(app))
@@ -180,6 +183,17 @@ class Actions:
         iid = _id(c, "incident_id")
         self.sv.transfer(iid, _text(c, "to"), _text(c, "reason"))
         return {"incident_id": iid}
+
+    def reopen(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        self.sv.reopen(iid, _text(c, "reason"))
+        return {"incident_id": iid, "status": self._incident(iid).status.value}
+
+    def move(self, c: dict) -> dict:
+        iid = _id(c, "incident_id")
+        self.sv.move_incident(iid, _text(c, "to"), _text(c, "reason", required=False))
+        inc = self._incident(iid)
+        return {"incident_id": iid, "seat": inc.seat, "operator": inc.operator}
 
     def _incident(self, iid: int) -> Any:
         from dispatch.services import queries

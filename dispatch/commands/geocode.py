@@ -220,23 +220,20 @@ def _progress(done: int, total: int) -> None:
 
 
 def _cmd_import_admin(args) -> int:
-    """With no file: the national register shipped in resources/national/ (refused
-    when already imported). GeoNames towns and county centres: the shipped ones unless
-    given."""
-    from dispatch.importers.admin_hierarchy import SOURCE, admin_places, write_admin_places
+    """With no file: the national register shipped in resources/national/ (a 管理员's
+    action, refused when already imported). GeoNames towns and county centres: the
+    shipped ones unless given."""
+    if not args.file and not args.geonames and not args.centres:
+        from dispatch.services import national_register
+        n = national_register.load(_app(args).services.ctx, progress=_progress)
+        print(f"已导入 {n} 个地点")
+        return 0
+    from dispatch.importers.admin_hierarchy import admin_places, write_admin_places
     from dispatch.importers.data_files import COUNTY_CENTRES, GEONAMES_TOWNS, NATIONAL_HIERARCHY
     path = Path(args.file) if args.file else NATIONAL_HIERARCHY
     geonames = Path(args.geonames) if args.geonames else GEONAMES_TOWNS
     centres = Path(args.centres) if args.centres else COUNTY_CENTRES
     places = admin_places(path, geonames, centres, progress=_progress)  # files checked first
-    if not args.file:
-        from sqlalchemy import func, select
-
-        from dispatch.store.schema import PlaceRow
-        with _app(args).session() as s:
-            n = s.scalar(select(func.count()).select_from(PlaceRow).where(PlaceRow.source == SOURCE))
-        if n:
-            raise DispatchError(f"全国行政区划已导入（{n} 个地点），不重复导入")
     return _import(args, lambda s: write_admin_places(s, places, progress=_progress))
 
 

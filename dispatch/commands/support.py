@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from dispatch.domain.errors import DispatchError
+from dispatch.domain.errors import DispatchError, StoreUnavailable
 from dispatch.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # the store and its libraries load only when a command opens the app
@@ -22,10 +22,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         seat=getattr(args, "seat", None), operator=getattr(args, "operator", None),
         load_demo=False if getattr(args, "no_demo", False) else None)
     if getattr(args, "training", False) and not settings.training:
-        from dispatch.bootstrap import bootstrap
         from dispatch.replay.training import make_training_copy
         from dispatch.services.clock import SystemClock
-        bootstrap(settings).engine.dispose()  # the live database exists (first start) before copying
+        bootstrap_named(settings).engine.dispose()  # the live database exists (first start) before copying
         stamp = SystemClock().now().strftime("%Y%m%dT%H%M%S%fZ")
         url = make_training_copy(settings.database_url, settings.data_dir / "training" / f"exercise-{stamp}.sqlite3")
         settings = settings.with_overrides(db_url=url, training=True, load_demo=False)
@@ -35,13 +34,38 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def open_app(args: argparse.Namespace, read_only: bool = False) -> App:
     """Bootstrap the app from the global command-line options (memoised per args)."""
-    from dispatch.bootstrap import bootstrap
     app = getattr(args, "_app", None)
     if app is None:
-        app = bootstrap(settings_from_args(args), read_only=read_only)
+        app = bootstrap_named(settings_from_args(args), read_only=read_only)
         log_in(app, args)
         args._app = app
     return app
+
+
+def bootstrap_named(settings: Settings, read_only: bool = False) -> App:
+    """bootstrap(); a database that cannot be reached (server down, file locked) is
+    refused in one line that names it (host:port/name or the file, no password)."""
+    from dispatch.bootstrap import bootstrap
+    try:
+        return bootstrap(settings, read_only=read_only)
+    except StoreUnavailable as exc:
+        raise StoreUnavailable(f"{exc}（数据库 {database_place(settings.database_url)}）") from None
+
+
+def database_place(url: str) -> str:
+    """Where a database URL points, for a message: host:port/name, or the SQLite file;
+    never the password."""
+    from urllib.parse import urlsplit
+
+    if url.startswith("sqlite"):
+        return url.split(":///", 1)[-1] or "（内存）"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return url.split("@")[-1].split("?")[0]
+    return f"{host}{port}{parts.path}"
 
 
 def log_in(app: App, args: argparse.Namespace) -> None:

@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "incident.reopen": frozenset({Role.LEAD}),   # reopen a closed incident
     "incident.move": frozenset({Role.LEAD}),     # move an open incident to another seat
     "number.mark": frozenset({Role.LEAD}),       # mark a repeat / nuisance number
+    "gazetteer.import": frozenset({Role.ADMIN}),  # load the national register, a city's data
 }
 # A trainer runs training copies and replay: the floor's work, but never on a live database.
 TRAINING_ONLY = frozenset({"incident.write", "unit.write", "incident.close"})

@@ -1,12 +1,16 @@
 """Statistics of a period: calls per hour, by category, by grid; interval percentiles
-against the targets; year-on-year where the data reaches back; CSV export."""
+against the targets; year-on-year where the data reaches back; CSV export.
+
+Calls and incidents are counted apart: every call opens an incident, and a repeated call
+linked to another incident (dispatch.services.call_links) is a call but not an incident
+of its own — `calls` = every call received, `incidents` = calls − `linked_calls`."""
 from __future__ import annotations
 
 from dispatch.domain.errors import DispatchError
 
 import csv
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,6 +48,11 @@ class PeriodStats:
     dispatch_share_target: float
     last_year_calls: int | None                    # None: data does not reach back
     extra: dict = field(default_factory=dict)
+    linked_calls: int = 0                          # calls linked to another incident (重复报警)
+
+    @property
+    def incidents(self) -> int:
+        return self.calls - self.linked_calls
 
     @property
     def year_on_year(self) -> float | None:
@@ -54,6 +63,7 @@ class PeriodStats:
     def as_json(self) -> dict:
         iso = lambda d: d.isoformat() if d else None  # noqa: E731
         return {"since": iso(self.since), "until": iso(self.until), "calls": self.calls,
+                "incidents": self.incidents, "linked_calls": self.linked_calls,
                 "per_hour": [[iso(h), n] for h, n in self.per_hour], "hour_of_day": self.hour_of_day,
                 "by_category": dict(self.by_category), "by_grid": dict(self.by_grid),
                 "intervals": [{"name": i.name, "n": i.n, **{f"p{k}_s": v for k, v in i.percentiles.items()},
@@ -66,12 +76,24 @@ def _in(v: IncidentView, since: datetime | None, until: datetime | None) -> bool
     return (since is None or v.received_at >= since) and (until is None or v.received_at < until)
 
 
+LINK_NOTE = "重复报警，已关联到警情 "  # how call_links.link words the close note
+
+
+def is_linked_call(v: IncidentView) -> bool:
+    """A call closed by call_links.link (read from its folded close): used when the caller
+    does not pass the links read from the log."""
+    return v.result_code == "duplicate" and v.close_note.startswith(LINK_NOTE)
+
+
 def compute_stats(incidents: Sequence[IncidentView], targets: Targets, since: datetime | None = None,
                   until: datetime | None = None, tz: str = "Asia/Shanghai",
-                  ack_target_s: float = 60.0) -> PeriodStats:
-    """Statistics of the incidents received in [since, until) (their final states)."""
+                  ack_target_s: float = 60.0, linked: Collection[int] | None = None) -> PeriodStats:
+    """Statistics of the incidents received in [since, until) (their final states).
+    `linked`: the ids of the calls linked to another incident (call_links.current_links);
+    without it a linked call is recognised by its close (is_linked_call)."""
     zone = ZoneInfo(tz)
     chosen = [v for v in incidents if _in(v, since, until)]
+    n_linked = sum(1 for v in chosen if (v.id in linked if linked is not None else is_linked_call(v)))
     hours: Counter = Counter()
     hod = [0] * 24
     for v in chosen:
@@ -108,7 +130,7 @@ def compute_stats(incidents: Sequence[IncidentView], targets: Targets, since: da
         if min(v.received_at for v in incidents) <= ly_since:
             last_year = sum(1 for v in incidents if _in(v, ly_since, ly_until))
     return PeriodStats(since, until, len(chosen), per_hour, hod, cats.most_common(), grids.most_common(),
-                       stats, targets.dispatch_share, last_year)
+                       stats, targets.dispatch_share, last_year, linked_calls=n_linked)
 
 
 def _year_back(d: datetime) -> datetime:
@@ -142,6 +164,8 @@ def write_csv(stats: PeriodStats, path: Path) -> None:
         w.writerow(["period", "since", stats.since.isoformat() if stats.since else "", ""])
         w.writerow(["period", "until", stats.until.isoformat() if stats.until else "", ""])
         w.writerow(["period", "calls", stats.calls, ""])
+        w.writerow(["period", "incidents", stats.incidents, ""])
+        w.writerow(["period", "linked_calls", stats.linked_calls, ""])
         w.writerow(["period", "last_year_calls", "" if stats.last_year_calls is None else stats.last_year_calls,
                     "" if stats.year_on_year is None else round(stats.year_on_year, 4)])
         for h, n in stats.per_hour:

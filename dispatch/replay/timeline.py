@@ -114,8 +114,42 @@ def describe(e: Event, callsigns: Mapping[int, str] | None = None) -> str:
         return p.get("note") or f"更正来电信息 {p.get('caller_number', '')} {p.get('caller_name', '')}".strip()
     if e.kind == ev.CALLBACK_DONE:
         return "回访：" + ("满意" if p.get("satisfied") else "不满意") + (f"，{p['note']}" if p.get("note") else "")
+    line = _describe_case(e.kind, p)
+    if line is not None:
+        return line
     from dispatch.domain.agencies import describe as describe_joint  # 联动, 转警, carrier location
     return describe_joint(e.kind, p) or str(p)
+
+
+def _with(text: str, extra: object) -> str:
+    return f"{text}：{extra}" if extra else text
+
+
+def _describe_case(kind: str, p: Mapping) -> str | None:
+    """Lead actions, repeated calls, 反诈 止付 and 矛盾纠纷 referrals."""
+    if kind == ev.INCIDENT_REOPENED:
+        return _with("重新打开", p.get("reason"))
+    if kind == ev.INCIDENT_MOVED:
+        return _with(f"改派席位 {p.get('from_seat', '')} → {p.get('to_seat', '')}", p.get("reason"))
+    if kind == ev.CALL_LINKED:
+        return _with(f"关联到警情 {p.get('to_incident')}", p.get("reason"))
+    if kind == ev.CALL_UNLINKED:
+        return _with(f"取消与警情 {p.get('from_incident')} 的关联", p.get("reason"))
+    if kind == ev.NUMBER_MARKED:
+        marks = {"repeat": "重复来电", "nuisance": "骚扰电话", "clear": "取消标记"}
+        return _with(f"标记号码 {p.get('number', '')} 为{marks.get(p.get('mark', ''), p.get('mark', ''))}", p.get("note"))
+    if kind == ev.FRAUD_RECORDED:
+        return (f"止付登记：受害账户 {len(p.get('victim_accounts') or [])} 个，涉案账户 "
+                f"{len(p.get('fraud_accounts') or [])} 个，合计 {p.get('total_amount', 0):,} 元")
+    if kind == ev.FRAUD_REQUESTED:
+        return f"止付申请已发（{p.get('method', '')}）" + (f"，编号 {p['reference']}" if p.get("reference") else "")
+    if kind == ev.FRAUD_RESULT:
+        return _with(f"止付结果：{p.get('outcome', '')}，止付 {p.get('amount_stopped', 0):,} 元", p.get("note"))
+    if kind == ev.DISPUTE_REFERRED:
+        return _with(f"移交{p.get('to', '')} {p.get('contact', '')}，回访日期 {p.get('follow_up_on', '')}", p.get("note"))
+    if kind == ev.DISPUTE_FOLLOWED_UP:
+        return _with(f"纠纷回访（{p.get('to', '')}）：{p.get('outcome', '')}", p.get("note"))
+    return None
 
 
 def incident_timeline(view: IncidentView, events: Sequence[Event], targets: Targets,

@@ -57,6 +57,25 @@ class Services:
     def callback(self, incident_id: int, satisfied: bool, note: str = "") -> Changes:
         return calls.callback(self.ctx, incident_id, satisfied, note)
 
+    def reopen(self, incident_id: int, reason: str) -> Changes:
+        """值班长: a closed incident back to 待派 (the reason is required)."""
+        from dispatch.services import lead
+        return lead.reopen(self.ctx, incident_id, reason)
+
+    def move_incident(self, incident_id: int, to_seat: str, reason: str = "") -> Changes:
+        """值班长: an open incident to another seat (and the operator last seen there)."""
+        from dispatch.services import lead
+        return lead.move(self.ctx, incident_id, to_seat, reason)
+
+    def load_national_register(self, progress: Callable[[int, int], None] | None = None) -> int:
+        from dispatch.services import national_register
+        return national_register.load(self.ctx, progress)
+
+    def national_register_count(self) -> int:
+        from dispatch.services import national_register
+        with self.ctx.store.reader() as s:
+            return national_register.imported_count(s)
+
     def use_geocoder(self, provider: Callable) -> None:
         """Where propose_place puts a new place at once: provider() is this seat's
         geocoder, or None while it is not loaded (it then reads the place from the table)."""

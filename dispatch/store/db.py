@@ -11,24 +11,48 @@ on SQLite it starts with BEGIN IMMEDIATE (readers stay deferred), on PostgreSQL 
 takes pg_advisory_xact_lock(PG_APPEND_LOCK) first. Any other transaction that appends
 takes the lock at its first append (on SQLite by a no-op write; a stale read snapshot
 there is refused as a concurrent change).
+
+A refused stale write names who changed the record ("该警情已被 席位3（张三）于 14:02:11
+修改，请刷新后重试"): the versions each flush was about to write are noted before it
+(session.info), and after the rollback a fresh short read finds the incident or unit whose
+version moved and the newest event on it. The lookup never raises: on any trouble the
+refusal is the plain one.
 """
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from dispatch.domain import events as ev
 from dispatch.domain.errors import ConcurrentChange, DispatchError, StoreUnavailable
 from dispatch.store.hashchain import PG_APPEND_LOCK
-from dispatch.store.schema import EventRow, PositionRow
+from dispatch.store.schema import EventRow, IncidentRow, PositionRow, UnitRow
 
 APPEND_ONLY = (EventRow, PositionRow)
+Versioned = type[IncidentRow] | type[UnitRow]
+VERSIONED: dict[Versioned, tuple[str, Any]] = {IncidentRow: ("警情", EventRow.incident_id), UnitRow: ("警力", EventRow.unit_id)}
+VERSIONS_SEEN = "versions_seen"  # session.info key: {(row class, id): version the flush expected}
+QUIET_KINDS = (ev.UNIT_RECOMMENDED, ev.CALLBACK_DONE, ev.INCIDENT_LINKED)  # bump no version
+STALE = "该记录已被其他席位修改，请刷新后重试"
+
+
+class StaleWrite(ConcurrentChange):
+    """A stale write refused naming who changed the record first: `record` (noun, id),
+    the seat, operator and UTC time of the newest event on it."""
+
+    def __init__(self, message: str, record: tuple[str, int], by_seat: str, by_operator: str,
+                 at: datetime) -> None:
+        super().__init__(message)
+        self.record, self.by_seat, self.by_operator, self.at = record, by_seat, by_operator, at
 SQLITE_BUSY_SNAPSHOT = 517  # a deferred transaction read, another wrote, then it tried to write
 WRITE_OPTION = "dispatch_write"  # execution option marking a write transaction (BEGIN IMMEDIATE)
 
@@ -64,13 +88,27 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True)
+    # a server that drops packets fails a connection attempt in 5 s instead of hanging
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
 def _refuse_rewrites(session: Session, _ctx, _instances) -> None:  # noqa: ANN001
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, APPEND_ONLY) and (obj in session.deleted or session.is_modified(obj)):
             raise DispatchError("事件日志只能追加，不能修改或删除")
+
+
+def _note_versions(session: Session, _ctx: object, _instances: object) -> None:
+    """Before a flush: the version of each incident/unit row it is about to update (read
+    from the loaded state, no SQL), so a refused stale write can tell which record moved.
+    The first version seen in the transaction is kept: after the rollback the row is back
+    at it unless another seat moved it."""
+    seen = session.info.setdefault(VERSIONS_SEEN, {})
+    for obj in list(session.dirty) + list(session.deleted):
+        if type(obj) in VERSIONED:
+            state = inspect(obj)
+            if state.identity is not None and "version" in state.dict:
+                seen.setdefault((type(obj), state.identity[0]), state.dict["version"])
 
 
 def lock_appends(conn: Connection | Session) -> None:
@@ -96,12 +134,14 @@ class Store:
     when the block ends and rolls back on any error, translating database faults
     into clear DispatchErrors."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tz: str | None = None) -> None:
         self.engine = engine
+        self.tz = tz  # display time zone of a stale-write refusal (settings.tz); None: no time shown
         self._factory = sessionmaker(engine, expire_on_commit=False)
         self._writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
         for factory in (self._factory, self._writer):
             event.listen(factory, "before_flush", _refuse_rewrites)
+            event.listen(factory, "before_flush", _note_versions)
 
     @contextlib.contextmanager
     def transaction(self, appends: bool = False) -> Iterator[Session]:
@@ -117,17 +157,69 @@ class Store:
             yield session
             session.commit()
         except StaleDataError:
+            seen = dict(session.info.get(VERSIONS_SEEN) or {})
             session.rollback()
-            raise ConcurrentChange("该记录已被其他席位修改，请刷新后重试") from None
+            raise self.stale_refusal(seen) from None
         except (OperationalError, DBAPIError) as exc:
+            seen = dict(session.info.get(VERSIONS_SEEN) or {})
             session.rollback()
             if getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT:
-                raise ConcurrentChange("该记录已被其他席位修改，请刷新后重试") from None
+                raise self.stale_refusal(seen) from None
             raise StoreUnavailable(describe_db_error(exc)) from None
         except BaseException:
             session.rollback()
             raise
         finally:
+            session.close()
+
+    def stale_refusal(self, seen: dict[tuple[Versioned, int], int]) -> ConcurrentChange:
+        """The refusal of a stale write, naming the seat, operator and time of the newest
+        event on the record that moved (attributes record, by_seat, by_operator, at);
+        the plain message when that cannot be told. Never raises."""
+        try:
+            found = self._who_changed(seen)
+            if found is None:
+                return ConcurrentChange(STALE)
+            noun, record_id, seat, operator, at = found
+            who = f"{seat or '其他席位'}（{operator}）" if operator else f"{seat or '其他席位'} "
+            return StaleWrite(f"该{noun}已被 {who}{self._time_of(at)}修改，请刷新后重试",
+                              (noun, record_id), seat, operator, at)
+        except Exception:  # noqa: BLE001 - the lookup must never raise a second error
+            return ConcurrentChange(STALE)
+
+    def _time_of(self, at: datetime) -> str:
+        """"于 14:02:11 " in the display time zone; "" without one (or with an unknown one)."""
+        if not self.tz:
+            return ""
+        try:
+            from zoneinfo import ZoneInfo
+            zone = ZoneInfo(self.tz)
+        except Exception:  # noqa: BLE001 - an unknown time zone: say it without a time
+            return ""
+        at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        return f"于 {at.astimezone(zone):%H:%M:%S} "
+
+    def _who_changed(self, seen: dict[tuple[Versioned, int], int]) -> tuple[str, int, str, str, datetime] | None:
+        """(noun, id, seat, operator, time) of the newest event on the first noted record
+        whose version moved, or None. One short read session, a few indexed queries."""
+        if not seen:
+            return None
+        session = self._factory()
+        try:
+            for (cls, record_id), version in list(seen.items())[:8]:
+                current = session.scalar(select(cls.version).where(cls.id == record_id))
+                if current is None or current == version:
+                    continue
+                noun, column = VERSIONED[cls]
+                row = session.execute(
+                    select(EventRow.seat, EventRow.operator, EventRow.occurred_at)
+                    .where(column == record_id, EventRow.kind.notin_(QUIET_KINDS))
+                    .order_by(EventRow.id.desc()).limit(1)).first()
+                if row is not None:
+                    return noun, record_id, row.seat or "", row.operator or "", row.occurred_at
+            return None
+        finally:
+            session.rollback()
             session.close()
 
     @contextlib.contextmanager

@@ -1,0 +1,112 @@
+"""紧急止付 panel and 纠纷移交回访 list as widgets on a real demo database: typed by
+keyboard, the timer turning red, the checklist ticking, refusals shown in the widget,
+the export written; overdue referrals listed in red and followed up."""
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from dispatch.services import fraud
+from dispatch.services import referrals as rf
+from ui.fraud_panel import FraudPanel, parse_transfers
+from ui.referral_list import RED, ReferralList
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def test_fast_path_by_keyboard(qtbot, app, clock, tmp_path: Path):
+    iid = app.services.open_call("13900000021", "王芳").incident_id
+    app.services.categorise(iid, "telecom_fraud")
+    clock.advance(100)
+    p = FraudPanel(app, iid, red_after_s=300)
+    qtbot.addWidget(p)
+    p.show()
+    qtbot.waitUntil(p.victims.hasFocus)
+    assert p.timer_label.text() == "01:40" and not p.timer_label.property("late")
+    qtbot.keyClicks(p.victims, "6222021234567890123 ")
+    p.victims.insertPlainText("工商银行 王芳")  # CJK goes in as the input method commits it
+    qtbot.keyClick(p.victims, Qt.Key.Key_Tab)
+    assert p.frauds.hasFocus()
+    p.frauds.setPlainText("12345 建设银行")  # too short: refused, shown, nothing written
+    qtbot.keyClick(p.frauds, Qt.Key.Key_Tab)
+    qtbot.keyClicks(p.transfers, "30000 11:40 6217000011112222333")
+    qtbot.keyClick(p.transfers, Qt.Key.Key_S, CTRL)
+    assert "6 到 30 位数字" in p.error.text()
+    assert p.checklist.text().startswith("☐ 登记")
+    p.frauds.setPlainText("6217000011112222333 建设银行")
+    qtbot.keyClick(p.transfers, Qt.Key.Key_S, CTRL)
+    assert p.error.text() == "" and p.checklist.text().startswith("☑ 登记账户与转账：1 笔共 30,000.00 元")
+    clock.advance(250)  # 5:50 since the answer: past the 5-minute mark set for this test
+    p.tick()
+    assert p.timer_label.text() == "05:50" and p.timer_label.property("late")
+    qtbot.keyClick(p.reference, Qt.Key.Key_R, CTRL)  # no reference yet
+    assert "编号" in p.error.text()
+    qtbot.keyClicks(p.reference, "FZ-88")
+    qtbot.keyClick(p.reference, Qt.Key.Key_R, CTRL)
+    clock.advance(600)
+    p.tick()
+    assert p.timer_label.text() == "05:50"  # stopped at the request
+    assert "☑ 止付申请已发：反诈平台 编号 FZ-88" in p.checklist.text()
+    p.outcome.setCurrentText("部分止付")
+    p.amount_stopped.setText("30000")
+    assert not p.result() and "部分止付时止付金额" in p.error.text()
+    p.amount_stopped.setText("12000")
+    qtbot.keyClick(p.amount_stopped, Qt.Key.Key_G, CTRL)
+    assert p.error.text() == "" and "☑ 止付结果：部分止付，止付 12,000.00 元" in p.checklist.text()
+    out = p.export_to(tmp_path / "fz.csv")
+    assert out is not None and "已导出" in p.error.text()
+    rows = list(csv.DictReader(out.read_text("utf-8-sig").splitlines()))
+    assert rows[0]["申请编号"] == "FZ-88" and rows[0]["止付结果"] == "部分止付"
+    assert p.export_to(tmp_path / "fz.doc") is None and ".csv 或 .json" in p.error.text()
+
+
+def test_transfer_lines():
+    got = parse_transfers("30,000元 11:40\n\n500 2026-11-22 23:10 6217000011112222333", "2026-11-23")
+    assert got == [{"amount": 30000.0, "at": "2026-11-23 11:40", "to_account": ""},
+                   {"amount": 500.0, "at": "2026-11-22 23:10", "to_account": "6217000011112222333"}]
+    for bad, message in (("三万 11:40", "不是数字"), ("300", "缺少时间")):
+        try:
+            parse_transfers(bad, "2026-11-23")
+        except fraud.DispatchError as exc:
+            assert message in str(exc)
+        else:
+            raise AssertionError(bad)
+
+
+def test_referral_list_overdue_and_follow_up(qtbot, app, clock):
+    ctx = app.services.ctx
+    today = date(2026, 11, 23)
+    ids = []
+    for n, when in enumerate((today, today + timedelta(days=1), today + timedelta(days=5))):
+        iid = app.services.open_call(f"1370000010{n}").incident_id
+        app.services.categorise(iid, "dispute" if n else "theft")
+        rf.refer(ctx, iid, "网格员", f"网格员{n}", when)
+        ids.append(iid)
+    clock.advance(2 * 86400)  # 11-25: the first two overdue, the third waiting
+    w = ReferralList(app)
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    assert w.table.rowCount() == 2 and w.table.item(0, 0).text() == str(ids[0])
+    assert w.table.item(0, 5).text() == "逾期 2 天（非纠纷类（盗窃））"
+    assert w.table.item(0, 0).foreground().color() == RED
+    assert "逾期 2 件" in w.summary.text()
+    qtbot.keyClick(w.table, Qt.Key.Key_A, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert w.show_all.isChecked() and w.table.rowCount() == 3
+    w.table.setFocus()
+    qtbot.keyClick(w.table, Qt.Key.Key_Down)
+    w.outcome.setCurrentText("已化解")
+    w.note.setFocus()
+    w.note.insert("签了调解协议")
+    qtbot.keyClick(w.note, Qt.Key.Key_Return, CTRL)
+    assert w.error.text() == "" and w.table.rowCount() == 2
+    with app.session() as s:
+        done = rf.referrals(s, [ids[1]])[ids[1]][0]
+    assert (done.outcome, done.follow_up_note) == ("已化解", "签了调解协议")
+    w.table.clearSelection()
+    w.table.setCurrentCell(-1, -1)
+    assert not w.follow_up_selected() and "请先在列表中选择" in w.error.text()

@@ -1,0 +1,250 @@
+"""反诈 紧急止付 panel: the fast path of a telecom-fraud call. A big timer since the answer
+(mm:ss, red after `red_after_s`, default 10 min; it stops when the request is sent), the
+checklist (登记 / 申请已发 + 编号 / 结果), the form and "导出给反诈中心".
+
+The form takes one account or transfer per line, as a call-taker types them while the
+caller reads from the phone:
+  受害人账户 / 嫌疑人账户:  账号 开户行 [户名]
+  转账:                    金额 时间 [收款账号]     (时间: HH:MM, HH:MM:SS or YYYY-MM-DD HH:MM)
+
+Keys: Tab through the fields, Ctrl+S 登记, Ctrl+R 申请已发, Ctrl+G 登记结果, Ctrl+E 导出, Esc closes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+
+from dispatch.domain.errors import DispatchError
+from dispatch.services import fraud
+
+if TYPE_CHECKING:
+    from dispatch.bootstrap import App
+
+RED_AFTER_S = 600.0
+GREEN, RED = "#3fb950", "#ff7b72"
+
+
+def parse_accounts(text: str) -> list[dict]:
+    """Lines "账号 开户行 [户名]" -> [{account, bank, holder}] (the service validates)."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if parts:
+            out.append({"account": parts[0], "bank": parts[1] if len(parts) > 1 else "",
+                        "holder": " ".join(parts[2:])})
+    return out
+
+
+def parse_transfers(text: str, today: str) -> list[dict]:
+    """Lines "金额 时间 [收款账号]" -> [{amount, at, to_account}]; a time alone is today's
+    (local). A bad amount is refused here with the line number."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        parts = line.replace("元", " ").replace(",", "").split()
+        if not parts:
+            continue
+        try:
+            amount = float(parts[0])
+        except ValueError:
+            raise DispatchError(f"转账第 {n} 行的金额不是数字: {parts[0]!r}") from None
+        rest = parts[1:]
+        at = ""
+        if rest and "-" in rest[0] and len(rest) > 1 and ":" in rest[1]:
+            at, rest = f"{rest[0]} {rest[1]}", rest[2:]
+        elif rest and ":" in rest[0]:
+            at, rest = f"{today} {rest[0]}", rest[1:]
+        if not at:
+            raise DispatchError(f"转账第 {n} 行缺少时间（如 11:40 或 2026-11-23 11:40）")
+        out.append({"amount": amount, "at": at, "to_account": rest[0] if rest else ""})
+    return out
+
+
+def timer_text(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+class FraudPanel(QDialog):
+    def __init__(self, app: App, incident_id: int, parent: QWidget | None = None,
+                 red_after_s: float = RED_AFTER_S) -> None:
+        super().__init__(parent)
+        self.app, self.incident_id, self.red_after_s = app, incident_id, red_after_s
+        self.tz = getattr(app.settings, "tz", "Asia/Shanghai")
+        self.setWindowTitle(f"紧急止付 — 警情 {incident_id}")
+        self.case: fraud.FraudCase | None = None
+        self.timer_label = QLabel("00:00")
+        self.timer_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.timer_label.setAccessibleName("接警以来")
+        self.checklist = QLabel("")
+        self.checklist.setTextFormat(Qt.TextFormat.PlainText)
+        self.victims = QPlainTextEdit()
+        self.victims.setPlaceholderText("账号 开户行 户名，每行一个，如：6222021234567890123 工商银行 王芳")
+        self.frauds = QPlainTextEdit()
+        self.frauds.setPlaceholderText("账号 开户行，每行一个")
+        self.transfers = QPlainTextEdit()
+        self.transfers.setPlaceholderText("金额 时间 收款账号，每行一笔，如：30000 11:40 6217000011112222333")
+        for box in (self.victims, self.frauds, self.transfers):
+            box.setTabChangesFocus(True)
+            box.setFixedHeight(64)
+        self.note = QLineEdit()
+        self.reference = QLineEdit()
+        self.reference.setPlaceholderText("反诈中心的止付申请编号")
+        self.method = QComboBox()
+        for code, label in fraud.METHODS.items():
+            self.method.addItem(label, code)
+        self.outcome = QComboBox()
+        self.outcome.addItems(fraud.OUTCOMES)
+        self.amount_stopped = QLineEdit()
+        self.amount_stopped.setPlaceholderText("止付金额（元），止付成功可留空表示全部")
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color:{RED}")
+        self.record_btn = QPushButton("登记 (Ctrl+S)")
+        self.request_btn = QPushButton("申请已发 (Ctrl+R)")
+        self.result_btn = QPushButton("登记结果 (Ctrl+G)")
+        self.export_btn = QPushButton("导出给反诈中心 (Ctrl+E)")
+        close_btn = QPushButton("关闭 (Esc)")
+        for b, slot in ((self.record_btn, self.record), (self.request_btn, self.request_sent),
+                        (self.result_btn, self.result), (self.export_btn, self.export_dialog),
+                        (close_btn, self.reject)):
+            b.setAutoDefault(False)
+            b.clicked.connect(slot)
+        form = QFormLayout()
+        form.addRow("受害人账户", self.victims)
+        form.addRow("嫌疑人账户", self.frauds)
+        form.addRow("转账", self.transfers)
+        form.addRow("备注", self.note)
+        form.addRow("申请方式", self.method)
+        form.addRow("申请编号", self.reference)
+        form.addRow("止付结果", self.outcome)
+        form.addRow("止付金额", self.amount_stopped)
+        buttons = QHBoxLayout()
+        for b in (self.record_btn, self.request_btn, self.result_btn, self.export_btn, close_btn):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.timer_label)
+        lay.addWidget(self.checklist)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addLayout(buttons)
+        for keys, slot in (("Ctrl+S", self.record), ("Ctrl+R", self.request_sent), ("Ctrl+G", self.result),
+                           ("Ctrl+E", self.export_dialog)):
+            QShortcut(QKeySequence(keys), self).activated.connect(slot)
+        self.resize(720, 620)
+        self._tick = QTimer(self)
+        self._tick.timeout.connect(self.tick)
+        self._tick.start(1000)
+        self.refresh()
+        self.victims.setFocus()
+
+    # ---- display -----------------------------------------------------------------
+    def refresh(self) -> None:
+        try:
+            with self.app.session() as s:
+                self.case = fraud.case(s, self.incident_id, self.app.clock.now())
+        except DispatchError as exc:
+            self.error.setText(str(exc))
+            return
+        lines = [f"{'☑' if done else '☐'} {step}{'：' + detail if detail else ''}"
+                 for step, done, detail in self.case.checklist]
+        self.checklist.setText("\n".join(lines))
+        self.tick()
+
+    def tick(self) -> None:
+        if self.case is None:
+            return
+        c = self.case
+        elapsed = c.elapsed_s if c.requested_at else (self.app.clock.now() - c.received_at).total_seconds()
+        late = elapsed >= self.red_after_s
+        self.timer_label.setText(timer_text(elapsed))
+        self.timer_label.setProperty("late", late)
+        colour = RED if late else GREEN
+        self.timer_label.setStyleSheet(f"font-size:48px; font-weight:bold; color:{colour}")
+        self.timer_label.setToolTip("接警至申请发出" if c.requested_at else "接警以来")
+
+    # ---- actions ------------------------------------------------------------------
+    def _do(self, fn, *args) -> bool:  # noqa: ANN001
+        try:
+            fn(*args)
+        except DispatchError as exc:
+            self.error.setText(str(exc))
+            return False
+        self.error.setText("")
+        self.refresh()
+        parent = self.parent()
+        if parent is not None and hasattr(parent, "follower"):
+            parent.follower.poll()
+        return True
+
+    def record(self) -> bool:
+        today = self.app.clock.now().astimezone(ZoneInfo(self.tz)).date().isoformat()
+        try:
+            transfers = parse_transfers(self.transfers.toPlainText(), today)
+        except DispatchError as exc:
+            self.error.setText(str(exc))
+            return False
+        return self._do(fraud.record, self.app.services.ctx, self.incident_id,
+                        parse_accounts(self.victims.toPlainText()), parse_accounts(self.frauds.toPlainText()),
+                        transfers, self.note.text(), self.tz)
+
+    def request_sent(self) -> bool:
+        return self._do(fraud.request_sent, self.app.services.ctx, self.incident_id, self.reference.text(),
+                        self.method.currentData())
+
+    def result(self) -> bool:
+        text = self.amount_stopped.text().strip().replace(",", "")
+        amount = None
+        if text:
+            try:
+                amount = float(text)
+            except ValueError:
+                self.error.setText(f"止付金额不是数字: {text!r}")
+                return False
+        return self._do(fraud.result, self.app.services.ctx, self.incident_id, self.outcome.currentText(),
+                        amount, self.note.text())
+
+    def export_to(self, path: str | Path) -> Path | None:
+        """Write the case file for the anti-fraud centre; the message says where."""
+        self.refresh()
+        try:
+            out = fraud.export(self.case, path, tz=self.tz) if self.case else None
+        except DispatchError as exc:
+            self.error.setText(str(exc))
+            return None
+        except OSError as exc:
+            self.error.setText(f"无法写入 {path}: {exc.strerror or exc}")
+            return None
+        self.error.setText(f"已导出: {out}" if out else "")
+        return out
+
+    def export_dialog(self) -> None:
+        stamp = self.app.clock.now().astimezone(ZoneInfo(self.tz)).strftime("%Y%m%d%H%M")
+        path, _ = QFileDialog.getSaveFileName(self, "导出给反诈中心", f"止付-警情{self.incident_id}-{stamp}.csv",
+                                              "CSV (*.csv);;JSON (*.json)")
+        if path:
+            self.export_to(path)
+
+
+def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
+    """Ctrl+Shift+F: the 紧急止付 fast path for the incident in hand."""
+    def open_panel() -> None:
+        iid = window._selected_incident()
+        if iid is None:
+            window._on_message("请先接警或选择警情，再登记紧急止付")
+            return
+        panel = FraudPanel(window.app, iid, window)
+        window.fraud_panel = panel
+        window._keep(panel)
+        panel.raise_()
+        panel.activateWindow()
+
+    sc = QShortcut(QKeySequence("Ctrl+Shift+F"), window)
+    sc.setContext(Qt.ShortcutContext.WindowShortcut)
+    sc.activated.connect(open_panel)
+    window.open_fraud_panel = open_panel
