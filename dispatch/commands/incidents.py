@@ -59,12 +59,15 @@ def _incidents(args: argparse.Namespace) -> int:
     with app.session() as s:
         rows = queries.open_incidents(s) + (queries.recent_closed(s) if args.all else [])
     if args.json:
+        from dispatch.services.call_links import calls_of
         from dispatch.services.callbacks import callbacks
         from dispatch.services.joint_response import notifications
         ids = [i.id for i in rows]
         with app.session() as s:
             told, called = notifications(s, ids), callbacks(s, ids)
-        print_json([_incident_json(i) | {"notifications": [n.as_json() for n in told[i.id]],
+            calls = {i: len(calls_of(s, i)) for i in ids}  # its own call and the calls linked to it
+        print_json([_incident_json(i) | {"calls": calls[i.id],
+                                         "notifications": [n.as_json() for n in told[i.id]],
                                          "callback": c.as_json() if (c := called[i.id]) else None}
                     for i in rows])
     else:

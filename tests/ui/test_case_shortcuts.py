@@ -59,3 +59,27 @@ def test_fraud_panel_opens_for_the_incident_in_hand(qtbot, app):
     qtbot.waitUntil(lambda: getattr(w, "fraud_panel", None) is not None and w.fraud_panel.isVisible())
     assert w.fraud_panel.incident_id == iid and str(iid) in w.fraud_panel.windowTitle()
 
+
+
+def test_ctrl_p_saves_the_report_of_the_incident_in_hand(qtbot, app, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    w = open_window(qtbot, app)
+    iid = _dispute_in_hand(qtbot, w, app)
+    target = tmp_path / f"警情报告-{iid}.pdf"                            # the name the dialog offers
+
+    def answer() -> None:  # the save dialog, as the call-taker fills it
+        dlg = QApplication.activeModalWidget()
+        if not isinstance(dlg, QFileDialog):
+            QTimer.singleShot(100, answer)
+            return
+        assert str(iid) in dlg.windowTitle()
+        dlg.setDirectory(str(tmp_path))
+        dlg.accept()
+
+    QTimer.singleShot(100, answer)
+    qtbot.keyClick(w, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "报告已保存" in w.statusBar().currentMessage(), timeout=30_000)
+    assert str(target) in w.statusBar().currentMessage(), w.statusBar().currentMessage()
+    assert target.read_bytes()[:5] == b"%PDF-" and target.stat().st_size > 20_000
