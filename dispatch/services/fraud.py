@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
+from typing import Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,7 +49,7 @@ class Account:
     bank: str
     holder: str = ""
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"account": self.account, "bank": self.bank, "holder": self.holder}
 
 
@@ -58,7 +59,7 @@ class Transfer:
     at: datetime         # UTC
     to_account: str = ""  # a fraud account of the case, when the caller knows which
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"amount": self.amount, "at": _iso(self.at), "to_account": self.to_account}
 
 
@@ -111,7 +112,7 @@ class FraudCase:
                 ("止付申请已发", self.requested_at is not None, sent),
                 ("止付结果", self.result_at is not None, res)]
 
-    def as_json(self, tz: str = "Asia/Shanghai") -> dict:
+    def as_json(self, tz: str = "Asia/Shanghai") -> dict[str, Any]:
         """The fields the anti-fraud centre needs (times in UTC and in local time)."""
         zone = ZoneInfo(tz)
         return {
@@ -222,7 +223,7 @@ def _check_category(inc: IncidentRow) -> None:
         raise DispatchError(f"警情 {inc.id} 的类别是「{label}」，不是电信网络诈骗，不能登记紧急止付")
 
 
-def record(ctx: Context, incident_id: int, victim_accounts: list, fraud_accounts: list, transfers: list,
+def record(ctx: Context, incident_id: int, victim_accounts: list[Any], fraud_accounts: list[Any], transfers: list[Any],
            note: str = "", tz: str = "Asia/Shanghai") -> Changes:
     """止付登记: accounts ({account, bank, [holder]}) and transfers ({amount, at, [to_account]},
     `at` a datetime or ISO text, zone-less read in `tz`). The incident must be open and
@@ -317,7 +318,7 @@ def _kinds(s: Session, incident_id: int) -> set[str]:
 
 
 def _fold(inc: IncidentRow, rows: list[EventRow], now: datetime | None) -> FraudCase:
-    c: dict = {"incident_id": inc.id, "received_at": as_utc(inc.received_at), "now": now or as_utc(inc.received_at),
+    c: dict[str, Any] = {"incident_id": inc.id, "received_at": as_utc(inc.received_at), "now": now or as_utc(inc.received_at),
                "caller_number": inc.caller_number, "place_name": inc.place_name or inc.place_text}
     for r in rows:
         p, at = r.payload or {}, as_utc(r.occurred_at)
@@ -341,7 +342,8 @@ def _events(s: Session, incident_ids: list[int]) -> dict[int, list[EventRow]]:
         q = (select(EventRow).where(EventRow.kind.in_((ev.FRAUD_RECORDED, ev.FRAUD_REQUESTED, ev.FRAUD_RESULT)),
                                     EventRow.incident_id.in_(incident_ids)).order_by(EventRow.id))
         for r in s.scalars(q):
-            out[r.incident_id].append(r)
+            if r.incident_id is not None:
+                out[r.incident_id].append(r)
     return out
 
 
@@ -358,12 +360,12 @@ def cases(s: Session, since: datetime | None, until: datetime | None, now: datet
     q = select(EventRow.incident_id).where(EventRow.kind == ev.FRAUD_RECORDED).distinct()
     ids = [i for i in s.scalars(q) if i is not None]
     incs = [i for i in (s.get(IncidentRow, x) for x in ids)
-            if (since is None or as_utc(i.received_at) >= since) and (until is None or as_utc(i.received_at) < until)]
+            if i is not None and (since is None or as_utc(i.received_at) >= since) and (until is None or as_utc(i.received_at) < until)]
     by = _events(s, [i.id for i in incs])
     return sorted((_fold(i, by[i.id], now) for i in incs), key=lambda c: c.received_at)
 
 
-def fraud_summary(s: Session, since: datetime | None, until: datetime | None) -> dict:
+def fraud_summary(s: Session, since: datetime | None, until: datetime | None) -> dict[str, Any]:
     """For the statistics: recorded cases of incidents received in [since, until); how many
     had the request sent; answer → request seconds (n, p50, p90, nearest rank); outcomes."""
     all_cases = cases(s, since, until, None)
@@ -411,7 +413,7 @@ def export(c: FraudCase, path: str | Path, tz: str = "Asia/Shanghai") -> Path:
     return path
 
 
-def _write_csv(c: FraudCase, f, zone: ZoneInfo) -> None:  # noqa: ANN001
+def _write_csv(c: FraudCase, f: TextIO, zone: ZoneInfo) -> None:
     w = csv.writer(f)
     w.writerow(EXPORT_COLUMNS)
     frauds = {a.account: a for a in c.fraud_accounts}

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,7 +63,7 @@ class Referral:
     def due(self, today: date) -> bool:
         return self.pending and self.follow_up_on <= today
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         def iso(t: datetime | None) -> str | None:
             return t.isoformat().replace("+00:00", "Z") if t else None
         return {"id": self.id, "incident_id": self.incident_id, "to": self.to, "contact": self.contact,
@@ -176,11 +177,13 @@ def _read(s: Session, incident_ids: list[int] | None) -> list[Referral]:
     by_id: dict[int, Referral] = {}
     for r in s.scalars(q.order_by(EventRow.id)):
         p = r.payload or {}
+        if r.incident_id is None:
+            continue
         if r.kind == ev.DISPUTE_REFERRED:
             by_id[r.id] = Referral(r.id, r.incident_id, p.get("to", ""), p.get("contact", ""),
                                    date.fromisoformat(p["follow_up_on"]), p.get("note", ""),
                                    as_utc(r.occurred_at), r.operator, p.get("flag", ""))
-        elif (ref := by_id.get(p.get("referral_id"))) is not None:
+        elif (ref := by_id.get(int(p.get("referral_id") or 0))) is not None:
             by_id[ref.id] = replace(ref, followed_up_at=as_utc(r.occurred_at), outcome=p.get("outcome", ""),
                                     follow_up_note=p.get("note", ""))
     return list(by_id.values())

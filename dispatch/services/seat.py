@@ -3,17 +3,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import UnitStatus
 from dispatch.services import calls, recommending, units
 from dispatch.services.context import Changes, Context
 from dispatch.services.locations import Location
 
+if TYPE_CHECKING:
+    from dispatch.geo.recommend import Recommendation
+
 
 class Services:
     """The one object screens and commands call to change anything."""
 
-    def __init__(self, ctx: Context, roads_provider: Callable | None = None,
+    def __init__(self, ctx: Context, roads_provider: Callable[[], Any] | None = None,
                  stale_after_s: float = 300.0, tz: str = "Asia/Shanghai") -> None:
         self.ctx = ctx
         self._roads = roads_provider
@@ -36,7 +41,9 @@ class Services:
     def add_note(self, incident_id: int, text: str) -> Changes:
         return calls.add_note(self.ctx, incident_id, text)
 
-    def recommend(self, incident_id: int, limit: int = 5, log: bool = True):
+    def recommend(self, incident_id: int, limit: int = 5, log: bool = True) -> Recommendation:
+        if self._roads is None:
+            raise DispatchError("路网未加载，无法推荐警力")
         return recommending.recommend_for(self.ctx, self._roads, incident_id, limit,
                                           self._stale, self._tz, log)
 
@@ -76,7 +83,7 @@ class Services:
         with self.ctx.store.reader() as s:
             return national_register.imported_count(s)
 
-    def use_geocoder(self, provider: Callable) -> None:
+    def use_geocoder(self, provider: Callable[[], Any]) -> None:
         """Where propose_place puts a new place at once: provider() is this seat's
         geocoder, or None while it is not loaded (it then reads the place from the table)."""
         self._geocoder_provider = provider

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
@@ -97,7 +98,7 @@ def seat_overview(session: Session, now: datetime, dispatch_target_s: float,
     return SeatOverview(now, dispatch_target_s, rows, tuple(waiting))
 
 
-def _latest_event_per_seat(since: datetime):  # noqa: ANN202 (a Select)
+def _latest_event_per_seat(since: datetime) -> Any:  # a Select
     """seat, operator, occurred_at and the operator's role of each seat's newest event
     since `since` (unit positions are not a seat's work)."""
     newest = (select(func.max(EventRow.id))
@@ -108,7 +109,7 @@ def _latest_event_per_seat(since: datetime):  # noqa: ANN202 (a Select)
             .where(EventRow.id.in_(newest)))
 
 
-def _seat_key(name: str) -> tuple:
+def _seat_key(name: str) -> tuple[Any, ...]:
     """席位2 before 席位10: digits compared as numbers."""
     import re
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
