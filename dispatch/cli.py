@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "dispatch.commands.avl",
     "dispatch.commands.where",
     "dispatch.commands.users",
+    "dispatch.commands.seats_bench",
 )
 
 

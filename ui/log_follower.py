@@ -6,10 +6,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dispatch.bootstrap import App
 from dispatch.domain.errors import DispatchError
-from dispatch.feeds.follower import Follower
+from dispatch.feeds.follower import PG_FALLBACK_S, SQLITE_POLL_S, Follower
 
-SQLITE_POLL_MS = 100   # SQLite has no notifications: poll (an indexed `id > cursor` read)
-PG_FALLBACK_MS = 2000  # PostgreSQL is woken by NOTIFY; the timer is only a safety net
 
 
 class LogFollower(QObject):
@@ -24,7 +22,7 @@ class LogFollower(QObject):
         self._follower = Follower(app.store)
         self._woken.connect(self.poll)
         if interval_ms is None:
-            interval_ms = PG_FALLBACK_MS if self._follower.can_listen else SQLITE_POLL_MS
+            interval_ms = int(1000 * (PG_FALLBACK_S if self._follower.can_listen else SQLITE_POLL_S))
         self._follower.listen(self._woken.emit)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.poll)

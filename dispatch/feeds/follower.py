@@ -7,18 +7,27 @@ commit, so no event with a lower id can commit after one with a higher id.
 
 On PostgreSQL a listening connection (LISTEN dispatch_events, in a thread) wakes the
 follower as soon as an appending transaction commits (its NOTIFY is delivered at
-commit). When that connection is lost it reconnects and wakes the follower once, so
-the cursor catches up without a gap. On SQLite (one file, no server) the follower polls.
+commit). Wakes are coalesced: at most one per `coalesce_s` (default 50 ms); the
+notifications that arrive meanwhile become one wake at the end of that interval, never
+lost. An idle log is read at once; a busy one (every seat's commit notifies every seat)
+is read in batches, so N seats do not cost N reads per commit each. When that connection
+is lost it reconnects and wakes the follower once, so the cursor catches up without a
+gap. On SQLite (one file, no server) the follower polls.
 """
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from dispatch.domain.events import Event
 from dispatch.store import eventlog
 from dispatch.store.db import Store
 from dispatch.store.hashchain import NOTIFY_CHANNEL
+
+SQLITE_POLL_S = 0.1  # SQLite has no notifications: poll (an indexed `id > cursor` read)
+PG_FALLBACK_S = 2.0  # PostgreSQL is woken by NOTIFY; a timed read is only a safety net
+COALESCE_S = 0.05    # at most one wake per 50 ms: a burst of commits is one read
 
 
 class Follower:
@@ -47,10 +56,12 @@ class Follower:
             self.cursor = new[-1].id
         return new
 
-    def listen(self, on_wake: Callable[[], None] | None = None, retry_s: float = 0.5) -> None:
+    def listen(self, on_wake: Callable[[], None] | None = None, retry_s: float = 0.5,
+               coalesce_s: float = COALESCE_S) -> None:
         """Start the listening thread (PostgreSQL only; a no-op on SQLite). `on_wake` is
-        called from that thread after each commit that appended events and after every
-        (re)connection; `wait()` returns at the same moments."""
+        called from that thread after commits that appended events (at most once per
+        `coalesce_s`, see the module docstring) and after every (re)connection; `wait()`
+        returns at the same moments."""
         if not self.can_listen or self._listener is not None:
             return
 
@@ -60,7 +71,7 @@ class Follower:
                 on_wake()
 
         url = self.store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._listener = _Listener(url, wake, retry_s)
+        self._listener = _Listener(url, wake, retry_s, coalesce_s)
         self._listener.start()
 
     def wait(self, timeout: float) -> bool:
@@ -82,13 +93,16 @@ class Follower:
 class _Listener(threading.Thread):
     """LISTEN on its own autocommit psycopg connection; reconnects when it is lost."""
 
-    def __init__(self, url: str, wake: Callable[[], None], retry_s: float) -> None:
+    def __init__(self, url: str, wake: Callable[[], None], retry_s: float, coalesce_s: float = COALESCE_S) -> None:
         super().__init__(name="log-listener", daemon=True)
         self._url, self._wake_cb, self._retry_s = url, wake, retry_s
+        self._coalesce_s = max(0.0, coalesce_s)
         self._stopping = threading.Event()
         self.connected = threading.Event()
         self.backend_pid: int | None = None
         self.connections = 0  # successful (re)connections: > 1 after a reconnect
+        self.notifications = 0  # NOTIFYs received
+        self.wakes = 0  # wakes after NOTIFYs (fewer than notifications when coalesced)
 
     def run(self) -> None:
         import psycopg
@@ -101,13 +115,28 @@ class _Listener(threading.Thread):
                     self.connections += 1
                     self.connected.set()
                     self._wake_cb()  # catch up on anything committed while not listening
-                    while not self._stopping.is_set():
-                        for _ in conn.notifies(timeout=0.25, stop_after=1):
-                            self._wake_cb()
+                    self._relay(conn)
             except psycopg.Error:
                 self.connected.clear()
                 self._stopping.wait(self._retry_s)
         self.connected.clear()
+
+    def _relay(self, conn) -> None:  # noqa: ANN001 (psycopg.Connection)
+        """Turn notifications into wakes: at once when the last wake is `coalesce_s` old,
+        else one wake when it is (a pending notification is never dropped)."""
+        last_wake, pending = time.monotonic(), False
+        while not self._stopping.is_set():
+            wait_s = 0.25
+            if pending:
+                wait_s = last_wake + self._coalesce_s - time.monotonic()
+                if wait_s <= 0:
+                    self.wakes += 1
+                    self._wake_cb()
+                    last_wake, pending = time.monotonic(), False
+                    continue
+            for _ in conn.notifies(timeout=wait_s, stop_after=1):
+                self.notifications += 1
+                pending = True
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stopping.set()
