@@ -106,7 +106,13 @@ def _simulate(args: argparse.Namespace) -> int:
     with app.session() as s:
         last_id = eventlog.last_id(s)
         last = eventlog.read(s, since_id=max(0, last_id - 1))
-    if last_id and not settings.training and app.meta("purpose") != SIMULATION_PURPOSE:
+        from sqlalchemy import select
+
+        from dispatch.domain import events as ev
+        from dispatch.store.schema import EventRow
+        # the roster's own unit.created events are not records of the floor's work
+        worked = s.scalar(select(EventRow.id).where(EventRow.kind != ev.UNIT_CREATED).limit(1))
+    if worked and not settings.training and app.meta("purpose") != SIMULATION_PURPOSE:
         raise DispatchError("该数据库已有实战记录，模拟只写入培训副本（--training）或新的数据库文件（--db）")
     last_at = last[-1].occurred_at if last else None
     if start is None:

@@ -108,3 +108,7 @@ KIND_LABELS[FRAUD_REQUESTED] = "止付申请"
 KIND_LABELS[FRAUD_RESULT] = "止付结果"
 KIND_LABELS[DISPUTE_REFERRED] = "纠纷移交"
 KIND_LABELS[DISPUTE_FOLLOWED_UP] = "纠纷回访"
+
+# A unit added to the roster (roster/demo import, synthetic units): replay knows it from then on.
+UNIT_CREATED = "unit.created"
+KIND_LABELS[UNIT_CREATED] = "新增警力"

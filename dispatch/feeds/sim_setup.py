@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from dispatch.domain.units import Travel, UnitKind, UnitStatus
+from dispatch.domain.units import Travel, UnitKind
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.osm import OsmData, read_osm
 from dispatch.services.locations import Location
 from dispatch.store.db import Store
-from dispatch.store.schema import GridRow, MetaRow, PlaceRow, UnitRow
+from dispatch.store.schema import GridRow, MetaRow, PlaceRow
 
 # Road speeds of the straight-line router (m/s), about what the road graph gives in town.
 STRAIGHT_SPEED = {Travel.CAR: 25 / 3.6, Travel.EBIKE: 15 / 3.6, Travel.FOOT: 4.5 / 3.6}
@@ -108,12 +108,13 @@ def add_synthetic_units(store: Store, count: int, places: list[Location], now: d
                         seed: int = 0) -> None:
     """A large synthetic roster (benchmarks): patrol cars, e-bikes and foot patrols at
     random junctions."""
+    from dispatch.importers.roster import add_unit
+
     rng = random.Random(seed)
     kinds = [UnitKind.PATROL_CAR] * 5 + [UnitKind.EBIKE_PATROL] * 3 + [UnitKind.FOOT_PATROL] * 2
     with store.transaction() as s:
         for i in range(count):
             p = rng.choice(places)
             kind = kinds[i % len(kinds)]
-            s.add(UnitRow(callsign=f"模拟{i + 1:04d}", kind=kind.value, status=UnitStatus.AVAILABLE.value,
-                          status_since=now, lon=p.lon, lat=p.lat, position_at=now, home_lon=p.lon,
-                          home_lat=p.lat, station=p.name[:64], duty=[], members=2))
+            add_unit(s, now, callsign=f"模拟{i + 1:04d}", kind=kind.value, lon=p.lon, lat=p.lat,
+                     station=p.name[:64], duty=[], members=2)

@@ -15,10 +15,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.evolve import unit_created_payload
 from dispatch.domain.units import DutyWindow, UnitKind, UnitStatus
 from dispatch.geo.osm import OsmData
+from dispatch.store import eventlog
 from dispatch.store.schema import StationRow, UnitRow
+
+IMPORT_OPERATOR = "import"  # the operator of the unit.created events a roster load appends
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -60,11 +65,27 @@ def import_roster(session: Session, path: Path, stations: dict[str, tuple[float,
         if terminal is not None and not r.get("auth_code"):
             raise DispatchError(f"{r['callsign']} 有终端号 {terminal} 但没有鉴权码")
         lon, lat = stations[r["station"]]
-        session.add(UnitRow(callsign=r["callsign"], kind=kind.value, status=UnitStatus.AVAILABLE.value,
-                            status_since=now, lon=lon, lat=lat, position_at=now, home_lon=lon,
-                            home_lat=lat, station=r["station"], duty=duty, leader=r.get("leader", ""),
-                            phone=r.get("phone", ""), members=int(r.get("members") or 1),
-                            terminal=terminal, auth_code=r.get("auth_code", "") if terminal else "",
-                            position_source="post"))
+        add_unit(session, now, callsign=r["callsign"], kind=kind.value, lon=lon, lat=lat,
+                 station=r["station"], duty=duty, leader=r.get("leader", ""), phone=r.get("phone", ""),
+                 members=int(r.get("members") or 1), terminal=terminal,
+                 auth_code=r.get("auth_code", "") if terminal else "")
         n += 1
     return n
+
+
+def add_unit(session: Session, now: datetime, *, callsign: str, kind: str, lon: float, lat: float,
+             station: str, duty: list[str], leader: str = "", phone: str = "", members: int = 1,
+             terminal: str | None = None, auth_code: str = "", seat: str = "",
+             operator: str = IMPORT_OPERATOR) -> UnitRow:
+    """A new unit at its post, available, and its unit.created event (what it is, where
+    its post is: replay knows the unit from then on)."""
+    row = UnitRow(callsign=callsign, kind=kind, status=UnitStatus.AVAILABLE.value, status_since=now,
+                  lon=lon, lat=lat, position_at=now, home_lon=lon, home_lat=lat, station=station,
+                  duty=duty, leader=leader, phone=phone, members=members, terminal=terminal,
+                  auth_code=auth_code, position_source="post")
+    session.add(row)
+    session.flush()
+    eventlog.append(session, at=now, seat=seat, operator=operator, kind=ev.UNIT_CREATED, unit_id=row.id,
+                    payload=unit_created_payload(callsign, kind, station, lon, lat, duty=duty, leader=leader,
+                                                 phone=phone, members=members, terminal=terminal))
+    return row

@@ -26,7 +26,7 @@ from typing import Any, Callable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-FORMAT = 1            # bump whenever the fold's state (replay.fold) changes shape
+FORMAT = 2            # bump whenever the fold's state (replay.fold) changes shape
 EVERY_S = 3600.0      # one checkpoint per hour of log time
 HOURLY_S = 48 * 3600.0  # older than this before the newest: only the first of each UTC day is kept
 

@@ -28,13 +28,15 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.events import Event
+from dispatch.domain.evolve import evolve_incident, evolve_unit, initial_unit_status, new_incident
+from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take
 from dispatch.replay.incident_table import IncidentTable
 from dispatch.replay.log_read import read_core, read_sqlite
 from dispatch.replay.unit_table import UnitTable
-from dispatch.replay.fold import apply_incident, apply_unit, incident_view, initial_unit_status, new_incident
-from dispatch.services.queries import IncidentView
+from dispatch.replay.fold import incident_view
+from dispatch.services.queries import AssignmentView, IncidentView
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import UnitRow
 
@@ -120,6 +122,8 @@ class ReplayIndex:
             last = incidents[i].views[-1]
             closes.append(_ts(last["closed_at"]) if last["closed_at"] is not None else np.inf)
         self._close = np.array(closes, dtype=float)
+        # a reopened incident was closed for a while before its last close: filter by status
+        self._reopened = any(e[2] == ev.INCIDENT_REOPENED for t in incidents.values() for e in t.events)
         order = np.lexsort((self._inc_ids, self._recv))  # oldest first, like open_incidents
         self._inc_ids, self._recv, self._close = self._inc_ids[order], self._recv[order], self._close[order]
         self._flat = IncidentTable([incidents[int(i)] for i in self._inc_ids])
@@ -139,6 +143,10 @@ class ReplayIndex:
         self.resumed_from: Checkpoint | None = None
         self._table = UnitTable(self._unit_ids, units, min(times, default=0.0), max(times, default=0.0),
                                 max_gap_s)
+        # units whose unit.created is in this index: not shown before it
+        self._born = {uid: u.times[0] for uid, u in units.items()
+                      if u.events and u.events[0][2] == ev.UNIT_CREATED and u.times}
+        self._last_born = max(self._born.values(), default=-np.inf)
 
     # ---- building ----------------------------------------------------------------------
     @classmethod
@@ -200,7 +208,8 @@ class ReplayIndex:
         next_cp = (np.floor(max_t / EVERY_S) + 1) * EVERY_S if record and max_t > -np.inf else -np.inf
         if not record:
             next_cp = np.inf
-        dispatched, received, closed = ev.UNIT_DISPATCHED, ev.CALL_RECEIVED, ev.INCIDENT_CLOSED
+        received, closed = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED
+        reopened, assignment = ev.INCIDENT_REOPENED, AssignmentView
         for e in events:
             eid, at, kind, incident_id, unit_id, _seat, _op, payload = e
             t = (at - _EPOCH).total_seconds()
@@ -219,12 +228,9 @@ class ReplayIndex:
                     last_of[incident_id] = e
                     open_ids.add(incident_id)
                 elif incident_id in states:
-                    prev = last_of[incident_id]
-                    same_tx = (kind == dispatched and prev[2] == dispatched
-                               and prev[0] == eid - 1 and prev[1] == at)
                     track = incidents[incident_id]
                     track.events.append(e)
-                    if apply_incident(states[incident_id], kind, at, unit_id, payload, same_tx):
+                    if evolve_incident(states[incident_id], kind, at, unit_id, payload, assignment):
                         if track.times[-1] == t:  # same instant: only the last state is ever seen
                             track.views[-1] = states[incident_id].copy()
                         else:
@@ -232,6 +238,8 @@ class ReplayIndex:
                             track.views.append(states[incident_id].copy())
                         if kind == closed:
                             open_ids.discard(incident_id)
+                        elif kind == reopened:
+                            open_ids.add(incident_id)
                     last_of[incident_id] = e
             if unit_id is not None and unit_id in units:
                 u = units[unit_id]
@@ -240,7 +248,7 @@ class ReplayIndex:
                     if first is not None:
                         u.initial = (first, None, None)
                 current = u.states[-1] if u.states else u.initial
-                nxt = apply_unit(current, kind, at, incident_id, payload)
+                nxt = evolve_unit(current, kind, at, incident_id, payload)
                 u.events.append(e)
                 if nxt is not None:
                     u.times.append(t)
@@ -262,7 +270,12 @@ class ReplayIndex:
         k = int(np.searchsorted(self._recv, te, side="right"))
         open_idx = np.nonzero(self._close[:k] > te)[0]
         incidents = self._flat.at(open_idx, te)
+        if self._reopened:
+            incidents = [i for i in incidents if i.status is not IncidentStatus.CLOSED]
         units = self._table.snapshots(te, interpolate)
+        if te < self._last_born:
+            born = self._born
+            units = [u for u in units if born.get(u.id, -np.inf) <= te]
         return ReplayState(as_utc(at), incidents, units)
 
     def incident_at(self, incident_id: int, at: datetime) -> IncidentView | None:

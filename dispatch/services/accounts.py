@@ -21,10 +21,12 @@ from datetime import datetime, timezone
 from sqlalchemy import inspect, select
 
 from dispatch.domain import events as ev
+from dispatch.domain.decide import decide_handover
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.roles import Role, parse_role
 from dispatch.services.context import Actor, Changes, Context, append_event, ensure_writable, require
+from dispatch.services.projection_rows import IncidentProjection, record
 from dispatch.store import accounts as table
 from dispatch.store.db import Store
 from dispatch.store.schema import IncidentRow
@@ -147,10 +149,8 @@ def take_over(ctx: Context, outgoing: str) -> Changes:
         rows = s.scalars(select(IncidentRow).where(IncidentRow.operator == outgoing,
                                                    IncidentRow.status != IncidentStatus.CLOSED.value)
                          .order_by(IncidentRow.id)).all()
-        ids = []
-        for inc in rows:
-            inc.operator, inc.seat, inc.updated_at = incoming.operator, incoming.seat, now
-            ids.append(append_event(ctx, s, ev.INCIDENT_HANDED_OVER, inc.id, at=now, payload={
-                "from": outgoing, "to": incoming.operator, "seat": incoming.seat}))
+        incidents = [IncidentProjection(s, r) for r in rows]
+        drafts = decide_handover([p.state for p in incidents], outgoing, incoming.operator, incoming.seat)
+        ids = record(ctx, s, now, drafts, incidents)
         return Changes(incidents=frozenset(r.id for r in rows), last_event_id=ids[-1] if ids else 0,
                        event_ids=tuple(ids))

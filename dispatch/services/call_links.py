@@ -23,11 +23,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
+from dispatch.domain.decide import decide_note, decide_reopen
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import CATEGORY_BY_CODE, IncidentStatus
 from dispatch.geo.coords import haversine_m
 from dispatch.services.calls import close_in, get_incident
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.projection_rows import IncidentProjection, record
 from dispatch.services.queries import IncidentView, incident
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow, IncidentRow
@@ -312,10 +314,10 @@ def link(ctx: Context, incident_id: int, to_incident_id: int, reason: str = "") 
         ids += closed
         touched = {incident_id}
         if target.status != IncidentStatus.CLOSED.value:
-            target.updated_at = now
             who = call.caller_number or "未知号码"
-            ids.append(append_event(ctx, s, ev.INCIDENT_NOTED, root, at=now,
-                                    payload={"note": f"关联来电：警情 {incident_id}（{who}）{via}".rstrip()}))
+            note_on = IncidentProjection(s, target)
+            ids += record(ctx, s, now, decide_note(note_on.state, f"关联来电：警情 {incident_id}（{who}）{via}".rstrip()),
+                          [note_on])
             touched.add(root)
         return Changes(incidents=frozenset(touched), units=frozenset(units), last_event_id=ids[-1],
                        incident_id=root, event_ids=tuple(ids))
@@ -335,17 +337,14 @@ def unlink(ctx: Context, incident_id: int) -> Changes:
         ids = [append_event(ctx, s, ev.CALL_UNLINKED, incident_id, at=now,
                             payload={"from_incident": current.to_incident})]
         if call.status == IncidentStatus.CLOSED.value:
-            call.status, call.closed_at = IncidentStatus.PENDING.value, None
-            call.result_code, call.close_note = "", ""
-            call.updated_at = now
-            ids.append(append_event(ctx, s, ev.INCIDENT_REOPENED, incident_id, at=now,
-                                    payload={"reason": f"取消与警情 {current.to_incident} 的关联"}))
+            p = IncidentProjection(s, call)
+            closed_at = as_utc(call.closed_at).isoformat().replace("+00:00", "Z") if call.closed_at else None
+            ids += record(ctx, s, now, decide_reopen(p.state, f"取消与警情 {current.to_incident} 的关联", closed_at), [p])
         touched = {incident_id}
         target = s.get(IncidentRow, current.to_incident)
         if target is not None and target.status != IncidentStatus.CLOSED.value:
-            target.updated_at = now
-            ids.append(append_event(ctx, s, ev.INCIDENT_NOTED, target.id, at=now,
-                                    payload={"note": f"取消关联来电：警情 {incident_id}"}))
+            note_on = IncidentProjection(s, target)
+            ids += record(ctx, s, now, decide_note(note_on.state, f"取消关联来电：警情 {incident_id}"), [note_on])
             touched.add(target.id)
         return Changes(incidents=frozenset(touched), last_event_id=ids[-1], incident_id=incident_id,
                        event_ids=tuple(ids))

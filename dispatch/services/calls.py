@@ -1,25 +1,32 @@
 """Seat actions on an incident: take the call, locate, categorise, note, close, call back.
 
-Each function is one transaction: it validates, appends its events, updates the
-projections and returns Changes. A refused request raises DispatchError and writes nothing.
+Each function is one transaction: it reads the incident's state, decides
+(dispatch.domain.decide), appends the events and evolves the projections with the same
+functions as replay (services.projection_rows), and returns Changes. A refused request
+raises DispatchError and writes nothing.
 """
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.domain import events as ev
+from dispatch.domain.decide import (PHONE, Draft, check_phone, close_drafts, decide_callback, decide_categorise,
+                                    decide_close, decide_locate, decide_note, decide_open_call,
+                                    decide_update_caller, parse_priority)
+from dispatch.domain.decide import result_code as parse_result
 from dispatch.domain.errors import DispatchError
-from dispatch.domain.incidents import RESULT_CODES, IncidentStatus, Priority, category, check_incident_move
+from dispatch.domain.evolve import IncidentState, Payload, new_incident
+from dispatch.domain.incidents import IncidentStatus, category
 from dispatch.domain.units import UnitStatus
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
 from dispatch.services.locations import Location
+from dispatch.services.projection_rows import IncidentProjection, new_incident_row, record
 from dispatch.store.schema import AssignmentRow, IncidentRow, UnitRow
 
-_PHONE = re.compile(r"^[0-9+\-() ]{0,32}$")
+_PHONE = PHONE  # kept for the modules that check numbers the same way
 
 
 def get_incident(s: Session, incident_id: int) -> IncidentRow:
@@ -40,38 +47,33 @@ def open_call(ctx: Context, caller_number: str = "", caller_name: str = "") -> C
     """接警: the incident and its call.received event exist from this moment on."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
-    caller_number, caller_name = caller_number.strip(), caller_name.strip()
-    if not _PHONE.match(caller_number):
-        raise DispatchError(f"来电号码格式不正确: {caller_number!r}")
+    draft = decide_open_call(caller_number, caller_name)
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        inc = IncidentRow(status=IncidentStatus.PENDING.value, received_at=now, updated_at=now,
-                          caller_number=caller_number, caller_name=caller_name[:64],
-                          seat=ctx.actor.seat, operator=ctx.actor.operator,
-                          priority=Priority.NORMAL.value, place_admin=[])
+        inc = new_incident_row(new_incident(0, now, ctx.actor.seat, ctx.actor.operator, draft.payload))
         s.add(inc)
         s.flush()
-        eid = append_event(ctx, s, ev.CALL_RECEIVED, inc.id, at=now,
-                           payload={"caller_number": caller_number, "caller_name": caller_name})
+        eid = append_event(ctx, s, draft.kind, inc.id, at=now, payload=draft.payload)
         return Changes(incidents=frozenset({inc.id}), last_event_id=eid, incident_id=inc.id,
                        event_ids=(eid,))
+
+
+def _on_incident(ctx: Context, incident_id: int, decide: Callable[[IncidentState], list[Draft]]) -> Changes:
+    """One transaction on one incident: read its state, decide, append and evolve."""
+    with ctx.store.transaction(appends=True) as s:
+        now = ctx.clock.now()
+        p = IncidentProjection(s, get_incident(s, incident_id))
+        ids = record(ctx, s, now, decide(p.state), [p])
+        return Changes(incidents=frozenset({incident_id}), last_event_id=ids[-1], incident_id=incident_id,
+                       event_ids=tuple(ids))
 
 
 def update_caller(ctx: Context, incident_id: int, caller_number: str, caller_name: str) -> Changes:
     """Correct the caller's number or name (recorded as a note event)."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
-    if not _PHONE.match(caller_number.strip()):
-        raise DispatchError(f"来电号码格式不正确: {caller_number!r}")
-    with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
-        inc = open_incident(s, incident_id)
-        inc.caller_number, inc.caller_name = caller_number.strip(), caller_name.strip()[:64]
-        inc.updated_at = now
-        eid = append_event(ctx, s, ev.INCIDENT_NOTED, incident_id, at=now,
-                           payload={"caller_number": inc.caller_number, "caller_name": inc.caller_name})
-        return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
-                       event_ids=(eid,))
+    check_phone(caller_number)
+    return _on_incident(ctx, incident_id, lambda inc: decide_update_caller(inc, caller_number, caller_name))
 
 
 def locate(ctx: Context, incident_id: int, location: Location) -> Changes:
@@ -80,17 +82,8 @@ def locate(ctx: Context, incident_id: int, location: Location) -> Changes:
     require(ctx, "incident.write")
     location.validate()
     grid = ctx.grid_of(location.lon, location.lat) if ctx.grid_of else None
-    with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
-        inc = open_incident(s, incident_id)
-        inc.place_text, inc.place_name, inc.place_kind = location.text, location.name, location.kind
-        inc.place_admin, inc.qualifier = list(location.admin), location.qualifier
-        inc.lon, inc.lat, inc.grid_id = location.lon, location.lat, grid
-        inc.updated_at = now
-        payload = location.payload() | {"grid_id": grid}
-        eid = append_event(ctx, s, ev.INCIDENT_LOCATED, incident_id, payload=payload, at=now)
-        return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
-                       event_ids=(eid,))
+    payload = location.payload() | {"grid_id": grid}
+    return _on_incident(ctx, incident_id, lambda inc: decide_locate(inc, payload))
 
 
 def categorise(ctx: Context, incident_id: int, category_code: str, priority: str | None = None,
@@ -98,27 +91,9 @@ def categorise(ctx: Context, incident_id: int, category_code: str, priority: str
     """定性: category (报警/求助/投诉 types), priority (紧急/非紧急) and the narrative."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
-    cat = category(category_code)
-    if priority is None:
-        prio = Priority.URGENT if cat.urgent else Priority.NORMAL
-    else:
-        try:
-            prio = Priority(priority) if priority in ("urgent", "normal") else \
-                {"紧急": Priority.URGENT, "非紧急": Priority.NORMAL}[priority]
-        except KeyError:
-            raise DispatchError(f"未知的优先级: {priority}") from None
-    with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
-        inc = open_incident(s, incident_id)
-        inc.category, inc.priority = cat.code, prio.value
-        if narrative is not None:
-            inc.narrative = narrative.strip()
-        inc.updated_at = now
-        eid = append_event(ctx, s, ev.INCIDENT_CATEGORISED, incident_id, at=now,
-                           payload={"category": cat.code, "label": cat.label, "priority": prio.value,
-                               "narrative": inc.narrative})
-        return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
-                       event_ids=(eid,))
+    parse_priority(priority, category(category_code).urgent)  # refused before any transaction
+    return _on_incident(ctx, incident_id,
+                        lambda inc: decide_categorise(inc, category_code, priority, narrative))
 
 
 def add_note(ctx: Context, incident_id: int, text: str) -> Changes:
@@ -127,67 +102,45 @@ def add_note(ctx: Context, incident_id: int, text: str) -> Changes:
     require(ctx, "incident.write")
     if not text.strip():
         raise DispatchError("补充内容不能为空")
-    with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
-        inc = open_incident(s, incident_id)
-        inc.updated_at = now
-        eid = append_event(ctx, s, ev.INCIDENT_NOTED, incident_id, payload={"note": text.strip()}, at=now)
-        return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
-                       event_ids=(eid,))
+    return _on_incident(ctx, incident_id, lambda inc: decide_note(inc, text))
 
 
 def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> Changes:
     """结警: close with a result code; units still assigned are released to 空闲."""
     ensure_writable(ctx)
     require(ctx, "incident.close")
-    code = result_code if result_code in RESULT_CODES else \
-        {v: k for k, v in RESULT_CODES.items()}.get(result_code)
-    if code is None:
-        raise DispatchError(f"未知的结警结果: {result_code}")
+    code = parse_result(result_code)
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        inc = get_incident(s, incident_id)
-        check_incident_move(incident_id, IncidentStatus(inc.status), IncidentStatus.CLOSED)
-        units, ids = close_in(ctx, s, inc, code, note.strip(), now)
-        return Changes(incidents=frozenset({incident_id}), units=frozenset(units), last_event_id=ids[-1],
-                       incident_id=incident_id, event_ids=tuple(ids))
+        p = IncidentProjection(s, get_incident(s, incident_id))
+        units = assigned_units(s, incident_id)
+        drafts = decide_close(p.state, code, note, {u.id: UnitStatus(u.status) for u in units})
+        ids = record(ctx, s, now, drafts, [p], units)
+        return Changes(incidents=frozenset({incident_id}), units=frozenset(u.id for u in units),
+                       last_event_id=ids[-1], incident_id=incident_id, event_ids=tuple(ids))
 
 
 def close_in(ctx: Context, s: Session, inc: IncidentRow, code: str, note: str, now: datetime,
-             extra: dict | None = None) -> tuple[set[int], list[int]]:
-    """Inside a closing transaction (结警, 转警): release the units still assigned (结警释放)
-    and append incident.closed; returns the units released and the events appended."""
-    units: set[int] = set()
-    ids = []
-    for a, unit in _open_assignments(s, inc.id):
-        a.cleared_at = now
-        prev = unit.status
-        unit.status, unit.status_since, unit.incident_id = UnitStatus.AVAILABLE.value, now, None
-        units.add(unit.id)
-        ids.append(append_event(ctx, s, ev.UNIT_STATUS, inc.id, unit.id,
-                                {"from": prev, "to": UnitStatus.AVAILABLE.value, "reason": "结警释放"}, at=now))
-    inc.status, inc.result_code, inc.close_note = IncidentStatus.CLOSED.value, code, note
-    inc.closed_at = inc.updated_at = now
-    ids.append(append_event(ctx, s, ev.INCIDENT_CLOSED, inc.id, at=now,
-                            payload={"result_code": code, "result": RESULT_CODES[code], "note": note} | (extra or {})))
-    return units, ids
+             extra: Payload | None = None) -> tuple[set[int], list[int]]:
+    """Inside a closing transaction (结警, 转警, a duplicate call): release the units still
+    assigned (结警释放) and append incident.closed; returns the units released and the
+    events appended."""
+    p = IncidentProjection(s, inc)
+    units = assigned_units(s, inc.id)
+    drafts = close_drafts(p.state, code, note, {u.id: UnitStatus(u.status) for u in units}, extra)
+    return {u.id for u in units}, record(ctx, s, now, drafts, [p], units)
 
 
 def callback(ctx: Context, incident_id: int, satisfied: bool, note: str = "") -> Changes:
     """回访: the callback to the caller after closing."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
-    with ctx.store.transaction(appends=True) as s:
-        inc = get_incident(s, incident_id)
-        if inc.status != IncidentStatus.CLOSED.value:
-            raise DispatchError(f"警情 {incident_id} 尚未结警，不能回访")
-        eid = append_event(ctx, s, ev.CALLBACK_DONE, incident_id,
-                           payload={"satisfied": bool(satisfied), "note": note.strip()})
-        return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
-                       event_ids=(eid,))
+    return _on_incident(ctx, incident_id, lambda inc: decide_callback(inc, satisfied, note))
 
 
-def _open_assignments(s: Session, incident_id: int) -> list[tuple[AssignmentRow, UnitRow]]:
-    q = (select(AssignmentRow, UnitRow).join(UnitRow, UnitRow.id == AssignmentRow.unit_id)
-         .where(AssignmentRow.incident_id == incident_id, AssignmentRow.cleared_at.is_(None)))
-    return [(a, u) for a, u in s.execute(q)]
+def assigned_units(s: Session, incident_id: int) -> list[UnitRow]:
+    """The units still assigned to the incident (released by a close)."""
+    q = (select(UnitRow).join(AssignmentRow, UnitRow.id == AssignmentRow.unit_id)
+         .where(AssignmentRow.incident_id == incident_id, AssignmentRow.cleared_at.is_(None))
+         .order_by(AssignmentRow.id))
+    return list(s.scalars(q))

@@ -238,7 +238,6 @@ def record(ctx: Context, incident_id: int, victim_accounts: list[Any], fraud_acc
         moves = _transfers(transfers, frauds, now, tz)
         inc = open_incident(s, incident_id)
         _check_category(inc)
-        inc.updated_at = now
         eid = append_event(ctx, s, ev.FRAUD_RECORDED, incident_id, at=now, payload={
             "victim_accounts": [a.as_json() for a in victims], "fraud_accounts": [a.as_json() for a in frauds],
             "transfers": [t.as_json() for t in moves], "total_amount": round(sum(t.amount for t in moves), 2),

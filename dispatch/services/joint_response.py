@@ -77,8 +77,7 @@ def notify(ctx: Context, incident_id: int, agency_code: str, how: str = "phone",
     reference, note = _clean(reference, "对方编号"), _clean(note, "备注")
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        inc = open_incident(s, incident_id)
-        inc.updated_at = now
+        open_incident(s, incident_id)  # refused when closed or unknown
         eid = append_event(ctx, s, ev.AGENCY_NOTIFIED, incident_id, at=now,
                            payload={"agency": a.code, "label": a.label, "method": m,
                                     "reference": reference, "note": note})

@@ -1,13 +1,8 @@
 """The shift lead's powers (值班长): reopen a closed incident, move an open one to another seat.
 
-Both are refused to every other role (roles "incident.reopen" / "incident.move"), validate
-before writing, and are one transaction in which the projection and the one event share
-one instant. The projection updates are exactly what a fold of the event does:
-
-- `incident.reopened` -> status pending (待派), closed_at None, result_code "", close_note "";
-  updated_at = the event's instant, version + 1.
-- `incident.moved` -> seat = payload "to_seat", operator = payload "to_operator" when it is
-  non-empty, else unchanged; updated_at = the event's instant, version + 1.
+Both are refused to every other role (roles "incident.reopen" / "incident.move"), decided
+by the domain (decide_reopen / decide_move) and recorded like every other action: the event
+appended and the same evolve applied to the projection, in one transaction at one instant.
 """
 from __future__ import annotations
 
@@ -16,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.domain import events as ev
+from dispatch.domain.decide import decide_move, decide_reopen
 from dispatch.domain.errors import DispatchError
-from dispatch.domain.incidents import IncidentStatus
 from dispatch.services.calls import get_incident
-from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, ensure_writable, require
+from dispatch.services.projection_rows import IncidentProjection, record
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow
 
@@ -36,18 +31,10 @@ def reopen(ctx: Context, incident_id: int, reason: str) -> Changes:
     reason = _reason(reason, required=True, what="重新打开")
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        inc = get_incident(s, incident_id)
-        if inc.status != IncidentStatus.CLOSED.value:
-            raise DispatchError(f"警情 {incident_id} 当前为「{IncidentStatus(inc.status).label}」，"
-                                f"只有已结警的警情才能重新打开")
-        previous = {"reason": reason, "previous_result": inc.result_code or "",
-                    "previous_closed_at": _iso(inc.closed_at)}
-        inc.status = IncidentStatus.PENDING.value
-        inc.closed_at, inc.result_code, inc.close_note = None, "", ""
-        inc.updated_at = now
-        eid = append_event(ctx, s, ev.INCIDENT_REOPENED, incident_id, payload=previous, at=now)
-        return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
-                       event_ids=(eid,))
+        p = IncidentProjection(s, get_incident(s, incident_id))
+        ids = record(ctx, s, now, decide_reopen(p.state, reason, _iso(p.row.closed_at)), [p])
+        return Changes(incidents=frozenset({incident_id}), last_event_id=ids[-1], incident_id=incident_id,
+                       event_ids=tuple(ids))
 
 
 def move(ctx: Context, incident_id: int, to_seat: str, reason: str = "") -> Changes:
@@ -64,20 +51,10 @@ def move(ctx: Context, incident_id: int, to_seat: str, reason: str = "") -> Chan
     reason = _reason(reason, required=False, what="改派席位")
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        inc = get_incident(s, incident_id)
-        if inc.status == IncidentStatus.CLOSED.value:
-            raise DispatchError(f"警情 {incident_id} 已结警，不能改派席位（如需继续处理请先重新打开）")
-        if to_seat == inc.seat:
-            raise DispatchError(f"警情 {incident_id} 已在{to_seat}，无需改派")
-        to_operator = last_operator_on(s, to_seat)
-        payload = {"from_seat": inc.seat, "to_seat": to_seat, "to_operator": to_operator, "reason": reason}
-        inc.seat = to_seat
-        if to_operator:
-            inc.operator = to_operator
-        inc.updated_at = now
-        eid = append_event(ctx, s, ev.INCIDENT_MOVED, incident_id, payload=payload, at=now)
-        return Changes(incidents=frozenset({incident_id}), last_event_id=eid, incident_id=incident_id,
-                       event_ids=(eid,))
+        p = IncidentProjection(s, get_incident(s, incident_id))
+        ids = record(ctx, s, now, decide_move(p.state, to_seat, last_operator_on(s, to_seat), reason), [p])
+        return Changes(incidents=frozenset({incident_id}), last_event_id=ids[-1], incident_id=incident_id,
+                       event_ids=tuple(ids))
 
 
 def last_operator_on(s: Session, seat: str) -> str:
