@@ -45,8 +45,15 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--from", dest="since", help="ISO time (naive = local)")
     p.add_argument("--to", dest="until", help="ISO time (naive = local)")
     p.add_argument("--csv", metavar="FILE", help="write the tables as CSV")
+    p.add_argument("--by", choices=("priority", "category", "grid", "hour"),
+                   help="calls and intervals per group (JSON: calls, intervals, groups)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_stats)
+    i = commands.add_parser("import-calls", help="import another system's call log (CSV) with a TOML mapping")
+    i.add_argument("file", help="the CSV export")
+    i.add_argument("--mapping", required=True, metavar="MAPPING.toml", help="columns, time format and zone")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(handler=_import_calls)
 
     b = bench.add_parser("replay", help="load a 24 h shift for replay; state at random instants")
     b.add_argument("--calls", type=int, default=20000)
@@ -242,19 +249,41 @@ def _stats(args: argparse.Namespace) -> int:
     until = parse_instant(args.until, app.settings.tz) if args.until else None
     from dispatch.services.callbacks import callback_summary
     from dispatch.services.joint_response import ack_summary, notifications
+    from dispatch.services.call_import import imported_moments
+    from dispatch.services.screen_queries import incidents_by_ids
     with app.session() as s:
         index = ReplayIndex.load(s, until=until)
         incidents = index.final_incidents()
+        # imported calls enter the log when imported, after the period they belong to
+        moments = imported_moments(s)
+        seen = {i.id for i in incidents}
+        incidents += incidents_by_ids(s, [i for i in sorted(moments) if i not in seen])
         ids = [i.id for i in incidents if (since is None or i.received_at >= since)
                and (until is None or i.received_at < until)]
         told = [n for per in notifications(s, ids).values() for n in per]
         called = callback_summary(s, since or datetime.min.replace(tzinfo=timezone.utc),
                                   until or datetime.max.replace(tzinfo=timezone.utc))
+    if args.by:
+        from dispatch.replay.grouped_stats import grouped_stats, moments as live_moments
+        print_json(grouped_stats(incidents, args.by, app.settings.tz, since, until,
+                                 lambda v: moments.get(v.id) or live_moments(v)))
+        return 0
     stats = compute_stats(incidents, app.settings.targets, since, until, app.settings.tz)
     if args.csv:
         write_csv(stats, Path(args.csv))
     if args.json or not args.csv:
         print_json(stats.as_json() | {"joint_response": ack_summary(told), "callbacks": called})
+    return 0
+
+
+def _import_calls(args: argparse.Namespace) -> int:
+    from dispatch.services.call_import import import_file
+    app = open_app(args)
+    result = import_file(app.services.ctx, args.file, args.mapping)
+    if args.json:
+        print_json(result.as_json())
+    else:
+        print(f"已导入 {result.added} 条（共 {result.rows} 行，{result.skipped} 条此前已导入），来源 {result.source}")
     return 0
 
 

@@ -112,3 +112,8 @@ KIND_LABELS[DISPUTE_FOLLOWED_UP] = "纠纷回访"
 # A unit added to the roster (roster/demo import, synthetic units): replay knows it from then on.
 UNIT_CREATED = "unit.created"
 KIND_LABELS[UNIT_CREATED] = "新增警力"
+
+# A call of another system's call log (import-calls): an incident closed from the start,
+# never dispatchable, in the source's own words; its own times are in the payload.
+CALL_IMPORTED = "call.imported"
+KIND_LABELS[CALL_IMPORTED] = "导入警情"

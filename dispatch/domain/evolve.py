@@ -92,6 +92,44 @@ def new_incident(incident_id: int, at: datetime, seat: str, operator: str, paylo
     }
 
 
+IMPORTED_WIDTHS = {"category": 32, "priority": 16, "result_code": 32}  # the projection's columns
+
+
+def parse_instant(text: Any) -> datetime | None:
+    """An ISO 8601 instant as the payloads write them ("...Z"), or None."""
+    if not text:
+        return None
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+
+
+def imported_incident(incident_id: int, at: datetime, seat: str, operator: str, payload: Payload) -> IncidentState:
+    """The incident a call.imported event creates: received when the source says, closed
+    from the start (it is history, never dispatchable), in the source's own words."""
+    received = parse_instant(payload.get("received_at")) or at
+    state = new_incident(incident_id, received, seat, operator, {})
+    state.update(
+        status=_INC_CLOSED, updated_at=at, closed_at=parse_instant(payload.get("closed_at")) or received,
+        place_name=str(payload.get("place") or ""), lon=payload.get("lon"), lat=payload.get("lat"),
+        grid_id=payload.get("grid_id"),
+        category=str(payload.get("category") or "")[:IMPORTED_WIDTHS["category"]],
+        priority=str(payload.get("priority") or "")[:IMPORTED_WIDTHS["priority"]],
+        result_code=str(payload.get("result") or "")[:IMPORTED_WIDTHS["result_code"]],
+        narrative=f"导入自 {payload.get('source', '')}，原编号 {payload.get('external_id', '')}")
+    return state
+
+
+def creates_incident(kind: str) -> bool:
+    return kind == ev.CALL_RECEIVED or kind == ev.CALL_IMPORTED
+
+
+def created_incident(kind: str, incident_id: int, at: datetime, seat: str, operator: str,
+                     payload: Payload) -> IncidentState:
+    """The incident state a creating event (creates_incident) makes."""
+    if kind == ev.CALL_IMPORTED:
+        return imported_incident(incident_id, at, seat, operator, payload)
+    return new_incident(incident_id, at, seat, operator, payload)
+
+
 def _open_assignment_index(rows: tuple[Any, ...], unit_id: int) -> int | None:
     """The unit's latest uncleared assignment on this incident."""
     for i in range(len(rows) - 1, -1, -1):

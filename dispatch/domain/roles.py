@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "incident.move": frozenset({Role.LEAD}),     # move an open incident to another seat
     "number.mark": frozenset({Role.LEAD}),       # mark a repeat / nuisance number
     "gazetteer.import": frozenset({Role.ADMIN}),  # load the national register, a city's data
+    "calls.import": frozenset({Role.ADMIN}),      # another system's call log (history)
 }
 # A trainer runs training copies and replay: the floor's work, but never on a live database.
 TRAINING_ONLY = frozenset({"incident.write", "unit.write", "incident.close"})

@@ -168,9 +168,13 @@ def _row(line: int, row: dict[str, str], m: Mapping) -> ImportedCall:
         raise ValueError("缺少接警时间 received_at")
     rec = first[0]
     times: dict[str, datetime | None] = {"received_at": rec}
-    for f in TIME_FIELDS[1:]:  # in the repeated hour: the reading that is not before the call
+    before = rec
+    for f in TIME_FIELDS[1:]:  # in the repeated hour: the first reading unless it goes back in the row
         pair = raw[f]
-        times[f] = None if pair is None else (pair[0] if pair[0] >= rec else pair[1])
+        if pair is not None:
+            times[f] = before = pair[0] if pair[0] >= before else pair[1]
+        else:
+            times[f] = None
     for f in TIME_FIELDS[1:]:
         t = times[f]
         if t is not None and not rec - timedelta(minutes=1) <= t <= rec + timedelta(days=30):

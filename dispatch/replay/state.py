@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.events import Event
-from dispatch.domain.evolve import evolve_incident, evolve_unit, initial_unit_status, new_incident
+from dispatch.domain.evolve import created_incident, evolve_incident, evolve_unit, initial_unit_status
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take
@@ -208,7 +208,7 @@ class ReplayIndex:
         next_cp = (np.floor(max_t / EVERY_S) + 1) * EVERY_S if record and max_t > -np.inf else -np.inf
         if not record:
             next_cp = np.inf
-        received, closed = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED
+        received, closed, imported = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED, ev.CALL_IMPORTED
         reopened, assignment = ev.INCIDENT_REOPENED, AssignmentView
         for e in events:
             eid, at, kind, incident_id, unit_id, _seat, _op, payload = e
@@ -219,14 +219,15 @@ class ReplayIndex:
                                              incidents, states, last_of, open_ids, units))
                 next_cp = (np.floor(t / EVERY_S) + 1) * EVERY_S
             if incident_id is not None:
-                if kind == received:
-                    state = states[incident_id] = new_incident(incident_id, at, e[5], e[6], payload)
+                if kind == received or kind == imported:
+                    state = states[incident_id] = created_incident(kind, incident_id, at, e[5], e[6], payload)
                     track = incidents[incident_id] = _IncidentTrack(received=t)
                     track.times.append(t)
                     track.views.append(state.copy())
                     track.events.append(e)
                     last_of[incident_id] = e
-                    open_ids.add(incident_id)
+                    if kind == received:  # an imported call is history: closed from the start
+                        open_ids.add(incident_id)
                 elif incident_id in states:
                     track = incidents[incident_id]
                     track.events.append(e)

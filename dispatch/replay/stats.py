@@ -106,8 +106,8 @@ def compute_stats(incidents: Sequence[IncidentView], targets: Targets, since: da
         while h <= last:
             per_hour.append((h, hours.get(h, 0)))
             h = (h + timedelta(hours=1)).astimezone(zone)
-    cats = Counter(CATEGORY_BY_CODE[v.category].label if v.category in CATEGORY_BY_CODE else "未定性"
-                   for v in chosen)
+    cats = Counter(CATEGORY_BY_CODE[v.category].label if v.category in CATEGORY_BY_CODE else (v.category or "未定性")
+                   for v in chosen)  # an imported call keeps its source's words
     grids = Counter(v.grid_id or "网格外" for v in chosen)
     samples: dict[str, list[tuple[float, bool | None]]] = {n: [] for n in INTERVALS}
     target_of: dict[str, float | None] = {}
