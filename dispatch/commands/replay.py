@@ -248,7 +248,9 @@ def _stats(args: argparse.Namespace) -> int:
     since = parse_instant(args.since, app.settings.tz) if args.since else None
     until = parse_instant(args.until, app.settings.tz) if args.until else None
     from dispatch.services.callbacks import callback_summary
+    from dispatch.services.fraud import fraud_summary
     from dispatch.services.joint_response import ack_summary, notifications
+    from dispatch.services.referrals import referral_summary
     from dispatch.services.call_import import imported_moments
     from dispatch.services.screen_queries import incidents_by_ids
     with app.session() as s:
@@ -263,6 +265,8 @@ def _stats(args: argparse.Namespace) -> int:
         told = [n for per in notifications(s, ids).values() for n in per]
         called = callback_summary(s, since or datetime.min.replace(tzinfo=timezone.utc),
                                   until or datetime.max.replace(tzinfo=timezone.utc))
+        stop_payment = fraud_summary(s, since, until)
+        referred = referral_summary(s, app.clock.now(), app.settings.tz)
     if args.by:
         from dispatch.replay.grouped_stats import grouped_stats, moments as live_moments
         print_json(grouped_stats(incidents, args.by, app.settings.tz, since, until,
@@ -272,7 +276,8 @@ def _stats(args: argparse.Namespace) -> int:
     if args.csv:
         write_csv(stats, Path(args.csv))
     if args.json or not args.csv:
-        print_json(stats.as_json() | {"joint_response": ack_summary(told), "callbacks": called})
+        print_json(stats.as_json() | {"joint_response": ack_summary(told), "callbacks": called,
+                                      "stop_payment": stop_payment, "referrals": referred})
     return 0
 
 

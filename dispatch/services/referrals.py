@@ -212,3 +212,11 @@ def due(s: Session, today: date) -> list[Referral]:
 def pending(s: Session) -> list[Referral]:
     """Every referral still waiting for its follow-up, by follow-up date."""
     return sorted((r for r in _read(s, None) if r.pending), key=lambda r: (r.follow_up_on, r.id))
+
+
+def referral_summary(s: Session, now: datetime, tz: str) -> dict[str, Any]:
+    """For the statistics: referrals waiting for their follow-up and those overdue (today
+    in the settings time zone)."""
+    today = now.astimezone(ZoneInfo(tz)).date()
+    waiting = pending(s)
+    return {"waiting": len(waiting), "overdue": sum(1 for r in waiting if r.overdue(today))}

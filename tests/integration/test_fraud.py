@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.services import fraud
 from dispatch.store import eventlog
 
-from tests.integration.act_support import run_act
+from tests.integration.act_support import REPO, run_act
 
 VICTIM = [{"account": "6222 0212 3456 7890 123", "bank": "工商银行慈溪支行", "holder": "王芳"}]
 FRAUDS = [{"account": "6217000011112222333", "bank": "建设银行"},
@@ -175,3 +177,10 @@ def test_act_ops(tmp_path: Path):
     assert res[5]["case"]["outcome"] == "已转出" and res[5]["checklist"][2]["done"]
     assert out.read_bytes().startswith(b"\xef\xbb\xbf") and "FZ-9" in out.read_text("utf-8-sig")
     assert not (tmp_path / "no").exists()
+    # the statistics show the 止付 case and its answer → request time
+    r = subprocess.run([sys.executable, "main.py", "--data-dir", str(tmp_path), "stats", "--json"], cwd=REPO,
+                       capture_output=True, text=True, timeout=120)
+    figures = json.loads(r.stdout)
+    assert figures["stop_payment"]["recorded"] == 1 and figures["stop_payment"]["n"] == 1
+    assert figures["stop_payment"]["p50_s"] >= 0 and figures["stop_payment"]["outcomes"] == {"已转出": 1}
+    assert figures["referrals"] == {"waiting": 0, "overdue": 0}
