@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from dispatch.domain.errors import DispatchError
 
@@ -22,11 +23,12 @@ COMMAND_MODULES = (
     "dispatch.commands.where",
     "dispatch.commands.users",
     "dispatch.commands.seats_bench",
+    "dispatch.commands.data_import",
 )
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         sys.stderr.write(f"{self.prog}: 参数错误: {message}\n")
         raise SystemExit(2)
 

@@ -137,7 +137,7 @@ def _simulate(args: argparse.Namespace) -> int:
         app.set_meta("purpose", SIMULATION_PURPOSE)
     clock.set(start)
     places = places_from_db(app.store)
-    router = StraightRouter()
+    router: StraightRouter | RoadRouter = StraightRouter()
     if not args.straight or not places:
         try:
             if not args.straight:
@@ -170,10 +170,11 @@ def _simulate(args: argparse.Namespace) -> int:
         result.end = clock.now()
     finally:
         feed_summary = feed.close() if feed is not None else None
+    end = result.end or clock.now()
     out = {"calls": result.calls, "dispatched": result.dispatched, "closed": result.closed,
            "positions": result.positions, "start": start.isoformat().replace("+00:00", "Z"),
-           "end": result.end.isoformat().replace("+00:00", "Z"),
-           "hours": round((result.end - start).total_seconds() / 3600, 3) if stopped else round(hours, 3),
+           "end": end.isoformat().replace("+00:00", "Z"),
+           "hours": round((end - start).total_seconds() / 3600, 3) if stopped else round(hours, 3),
            "database": _short(app.settings.database_url), "seconds": round(time.perf_counter() - t0, 2)}
     if feed_summary is not None:
         out["feed"] = feed_summary
@@ -334,6 +335,8 @@ def _bench_replay(args: argparse.Namespace) -> int:
         with fresh.session() as s:  # the full fold once, writing its checkpoints
             index = ReplayIndex.load(s, cache=cache)
         write_s, written, end = time.perf_counter() - t0, len(index.checkpoints), index.end
+        if end is None:
+            raise DispatchError("生成的班次没有事件")
         del index
         gc.collect()
         since = max(start, end - timedelta(hours=args.period))
@@ -346,7 +349,7 @@ def _bench_replay(args: argparse.Namespace) -> int:
         rss1 = _rss_mb()
         resumed = index.resumed_from is not None
         rng = random.Random(args.seed)
-        span = (index.end - since).total_seconds()
+        span = (end - since).total_seconds()
         instants = [since + timedelta(seconds=rng.uniform(0, span)) for _ in range(args.samples)]
         wall, cpu = [], []
         for at in instants:

@@ -3,6 +3,7 @@ tells them, and the centres or departments a call can be transferred to (转警)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from dispatch.domain.errors import DispatchError
 
@@ -54,7 +55,7 @@ def method(code_or_label: str) -> str:
     raise DispatchError(f"未知的通知方式「{key}」；可选：电话、系统、对讲")
 
 
-def describe(kind: str, p: dict) -> str | None:
+def describe(kind: str, p: dict[str, Any]) -> str | None:
     """The timeline's line for a 联动, 转警 or carrier-location event; None for other kinds."""
     from dispatch.domain import events as ev
     ref = f"，对方编号 {p['reference']}" if p.get("reference") else ""

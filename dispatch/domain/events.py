@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 CALL_RECEIVED = "call.received"
 INCIDENT_LOCATED = "incident.located"
@@ -44,9 +45,9 @@ class Event:
     unit_id: int | None
     seat: str
     operator: str
-    payload: dict = field(default_factory=dict, hash=False, compare=False)
+    payload: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
@@ -117,3 +118,13 @@ KIND_LABELS[UNIT_CREATED] = "新增警力"
 # never dispatchable, in the source's own words; its own times are in the payload.
 CALL_IMPORTED = "call.imported"
 KIND_LABELS[CALL_IMPORTED] = "导入警情"
+
+# A centre's own data (import-roster, import-stations, import-grids): a unit's roster fields
+# changed (its post, kind, duty, terminal...; never its status), the posts loaded, the
+# grids replaced as a whole. None of them changes an incident or a unit's status.
+UNIT_UPDATED = "unit.updated"
+STATIONS_IMPORTED = "stations.imported"
+GRIDS_IMPORTED = "grids.imported"
+KIND_LABELS[UNIT_UPDATED] = "警力信息变更"
+KIND_LABELS[STATIONS_IMPORTED] = "导入驻点"
+KIND_LABELS[GRIDS_IMPORTED] = "导入网格"

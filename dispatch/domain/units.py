@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 from enum import Enum
 
 from dispatch.domain.errors import IllegalTransition
@@ -172,7 +174,7 @@ class UnitSnapshot:
     status: UnitStatus
     lon: float
     lat: float
-    position_at: object  # datetime (UTC) of the last position, or None
+    position_at: datetime | None  # UTC, of the last position
     home_lon: float
     home_lat: float
     station: str = ""
@@ -180,9 +182,9 @@ class UnitSnapshot:
     incident_id: int | None = None
     leader: str = ""
     phone: str = ""
-    status_since: object = None  # datetime (UTC)
+    status_since: datetime | None = None  # UTC
     members: int = 1
-    extra: dict = field(default_factory=dict, hash=False, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     terminal: str | None = None     # JT/T 808 terminal number, if the unit has one
     position_source: str = "post"   # post | avl | manual
 

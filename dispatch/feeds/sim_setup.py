@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dispatch.domain.units import Travel, UnitKind
 from dispatch.geo.coords import haversine_m
-from dispatch.geo.osm import OsmData, read_osm
+from dispatch.geo.osm import OsmData, osm_bounds, read_osm
 from dispatch.services.locations import Location
 from dispatch.store.db import Store
 from dispatch.store.schema import GridRow, MetaRow, PlaceRow
@@ -38,7 +38,7 @@ class StraightRouter:
 
     def route(self, mode: Travel, a: tuple[float, float], b: tuple[float, float]) -> SimRoute:
         meters = haversine_m(a[0], a[1], b[0], b[1]) * DETOUR
-        return SimRoute([tuple(a), tuple(b)], meters / STRAIGHT_SPEED[mode], meters)
+        return SimRoute([(a[0], a[1]), (b[0], b[1])], meters / STRAIGHT_SPEED[mode], meters)
 
 
 class RoadRouter:
@@ -84,7 +84,7 @@ def places_from_db(store: Store, limit: int | None = None) -> list[Location]:
     with store.reader() as s:
         q = select(PlaceRow).where(PlaceRow.lon.is_not(None), PlaceRow.precision == "point")
         places = [Location(r.name, r.lon, r.lat, r.kind, list(r.admin or ()), source=r.source)
-                  for r in s.scalars(q.order_by(PlaceRow.id))]
+                  for r in s.scalars(q.order_by(PlaceRow.id)) if r.lon is not None and r.lat is not None]
     return places[:limit] if limit else places
 
 
@@ -98,7 +98,7 @@ def load_roster_demo(store: Store, now: datetime, osm_path: Path) -> OsmData:
     with store.transaction() as s:
         stations = import_stations(s, DEMO / "stations.csv", osm)
         import_roster(s, DEMO / "roster.csv", stations, now)
-        for gid, ring in lattice(osm.bounds, GRID_CELL_M):
+        for gid, ring in lattice(osm_bounds(osm), GRID_CELL_M):
             s.add(GridRow(id=gid, name=f"示范网格{gid}", polygon=ring, members=[]))
         s.add(MetaRow(key="roads_osm", value=str(osm_path)))
     return osm

@@ -96,3 +96,10 @@ def read_osm(path: str | Path) -> OsmData:
     if not nodes:
         raise DispatchError(f"OSM 文件中没有节点: {path}")
     return OsmData(nodes=nodes, ways=ways, named_nodes=named, bounds=bounds)
+
+
+def osm_bounds(osm: OsmData) -> tuple[float, float, float, float]:
+    """The extract's <bounds> (min_lon, min_lat, max_lon, max_lat); refused when it has none."""
+    if osm.bounds is None:
+        raise DispatchError("OSM 文件缺少 <bounds>（范围），无法划分网格")
+    return osm.bounds

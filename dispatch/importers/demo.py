@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.grids import lattice
-from dispatch.geo.osm import read_osm
+from dispatch.geo.osm import osm_bounds, read_osm
 from dispatch.importers.roster import import_roster, import_stations
 from dispatch.settings import RESOURCES
 from dispatch.store.db import Store
@@ -38,7 +38,7 @@ def load_demo(store: Store, now: datetime) -> None:
         s.flush()
         community = [(u.id, u.home_lon, u.home_lat, u.callsign) for u in
                      s.scalars(select(UnitRow).where(UnitRow.kind == "community"))]
-        for gid, ring in lattice(osm.bounds, GRID_CELL_M):
+        for gid, ring in lattice(osm_bounds(osm), GRID_CELL_M):
             cx = sum(p[0] for p in ring[:4]) / 4
             cy = sum(p[1] for p in ring[:4]) / 4
             officer = min(community, key=lambda c: haversine_m(cx, cy, c[1], c[2]), default=None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import inspect, select
 
@@ -115,7 +116,7 @@ def _utc(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def list_accounts(store: Store) -> list[dict]:
+def list_accounts(store: Store) -> list[dict[str, Any]]:
     """Every account: name, role, its Chinese label, created_at (UTC), demo. No hashes."""
     if not inspect(store.engine).has_table("accounts"):
         return []
