@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import UnitStatus
-from dispatch.feeds.position_follower import Moved, PositionFollower, arrival_note
+from dispatch.feeds.position_follower import Moved, PositionFollower, arrival_fix
 from dispatch.services import queries
 from ui.map_feed import unit_markers
 
@@ -152,15 +152,15 @@ class LivePositions(QObject):
         w.map.show_track(unit_id, [list(p) for p in coords],
                          f"{u.callsign if u else unit_id} 近{TRACK_MINUTES}分钟轨迹")
 
-    def arrival_note(self, unit_id: int, status: str) -> str:
-        """The fix that triggered a 到场 suggestion, for the unit.status event ('' if none)."""
+    def arrival_fix(self, unit_id: int, status: str) -> dict | None:
+        """The fix that triggered a 到场 suggestion, for the unit.status event (None if none)."""
         if status != UnitStatus.ON_SCENE.value:
-            return ""
+            return None
         model = self.w.board.model
         hint, u = model.suggestion(unit_id), model.unit(unit_id)
         if hint is None or u is None:
-            return ""
-        return arrival_note(u.lon, u.lat, u.position_at, hint[1], u.position_source)
+            return None
+        return arrival_fix(u.lon, u.lat, u.position_at, hint[1], u.position_source)
 
     def stop(self) -> None:
         self.feed.stop()

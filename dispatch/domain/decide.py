@@ -148,8 +148,9 @@ def parse_unit_status(target: UnitStatus | str) -> UnitStatus:
 
 
 def decide_unit_status(unit: UnitFacts, target: UnitStatus | str, note: str = "",
-                       inc: IncidentState | None = None) -> list[Draft]:
-    """A unit's status move; `inc` is the incident of its open assignment (if any)."""
+                       inc: IncidentState | None = None, fix: Payload | None = None) -> list[Draft]:
+    """A unit's status move; `inc` is the incident of its open assignment (if any); `fix`:
+    the position fix that triggered a confirmed 到场 suggestion (kept in the payload)."""
     target = parse_unit_status(target)
     if target is UnitStatus.DISPATCHED:
         raise DispatchError("「已派」只能通过派警产生")
@@ -158,6 +159,10 @@ def decide_unit_status(unit: UnitFacts, target: UnitStatus | str, note: str = ""
     payload = {"from": unit.status.value, "to": target.value, "callsign": unit.callsign}
     if note:
         payload["note"] = note
+    if fix is not None:
+        if target is not UnitStatus.ON_SCENE:
+            raise DispatchError("定位到场提示只用于「到场」")
+        payload["fix"] = fix
     drafts = [Draft(kind, unit.incident_id, unit.id, payload)]
     return _checked(inc, drafts) if inc is not None else drafts
 

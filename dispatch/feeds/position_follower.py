@@ -122,8 +122,10 @@ def arrival_distance(unit_lon: float, unit_lat: float, incident_lon: float | Non
     return d if d <= radius_m else None
 
 
-def arrival_note(lon: float, lat: float, at: datetime | None, metres: float, source: str) -> str:
-    """The note a confirmed 到场 suggestion leaves on the unit.status event: the fix that
-    triggered it (position, its time in UTC, its distance to the incident)."""
-    when = at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else "未知"
-    return f"定位到场提示：定位 {lon:.6f},{lat:.6f} 时间 {when} 来源 {source} 距警情 {metres:.0f}米"
+def arrival_fix(lon: float, lat: float, at: datetime | None, metres: float, source: str) -> dict[str, Any]:
+    """The fix that triggered a confirmed 到场 suggestion, as the unit.status event keeps it
+    (`fix` in its payload): position, its time in UTC, its source and distance to the incident."""
+    return {"lon": round(lon, 6), "lat": round(lat, 6),
+            "at": at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else None,
+            "source": source, "metres": round(metres, 1)}
+

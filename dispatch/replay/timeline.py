@@ -106,7 +106,8 @@ def describe(e: Event, callsigns: Mapping[int, str] | None = None) -> str:
         to = p.get("to")
         label = UnitStatus(to).label if to in UnitStatus._value2member_map_ else str(to)
         reason = f"（{p['reason']}）" if p.get("reason") else ""
-        return f"{callsign} → {label}{reason}"
+        fix = f"，{describe_fix(p['fix'])}" if isinstance(p.get("fix"), dict) else ""
+        return f"{callsign} → {label}{reason}{fix}"
     if e.kind == ev.INCIDENT_CLOSED:
         code = p.get("result_code", "")
         return f"结警：{RESULT_CODES.get(code, code)}" + (f"，{p['note']}" if p.get("note") else "")
@@ -119,6 +120,12 @@ def describe(e: Event, callsigns: Mapping[int, str] | None = None) -> str:
         return line
     from dispatch.domain.agencies import describe as describe_joint  # 联动, 转警, carrier location
     return describe_joint(e.kind, p) or str(p)
+
+
+def describe_fix(fix: Mapping) -> str:
+    """The fix of a confirmed 到场 suggestion (a unit.status event's `fix`) in words."""
+    return (f"定位到场提示：定位 {fix.get('lon') or 0:.6f},{fix.get('lat') or 0:.6f} 时间 {fix.get('at') or '未知'} "
+            f"来源 {fix.get('source', '')} 距警情 {fix.get('metres') or 0:.0f}米")
 
 
 def _with(text: str, extra: object) -> str:

@@ -51,8 +51,9 @@ class Services:
                  estimates: dict[int, tuple[float, float]] | None = None) -> Changes:
         return units.dispatch(self.ctx, incident_id, unit_ids, estimates)
 
-    def set_unit_status(self, unit_id: int, status: UnitStatus | str, note: str = "") -> Changes:
-        return units.set_status(self.ctx, unit_id, status, note)
+    def set_unit_status(self, unit_id: int, status: UnitStatus | str, note: str = "",
+                        fix: dict[str, Any] | None = None) -> Changes:
+        return units.set_status(self.ctx, unit_id, status, note, fix)
 
     def report_position(self, unit_id: int, lon: float, lat: float, at: datetime | None = None,
                         speed: float | None = None, heading: float | None = None) -> Changes:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,7 +45,8 @@ def dispatch(ctx: Context, incident_id: int, unit_ids: Sequence[int],
                        last_event_id=ids[-1], incident_id=incident_id, event_ids=tuple(ids))
 
 
-def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str = "") -> Changes:
+def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str = "",
+               fix: dict[str, Any] | None = None) -> Changes:
     """A unit's status move, checked against the unit state machine (and the incident's:
     the first arrival puts the incident 处警中, the last unit stood down before arriving
     puts it back to 待派警). Moving a committed unit to 空闲 clears its assignment."""
@@ -57,7 +59,7 @@ def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str =
         facts = unit_facts(unit)
         assignment = _current_assignment(s, unit_id) if facts.status.committed else None
         p = IncidentProjection(s, get_incident(s, assignment.incident_id)) if assignment else None
-        drafts = decide_unit_status(facts, target, note, p.state if p else None)
+        drafts = decide_unit_status(facts, target, note, p.state if p else None, fix)
         ids = record(ctx, s, now, drafts, [p] if p else [], [unit])
         return Changes(incidents=frozenset({p.row.id} if p else ()), units=frozenset({unit_id}),
                        last_event_id=ids[-1], incident_id=facts.incident_id, event_ids=tuple(ids))

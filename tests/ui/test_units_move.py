@@ -155,9 +155,9 @@ def test_unit_within_50m_of_its_incident_gets_a_one_key_arrival(qtbot, app, cloc
     qtbot.waitUntil(lambda: m.unit(unit.id).status is UnitStatus.ON_SCENE, timeout=3000)
     with app.session() as s:
         ev = [e for e in eventlog.read(s, incident_id=iid) if e.payload.get("to") == "on_scene"][-1]
-    note = ev.payload["note"]
-    assert f"{SCENE[0] + 0.000315:.6f},{SCENE[1]:.6f}" in note
-    assert fix_at.strftime("%Y-%m-%dT%H:%M:%SZ") in note and "距警情 30米" in note
+    fix = ev.payload["fix"]  # the fix that triggered the suggestion, as data
+    assert (fix["lon"], fix["lat"]) == (round(SCENE[0] + 0.000315, 6), round(SCENE[1], 6))
+    assert fix["at"] == fix_at.strftime("%Y-%m-%dT%H:%M:%SZ") and round(fix["metres"]) == 30
     assert m.suggestion(unit.id) is None
 
 

@@ -7,7 +7,8 @@ import time
 from datetime import timedelta
 
 from dispatch.store.positions import Fix, write_batch
-from dispatch.feeds.position_follower import PositionFollower, arrival_distance, arrival_note
+from dispatch.feeds.position_follower import PositionFollower, arrival_distance, arrival_fix
+from dispatch.replay.timeline import describe_fix
 
 
 def _units(app, n: int):
@@ -63,7 +64,9 @@ def test_arrival_distance_and_note():
     assert arrival_distance(scene[0] + 0.00126, scene[1], *scene) is None
     assert arrival_distance(scene[0], scene[1], None, None) is None
     from datetime import datetime, timezone
-    note = arrival_note(121.482315, 31.234, datetime(2026, 11, 23, 4, 1, 2, tzinfo=timezone.utc), 30.0, "avl")
+    fix = arrival_fix(121.482315, 31.234, datetime(2026, 11, 23, 4, 1, 2, tzinfo=timezone.utc), 30.04, "avl")
+    assert fix == {"lon": 121.482315, "lat": 31.234, "at": "2026-11-23T04:01:02Z", "source": "avl", "metres": 30.0}
+    note = describe_fix(fix)
     assert "121.482315,31.234000" in note and "2026-11-23T04:01:02Z" in note and "30米" in note
 
 

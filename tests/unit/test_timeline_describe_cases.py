@@ -30,3 +30,11 @@ CASES = [
 def test_each_kind_reads_as_a_sentence(kind, payload, line):
     e = Event(1, datetime(2026, 11, 30, tzinfo=timezone.utc), kind, 5, None, "席位01", "张三", payload)
     assert describe(e) == line
+
+
+def test_a_confirmed_arrival_names_its_fix():
+    fix = {"lon": 121.482315, "lat": 31.234, "at": "2026-11-23T04:01:02Z", "source": "avl", "metres": 30.0}
+    e = Event(2, datetime(2026, 11, 30, tzinfo=timezone.utc), ev.UNIT_STATUS, 5, 7, "席位01", "张三",
+              {"from": "en_route", "to": "on_scene", "callsign": "黄巡01", "fix": fix})
+    line = describe(e)
+    assert line.startswith("黄巡01 → 到场，定位到场提示") and "121.482315,31.234000" in line and "30米" in line
