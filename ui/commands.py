@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from dispatch.commands.support import open_app, positive_int, print_json, record_id, settings_from_args
+from ui import screen_bench
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -18,6 +19,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     r.add_argument("--incident", type=record_id, required=True, metavar="ID")
     r.add_argument("--pdf", required=True, metavar="FILE")
     r.set_defaults(handler=_report)
+    screen_bench.register(bench)  # bench screen: another seat's action to this seat's screens
 
 
 def run_console(args: argparse.Namespace) -> int:

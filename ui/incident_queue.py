@@ -1,17 +1,21 @@
 """The incident queue: pending and active incidents with their age."""
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import datetime
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget, QLabel
+from PySide6.QtWidgets import QAbstractItemView, QTableView, QVBoxLayout, QWidget, QLabel
 
 from dispatch.domain.incidents import CATEGORY_BY_CODE, IncidentStatus
 from dispatch.services.queries import IncidentView
+from dispatch.services.screen_queries import sort_key
 from ui import theme
 from ui.fmt import duration, local_time
+from ui.tables import ColumnFitter
 
+RESIZE_SAMPLE_ROWS = 50
 COLUMNS = ("编号", "状态", "优先级", "类别", "地点", "接警时间", "已用时", "警力", "席位")
 
 
@@ -24,9 +28,38 @@ class IncidentQueueModel(QAbstractTableModel):
     def set_incidents(self, views: list[IncidentView], now: datetime) -> None:
         self.beginResetModel()
         # urgent first, then oldest first
-        self._rows = sorted(views, key=lambda v: (v.priority != "urgent", v.received_at))
+        self._rows = sorted(views, key=sort_key)
         self._now = now
         self.endResetModel()
+
+    def apply(self, upserts: list[IncidentView], removed: set[int] | frozenset[int], now: datetime) -> None:
+        """Change only these rows: remove `removed`, replace or insert `upserts` at their
+        place in the order (a row that moves is moved, so the selection follows it)."""
+        self._now = now
+        for iid in removed:
+            row = self.row_of(iid)
+            if row >= 0:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._rows[row]
+                self.endRemoveRows()
+        for v in upserts:
+            old = self.row_of(v.id)
+            if old >= 0:
+                del self._rows[old]
+            new = bisect_left(self._rows, sort_key(v), key=sort_key)
+            if old < 0:
+                self.beginInsertRows(QModelIndex(), new, new)
+                self._rows.insert(new, v)
+                self.endInsertRows()
+                continue
+            self._rows.insert(old, v)  # back in place for the move below
+            if new != old:
+                # Qt's destination is the row before which it lands, counted before the move
+                self.beginMoveRows(QModelIndex(), old, old, QModelIndex(), new + 1 if new > old else new)
+                del self._rows[old]
+                self._rows.insert(new, v)
+                self.endMoveRows()
+            self.dataChanged.emit(self.index(new, 0), self.index(new, len(COLUMNS) - 1))
 
     def tick(self, now: datetime) -> None:
         self._now = now
@@ -105,8 +138,10 @@ class IncidentQueue(QWidget):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.view.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        # columns fit their contents, measured on a sample of rows and not at every tick:
+        # the age column changes every second on every row of a queue of 1,000
+        self.view.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)
+        self.columns = ColumnFitter(self.view, stretch=4)
         self.view.activated.connect(self._on_activated)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         title = QLabel("警情队列（待派 / 处置中）")
@@ -121,6 +156,10 @@ class IncidentQueue(QWidget):
         self.model.set_incidents(views, now)
         if keep is not None:
             self.select(keep)
+
+    def apply(self, upserts: list[IncidentView], removed: set[int] | frozenset[int], now: datetime) -> None:
+        """Only the rows that changed; the selection and the scroll position stay."""
+        self.model.apply(upserts, removed, now)
 
     def tick(self, now: datetime) -> None:
         self.model.tick(now)

@@ -17,8 +17,9 @@ from ui.incident_queue import IncidentQueue
 from ui.intake import Intake
 from ui.log_follower import LogFollower
 from ui.map.map_pane import MapPane
-from ui.map_feed import build_console_basemap, incident_markers
+from ui.map_feed import build_console_basemap
 from ui.position_feed import LivePositions
+from ui.screen_updates import ScreenUpdates
 from ui.unit_board import UnitBoard
 from ui.fmt import PositionNames, local_time
 from ui.workers import run_in_background
@@ -95,7 +96,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.clock_label)
 
         self.follower = LogFollower(app, parent=self)
-        self.follower.changed.connect(self._on_log_changed)
+        self.screen = ScreenUpdates(self)  # the follower's batches change only their rows and markers
         self.follower.failed.connect(self._on_message)
         self.intake.acted.connect(self.follower.poll)
         self.live = LivePositions(self)  # fixes write no events: their own feed moves the units
@@ -141,19 +142,8 @@ class MainWindow(QMainWindow):
 
     # ---- refresh from the log ------------------------------------------------------------
     def reload(self) -> None:
-        with self.app.session() as s:
-            self._incidents = queries.open_incidents(s)
-            units = queries.unit_snapshots(s)
-        now = self.app.clock.now()
-        self.queue.set_incidents(self._incidents, now)
-        self.board.set_units(units, self._incidents, now)
-        self._units = units
-        self.live.seed(units)
-        self.map.set_units(self.live.markers(units))
-        self.map.set_incidents(incident_markers(self._incidents))
-        self.intake.refresh()
-        if self._map_incident is not None and self._map_incident != self.intake.incident_id:
-            self._clear_map_incident()  # closed here or by another seat: its routes go too
+        """Re-read every open incident and every unit (start, resync; see ui.screen_updates)."""
+        self.screen.reload_all()
 
     def _clear_map_incident(self) -> None:
         """Remove the point and routes drawn for the incident that was in hand."""
@@ -161,19 +151,9 @@ class MainWindow(QMainWindow):
         self.map.clear_routes()
         self.map.clear_pick_point()
 
-    def _on_log_changed(self, _events: list) -> None:
-        self.reload()
-
     def _tick(self) -> None:
-        now = self.app.clock.now()
-        self.clock_label.setText(local_time(now, with_date=True))
-        before = dict(self.board.model.alerts)
-        windowed = [u for u in self._units if u.duty]  # only these change 不在岗 as time passes
-        shown = [self.board.model.shown_status(u) for u in windowed]
-        self.queue.tick(now)
-        self.board.tick(now)
-        if self.board.model.alerts != before or shown != [self.board.model.shown_status(u) for u in windowed]:
-            self.map.set_units(self.live.markers(self._units))
+        self.clock_label.setText(local_time(self.app.clock.now(), with_date=True))
+        self.screen.tick()
 
     def warm_up(self, compiler=None) -> None:  # noqa: ANN001 (subprocess.Popen from ui.app)
         """Compile the routing kernels and load the gazetteer, road graph and reverse
@@ -376,16 +356,16 @@ class MainWindow(QMainWindow):
 
     def _on_status_requested(self, unit_id: int, status: str) -> None:
         unit = next((u for u in self._units if u.id == unit_id), None)
-        note = self.live.arrival_note(unit_id, status)  # a confirmed 到场 suggestion: its fix
+        fix = self.live.arrival_fix(unit_id, status)  # a confirmed 到场 suggestion: its fix
         question = status_change_question(unit, UnitStatus(status), self.intake.incident_id, self._incidents) \
-            if unit is not None and not note else None
+            if unit is not None and fix is None else None
         if question is not None:
             action = "撤回" if status == UnitStatus.AVAILABLE.value else UnitStatus(status).label
             if not confirm(self, f"确认 — {unit.callsign}", question, action):
                 self._on_message(f"已取消：{unit.callsign} 状态未改变")
                 return
         try:
-            self.app.services.set_unit_status(unit_id, status, note)
+            self.app.services.set_unit_status(unit_id, status, fix=fix)
         except DispatchError as exc:
             self._on_message(str(exc))
             return

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
 from dispatch.domain.alerts import assignment_alert
@@ -20,6 +20,7 @@ from dispatch.feeds.position_follower import Moved, arrival_distance
 from dispatch.services.queries import IncidentView
 from ui import theme
 from ui.fmt import duration, position_text
+from ui.tables import ColumnFitter
 
 # (lon, lat) -> a name for the position ("福州路 北15米"), or None when unknown
 Describe = Callable[[float, float], "str | None"]
@@ -56,6 +57,38 @@ class UnitBoardModel(QAbstractTableModel):
             self._update_suggestion(u)
         self.endResetModel()
 
+    def apply(self, units: Sequence[UnitSnapshot], incidents: list[IncidentView], now: datetime) -> set[int]:
+        """Replace these units' rows (a new unit is inserted at its place by id) and take
+        the open incidents as they are now; only the rows whose unit, alert or 到场
+        suggestion changed are redrawn. Returns the ids of the units whose alert changed."""
+        before_alerts, before_suggest = self._alerts, dict(self._suggest)
+        self._incidents, self._now = list(incidents), now
+        changed: set[int] = set()
+        for u in units:
+            row = self._rows.get(u.id)
+            if row is None:
+                row = next((i for i, x in enumerate(self._units) if x.id > u.id), len(self._units))
+                self.beginInsertRows(QModelIndex(), row, row)
+                self._units.insert(row, u)
+                self._rows = {x.id: i for i, x in enumerate(self._units)}
+                self.endInsertRows()
+            else:
+                self._units[row] = u
+            changed.add(u.id)
+        self._alerts = self._compute_alerts(now)
+        alerted = {k for k in before_alerts.keys() | self._alerts.keys()
+                   if before_alerts.get(k) != self._alerts.get(k)}
+        by_id = {v.id: v for v in self._incidents}
+        for u in self._units:  # an incident that moved may bring an en-route unit within 50 m
+            if u.id in self._suggest or (u.status is UnitStatus.EN_ROUTE and u.position_source != "post"):
+                self._update_suggestion(u, by_id)
+        changed |= alerted | {k for k in before_suggest.keys() | self._suggest.keys()
+                              if before_suggest.get(k) != self._suggest.get(k)}
+        rows = sorted(r for k in changed if (r := self._rows.get(k)) is not None)
+        for first, last in _runs(rows):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        return alerted
+
     def update_positions(self, moved: Sequence[Moved]) -> list[UnitSnapshot]:
         """Move the units in `moved` (their rows only, no reset: one dataChanged per run of
         adjacent rows); returns their new snapshots."""
@@ -74,9 +107,10 @@ class UnitBoardModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
         return out
 
-    def _update_suggestion(self, u: UnitSnapshot) -> None:
-        inc = next((v for v in self._incidents if v.id == u.incident_id), None) \
-            if u.status is UnitStatus.EN_ROUTE and u.position_source != "post" else None
+    def _update_suggestion(self, u: UnitSnapshot, by_id: dict[int, IncidentView] | None = None) -> None:
+        wanted = u.status is UnitStatus.EN_ROUTE and u.position_source != "post"
+        inc = None if not wanted else by_id.get(u.incident_id) if by_id is not None \
+            else next((v for v in self._incidents if v.id == u.incident_id), None)
         metres = arrival_distance(u.lon, u.lat, inc.lon, inc.lat) if inc is not None else None
         if metres is None:
             self._suggest.pop(u.id, None)
@@ -230,11 +264,10 @@ class UnitBoard(QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(24)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.view.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        # columns are sized from a sample of rows: every moved unit's row change would
-        # otherwise measure every row of a large roster again
+        # columns are sized from a sample of rows, and not at every change of a cell (a
+        # moved unit, the tick): see ui.tables.ColumnFitter
         self.view.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)
+        self.columns = ColumnFitter(self.view, stretch=5)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         title = QLabel("警力看板")
         title.setObjectName("title")
@@ -265,6 +298,13 @@ class UnitBoard(QWidget):
 
     def tick(self, now: datetime) -> None:
         self.model.tick(now)
+
+    def apply(self, units: Sequence[UnitSnapshot], incidents: list[IncidentView], now: datetime) -> set[int]:
+        """Only the rows of these units (and of those whose alert changed); the selection
+        and the scroll position stay; the buttons follow the current row's new status."""
+        out = self.model.apply(units, incidents, now)
+        self._update_buttons()
+        return out
 
     def update_positions(self, moved: Sequence[Moved]) -> list[UnitSnapshot]:
         """The units that moved, updated in place; the buttons follow the current row."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 
 from dispatch.domain.decide import (Draft, UnitFacts, decide_categorise, decide_close, decide_dispatch,
                                     decide_locate, decide_open_call, decide_unit_status)
@@ -161,6 +161,10 @@ class BulkRecorder:
             if dirty:
                 t = _table(UnitRow)
                 conn.execute(update(t).where(t.c.id == bindparam("b_id")), dirty)
+            if conn.dialect.name == "postgresql":  # ids were given: move the sequences past them
+                for name in ("incidents", "assignments", "events"):
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                      f"GREATEST((SELECT max(id) FROM {name}), 1))"))
 
 
 def _table(row: type) -> Table:

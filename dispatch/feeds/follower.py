@@ -25,7 +25,7 @@ from dispatch.store import eventlog
 from dispatch.store.db import Store
 from dispatch.store.hashchain import NOTIFY_CHANNEL
 
-SQLITE_POLL_S = 0.1  # SQLite has no notifications: poll (an indexed `id > cursor` read)
+SQLITE_POLL_S = 0.02  # SQLite has no notifications: poll (an indexed `id > cursor` read, ~1 ms)
 PG_FALLBACK_S = 2.0  # PostgreSQL is woken by NOTIFY; a timed read is only a safety net
 COALESCE_S = 0.05    # at most one wake per 50 ms: a burst of commits is one read
 

@@ -75,6 +75,15 @@
     });
   }
 
+  // Remove only these units' markers (gone off duty).
+  function removeUnits(ids) {
+    ids.forEach(function (n) {
+      var id = String(n);
+      if (units[id]) { layers.units.removeLayer(units[id]); delete units[id]; }
+    });
+    scheduleDeclutter();
+  }
+
   // Update (or add) only the units given; the others stay as they are (live fixes).
   function upsertUnits(list) {
     var seen = {};
@@ -152,6 +161,24 @@
   }
 
   function setIncidents(list) {
+    var seen = upsertIncidents(list);
+    Object.keys(incidents).forEach(function (id) {
+      if (!seen[id]) { layers.incidents.removeLayer(incidents[id]); delete incidents[id]; }
+    });
+    scheduleDeclutter();
+  }
+
+  // Remove only these incidents' markers (closed, transferred, merged).
+  function removeIncidents(ids) {
+    ids.forEach(function (n) {
+      var id = String(n);
+      if (incidents[id]) { layers.incidents.removeLayer(incidents[id]); delete incidents[id]; }
+    });
+    scheduleDeclutter();
+  }
+
+  // Update (or add) only the incidents given; the others stay as they are.
+  function upsertIncidents(list) {
     var seen = {};
     list.filter(placeable).forEach(function (i) {
       var id = String(i.id), key = [i.status, i.priority, i.label].join("|");
@@ -170,10 +197,8 @@
       m._dmIncident = i;
       m.setZIndexOffset(i.priority === "urgent" ? 1200 : 1000);
     });
-    Object.keys(incidents).forEach(function (id) {
-      if (!seen[id]) { layers.incidents.removeLayer(incidents[id]); delete incidents[id]; }
-    });
     scheduleDeclutter();
+    return seen;
   }
 
   function setCandidates(list) {
@@ -409,10 +434,13 @@
     },
     setUnits: setUnits,
     upsertUnits: function (list) { upsertUnits(list); },
+    removeUnits: removeUnits,
     showTrack: showTrack,
     clearTrack: clearTrack,
     setTracks: setTracks,
     setIncidents: setIncidents,
+    upsertIncidents: function (list) { upsertIncidents(list); },
+    removeIncidents: removeIncidents,
     setCandidates: setCandidates,
     highlightCandidate: highlightCandidate,
     setPickPoint: setPickPoint,

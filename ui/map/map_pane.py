@@ -91,6 +91,7 @@ class MapPane(QWidget):
         self._state: dict[str, str] = {}
         self._routes: dict[str, str] = {}
         self._units: dict[int, dict] = {}  # the unit markers shown, kept up to date by upserts
+        self._incidents: dict[int, dict] = {}  # the incident markers shown, the same way
 
         # Off the record: no disk cache, no cookies. Parented last (below) so that
         # it is destroyed after the page that uses it.
@@ -167,6 +168,12 @@ class MapPane(QWidget):
         self._units.update((u["id"], u) for u in units)
         self._call("upsertUnits", units)
 
+    def remove_units(self, ids: list[int]) -> None:
+        """Take these units' markers off the map (gone off duty)."""
+        gone = [i for i in ids if self._units.pop(i, None) is not None]
+        if gone:
+            self._call("removeUnits", gone)
+
     def show_track(self, unit_id: int, coords: list[list[float]], label: str = "") -> None:
         """The selected unit's recent track, [[lon, lat], ...]; it grows as the unit moves."""
         self._call("showTrack", unit_id, coords, label, state="track")
@@ -182,7 +189,23 @@ class MapPane(QWidget):
 
     def set_incidents(self, incidents: list[dict]) -> None:
         """Full replace: {id, status, priority, lon, lat, label}."""
+        self._incidents = {i["id"]: i for i in incidents}
         self._call("setIncidents", incidents, state="incidents")
+
+    def upsert_incidents(self, incidents: list[dict]) -> None:
+        """Update (or add) only these incidents' markers; the others stay as drawn."""
+        if not incidents:
+            return
+        self._incidents.update((i["id"], i) for i in incidents)
+        self._call("upsertIncidents", incidents)
+        self._state.pop("incidents", None)  # rebuilt from self._incidents if the page reloads
+
+    def remove_incidents(self, ids: list[int]) -> None:
+        """Take these incidents' markers off the map (closed, transferred, merged)."""
+        gone = [i for i in ids if self._incidents.pop(i, None) is not None]
+        if gone:
+            self._call("removeIncidents", gone)
+            self._state.pop("incidents", None)
 
     def set_candidates(self, cands: list[dict]) -> None:
         """Place candidates {index, name, lon, lat, label}, drawn numbered 1..n."""
@@ -257,6 +280,8 @@ class MapPane(QWidget):
         self._ready = False
         units = json.dumps(list(self._units.values()), ensure_ascii=False)
         self._state["units"] = f"window.dispatchMap.setUnits({units});"
+        incidents = json.dumps(list(self._incidents.values()), ensure_ascii=False)
+        self._state["incidents"] = f"window.dispatchMap.setIncidents({incidents});"
         order = ("view", "grids", "units", "incidents", "candidates", "highlight", "pick", "track")
         self._queue = [(self._state[k], None) for k in order if k in self._state]
         self._queue += [(script, None) for script in self._routes.values()]
