@@ -30,9 +30,13 @@ from PySide6.QtWidgets import QApplication
 def since():
     return round(time.time() - t0, 3)
 def wait_for(qt, cond, timeout_s=120):
+    # a QEventLoop object: QApplication.processEvents() of PySide6 6.12 leaks a reference
+    # to None per call and aborts the process after some 10^4 calls
+    from PySide6.QtCore import QEventLoop
+    loop = QEventLoop()
     end = time.time() + timeout_s
     while not cond() and time.time() < end:
-        qt.processEvents(); time.sleep(0.005)
+        loop.processEvents(); time.sleep(0.005)
     return cond()
 """
 
