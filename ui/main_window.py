@@ -113,10 +113,10 @@ class MainWindow(QMainWindow):
         self.board.status_requested.connect(self._on_status_requested)
         self.board.view.installEventFilter(self)
         self._shortcuts()
-        from ui import (callback_list, cti_feed, fraud_panel, joint_response_panel, refer_dialog, referral_list,
-                        register_loader, report_pdf, transfer_dialog)
+        from ui import (callback_list, cti_feed, fraud_panel, import_screen, joint_response_panel, refer_dialog,
+                        referral_list, register_loader, report_pdf, transfer_dialog)
         for extra in (cti_feed, joint_response_panel, callback_list, transfer_dialog, register_loader, fraud_panel,
-                      refer_dialog, referral_list, report_pdf):
+                      refer_dialog, referral_list, report_pdf, import_screen):
             extra.attach(self)  # phone line, 联动, 回访, 转警, 地名库, 止付, 纠纷移交 and its list, 报告
         self.intake.restore_draft()  # a draft left by a crash goes back into its incident
         self._own_shortcuts()

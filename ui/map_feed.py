@@ -37,13 +37,14 @@ def incident_markers(views: list[IncidentView]) -> list[dict]:
 def build_console_basemap(app) -> dict:  # noqa: ANN001 (dispatch.bootstrap.App)
     """Roads from the database's OSM file, plus its grids and stations."""
     from dispatch.geo.basemap import build_basemap
+    from dispatch.geo.grids import grid_geometry
     from dispatch.services.queries import grids, stations
 
     basemap = build_basemap(read_osm(app.roads_osm))
     with app.session() as s:
         basemap["grids"] = {"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {"id": g.id, "name": g.name},
-             "geometry": {"type": "Polygon", "coordinates": [g.polygon]}} for g in grids(s)]}
+             "geometry": grid_geometry(g.polygon)} for g in grids(s)]}
         basemap["stations"] = [{"name": st.name, "kind": st.kind, "lon": st.lon, "lat": st.lat}
                                for st in stations(s)]
     return basemap

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "number.mark": frozenset({Role.LEAD}),       # mark a repeat / nuisance number
     "gazetteer.import": frozenset({Role.ADMIN}),  # load the national register, a city's data
     "calls.import": frozenset({Role.ADMIN}),      # another system's call log (history)
+    "data.import": frozenset({Role.ADMIN}),       # a centre's own grids, stations and roster
 }
 # A trainer runs training copies and replay: the floor's work, but never on a live database.
 TRAINING_ONLY = frozenset({"incident.write", "unit.write", "incident.close"})
