@@ -146,7 +146,7 @@ class GeoIndex:
             paths.extend(map(raw_path.__getitem__, admin))
             aliases_of += [(j, aliases[j - n]) for j in compress(range(n, n + len(chunk)), aliases)]
             if "intersection" in kind_slot:
-                slots = np.frombuffer(kinds, dtype=np.int16)[n:]
+                slots = np.frombuffer(kinds, dtype=np.int16)[n:].copy()  # no view may outlive the chunk: kinds grows
                 for j in np.flatnonzero(slots == kind_slot["intersection"]).tolist():
                     roads = decoded_json(extra[j], {}).get("roads")
                     if roads and len(roads) == 2:
@@ -195,7 +195,7 @@ class GeoIndex:
         by_name = Owners(post_name, post_entry, len(unames), n)
         self.exact = KeyTable(name_slot, by_name.starts, by_name.entries.astype(np.int32))
         cores = [core_name(nm) for nm in unames]
-        sounds, fulls, initials, extra = bulk_keys(unames, cores)
+        sounds, fulls, initials, extra_owner, extra = bulk_keys(unames, cores)
         owners = np.arange(len(unames), dtype=np.int64)
         has_core = np.fromiter(map(str.__ne__, cores, unames), dtype=bool, count=len(unames))
         names_of = name_slot.get
@@ -204,10 +204,8 @@ class GeoIndex:
         typed = fulls + initials
         typed_owner = np.concatenate([owners, owners])
         if extra:
-            more = [(i, k) for i, ks in extra for k in ks]
-            typed += [k for _, k in more]
-            typed_owner = np.concatenate([typed_owner, np.fromiter((i for i, _ in more), dtype=np.int64,
-                                                                   count=len(more))])
+            typed += extra
+            typed_owner = np.concatenate([typed_owner, np.asarray(extra_owner, dtype=np.int64)])
         keep = np.fromiter(map(bool, typed), dtype=bool, count=len(typed))
         if not keep.all():
             typed = [k for k, kp in zip(typed, keep.tolist()) if kp]

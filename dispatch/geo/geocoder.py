@@ -408,6 +408,8 @@ def load_geocoder(engine: Engine, cache_dir: Path | None) -> Geocoder:
             except OSError:
                 pass  # a read-only cache directory only costs the next start time
     geo = Geocoder(index)
+    # np.unique imports numpy.ma on its first call (~10 ms): here, not in the first search
+    import numpy.ma  # noqa: F401
     geo.build_s = time.perf_counter() - t0
     geo.loaded_from_cache = cached
     return geo

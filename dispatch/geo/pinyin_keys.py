@@ -110,15 +110,22 @@ def typed_keys(text: str) -> set[str]:
 
 
 def bulk_keys(names: list[str], cores: list[str]) -> tuple[list[str], list[str], list[str],
-                                                       list[tuple[int, set[str]]]]:
+                                                       list[int], list[str]]:
     """Keys of many names at once, at C speed (str.translate over all names joined):
     the canonical sound of each core (cores[i] is a prefix of names[i]), the full
-    pinyin and the initials of each name, and for the names with polyphonic characters
-    the keys of their other readings (index, keys): together typed_keys(name)."""
+    pinyin and the initials of each name, and the keys of the other readings of the
+    names with polyphonic characters as two lists, (name index, key) pairs (a key may
+    repeat one of the name's others): together typed_keys(name).
+
+    The other readings are read the same way: in each such name the last (then the
+    last but one) polyphonic character is replaced by a private character that stands
+    for its second reading, and all those variants are translated at once."""
     if not names:
-        return [], [], [], []
+        return [], [], [], [], []
     chars = set("".join(names))
-    sep = next(chr(c) for c in itertools.chain(range(32), range(0xE000, 0xF900)) if chr(c) not in chars)
+    free = (chr(c) for c in itertools.chain(range(32), range(0xE000, 0xF900), range(0xF0000, 0xFFFFE))
+            if chr(c) not in chars)
+    sep = next(free)
     full_of = {ord(c): readings(c)[0] for c in chars}
     initial_of = {ord(c): readings(c)[0][:1] for c in chars}
     joined = sep.join(names)
@@ -126,17 +133,34 @@ def bulk_keys(names: list[str], cores: list[str]) -> tuple[list[str], list[str],
     initials = joined.translate(initial_of).split(sep)
     sounds = sep.join(cores).translate(full_of).split(sep)
     poly = sorted(c for c in chars if len(readings(c)) > 1)
-    extra: list[tuple[int, set[str]]] = []
+    owners: list[int] = []
+    keys: list[str] = []
     if poly:
-        has_poly = re.compile("[" + "".join(re.escape(c) for c in poly) + "]").search
-        cache = _READINGS
+        alt = {c: next(free) for c in poly}  # the private character of c's second reading
+        for c, a in alt.items():
+            full_of[ord(a)] = readings(c)[1]
+            initial_of[ord(a)] = readings(c)[1][:1]
+        group = "[" + "".join(re.escape(c) for c in poly) + "]"
+        last = re.compile(".*(" + group + ")", re.S).match          # greedy: the last one
+        last_two = re.compile(".*(" + group + ").*" + group, re.S).match
+        variants: list[str] = []
         for i, n in enumerate(names):
-            if has_poly(n):
-                keys: set[str] = set()
-                for combo in _variants([cache[c] for c in n]):
-                    _keys_of(combo, keys)
-                extra.append((i, keys))
-    return sounds, fulls, initials, extra
+            m = last(n)
+            if m is None:
+                continue
+            j = m.start(1)
+            variants.append(n[:j] + alt[n[j]] + n[j + 1:])
+            owners.append(i)
+            if (MAX_VARIANTS > 2) and (m2 := last_two(n)) is not None:
+                k = m2.start(1)
+                variants.append(n[:k] + alt[n[k]] + n[k + 1:])
+                owners.append(i)
+        vjoined = sep.join(variants)
+        vfull = vjoined.translate(full_of).split(sep)
+        vinitial = vjoined.translate(initial_of).split(sep)
+        keys = vfull + vinitial
+        owners = owners + owners
+    return sounds, fulls, initials, owners, keys
 
 
 def is_typed_pinyin(text: str) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from datetime import datetime, timedelta
 from typing import Sequence
 
@@ -27,6 +28,7 @@ from dispatch.domain.duty import off_duty_reason
 from dispatch.domain.incidents import Category
 from dispatch.domain.units import Travel, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.geo.coords import haversine_m
+from dispatch.geo.key_tables import slot_ints
 from dispatch.geo.routing import MODE_ORDER, SnapCache, Targets, search_units, snap_cache, workspace
 
 CAPABILITY_LABELS = {"enforce": "执法", "search": "搜寻", "mediate": "调解",
@@ -113,18 +115,66 @@ def fitness(kind: UnitKind, cat: Category | None) -> str | None:
     return None
 
 
-@dataclass(slots=True)
-class _Picked:
-    """The units that passed the rules of one travel mode, with the point used."""
+class UnitColumns:
+    """The units as columns: what the recommendation reads of each, in one list per
+    field (no object per unit). `position_at` holds aware UTC datetimes or None. Made
+    from snapshots (`of`), a column is read from them when first used."""
 
-    units: list[UnitSnapshot]
-    lon: np.ndarray
-    lat: np.ndarray
-    stale: np.ndarray
-    now: datetime
+    FIELDS = {"ids": "id", "callsigns": "callsign", "kinds": "kind", "statuses": "status", "lon": "lon",
+              "lat": "lat", "position_at": "position_at", "home_lon": "home_lon", "home_lat": "home_lat",
+              "duty": "duty", "incident_id": "incident_id"}
+    ids: list[int]
+    callsigns: list[str]
+    kinds: list[UnitKind]
+    statuses: list[UnitStatus]
+    lon: list[float]
+    lat: list[float]
+    position_at: list
+    home_lon: list[float]
+    home_lat: list[float]
+    duty: list[tuple]
+    incident_id: list[int | None]
+
+    def __init__(self, ids: list[int], callsigns: list[str], kinds: list[UnitKind], statuses: list[UnitStatus],
+                 lon: list[float], lat: list[float], position_at: list, home_lon: list[float],
+                 home_lat: list[float], duty: list[tuple], incident_id: list[int | None]) -> None:
+        self._units: Sequence[UnitSnapshot] = ()
+        self.ids, self.callsigns, self.kinds, self.statuses = ids, callsigns, kinds, statuses
+        self.lon, self.lat, self.position_at = lon, lat, position_at
+        self.home_lon, self.home_lat, self.duty, self.incident_id = home_lon, home_lat, duty, incident_id
+
+    @classmethod
+    def of(cls, units: Sequence[UnitSnapshot]) -> "UnitColumns":
+        cols = cls.__new__(cls)
+        cols._units = units
+        return cols
+
+    def __getattr__(self, name: str):
+        attr = UnitColumns.FIELDS.get(name)
+        if attr is None:
+            raise AttributeError(name)
+        column = list(map(attrgetter(attr), self._units))
+        setattr(self, name, column)
+        return column
+
+    def __len__(self) -> int:
+        return len(self._units) if "ids" not in self.__dict__ else len(self.ids)
+
+    def snapshot(self, i: int) -> UnitSnapshot:
+        """Unit i as a snapshot (for the few units a recommendation names)."""
+        if self._units:
+            return self._units[i]
+        return UnitSnapshot(self.ids[i], self.callsigns[i], self.kinds[i], self.statuses[i], self.lon[i],
+                            self.lat[i], self.position_at[i], self.home_lon[i], self.home_lat[i],
+                            duty=self.duty[i], incident_id=self.incident_id[i])
 
 
-def recommend(graph, units: Sequence[UnitSnapshot], at: tuple[float, float],
+def _floats(values: list) -> np.ndarray:
+    """A list of floats (None: nan) as an array."""
+    return np.array(values, np.float64).reshape(len(values))
+
+
+def recommend(graph, units: Sequence[UnitSnapshot] | UnitColumns, at: tuple[float, float],
               category: Category | None, now: datetime, limit: int = 5,
               stale_after_s: float = 300, tz: str = "Asia/Shanghai",
               snaps: SnapCache | None = None) -> Recommendation:
@@ -132,34 +182,42 @@ def recommend(graph, units: Sequence[UnitSnapshot], at: tuple[float, float],
 
     `now` is an aware UTC datetime (the injected clock); duty windows are read in `tz`.
     `snaps` keeps each unit's road node between calls (default: the graph's own cache).
+    The units may come as snapshots or as columns (UnitColumns: no object per unit).
     """
-    fit = {k: fitness(k, category) for k in UnitKind}
-    code_of_kind = {k: MODE_ORDER.index(k.travel) for k in UnitKind}
-    # the duty rule reads a unit's status and duty windows only: one call per distinct pair
-    duty_memo: dict[tuple, str | None] = {}
-    excluded: list[Excluded] = []
-    sel: list[UnitSnapshot] = []
-    for u in units:
-        key = (u.status, u.duty)
-        off = duty_memo[key] if key in duty_memo else duty_memo.setdefault(key, off_duty_reason(u, now, tz))
-        if off is not None:
-            excluded.append(Excluded(u.id, u.callsign, off))
-        elif (unfit := fit[u.kind]) is not None:
-            excluded.append(Excluded(u.id, u.callsign, unfit))
-        else:
-            sel.append(u)
-    n = len(sel)
+    cols = units if isinstance(units, UnitColumns) else UnitColumns.of(units)
+    # the rules 1-3 read a unit's status, duty windows and kind only: one verdict per
+    # distinct triple (slot k): why excluded (or None), travel mode code, available
+    # (enum members by identity: an Enum's hash is a Python call)
+    keys = list(zip(map(id, cols.statuses), cols.duty, map(id, cols.kinds)))
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))  # the first row of each
+    slot_of = dict(zip(first, slot_ints(len(first))))
+    why_of: list[str | None] = []
+    triples = [(cols.statuses[i], cols.duty[i], cols.kinds[i]) for i in first.values()]
+    for status, duty, kind in triples:
+        probe = UnitSnapshot(0, "", kind, status, 0.0, 0.0, None, 0.0, 0.0, duty=duty)
+        why_of.append(off_duty_reason(probe, now, tz) or fitness(kind, category))
+    slot = np.fromiter(map(slot_of.__getitem__, keys), np.int64, len(keys))
+    slot_ok = np.array([w is None for w in why_of], bool)
+    slot_mode = np.array([MODE_ORDER.index(kind.travel) for _s, _d, kind in triples], np.int64)
+    slot_avail = np.array([status is UnitStatus.AVAILABLE for status, _d, _k in triples], bool)
+    excluded = [Excluded(cols.ids[i], cols.callsigns[i], why_of[slot[i]] or "")
+                for i in np.flatnonzero(~slot_ok[slot]).tolist()]
+    sel = np.flatnonzero(slot_ok[slot])
+    pick = sel.tolist()
+    n = len(pick)
     cutoff = now - timedelta(seconds=stale_after_s)
-    lon = np.array([u.lon for u in sel], np.float64).reshape(n)
-    lat = np.array([u.lat for u in sel], np.float64).reshape(n)
-    fresh = np.fromiter((u.position_at is not None and u.position_at >= cutoff for u in sel), np.bool_, n)
+    lon = _floats(cols.lon)[sel]
+    lat = _floats(cols.lat)[sel]
+    seen = cols.position_at
+    fresh = np.fromiter((p is not None and p >= cutoff for p in map(seen.__getitem__, pick)), np.bool_, n)
     stale = np.logical_not(fresh) | np.isnan(lon) | np.isnan(lat)
-    lon = np.where(stale, np.array([u.home_lon for u in sel], np.float64).reshape(n), lon)
-    lat = np.where(stale, np.array([u.home_lat for u in sel], np.float64).reshape(n), lat)
+    if stale.any():
+        lon = np.where(stale, _floats(cols.home_lon)[sel], lon)
+        lat = np.where(stale, _floats(cols.home_lat)[sel], lat)
     nowhere = np.isnan(lon) | np.isnan(lat)
-    ids = np.array([u.id for u in sel], np.int64).reshape(n)
-    mode_code = np.array([code_of_kind[u.kind] for u in sel], np.int64).reshape(n)
-    available = np.array([u.status is UnitStatus.AVAILABLE for u in sel], bool).reshape(n)
+    ids = np.array(cols.ids, np.int64)[sel]
+    mode_code = slot_mode[slot[sel]]
+    available = slot_avail[slot[sel]]
     ok = np.flatnonzero(~nowhere)
     snap_node = np.zeros(n, np.int64)
     snap_dist = np.zeros(n)
@@ -175,40 +233,61 @@ def recommend(graph, units: Sequence[UnitSnapshot], at: tuple[float, float],
         ix = np.flatnonzero((mode_code == code) & ~nowhere)
         if not len(ix):
             continue
-        picked[mode] = _Picked([sel[i] for i in ix], lon[ix], lat[ix], stale[ix], now)
+        picked[mode] = _Picked(sel[ix], lon[ix], lat[ix], stale[ix])
         targets[mode] = Targets(snap_node[ix], snap_dist[ix] / graph.modes[mode].approach_mps,
                                 available[ix], snap_dist[ix])
-    for i in np.flatnonzero(nowhere):
-        excluded.append(Excluded(sel[i].id, sel[i].callsign, "不在线（无位置）"))
+    for i in np.flatnonzero(nowhere).tolist():
+        excluded.append(Excluded(cols.ids[pick[i]], cols.callsigns[pick[i]], "不在线（无位置）"))
     with graph.lock:
-        return _rank(graph, picked, targets, search_units(graph, at, targets, limit, at_snaps),
-                     excluded, at, category, limit)
+        return _rank(graph, cols, picked, targets, search_units(graph, at, targets, limit, at_snaps),
+                     excluded, at, category, limit, now)
 
 
-def _rank(graph, picked: dict[Travel, _Picked], targets: dict[Travel, Targets], result,
-          excluded: list[Excluded], at, category, limit: int) -> Recommendation:
-    """Best available first, then committed units arriving before the worst of them."""
-    avail: list[tuple[float, Travel, int]] = []
-    busy: list[tuple[float, Travel, int]] = []
-    for mode, reach in result.reach.items():
-        eta, t = reach.eta_s, targets[mode]
-        for i in np.flatnonzero(np.isfinite(eta)):
-            (avail if t.counts[i] else busy).append((float(eta[i]), mode, int(i)))
-    avail.sort(key=lambda e: e[0])
-    top = avail[:limit]
-    worst = top[-1][0] if len(top) >= limit else math.inf
-    busy = sorted((b for b in busy if b[0] < worst), key=lambda e: e[0])
-    shown = {(m, i) for _e, m, i in busy}
+@dataclass(slots=True)
+class _Picked:
+    """The units that passed the rules of one travel mode (their rows in the columns),
+    with the point used."""
+
+    rows: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    stale: np.ndarray
+
+
+def _rank(graph, cols: UnitColumns, picked: dict[Travel, _Picked], targets: dict[Travel, Targets], result,
+          excluded: list[Excluded], at, category, limit: int, now: datetime) -> Recommendation:
+    """Best available first, then committed units arriving before the worst of them
+    (ties in the order of the modes, then of the units)."""
+    modes = list(result.reach)
+    eta = np.concatenate([result.reach[m].eta_s for m in modes]) if modes else np.zeros(0)
+    mode_ix = np.concatenate([np.full(len(result.reach[m].eta_s), k) for k, m in enumerate(modes)]) \
+        if modes else np.zeros(0, np.int64)
+    unit_ix = np.concatenate([np.arange(len(result.reach[m].eta_s)) for m in modes]) \
+        if modes else np.zeros(0, np.int64)
+    counts = np.concatenate([targets[m].counts for m in modes]) if modes else np.zeros(0, bool)
+    finite = np.isfinite(eta)
+    avail = np.flatnonzero(finite & counts)
+    top = avail[np.argsort(eta[avail], kind="stable")[:limit]]
+    worst = float(eta[top[-1]]) if len(top) >= limit else math.inf
+    busy = np.flatnonzero(finite & ~counts & (eta < worst))
+    busy = busy[np.argsort(eta[busy], kind="stable")]
+    shown = {(modes[mode_ix[b]], unit_ix[b]) for b in busy.tolist()}
+    texts: dict[tuple, str] = {}
     for mode, p in picked.items():
-        for i in np.flatnonzero(~targets[mode].counts):
-            if (mode, int(i)) not in shown:
-                u = p.units[i]
-                excluded.append(Excluded(u.id, u.callsign, _committed_text(u)))
+        for i in np.flatnonzero(~targets[mode].counts).tolist():
+            if (mode, i) not in shown:
+                r = int(p.rows[i])
+                key = (cols.incident_id[r], cols.statuses[r])
+                text = texts.get(key) or texts.setdefault(key, _committed_text(*key))
+                excluded.append(Excluded(cols.ids[r], cols.callsigns[r], text))
 
-    def build(entry, rank: int, is_busy: bool) -> Ranked:
-        eta_s, mode, i = entry
+    def build(b: int, rank: int, is_busy: bool) -> Ranked:
+        mode, i = modes[mode_ix[b]], int(unit_ix[b])
+        eta_s = float(eta[b])
         p, reach = picked[mode], result.reach[mode]
-        u, lon, lat = p.units[i], float(p.lon[i]), float(p.lat[i])
+        r = int(p.rows[i])
+        u = cols.snapshot(r)
+        lon, lat = float(p.lon[i]), float(p.lat[i])
         path = workspace(graph, mode).path(int(targets[mode].nodes[i]), reach.at_node)
         snap_m = float(targets[mode].snap_m[i])
         route_m = graph.path_meters(path) + snap_m + reach.at_snap_m
@@ -216,25 +295,27 @@ def _rank(graph, picked: dict[Travel, _Picked], targets: dict[Travel, Targets], 
         reasons = [f"{MODE_LABELS[mode]}路程 {format_distance(route_m)}，预计 {format_eta(eta_s)}",
                    f"直线距离 {format_distance(straight)}"]
         if is_busy:
-            reasons.insert(0, _committed_text(u) + "，但比推荐末位更近")
+            reasons.insert(0, _committed_text(u.incident_id, u.status) + "，但比推荐末位更近")
         else:
             reasons.insert(0, "最快到达" if rank == 0 else f"第 {rank + 1} 快到达")
         if p.stale[i]:
-            reasons.append("无位置上报，按驻点计算" if u.position_at is None else
-                           f"位置已过期 {int((p.now - u.position_at).total_seconds() // 60)} 分钟，按驻点计算")
+            seen = u.position_at
+            reasons.append(f"位置已过期 {int((now - seen).total_seconds() // 60)} 分钟，按驻点计算"
+                           if isinstance(seen, datetime) else "无位置上报，按驻点计算")
         if snap_m > 50:
             reasons.append(f"距最近道路 {snap_m:.0f} 米")
-        coords = [(lon, lat)] + [(float(graph.lon[n]), float(graph.lat[n])) for n in path]
+        coords = [(lon, lat)]
+        coords += zip(graph.lon[path].tolist(), graph.lat[path].tolist())
         coords.append((float(at[0]), float(at[1])))
         return Ranked(u.id, u.callsign, u.kind, eta_s, route_m, snap_m, bool(p.stale[i]),
                       is_busy, False, reasons, mode, straight, u.incident_id, (lon, lat), coords)
 
-    return Recommendation([build(e, k, False) for k, e in enumerate(top)],
-                          [build(e, k, True) for k, e in enumerate(busy)],
+    return Recommendation([build(b, k, False) for k, b in enumerate(top.tolist())],
+                          [build(b, k, True) for k, b in enumerate(busy.tolist())],
                           excluded, (float(at[0]), float(at[1])), category)
 
 
-def _committed_text(u: UnitSnapshot) -> str:
-    if u.incident_id is not None:
-        return f"已派往警情 {u.incident_id}（{u.status.label}）"
-    return f"执行任务中（{u.status.label}）"
+def _committed_text(incident_id: int | None, status: UnitStatus) -> str:
+    if incident_id is not None:
+        return f"已派往警情 {incident_id}（{status.label}）"
+    return f"执行任务中（{status.label}）"

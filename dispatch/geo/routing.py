@@ -1,9 +1,11 @@
 """Travel-time search from an incident to many units.
 
 One backward Dijkstra per travel mode present, from the incident's node on the reversed
-graph (distances are travel times *to* the incident), under a time limit that doubles
-until enough counting targets (available units) are reached. The search is resumable
-(dispatch.geo.routing_kernel): a doubled limit continues where the last one stopped.
+graph (distances are travel times *to* the incident), under a time limit that grows by
+half until enough counting targets (available units) are reached; it starts at the
+need-th smallest lower bound of the counting targets' ETAs (no round can end below it).
+The search is resumable (dispatch.geo.routing_kernel): a raised limit continues where
+the last one stopped.
 
 Exact: a target whose node is not settled has an ETA of at least the heap top, so the
 search of a mode may stop as soon as the heap top reaches the `need`-th best ETA found
@@ -19,9 +21,13 @@ graph, the landmark (ALT) bound; the smallest over the targets, see routing_kern
 it leaves alone the part of the ball around the incident that leads to no unit; with
 more targets the ball is small anyway and the bound would cost more than it saves. The
 same two bounds give each target's lower bound of its ETA (a target that cannot rank
-stops the search waiting for it). Landmarks: LANDMARKS nodes on the rim of the car
-graph, their times to and from every node computed when the graph is built (2 x
-LANDMARKS scipy Dijkstra runs) and stored with it.
+stops the search waiting for it; the targets guide nearest first, by that bound). Once
+need ETAs are known, nothing at or above the need-th is pushed. Landmarks: LANDMARKS
+nodes on the rim of the car graph, their times to and from every node computed when
+the graph is built (2 x LANDMARKS scipy Dijkstra runs) and stored with it; the search
+workspace keeps them in one row per node with its coordinates. (More landmarks, 8 or 16
+chosen farthest-first, tighten the bound on the generated grid city by 1-2 % only: on a
+grid the near-shortest paths between two points fill their rectangle.)
 
 A unit's road node is looked up once per position (SnapCache, held by the graph), not
 on every recommendation.
@@ -40,7 +46,7 @@ from dispatch.geo.routing_kernel import ALT_SLACK, STOP_LIMIT, Workspace
 MODE_ORDER = (Travel.CAR, Travel.EBIKE, Travel.FOOT)
 FIRST_LIMIT_S = 120.0
 MAX_LIMIT_S = 1e8
-LIMIT_GROWTH = 2.0  # the time limit doubles (the search resumes, nothing is redone)
+LIMIT_GROWTH = 1.5  # the time limit grows (the search resumes, nothing is redone)
 LB_SLACK = 0.98  # projection error margin for the straight-line lower bound
 GUIDE_SLACK = 0.95  # A* bound: must never exceed an edge's time (consistency), so wider
 GUIDE_MAX = 64  # at most this many targets in a mode: A* toward them
@@ -157,7 +163,9 @@ def workspace(graph, mode: Travel) -> Workspace:
     """The reusable search workspace of a mode (created on first use)."""
     mg = graph.modes[mode]
     if mg.ws is None:
-        mg.ws = Workspace(mg.rev, graph.x, graph.y, *_landmarks(graph, mode))
+        mg.ws = ws = Workspace(mg.rev, graph.x, graph.y, *_landmarks(graph, mode))
+        if ws.to_lm.shape[1]:  # the workspace's copy (one row per node) replaces the graph's
+            mg.to_lm, mg.from_lm = ws.to_lm, ws.from_lm
     return mg.ws
 
 
@@ -198,7 +206,11 @@ def alt_bound(to_lm: np.ndarray, from_lm: np.ndarray, src: np.ndarray, dst: int)
         return np.zeros(len(src))
     a = to_lm[src] - to_lm[dst]        # t(src -> L) - t(dst -> L)
     b = from_lm[dst] - from_lm[src]    # t(L -> dst) - t(L -> src)
-    return np.maximum(np.maximum(a, b).max(axis=1), 0.0) * ALT_SLACK
+    np.maximum(a, b, out=a)
+    best = np.zeros(len(src))
+    for j in range(a.shape[1]):        # column by column: a reduce along a short axis is slow
+        np.maximum(best, a[:, j], out=best)
+    return best * ALT_SLACK
 
 
 def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
@@ -210,6 +222,7 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
     best = np.full(need, np.inf)
     nbest = 0
     runs: dict[Travel, tuple[Workspace, np.ndarray, np.ndarray, ModeReach]] = {}
+    lower: list[np.ndarray] = []
     for mode in MODE_ORDER:
         t = targets.get(mode)
         if t is None or not len(t.nodes):
@@ -231,7 +244,10 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
         guide = GUIDE_SLACK / graph.modes[mode].max_mps if len(tn) <= GUIDE_MAX else None
         teta = ws.start(int(node[0]), tn.astype(np.int32), extra, t.counts[order], tlb, guide)
         runs[mode] = (ws, order, teta, ModeReach(np.empty(0), int(node[0]), snap_m, snap_s))
-    limit = FIRST_LIMIT_S
+        lower.append(tlb[t.counts[order]])
+    # the need-th best ETA is at least the need-th smallest lower bound: no round below it
+    bounds = np.sort(np.concatenate(lower)) if lower else np.zeros(0)
+    limit = FIRST_LIMIT_S if len(bounds) < need else min(max(FIRST_LIMIT_S, float(bounds[need - 1])), MAX_LIMIT_S)
     rounds = 0
     pending = list(runs)
     while pending:

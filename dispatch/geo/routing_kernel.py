@@ -4,11 +4,11 @@ Why not scipy.sparse.csgraph.dijkstra for the search: each call allocates and fi
 O(N) work arrays (about 70 MB for 1,000,000 nodes: 2-18 ms before the first node is
 settled) and a doubled limit restarts from scratch. Here the work arrays live in a
 `Workspace` per graph, are reset only where the last search touched them, and a search
-stopped at a time limit resumes where it stopped when the limit doubles. The kernels
+stopped at a time limit resumes where it stopped when the limit is raised. The kernels
 are compiled on first use and cached on disk (the user cache directory); compile them
 ahead with dispatch.geo.warmup.compile_kernels.
 
-Heap: an indexed 4-ary heap (decrease-key). `pos[v]`: -1 never seen, -2 settled, >= 0
+Heap: an indexed 4-ary heap (decrease-key). `it[v, 0]`: -1 never seen, -2 settled, >= 0
 index in the heap. The key is g + h (A*): g the time from the node to the source, h a
 consistent lower bound of the time still to go to the nearest target (straight line
 to the nearest target at a speed no road edge exceeds, plus the smallest snap leg;
@@ -17,7 +17,7 @@ unsettled target's ETA is at least the heap top, so the stopping rules hold as t
 for plain Dijkstra, while nodes away from every target are left alone. A target that
 is settled (or can no longer rank) stops guiding: the bound grows, which any consistent
 bound may do between two settled nodes; the keys already in the heap are then lower
-bounds, re-evaluated when they reach the top (`hver`: the bound version of `hval`).
+bounds, re-evaluated when they reach the top (`it[v, 2]`: the bound version of `fl[v, 1]`).
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ FAR = 1e15  # coordinate of a target that no longer guides the search
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sift_up(hn, hk, pos, i, node, key):
+def _sift_up(hn, hk, it, i, node, key):
     """Place (node, key) at heap slot i or above (4-ary heap)."""
     while i > 0:
         parent = (i - 1) >> 2
@@ -54,15 +54,15 @@ def _sift_up(hn, hk, pos, i, node, key):
             break
         hn[i] = hn[parent]
         hk[i] = hk[parent]
-        pos[hn[i]] = i
+        it[hn[i], 0] = i
         i = parent
     hn[i] = node
     hk[i] = key
-    pos[node] = i
+    it[node, 0] = i
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sift_down(hn, hk, pos, size, node, key):
+def _sift_down(hn, hk, it, size, node, key):
     """Place (node, key) at the root or below (4-ary heap of `size` entries)."""
     i = 0
     while True:
@@ -80,86 +80,96 @@ def _sift_down(hn, hk, pos, size, node, key):
             break
         hn[i] = hn[m]
         hk[i] = mk
-        pos[hn[i]] = i
+        it[hn[i], 0] = i
         i = m
     hn[i] = node
     hk[i] = key
-    pos[node] = i
+    it[node, 0] = i
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _h(x, y, gx, gy, gn, hc, hmin, v, to_lm, from_lm, gto, gfrom, alt):
+def _h(glm, gn, hc, hmin, v, lm, alt):
     """Lower bound of the time from the nearest guiding target to node v (0: none):
     per target the larger of the straight line at top speed and the landmark (ALT)
-    bound max_j max(t(target->Lj) - t(v->Lj), t(Lj->v) - t(Lj->target))."""
+    bound max_j max(t(target->Lj) - t(v->Lj), t(Lj->v) - t(Lj->target)). `lm[v]` is
+    node v's row: x, y, its K times to the landmarks, its K times from them (one or
+    two cache lines per node); `glm` the rows of the guiding targets, nearest first
+    (by their bound at the source), so the minimum is found early and the other
+    targets are mostly passed over on the squared straight line alone."""
     if gn == 0:
         return 0.0
     m = np.inf
-    vx, vy = x[v], y[v]
-    nl = to_lm.shape[1]
+    m2 = np.inf
+    vx, vy = lm[v, 0], lm[v, 1]
+    nl = (lm.shape[1] - 2) >> 1
+    hc2 = hc * hc
     for k in range(gn):
-        dx = gx[k] - vx
-        dy = gy[k] - vy
-        e = hc * np.sqrt(dx * dx + dy * dy)
-        if e >= m:
-            continue  # this target's bound is at least e: it cannot lower the minimum
+        dx = glm[k, 0] - vx
+        dy = glm[k, 1] - vy
+        e2 = hc2 * (dx * dx + dy * dy)
+        if e2 >= m2:
+            continue  # this target's bound is at least its straight line, above the minimum
+        e = np.sqrt(e2)
         if nl > 0 and alt > 0.0:
             stop = m / alt
             a = 0.0
-            for j in range(nl):
-                a = max(a, gto[k, j] - to_lm[v, j], from_lm[v, j] - gfrom[k, j])
+            for j in range(2, nl + 2):
+                a = max(a, glm[k, j] - lm[v, j], lm[v, nl + j] - glm[k, nl + j])
                 if a >= stop:
                     break
             e = max(e, a * alt)
-        m = min(m, e)
+        if e < m:
+            m = e
+            # squared with a margin: a target skipped on e2 >= m2 has e > m for sure
+            m2 = e * e * (1.0 + 1e-9)
     return m + hmin
 
 
 @njit(cache=True, nogil=True)
-def _compact(hx, hy, gx, gy, hto, hfrom, gto, gfrom):
-    """Copy the targets still guiding (coordinate < FAR) to the front of gx, gy (and
-    their landmark times to the front of gto, gfrom)."""
+def _compact(hx, hlm, glm, order):
+    """Copy the rows of the targets still guiding (hx < FAR) to the front of glm, in
+    `order` (nearest first); their count."""
     gn = 0
-    for j in range(hx.shape[0]):
+    for i in range(order.shape[0]):
+        j = order[i]
         if hx[j] < FAR:
-            gx[gn] = hx[j]
-            gy[gn] = hy[j]
-            for c in range(hto.shape[1]):
-                gto[gn, c] = hto[j, c]
-                gfrom[gn, c] = hfrom[j, c]
+            for c in range(hlm.shape[1]):
+                glm[gn, c] = hlm[j, c]
             gn += 1
     return gn
 
 
 @njit(cache=True, nogil=True)
-def _reset(dist, pred, pos, touched, state, source):
+def _reset(fl, it, touched, state, source):
     for t in range(state[1]):
         v = touched[t]
-        dist[v] = np.inf
-        pred[v] = -9999
-        pos[v] = -1
+        fl[v, 0] = np.inf
+        it[v, 0] = -1
+        it[v, 1] = -9999
     state[0] = 0
     state[1] = 0
-    dist[source] = 0.0
+    fl[source, 0] = 0.0
     touched[0] = source
     state[1] = 1
 
 
 @njit(cache=True, nogil=True)
-def _push_source(hn, hk, pos, state, source):
+def _push_source(hn, hk, it, state, source):
     hn[0] = source
     hk[0] = 0.0
-    pos[source] = 0
+    it[source, 0] = 0
     state[0] = 1
 
 
 @njit(cache=True, nogil=True)
-def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
-         tfirst, tnode, textra, tcount, tlive, teta, best, need, limit,
-         x, y, hx, hy, gx, gy, hc, hmin, hval, hver, to_lm, from_lm, hto, hfrom, gto, gfrom, alt):
+def _run(indptr, indices, data, fl, it, hn, hk, state, touched,
+         tnode, textra, tcount, tlive, teta, best, need, limit,
+         hx, hc, hmin, lm, hlm, glm, gorder, alt):
     """Settle nodes in order of time until the heap top exceeds `limit` (STOP_LIMIT),
     reaches the need-th best counting ETA in `best` or every live target (one that
-    could still rank) is settled (STOP_KTH), or the heap is empty (STOP_EMPTY)."""
+    could still rank) is settled (STOP_KTH), or the heap is empty (STOP_EMPTY).
+    Per node: fl[v] = (time to the source, bound), it[v] = (heap slot or -1 never seen
+    or -2 settled, predecessor, bound version, first target index or -1)."""
     ntarget = tnode.shape[0]
     size, ntouched, nbest, live = state[0], state[1], state[2], state[3]
     ver, gn = state[4], state[5]
@@ -173,23 +183,23 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
             why = 1
             break
         u = hn[0]
-        if hc > 0.0 and hver[u] != ver:
+        if hc > 0.0 and it[u, 2] != ver:
             # its bound dates from before a target stopped guiding: it may have grown
             # (the keys in the heap stay lower bounds, so the top is still the minimum)
-            hver[u] = ver
-            h = _h(x, y, gx, gy, gn, hc, hmin, u, to_lm, from_lm, gto, gfrom, alt)
-            if h > hval[u]:
-                hval[u] = h
-                _sift_down(hn, hk, pos, size, u, dist[u] + h)
+            it[u, 2] = ver
+            h = _h(glm, gn, hc, hmin, u, lm, alt)
+            if h > fl[u, 1]:
+                fl[u, 1] = h
+                _sift_down(hn, hk, it, size, u, fl[u, 0] + h)
                 continue
         size -= 1
-        pos[u] = -2
+        it[u, 0] = -2
         if size > 0:
-            _sift_down(hn, hk, pos, size, hn[size], hk[size])
-        g = dist[u]
-        rekey = False
-        j = tfirst[u]
+            _sift_down(hn, hk, it, size, hn[size], hk[size])
+        g = fl[u, 0]
+        j = it[u, 3]
         if j >= 0:
+            rekey = False
             while j < ntarget and tnode[j] == u:
                 eta = g + textra[j]
                 teta[j] = eta
@@ -198,7 +208,6 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
                     live -= 1
                 if hc > 0.0 and hx[j] < FAR:
                     hx[j] = FAR  # settled: it guides no more
-                    hy[j] = FAR
                     rekey = True
                 if tcount[j]:
                     k = nbest if nbest < need else need - 1
@@ -211,38 +220,43 @@ def _run(indptr, indices, data, dist, pred, pos, hn, hk, state, touched,
                             nbest += 1
                 j += 1
             if rekey:
-                gn = _compact(hx, hy, gx, gy, hto, hfrom, gto, gfrom)
+                gn = _compact(hx, hlm, glm, gorder)
                 ver += 1
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]
-            p = pos[v]
+            p = it[v, 0]
             if p == -2:
                 continue
             nd = g + data[e]
-            if nd < dist[v]:
+            if nd < fl[v, 0]:
                 if p == -1:
+                    h = _h(glm, gn, hc, hmin, v, lm, alt)
+                    if nbest >= need and nd + h >= best[need - 1]:
+                        continue  # could never be settled before the search stops: no push
                     touched[ntouched] = v
                     ntouched += 1
                     p = size
                     size += 1
-                    hval[v] = _h(x, y, gx, gy, gn, hc, hmin, v, to_lm, from_lm, gto, gfrom, alt)
-                    hver[v] = ver
-                dist[v] = nd
-                pred[v] = u
-                _sift_up(hn, hk, pos, p, v, nd + hval[v])
+                    fl[v, 1] = h
+                    it[v, 2] = ver
+                elif nbest >= need and nd + fl[v, 1] >= best[need - 1]:
+                    continue  # nor could it at the lower key
+                fl[v, 0] = nd
+                it[v, 1] = u
+                _sift_up(hn, hk, it, p, v, nd + fl[v, 1])
     state[0], state[1], state[2], state[3] = size, ntouched, nbest, live
     state[4], state[5] = ver, gn
     return why
 
 
 @njit(cache=True, nogil=True)
-def _walk(pred, start, target, out):
+def _walk(it, start, target, out):
     n = 0
     v = start
     out[n] = v
     n += 1
     while v != target:
-        v = pred[v]
+        v = it[v, 1]
         if v < 0 or n >= out.shape[0]:
             return -1
         out[n] = v
@@ -252,7 +266,9 @@ def _walk(pred, start, target, out):
 
 class Workspace:
     """Work arrays of searches on one CSR graph (reused between searches; one search
-    at a time: hold `lock`)."""
+    at a time: hold `lock`). What a search reads and writes of one node lies together:
+    fl[v] (time, bound), it[v] (heap slot, predecessor, bound version, first target)
+    and lm[v] (x, y, landmark times)."""
 
     def __init__(self, rev, x: np.ndarray | None = None, y: np.ndarray | None = None,
                  to_lm: np.ndarray | None = None, from_lm: np.ndarray | None = None) -> None:
@@ -261,28 +277,35 @@ class Workspace:
         self.indices = rev.indices.astype(np.int32)
         self.data = rev.data.astype(np.float64)
         self.n = n
-        self.dist = np.full(n, np.inf)
-        self.pred = np.full(n, -9999, np.int32)
-        self.pos = np.full(n, -1, np.int32)
+        self.fl = np.zeros((n, 2))
+        self.fl[:, 0] = np.inf
+        self.it = np.empty((n, 4), np.int32)
+        self.it[:, 0] = -1       # heap slot; -1 never seen, -2 settled
+        self.it[:, 1] = -9999    # predecessor
+        self.it[:, 2] = 0        # bound version of fl[v, 1] (lazy re-evaluation)
+        self.it[:, 3] = -1       # index of the node's first target
         self.hn = np.zeros(n, np.int32)
         self.hk = np.zeros(n, np.float64)
         self.touched = np.zeros(n, np.int32)
-        self.tfirst = np.full(n, -1, np.int32)
         # heap size, touched count, best count, live, bound version, guiding targets
         self.state = np.zeros(6, np.int64)
         self.lock = threading.RLock()
         self._tnode = np.zeros(0, np.int32)
-        # node coordinates in metres (for the A* bound; None: plain Dijkstra)
-        self.x = np.zeros(n) if x is None else np.ascontiguousarray(x, np.float64)
-        self.y = np.zeros(n) if y is None else np.ascontiguousarray(y, np.float64)
-        self.hval = np.zeros(n)
-        self.hver = np.zeros(n, np.int64)  # bound version of hval (lazy re-evaluation)
-        self._hx = self._hy = self._gx = self._gy = np.zeros(0)
+        self._hx = np.zeros(0)
         self._hc = self._hmin = 0.0
-        # landmark times (n, K) for the ALT bound (K = 0: straight line only)
-        self.to_lm = np.zeros((n, 0)) if to_lm is None else np.ascontiguousarray(to_lm, np.float64)
-        self.from_lm = np.zeros((n, 0)) if from_lm is None else np.ascontiguousarray(from_lm, np.float64)
-        self._hto = self._hfrom = self._gto = self._gfrom = np.zeros((0, self.to_lm.shape[1]))
+        # one row per node: x, y in metres (for the A* bound; zeros: plain Dijkstra),
+        # its K landmark times to, its K from (K = 0: straight line only); to_lm and
+        # from_lm are views of those columns
+        k = 0 if to_lm is None else to_lm.shape[1]
+        self.lm = np.zeros((n, 2 + 2 * k))
+        if x is not None and y is not None:
+            self.lm[:, 0], self.lm[:, 1] = x, y
+        if k:
+            self.lm[:, 2:2 + k] = to_lm
+            self.lm[:, 2 + k:] = from_lm
+        self.to_lm, self.from_lm = self.lm[:, 2:2 + k], self.lm[:, 2 + k:]
+        self._hlm = self._glm = np.zeros((0, 2 + 2 * k))
+        self._gorder = np.zeros(0, np.int64)
 
     def start(self, source: int, tnode: np.ndarray, textra: np.ndarray,
               tcount: np.ndarray, tlb: np.ndarray | None = None,
@@ -294,29 +317,33 @@ class Workspace:
         edge's seconds per metre of straight line, or results are wrong.
         Returns the per-target ETA array (inf until the target's node is settled)."""
         if guide is not None and len(tnode):
-            self._hx, self._hy = self.x[tnode], self.y[tnode]
-            self._gx, self._gy = self._hx.copy(), self._hy.copy()
+            self._hx = self.lm[tnode, 0].copy()
             self._hc, self._hmin = float(guide), max(0.0, float(np.min(textra)))
-            self._hto, self._hfrom = self.to_lm[tnode], self.from_lm[tnode]
-            self._gto, self._gfrom = self._hto.copy(), self._hfrom.copy()
+            self._hlm = self.lm[tnode]
+            self._glm = self._hlm.copy()
+            # guiding targets nearest first (by their lower bound): see _h
+            self._gorder = (np.argsort(tlb, kind="stable") if tlb is not None
+                            else np.arange(len(tnode))).astype(np.int64)
+            _compact(self._hx, self._hlm, self._glm, self._gorder)
         else:
-            self._hx = self._hy = self._gx = self._gy = np.zeros(0)
+            self._hx = np.zeros(0)
             self._hc = self._hmin = 0.0
-            self._hto = self._hfrom = self._gto = self._gfrom = np.zeros((0, self.to_lm.shape[1]))
+            self._hlm = self._glm = np.zeros((0, self.lm.shape[1]))
+            self._gorder = np.zeros(0, np.int64)
         self._tlb = np.zeros(len(tnode)) if tlb is None else tlb
         self._tlive = np.zeros(len(tnode), bool)
-        self.tfirst[self._tnode] = -1
-        _reset(self.dist, self.pred, self.pos, self.touched, self.state, source)
-        _push_source(self.hn, self.hk, self.pos, self.state, source)
+        self.it[self._tnode, 3] = -1
+        _reset(self.fl, self.it, self.touched, self.state, source)
+        _push_source(self.hn, self.hk, self.it, self.state, source)
         self.state[4] += 1
-        self.state[5] = len(self._gx)
+        self.state[5] = len(self._gorder)
         self._tnode = tnode
         self._textra = textra
         self._tcount = tcount
         if len(tnode):
             first = np.ones(len(tnode), bool)
             first[1:] = tnode[1:] != tnode[:-1]
-            self.tfirst[tnode[first]] = np.flatnonzero(first)
+            self.it[tnode[first], 3] = np.flatnonzero(first)
         self.teta = np.full(len(tnode), np.inf)
         return self.teta
 
@@ -334,22 +361,18 @@ class Workspace:
             # settled or hopeless targets no longer guide: a tighter (still consistent)
             # bound; keys in the heap are re-evaluated lazily when they reach the top
             self._hx[~self._tlive] = FAR
-            self._hy[~self._tlive] = FAR
-            self.state[5] = _compact(self._hx, self._hy, self._gx, self._gy,
-                                     self._hto, self._hfrom, self._gto, self._gfrom)
+            self.state[5] = _compact(self._hx, self._hlm, self._glm, self._gorder)
             self.state[4] += 1
-        why = _run(self.indptr, self.indices, self.data, self.dist, self.pred, self.pos,
-                   self.hn, self.hk, self.state, self.touched, self.tfirst, self._tnode,
-                   self._textra, self._tcount, self._tlive, self.teta, best, need,
-                   float(limit), self.x, self.y, self._hx, self._hy, self._gx, self._gy,
-                   self._hc, self._hmin, self.hval, self.hver, self.to_lm, self.from_lm,
-                   self._hto, self._hfrom, self._gto, self._gfrom, ALT_SLACK)
+        why = _run(self.indptr, self.indices, self.data, self.fl, self.it, self.hn, self.hk,
+                   self.state, self.touched, self._tnode, self._textra, self._tcount,
+                   self._tlive, self.teta, best, need, float(limit), self._hx, self._hc,
+                   self._hmin, self.lm, self._hlm, self._glm, self._gorder, ALT_SLACK)
         return int(why), int(self.state[2])
 
     def path(self, start: int, target: int) -> list[int]:
         """Nodes from `start` to the search source (`target`) along predecessors."""
         out = np.empty(min(self.n, max(16, int(self.state[1]) + 1)), np.int32)
-        n = _walk(self.pred, start, target, out)
+        n = _walk(self.it, start, target, out)
         if n < 0:
             return []
         return out[:n].tolist()

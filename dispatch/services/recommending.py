@@ -1,18 +1,62 @@
-"""推荐警力: rank units for an incident by road travel time, and log what was shown."""
+"""推荐警力: rank units for an incident by road travel time, and log what was shown.
+
+F5 reads every unit each time (positions move every second): as plain rows of the
+columns the ranking reads (one Core select, no ORM object and no snapshot per unit),
+turned into UnitColumns with each distinct kind, status and duty text converted once."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import category as find_category
+from dispatch.domain.units import DutyWindow, UnitKind, UnitStatus
 from dispatch.services.calls import get_incident
 from dispatch.services.context import Context, append_event, require
-from dispatch.services.queries import unit_snapshots
+from dispatch.store.eventlog import as_utc
+from dispatch.store.schema import UnitRow
 
 if TYPE_CHECKING:
-    from dispatch.geo.recommend import Recommendation
+    from dispatch.geo.recommend import Recommendation, UnitColumns
+
+_KINDS = {k.value: k for k in UnitKind}
+_STATUSES = {s.value: s for s in UnitStatus}
+
+
+def unit_rows(s: Session) -> Sequence[Sequence[Any]]:
+    """Every unit as (id, callsign, kind, status, lon, lat, position_at, home_lon,
+    home_lat, duty as its stored JSON text, incident_id), in id order."""
+    q = select(UnitRow.id, UnitRow.callsign, UnitRow.kind, UnitRow.status, UnitRow.lon, UnitRow.lat,
+               UnitRow.position_at, UnitRow.home_lon, UnitRow.home_lat, cast(UnitRow.duty, String),
+               UnitRow.incident_id).order_by(UnitRow.id)
+    return s.connection().execute(q).all()  # Core rows: no ORM loading step
+
+
+def _duty(text: str | None) -> tuple[DutyWindow, ...]:
+    return tuple(DutyWindow.parse(w) for w in (json.loads(text) if text else None) or ())
+
+
+def unit_columns(rows: Sequence[Sequence[Any]]) -> UnitColumns:
+    """The rows of unit_rows as the recommendation's columns (the same units that
+    queries.unit_snapshots gives, without building them)."""
+    from dispatch.geo.recommend import UnitColumns
+
+    if not rows:
+        return UnitColumns([], [], [], [], [], [], [], [], [], [], [])
+    ids, calls, kinds, statuses, lon, lat, at, hlon, hlat, duty, inc = map(list, zip(*rows))
+    duty_of = {text: _duty(text) for text in set(duty)}
+    utc = timezone.utc
+    aware = [t.replace(tzinfo=utc) if t is not None and t.tzinfo is None else t if t is None else as_utc(t)
+             for t in at]  # SQLite gives naive UTC
+    return UnitColumns(ids, calls, list(map(_KINDS.__getitem__, kinds)),
+                       list(map(_STATUSES.__getitem__, statuses)), lon, lat, aware, hlon, hlat,
+                       list(map(duty_of.__getitem__, duty)), inc)
 
 
 def recommend_for(ctx: Context, roads_provider: Callable[[], Any], incident_id: int, limit: int = 5,
@@ -28,9 +72,10 @@ def recommend_for(ctx: Context, roads_provider: Callable[[], Any], incident_id: 
         if inc.lon is None or inc.lat is None:
             raise DispatchError(f"警情 {incident_id} 尚未定位，无法推荐警力")
         cat = find_category(inc.category) if inc.category else None
-        units = unit_snapshots(s)
+        rows = unit_rows(s)
         at = (inc.lon, inc.lat)
-    result = recommend(roads_provider(), units, at, cat, ctx.clock.now(), limit=limit,
+    now: datetime = ctx.clock.now()
+    result = recommend(roads_provider(), unit_columns(rows), at, cat, now, limit=limit,
                        stale_after_s=stale_after_s, tz=tz)
     if log and not ctx.read_only:
         with ctx.store.transaction() as s:
