@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.domain.events import Event
@@ -17,7 +17,7 @@ def append(session: Session, *, at: datetime, seat: str, operator: str, kind: st
            payload: dict | None = None) -> EventRow:
     """Add one event to the session, chained to the log (id, hash and anchor from
     store.hashchain), under the append lock; flushed, so its id is known. On
-    PostgreSQL the transaction also notifies the followers (delivered at commit)."""
+    PostgreSQL the transaction also notifies the followers (sent with the anchor at commit)."""
     lock_appends(session)
     values = {"occurred_at": as_utc(at), "seat": seat, "operator": operator, "kind": kind,
               "incident_id": incident_id, "unit_id": unit_id, "payload": payload or {}}
@@ -25,9 +25,7 @@ def append(session: Session, *, at: datetime, seat: str, operator: str, kind: st
     row = EventRow(**values)
     session.add(row)
     session.flush()
-    if session.get_bind().dialect.name == "postgresql" and not session.info.get("notified"):
-        session.info["notified"] = True
-        session.execute(text("SELECT pg_notify(:c, '')"), {"c": hashchain.NOTIFY_CHANNEL})
+    session.info[hashchain.NOTIFY] = True  # PostgreSQL: the followers are told at commit
     return row
 
 

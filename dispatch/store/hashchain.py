@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, event, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -92,15 +92,50 @@ def write_anchor(conn: Connection | Session, anchor: Anchor) -> None:
 def seal(conn: Connection | Session, rows: list[dict]) -> None:
     """Give `rows` (event dicts about to be inserted, in order) their ids and hashes,
     continuing the chain, and move the anchor. The caller holds the append lock
-    (store.db.lock_appends) and inserts the rows in the same transaction."""
-    anchor = read_anchor(conn)
+    (store.db.lock_appends) and inserts the rows in the same transaction.
+
+    In a Session the anchor is read once per transaction and written once, just before
+    the commit (with the followers' notification on PostgreSQL, in the same statement):
+    the lock is held until the commit, so nobody else can move it meanwhile."""
+    if isinstance(conn, Session):
+        anchor = conn.info.get(PENDING_ANCHOR) or read_anchor(conn)
+    else:
+        anchor = read_anchor(conn)
     for row in rows:
         anchor.last_id += 1
         row["id"] = anchor.last_id
         row["hash"] = anchor.last_hash = event_hash(anchor.last_hash, row)
         anchor.events += 1
-    if rows:
+    if isinstance(conn, Session):
+        conn.info[PENDING_ANCHOR] = anchor
+    elif rows:
         write_anchor(conn, anchor)
+
+
+PENDING_ANCHOR = "hashchain.anchor"  # Session.info: the anchor this transaction moved, written at commit
+NOTIFY = "hashchain.notify"          # Session.info: tell the followers at commit (PostgreSQL)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_anchor(session: Session) -> None:
+    anchor = session.info.pop(PENDING_ANCHOR, None)
+    notify = session.info.pop(NOTIFY, False)
+    if anchor is None:
+        return
+    values = {"events": anchor.events, "last_id": anchor.last_id, "last_hash": anchor.last_hash}
+    stmt = update(log_anchor).where(log_anchor.c.id == ANCHOR_ID).values(**values)
+    if notify and session.get_bind().dialect.name == "postgresql":
+        if session.execute(stmt.returning(func.pg_notify(NOTIFY_CHANNEL, ""))).first() is None:
+            session.execute(log_anchor.insert().values(id=ANCHOR_ID, **values))
+            session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+        return
+    write_anchor(session, anchor)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_anchor(session: Session, _previous: Any) -> None:
+    session.info.pop(PENDING_ANCHOR, None)
+    session.info.pop(NOTIFY, None)
 
 
 @dataclass(frozen=True)
