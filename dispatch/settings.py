@@ -34,7 +34,7 @@ class Settings:
     operator: str = "接警员"
     tz: str = "Asia/Shanghai"
     load_demo: bool = True
-    stale_position_s: float = 300.0  # older unit positions fall back to the post
+    stale_position_s: float | None = None  # one staleness limit for every unit kind (None: by kind)
     ack_timeout_s: float = 60.0      # an unacknowledged dispatch turns red after this
     tile_url: str | None = None      # a deployment's local tile server, if any
     training: bool = False           # an exercise on a copy of the live database

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dispatch.domain.duty import shown_status
-from dispatch.domain.units import UnitSnapshot, UnitStatus
+from dispatch.domain.units import UnitSnapshot, UnitStatus, position_stale
 from dispatch.geo.osm import read_osm
 from dispatch.services.queries import IncidentView
 
@@ -12,15 +12,15 @@ from dispatch.services.queries import IncidentView
 def unit_markers(units: list[UnitSnapshot], alerts: dict[int, str], now: datetime | None = None,
                  tz: str = "Asia/Shanghai", stale_after_s: float | None = None) -> list[dict]:
     """Markers for the units logged on; a unit outside its duty windows is 不在岗 (grey),
-    by the same rule as the board and the recommendation. With `stale_after_s`, a unit
-    whose terminal or manual fix is older than that is marked stale (drawn faded)."""
+    by the same rule as the board and the recommendation. A unit whose terminal or manual
+    fix is older than its kind's limit (or `stale_after_s` for every kind) is marked stale
+    (drawn faded)."""
     out = []
     for u in units:
         if u.status is UnitStatus.OFF_DUTY:
             continue
         st = shown_status(u, now, tz) if now is not None else u.status
-        stale = (stale_after_s is not None and now is not None and u.position_source != "post"
-                 and (u.position_at is None or (now - u.position_at).total_seconds() > stale_after_s))
+        stale = now is not None and position_stale(u, now, stale_after_s)
         out.append({"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": st.value,
                     "lon": u.lon, "lat": u.lat, "alert": u.id in alerts, "stale": stale,
                     "label": f"{u.callsign} {u.kind.label} · {st.label}"

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButt
 
 from dispatch.domain.alerts import assignment_alert
 from dispatch.domain.duty import shown_status
-from dispatch.domain.units import UnitSnapshot, UnitStatus, next_unit_statuses
+from dispatch.domain.units import UnitSnapshot, UnitStatus, next_unit_statuses, position_stale
 from dispatch.feeds.position_follower import Moved, arrival_distance
 from dispatch.services.queries import IncidentView
 from ui import theme
@@ -36,7 +36,7 @@ SUGGEST = QColor("#1f6f3f")  # a 到场 suggestion: the row to confirm with Ctrl
 class UnitBoardModel(QAbstractTableModel):
     def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
                  tz: str = "Asia/Shanghai", describe: Describe | None = None,
-                 stale_after_s: float = 300.0) -> None:
+                 stale_after_s: float | None = None) -> None:
         super().__init__()
         self.tz, self._describe, self.stale_after_s = tz, describe, stale_after_s
         self._suggest: dict[int, tuple[int, float]] = {}  # unit id -> (incident id, metres)
@@ -122,10 +122,8 @@ class UnitBoardModel(QAbstractTableModel):
         return self._suggest.get(unit_id)
 
     def stale(self, u: UnitSnapshot) -> bool:
-        """A unit with a terminal or manual fix that has been silent longer than stale_after_s."""
-        if u.position_source == "post" or self._now is None:
-            return False
-        return u.position_at is None or (self._now - u.position_at).total_seconds() > self.stale_after_s
+        """A unit with a terminal or manual fix silent longer than its kind's limit."""
+        return self._now is not None and position_stale(u, self._now, self.stale_after_s)
 
     def unit(self, unit_id: int) -> UnitSnapshot | None:
         row = self.row_of(unit_id)
@@ -253,7 +251,7 @@ class UnitBoard(QWidget):
 
     def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
                  read_only: bool = False, parent: QWidget | None = None, tz: str = "Asia/Shanghai",
-                 describe: Describe | None = None, stale_after_s: float = 300.0) -> None:
+                 describe: Describe | None = None, stale_after_s: float | None = None) -> None:
         super().__init__(parent)
         self.model = UnitBoardModel(ack_timeout_s, arrival_target_s, tz, describe, stale_after_s)
         self.view = QTableView()

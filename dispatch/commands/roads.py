@@ -93,7 +93,7 @@ def _recommend(args: argparse.Namespace) -> int:
     app = open_app(args)
     settings = app.settings
     rec = recommend(app.roads, app.unit_snapshots(), at, cat, app.clock.now(), limit=args.limit,
-                    stale_after_s=getattr(settings, "stale_position_s", 300),
+                    stale_after_s=settings.stale_position_s,
                     tz=getattr(settings, "tz", "Asia/Shanghai"))
     if args.json:
         print_json([r.as_json() for r in rec.ranked] + [r.as_json() for r in rec.busy])

@@ -190,3 +190,33 @@ class UnitSnapshot:
 
     def on_duty(self, minute_of_day_local: int) -> bool:
         return not self.duty or any(w.contains(minute_of_day_local) for w in self.duty)
+
+
+# How long a unit's fix stays current, by kind: a vehicle terminal reports every 10–30 s;
+# a handset app (foot, e-bike, community officers) about once a minute; volunteers' phones
+# less often. A unit silent longer is stale: grey on the board, faded on the map, and the
+# recommendation counts it from its post. A deployment may set one limit for every kind
+# (settings `stale_position_s`).
+STALE_AFTER_S: dict[UnitKind, float] = {
+    UnitKind.PATROL_CAR: 120.0, UnitKind.SPECIAL_PATROL: 120.0, UnitKind.TRAFFIC: 120.0,
+    UnitKind.EBIKE_PATROL: 180.0, UnitKind.FOOT_PATROL: 300.0, UnitKind.COMMUNITY: 300.0,
+    UnitKind.VOLUNTEER_PATROL: 600.0, UnitKind.JOINT_DEFENCE: 600.0, UnitKind.PEACE_VOLUNTEER: 600.0,
+    UnitKind.VILLAGE_TEAM: 600.0,
+}
+
+
+def stale_after_s(kind: UnitKind, override_s: float | None = None) -> float:
+    """The unit kind's limit (or the deployment's one limit for every kind)."""
+    return STALE_AFTER_S[kind] if override_s is None else override_s
+
+
+def fix_is_current(kind: UnitKind, position_at: datetime | None, now: datetime,
+                   override_s: float | None = None) -> bool:
+    """A fix no older than the kind's limit (no fix: not current)."""
+    return position_at is not None and (now - position_at).total_seconds() <= stale_after_s(kind, override_s)
+
+
+def position_stale(u: UnitSnapshot, now: datetime, override_s: float | None = None) -> bool:
+    """A unit with a terminal or manual fix that has been silent longer than its kind's
+    limit. A unit shown at its post (no fix source) is not stale: it is where it is posted."""
+    return u.position_source != "post" and not fix_is_current(u.kind, u.position_at, now, override_s)

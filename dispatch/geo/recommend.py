@@ -9,7 +9,8 @@ Rules, in the order they are checked for each unit:
      the category's `needs`.
   4. a committed unit (dispatched ... on scene) is searched too and listed as busy when
      it would arrive before the worst ranked unit; otherwise excluded (已派往警情 N).
-  5. a position older than `stale_after_s` (or none) is replaced by the unit's home post
+  5. a position older than its unit kind's limit (domain.units.STALE_AFTER_S, or one `stale_after_s`
+     for every kind), or none, is replaced by the unit's home post
      and flagged stale.
 The ranked units are the `limit` available, on-duty, fit units with the shortest ETA
 along the roads (see dispatch.geo.routing), snap legs included.
@@ -27,6 +28,7 @@ import numpy as np
 from dispatch.domain.duty import off_duty_reason
 from dispatch.domain.incidents import Category
 from dispatch.domain.units import Travel, UnitKind, UnitSnapshot, UnitStatus
+from dispatch.domain.units import stale_after_s as limit_s
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.key_tables import slot_ints
 from dispatch.geo.routing import MODE_ORDER, SnapCache, Targets, search_units, snap_cache, workspace
@@ -176,7 +178,7 @@ def _floats(values: list) -> np.ndarray:
 
 def recommend(graph, units: Sequence[UnitSnapshot] | UnitColumns, at: tuple[float, float],
               category: Category | None, now: datetime, limit: int = 5,
-              stale_after_s: float = 300, tz: str = "Asia/Shanghai",
+              stale_after_s: float | None = None, tz: str = "Asia/Shanghai",
               snaps: SnapCache | None = None) -> Recommendation:
     """Rank the units for an incident at `at` (lon, lat); see the module docstring.
 
@@ -205,11 +207,12 @@ def recommend(graph, units: Sequence[UnitSnapshot] | UnitColumns, at: tuple[floa
     sel = np.flatnonzero(slot_ok[slot])
     pick = sel.tolist()
     n = len(pick)
-    cutoff = now - timedelta(seconds=stale_after_s)
+    cutoff = {k: now - timedelta(seconds=limit_s(k, stale_after_s)) for k in set(map(cols.kinds.__getitem__, pick))}
     lon = _floats(cols.lon)[sel]
     lat = _floats(cols.lat)[sel]
-    seen = cols.position_at
-    fresh = np.fromiter((p is not None and p >= cutoff for p in map(seen.__getitem__, pick)), np.bool_, n)
+    seen, kinds = cols.position_at, cols.kinds
+    fresh = np.fromiter((p is not None and p >= cutoff[k] for p, k in
+                         zip(map(seen.__getitem__, pick), map(kinds.__getitem__, pick))), np.bool_, n)
     stale = np.logical_not(fresh) | np.isnan(lon) | np.isnan(lat)
     if stale.any():
         lon = np.where(stale, _floats(cols.home_lon)[sel], lon)

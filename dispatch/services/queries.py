@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from dispatch.domain.events import Event
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.geo.coords import haversine_m
-from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
+from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus, fix_is_current
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import AssignmentRow, GridRow, IncidentRow, StationRow, UnitRow
 
@@ -128,16 +128,16 @@ def unit_snapshot(row: UnitRow) -> UnitSnapshot:
         terminal=row.terminal, position_source=row.position_source or "post")
 
 
-def unit_json(u: UnitSnapshot, now: datetime, stale_after_s: float) -> dict[str, Any]:
-    """A unit as `units --json` prints it. `stale`: no position, or one older than
-    stale_after_s at `now` (the recommendation then falls back to the post)."""
+def unit_json(u: UnitSnapshot, now: datetime, stale_after_s: float | None = None) -> dict[str, Any]:
+    """A unit as `units --json` prints it. `stale`: no position, or one older than its
+    kind's limit at `now` (domain.units; the recommendation then falls back to the post)."""
     at = u.position_at
     return {"id": u.id, "callsign": u.callsign, "kind": u.kind.value, "status": u.status.value,
             "lon": u.lon, "lat": u.lat, "station": u.station, "incident_id": u.incident_id,
             "duty": [str(w) for w in u.duty], "terminal": u.terminal,
             "position_at": at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if at else None,
             "position_source": u.position_source,
-            "stale": at is None or (now - at).total_seconds() > stale_after_s}
+            "stale": not fix_is_current(u.kind, at, now, stale_after_s)}
 
 
 def unit_snapshots(s: Session) -> list[UnitSnapshot]:

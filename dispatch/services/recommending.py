@@ -60,7 +60,7 @@ def unit_columns(rows: Sequence[Sequence[Any]]) -> UnitColumns:
 
 
 def recommend_for(ctx: Context, roads_provider: Callable[[], Any], incident_id: int, limit: int = 5,
-                  stale_after_s: float = 300.0, tz: str = "Asia/Shanghai", log: bool = True) -> Recommendation:
+                  stale_after_s: float | None = None, tz: str = "Asia/Shanghai", log: bool = True) -> Recommendation:
     """Recommendation for a located incident, using its category. When `log`, a
     unit.recommended event records what the call-taker was shown."""
     from dispatch.geo.recommend import recommend

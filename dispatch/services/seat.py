@@ -19,7 +19,7 @@ class Services:
     """The one object screens and commands call to change anything."""
 
     def __init__(self, ctx: Context, roads_provider: Callable[[], Any] | None = None,
-                 stale_after_s: float = 300.0, tz: str = "Asia/Shanghai") -> None:
+                 stale_after_s: float | None = None, tz: str = "Asia/Shanghai") -> None:
         self.ctx = ctx
         self._roads = roads_provider
         self._stale = stale_after_s

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from dispatch.domain.units import UnitStatus
 from dispatch.store.positions import Fix, write_batch
 from dispatch.services import queries
+from dispatch.domain.units import stale_after_s
 from dispatch.services.locations import Location
 from dispatch.store import eventlog
 from dispatch.store.schema import EventRow
@@ -116,10 +117,15 @@ def test_silent_unit_turns_grey_with_its_age(qtbot, app, clock):
     fg = m.data(m.index(m.row_of(unit.id), 0), Qt.ItemDataRole.ForegroundRole)
     assert fg is None or fg.color() != QColor(theme.MUTED)
     assert not _map_state(qtbot, w)["units"][str(unit.id)]["cls"].count("stale")
-    clock.advance(app.settings.stale_position_s + 30)
+    limit = stale_after_s(unit.kind)                   # its kind's limit (a patrol car's: 2 minutes)
+    clock.advance(limit - 30)
+    qtbot.wait(1200)
+    assert "已过时" not in _row_text(m, unit.id, 5)
+    clock.advance(60)
     qtbot.waitUntil(lambda: "已过时" in _row_text(m, unit.id, 5), timeout=2000)
     text = _row_text(m, unit.id, 5)
-    assert "5分30秒前" in text, text                   # the age, not only a flag
+    age = int(limit + 30)
+    assert f"{age // 60}分{age % 60:02d}秒前" in text, text   # the age, not only a flag
     assert m.data(m.index(m.row_of(unit.id), 0), Qt.ItemDataRole.ForegroundRole).color() == QColor(theme.MUTED)
     qtbot.waitUntil(lambda: "stale" in _map_state(qtbot, w)["units"][str(unit.id)]["cls"], timeout=2000)
 

@@ -149,3 +149,16 @@ def test_one_duty_rule_committed_unit_stays_on_its_incident(grid):
     rec = recommend(grid, units, AT, category("dispute"), NOON, limit=1)
     assert ids(rec.ranked) == [1] and ids(rec.busy) == [2]
     assert not any("不在岗" in e.reason for e in rec.excluded)
+
+
+def test_a_fix_goes_stale_by_its_unit_kind(grid):
+    """A car's terminal reports every few seconds, a volunteer's phone rarely: the same
+    150 s of silence makes the car stale (counted from its post) but not the volunteer."""
+    car = unit(1, UnitKind.PATROL_CAR, blocks=(1, 0), age_s=150, home=(5, 5))
+    foot = unit(2, UnitKind.FOOT_PATROL, blocks=(0, 2), age_s=150, home=(6, 6))
+    rec = recommend(grid, [car, foot], AT, None, NOON)
+    by = {r.unit_id: r for r in rec.ranked}
+    assert by[1].stale and not by[2].stale
+    assert by[1].from_lonlat == pytest.approx((AT[0] + 5 * D, AT[1] + 5 * D))
+    rec = recommend(grid, [car, foot], AT, None, NOON, stale_after_s=100)  # one limit for every kind
+    assert all(r.stale for r in rec.ranked)
