@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -16,6 +15,7 @@ from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services import callbacks
 from ui.fmt import local_time
 from ui.tables import read_only_table
+from ui.window_actions import on_key, show_kept
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -103,14 +103,5 @@ class CallbackList(QDialog):
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+H opens the callback list."""
-    def open_list() -> None:
-        dlg = CallbackList(window.app, window)
-        window._keep(dlg)
-        dlg.raise_()
-        dlg.activateWindow()
-        window.callback_list = dlg
-
-    sc = QShortcut(QKeySequence("Ctrl+H"), window)
-    sc.setContext(Qt.ShortcutContext.WindowShortcut)
-    sc.activated.connect(open_list)
-    window.open_callback_list = open_list
+    window.open_callback_list = lambda: show_kept(window, CallbackList(window.app, window), "callback_list")
+    on_key(window, "Ctrl+H", window.open_callback_list)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
 
 from dispatch.domain.errors import DispatchError
 from dispatch.services import fraud
+from ui.window_actions import for_incident, on_key, show_kept
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -233,18 +234,7 @@ class FraudPanel(QDialog):
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+Shift+F: the 紧急止付 fast path for the incident in hand."""
-    def open_panel() -> None:
-        iid = window._selected_incident()
-        if iid is None:
-            window._on_message("请先接警或选择警情，再登记紧急止付")
-            return
-        panel = FraudPanel(window.app, iid, window)
-        window.fraud_panel = panel
-        window._keep(panel)
-        panel.raise_()
-        panel.activateWindow()
-
-    sc = QShortcut(QKeySequence("Ctrl+Shift+F"), window)
-    sc.setContext(Qt.ShortcutContext.WindowShortcut)
-    sc.activated.connect(open_panel)
-    window.open_fraud_panel = open_panel
+    window.open_fraud_panel = for_incident(window, "请先接警或选择警情，再登记紧急止付",
+                                           lambda iid: show_kept(window, FraudPanel(window.app, iid, window),
+                                                                 "fraud_panel"))
+    on_key(window, "Ctrl+Shift+F", window.open_fraud_panel)

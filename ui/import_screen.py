@@ -16,6 +16,7 @@ from dispatch.bootstrap import App
 from dispatch.domain.errors import DispatchError
 from dispatch.services import data_import
 from ui.tables import read_only_table
+from ui.window_actions import on_key, show_kept, status_button
 
 KINDS = (  # (what, label, file filter)
     ("grids", "网格（GeoJSON）", "GeoJSON (*.geojson *.json)"),
@@ -192,17 +193,8 @@ def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
         dlg = ImportScreen(window.app, window)
         dlg.imported.connect(lambda what: window.statusBar().showMessage(
             f"{dict((w, label) for w, label, _ in KINDS)[what]}已导入", 10_000))
-        window._keep(dlg)
-        dlg.show()
-        dlg.raise_()
-        dlg.activateWindow()
-        window.import_screen = dlg
+        show_kept(window, dlg, "import_screen")
 
-    button = QPushButton("数据导入…")
-    button.setFlat(True)
-    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    button.setToolTip(f"导入本中心的网格、驻点和警力名册（管理员，{SHORTCUT}）")
-    button.clicked.connect(open_screen)
-    window.statusBar().addPermanentWidget(button)
-    QShortcut(QKeySequence(SHORTCUT), window).activated.connect(open_screen)
+    status_button(window, "数据导入…", f"导入本中心的网格、驻点和警力名册（管理员，{SHORTCUT}）", open_screen)
+    on_key(window, SHORTCUT, open_screen)
     window.open_import_screen = open_screen

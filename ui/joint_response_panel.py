@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -19,6 +19,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.services import joint_response as jr
 from ui.fmt import local_time
 from ui.tables import read_only_table
+from ui.window_actions import for_incident, on_key, show_kept
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -151,25 +152,15 @@ def reminder_text(app: App) -> str:
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+J opens the panel for the incident in hand; a timer reminds of overdue ones."""
-    def open_panel() -> None:
-        iid = window._selected_incident()
-        if iid is None:
-            window._on_message("请先选择要联动的警情")
-            return
-        panel = JointResponsePanel(window.app, iid, window)
-        window._keep(panel)
-        panel.raise_()
-        panel.activateWindow()
-        window.joint_panel = panel
+    open_panel = for_incident(window, "请先选择要联动的警情",
+                              lambda iid: show_kept(window, JointResponsePanel(window.app, iid, window), "joint_panel"))
 
     def remind() -> None:
         text = reminder_text(window.app)
         if text:
             window.statusBar().showMessage(text, 14000)
 
-    sc = QShortcut(QKeySequence("Ctrl+J"), window)
-    sc.setContext(Qt.ShortcutContext.WindowShortcut)
-    sc.activated.connect(open_panel)
+    on_key(window, "Ctrl+J", open_panel)
     window.open_joint_response = open_panel
     timer = QTimer(window)
     timer.timeout.connect(remind)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QFormLayout, QLabel, QLineEdit,
                                QWidget)
 
 from dispatch.domain.errors import DispatchError
 from dispatch.services import place_context, queries
 from dispatch.services import referrals as rf
+from ui.window_actions import for_incident, on_key, show_kept, submit_buttons
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -54,15 +54,7 @@ class ReferDialog(QDialog):
         self.error = QLabel("")
         self.error.setStyleSheet("color:#ff7b72")
         self.error.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText("移交 (Ctrl+Enter)")
-        ok.setAutoDefault(False)
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消 (Esc)")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
+        buttons = submit_buttons(self, "移交")
         form = QFormLayout(self)
         where = f"（{view.place_name}）" if view is not None and view.place_name else ""
         form.addRow(QLabel(f"警情 {incident_id}{where} 移交调解，到期回访"))
@@ -88,11 +80,7 @@ class ReferDialog(QDialog):
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+Shift+D: refer the dispute in hand."""
-    def open_dialog() -> None:
-        iid = window._selected_incident()
-        if iid is None:
-            window._on_message("请先选择要移交调解的警情")
-            return
+    def open_dialog(iid: int) -> None:
         dlg = ReferDialog(window.app, iid, window)
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
 
@@ -101,12 +89,7 @@ def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
             window.follower.poll()
 
         dlg.accepted.connect(done)
-        window.refer_dialog = dlg
-        window._keep(dlg)
-        dlg.raise_()
-        dlg.activateWindow()
+        show_kept(window, dlg, "refer_dialog")
 
-    sc = QShortcut(QKeySequence("Ctrl+Shift+D"), window)
-    sc.setContext(Qt.ShortcutContext.WindowShortcut)
-    sc.activated.connect(open_dialog)
-    window.open_refer_dialog = open_dialog
+    window.open_refer_dialog = for_incident(window, "请先选择要移交调解的警情", open_dialog)
+    on_key(window, "Ctrl+Shift+D", window.open_refer_dialog)

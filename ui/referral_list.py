@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -16,6 +16,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.services import referrals as rf
 from ui.fmt import local_time
 from ui.tables import read_only_table
+from ui.window_actions import on_key, show_kept
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -128,14 +129,5 @@ class ReferralList(QDialog):
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+Shift+R: the 矛盾纠纷 referrals due and overdue."""
-    def open_list() -> None:
-        dlg = ReferralList(window.app, window)
-        window.referral_list = dlg
-        window._keep(dlg)
-        dlg.raise_()
-        dlg.activateWindow()
-
-    sc = QShortcut(QKeySequence("Ctrl+Shift+R"), window)
-    sc.setContext(Qt.ShortcutContext.WindowShortcut)
-    sc.activated.connect(open_list)
-    window.open_referral_list = open_list
+    window.open_referral_list = lambda: show_kept(window, ReferralList(window.app, window), "referral_list")
+    on_key(window, "Ctrl+Shift+R", window.open_referral_list)

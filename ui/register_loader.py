@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from dispatch.bootstrap import App
+from ui.window_actions import show_kept, status_button
 from dispatch.domain.errors import DispatchError
 
 
@@ -122,16 +123,7 @@ def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
         dlg = RegisterLoader(window.app, window)
         dlg.finished_loading.connect(lambda n: window.statusBar().showMessage(
             f"全国行政区划已加载（{n:,} 个地点）", 10_000))
-        window._keep(dlg)
-        dlg.show()
-        dlg.raise_()
-        dlg.activateWindow()
-        window.register_loader = dlg
+        show_kept(window, dlg, "register_loader")
 
-    button = QPushButton("地名库…")
-    button.setFlat(True)
-    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    button.setToolTip("查看或加载全国行政区划（管理员）")
-    button.clicked.connect(open_loader)
-    window.statusBar().addPermanentWidget(button)
+    status_button(window, "地名库…", "查看或加载全国行政区划（管理员）", open_loader)
     window.open_register_loader = open_loader

@@ -276,16 +276,12 @@ def ensure_gui_app() -> Any:
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+P: save the report of the incident in hand (or the one selected) as a PDF."""
-    from PySide6.QtGui import QKeySequence, QShortcut
     from PySide6.QtWidgets import QFileDialog
 
+    from ui.window_actions import for_incident, on_key
     from ui.workers import run_in_background
 
-    def save() -> None:
-        iid = window._selected_incident()
-        if iid is None:
-            window._on_message("请先选择要出报告的警情")
-            return
+    def save(iid: int) -> None:
         default = str(Path.home() / f"警情报告-{iid}.pdf")
         path, _ = QFileDialog.getSaveFileName(window, f"保存警情 {iid} 的报告", default, "PDF (*.pdf)")
         if not path:
@@ -295,7 +291,5 @@ def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
                           lambda p: window._on_message(f"报告已保存：{p}"),
                           lambda exc: window._on_message(f"报告未生成：{exc}"))
 
-    sc = QShortcut(QKeySequence("Ctrl+P"), window)
-    sc.setContext(Qt.ShortcutContext.WindowShortcut)
-    sc.activated.connect(save)
-    window.save_report = save
+    window.save_report = for_incident(window, "请先选择要出报告的警情", save)
+    on_key(window, "Ctrl+P", window.save_report)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPlainTextEdit,
+from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QLabel, QPlainTextEdit,
                                QWidget)
 
 from dispatch.domain.errors import DispatchError
+from ui.window_actions import for_incident, on_key, show_kept, submit_buttons
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -36,15 +36,7 @@ class TransferDialog(QDialog):
         self.reason.setFixedHeight(80)
         self.error = QLabel("")
         self.error.setStyleSheet("color:#ff7b72")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText("转警 (Ctrl+Enter)")
-        ok.setAutoDefault(False)
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消 (Esc)")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
+        buttons = submit_buttons(self, "转警")
         form = QFormLayout(self)
         form.addRow(QLabel(f"警情 {incident_id} 将以「转办」结警，记录保留"))
         form.addRow("转往", self.to)
@@ -65,11 +57,7 @@ class TransferDialog(QDialog):
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+T: transfer the incident in hand."""
-    def open_dialog() -> None:
-        iid = window._selected_incident()
-        if iid is None:
-            window._on_message("请先选择要转警的警情")
-            return
+    def open_dialog(iid: int) -> None:
         dlg = TransferDialog(window.app, iid, window)
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
 
@@ -78,12 +66,7 @@ def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
             window.follower.poll()
 
         dlg.accepted.connect(done)
-        window.transfer_dialog = dlg
-        window._keep(dlg)
-        dlg.raise_()
-        dlg.activateWindow()
+        show_kept(window, dlg, "transfer_dialog")
 
-    sc = QShortcut(QKeySequence("Ctrl+T"), window)
-    sc.setContext(Qt.ShortcutContext.WindowShortcut)
-    sc.activated.connect(open_dialog)
-    window.open_transfer = open_dialog
+    window.open_transfer = for_incident(window, "请先选择要转警的警情", open_dialog)
+    on_key(window, "Ctrl+T", window.open_transfer)

@@ -53,8 +53,7 @@ def fast_view(cls: type, values: dict[str, Any]) -> Any:
 
 @dataclass(frozen=True)
 class Assignment:
-    """A unit sent to an incident, as the domain sees it (the same fields as
-    services.queries.AssignmentView, which the fold uses in its place)."""
+    """A unit sent to an incident (services.queries.AssignmentView is this class)."""
 
     unit_id: int
     callsign: str

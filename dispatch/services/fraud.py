@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
 from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services.calls import get_incident, open_incident
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
@@ -39,7 +40,6 @@ METHODS = {"platform": "反诈平台", "phone": "电话", "fax": "传真"}
 MAX_AMOUNT = 1e9
 MAX_ACCOUNTS = 20
 MAX_TRANSFERS = 50
-MAX_TEXT = 200
 _ACCOUNT = re.compile(r"^[0-9]{6,30}$")
 
 
@@ -137,19 +137,6 @@ def _local(t: datetime | None, zone: ZoneInfo) -> str:
     return t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if t else ""
 
 
-def _text(value: object, what: str, required: bool = False, limit: int = MAX_TEXT) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise DispatchError(f"{what}应为文字")
-    value = value.strip()
-    if required and not value:
-        raise DispatchError(f"请填写{what}")
-    if len(value) > limit:
-        raise DispatchError(f"{what}过长（最多 {limit} 字）")
-    return value
-
-
 def _accounts(items: object, who: str) -> list[Account]:
     if not isinstance(items, (list, tuple)) or not items:
         raise DispatchError(f"请至少填写一个{who}账户")
@@ -164,8 +151,8 @@ def _accounts(items: object, who: str) -> list[Account]:
         number = re.sub(r"[\s-]", "", a.get("account") or "") if isinstance(a.get("account"), str) else ""
         if not _ACCOUNT.match(number):
             raise DispatchError(f"{who}账户 {i} 的账号应为 6 到 30 位数字: {a.get('account')!r}")
-        bank = _text(a.get("bank"), f"{who}账户 {i} 的开户行", required=True, limit=40)
-        holder = _text(a.get("holder"), f"{who}账户 {i} 的户名", limit=32)
+        bank = clean_text(a.get("bank"), f"{who}账户 {i} 的开户行", required=True, limit=40)
+        holder = clean_text(a.get("holder"), f"{who}账户 {i} 的户名", limit=32)
         out.append(Account(number, bank, holder))
     return out
 
@@ -232,7 +219,7 @@ def record(ctx: Context, incident_id: int, victim_accounts: list[Any], fraud_acc
     require(ctx, "incident.write")
     victims = _accounts(victim_accounts, "受害人")
     frauds = _accounts(fraud_accounts, "嫌疑人")
-    note = _text(note, "备注")
+    note = clean_text(note, "备注")
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
         moves = _transfers(transfers, frauds, now, tz)
@@ -259,7 +246,7 @@ def request_sent(ctx: Context, incident_id: int, reference: str, method: str = "
     under the centre's `reference`. Needs a record first; sent once per case."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
-    reference = _text(reference, "止付申请编号", required=True, limit=64)
+    reference = clean_text(reference, "止付申请编号", required=True, limit=64)
     how = _method(method)
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
@@ -284,7 +271,7 @@ def result(ctx: Context, incident_id: int, outcome: str, amount_stopped: float |
     outcome = (outcome or "").strip() if isinstance(outcome, str) else ""
     if outcome not in OUTCOMES:
         raise DispatchError(f"未知的止付结果: {outcome!r}；可选: {'、'.join(OUTCOMES)}")
-    note = _text(note, "备注")
+    note = clean_text(note, "备注")
     if amount_stopped is not None:
         amount_stopped = _amount(amount_stopped, "止付金额", allow_zero=True)
     with ctx.store.transaction(appends=True) as s:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.domain.events import Event
+from dispatch.domain.evolve import Assignment
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.geo.coords import haversine_m
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus, fix_is_current
@@ -22,21 +23,7 @@ def _utc(v: datetime | None) -> datetime | None:
     return as_utc(v) if v is not None else None
 
 
-@dataclass(frozen=True)
-class AssignmentView:
-    unit_id: int
-    callsign: str
-    dispatched_at: datetime
-    acknowledged_at: datetime | None
-    en_route_at: datetime | None
-    arrived_at: datetime | None
-    cleared_at: datetime | None
-    eta_s: float | None
-    route_m: float | None
-
-    @property
-    def open(self) -> bool:
-        return self.cleared_at is None
+AssignmentView = Assignment  # a unit sent to an incident: the domain's shape, on screen too
 
 
 @dataclass(frozen=True)

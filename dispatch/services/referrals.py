@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
 from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services.calls import get_incident
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
@@ -35,7 +36,6 @@ TARGETS = ("网格员", "人民调解", "社区民警", "司法所")
 OUTCOMES = ("已化解", "调解中", "未化解", "无法联系")
 DISPUTE_CATEGORIES = frozenset(c.code for c in CATEGORY_BY_CODE.values() if c.needs == "mediate")
 MAX_AHEAD_DAYS = 366
-MAX_TEXT = 200
 
 
 @dataclass(frozen=True)
@@ -70,19 +70,6 @@ class Referral:
                 "follow_up_on": self.follow_up_on.isoformat(), "note": self.note, "at": iso(self.at),
                 "flag": self.flag, "followed_up_at": iso(self.followed_up_at), "outcome": self.outcome,
                 "follow_up_note": self.follow_up_note}
-
-
-def _text(value: object, what: str, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise DispatchError(f"{what}应为文字")
-    value = value.strip()
-    if required and not value:
-        raise DispatchError(f"请填写{what}")
-    if len(value) > MAX_TEXT:
-        raise DispatchError(f"{what}过长（最多 {MAX_TEXT} 字）")
-    return value
 
 
 def today_in(ctx_or_now: Context | datetime, tz: str = "Asia/Shanghai") -> date:
@@ -124,8 +111,8 @@ def refer(ctx: Context, incident_id: int, to: str, contact: str, follow_up_on: d
     to = to.strip() if isinstance(to, str) else ""
     if to not in TARGETS:
         raise DispatchError(f"未知的移交对象: {to!r}；可选: {'、'.join(TARGETS)}")
-    contact = _text(contact, "对接人及联系方式", required=True)
-    note = _text(note, "备注")
+    contact = clean_text(contact, "对接人及联系方式", required=True)
+    note = clean_text(note, "备注")
     when = _date(follow_up_on)
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
@@ -152,7 +139,7 @@ def follow_up(ctx: Context, incident_id: int, outcome: str, note: str = "",
     outcome = outcome.strip() if isinstance(outcome, str) else ""
     if outcome not in OUTCOMES:
         raise DispatchError(f"未知的回访结果: {outcome!r}；可选: {'、'.join(OUTCOMES)}")
-    note = _text(note, "回访情况")
+    note = clean_text(note, "回访情况")
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
         get_incident(s, incident_id)

@@ -1,0 +1,63 @@
+"""How the extra screens hang on the main window: a window-wide key, a status-bar button,
+an action for the incident in hand, a dialog kept on top, and the submit/cancel buttons
+every dialog has (Ctrl+Enter submits, Esc cancels)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QWidget
+
+
+def on_key(window: QWidget, keys: str, slot: Callable[[], Any]) -> None:
+    """`keys` anywhere in the window runs `slot`."""
+    sc = QShortcut(QKeySequence(keys), window)
+    sc.setContext(Qt.ShortcutContext.WindowShortcut)
+    sc.activated.connect(slot)
+
+
+def status_button(window: Any, text: str, tooltip: str, slot: Callable[[], Any]) -> QPushButton:
+    """A flat button at the right of the status bar (never takes the keyboard)."""
+    button = QPushButton(text)
+    button.setFlat(True)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    button.setToolTip(tooltip)
+    button.clicked.connect(slot)
+    window.statusBar().addPermanentWidget(button)
+    return button
+
+
+def show_kept(window: Any, widget: QWidget, attr: str) -> None:
+    """Show a dialog or panel the window keeps until it closes (window.<attr> names it)."""
+    setattr(window, attr, widget)
+    window._keep(widget)
+    widget.raise_()
+    widget.activateWindow()
+
+
+def for_incident(window: Any, missing: str, action: Callable[[int], Any]) -> Callable[[], None]:
+    """An action on the incident in hand (or the one selected); `missing` says what to do
+    when there is none."""
+    def run() -> None:
+        iid = window._selected_incident()
+        if iid is None:
+            window._on_message(missing)
+            return
+        action(iid)
+    return run
+
+
+def submit_buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    """OK (`ok_text`, Ctrl+Enter) and 取消 (Esc) wired to the dialog's accept/reject."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setText(f"{ok_text} (Ctrl+Enter)")
+    ok.setAutoDefault(False)
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消 (Esc)")
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    for keys in ("Ctrl+Return", "Ctrl+Enter"):
+        QShortcut(QKeySequence(keys), dialog).activated.connect(dialog.accept)
+    return buttons
