@@ -51,6 +51,17 @@ CASES = [
     ("recommend", "--at", "nan,nan"),
     ("recommend", "--at", "999,999"),
     ("state", "--at", "明天早上"),
+    ("import-calls", "{binary}", "--mapping", "{nonsense}"),
+    ("import-calls", "{nonsense}", "--mapping", "{binary}"),
+    ("import-calls", "{nonsense}", "--mapping", "{dir}"),
+    ("import-grids", "{binary}", "--preview"),
+    ("import-grids", "{bad_json}", "--preview"),
+    ("import-stations", "{binary}", "--preview"),
+    ("import-roster", "{nonsense}", "--preview"),
+    ("import-roster", "{dir}"),
+    ("stats", "--by", "star-sign"),
+    ("report", "--incident", "999999", "--pdf", "{dir}/x.pdf"),
+    ("report", "--incident", "-1", "--pdf", "/nonexistent-dir/x.pdf"),
 ]
 
 
