@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.clock_label)
 
         self.follower = LogFollower(app, parent=self)
-        self.screen = ScreenUpdates(self)  # the follower's batches change only their rows and markers
+        self.updates = ScreenUpdates(self)  # the follower's batches change only their rows and markers
         self.follower.failed.connect(self._on_message)
         self.intake.acted.connect(self.follower.poll)
         self.live = LivePositions(self)  # fixes write no events: their own feed moves the units
@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
     # ---- refresh from the log ------------------------------------------------------------
     def reload(self) -> None:
         """Re-read every open incident and every unit (start, resync; see ui.screen_updates)."""
-        self.screen.reload_all()
+        self.updates.reload_all()
 
     def _clear_map_incident(self) -> None:
         """Remove the point and routes drawn for the incident that was in hand."""
@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
 
     def _tick(self) -> None:
         self.clock_label.setText(local_time(self.app.clock.now(), with_date=True))
-        self.screen.tick()
+        self.updates.tick()
 
     def warm_up(self, compiler=None) -> None:  # noqa: ANN001 (subprocess.Popen from ui.app)
         """Compile the routing kernels and load the gazetteer, road graph and reverse

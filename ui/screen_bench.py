@@ -131,13 +131,13 @@ def bench_screen(n_incidents: int, n_units: int, actions: int = 60, poll_ms: int
         shown_incidents, shown_units = w.queue.model.rowCount(), w.board.model.rowCount()
 
         stamp: dict[str, float] = {}
-        w.follower.changed.disconnect(w.screen.on_events)
+        w.follower.changed.disconnect(w.updates.on_events)
 
         waiting: list[Check] = []  # the check of the action in flight
 
         def on_events(events: list) -> None:  # the window's own handler, timed
             received, c0 = time.perf_counter(), time.thread_time()
-            w.screen.on_events(events)
+            w.updates.on_events(events)
             applied, cpu_s = time.perf_counter(), time.thread_time() - c0
             if waiting and "held" not in stamp and waiting[0]():  # this batch brought the new state
                 stamp.update(received=received, applied=applied, cpu=cpu_s, held=time.perf_counter())
@@ -185,7 +185,7 @@ def bench_screen(n_incidents: int, n_units: int, actions: int = 60, poll_ms: int
         cpu: list[float] = []
         to_idle: list[float] = []  # commit -> the event loop free again (the rows repainted)
         missed = 0
-        full_before = sum(w.screen.full_reloads.values())
+        full_before = sum(w.updates.full_reloads.values())
         for k in range(actions):
             name = ("dispatch", "status", "note")[k % 3]
             gap = time.perf_counter() + rng.uniform(0.0, 0.2)  # actions come at random, not in step
@@ -226,7 +226,7 @@ def bench_screen(n_incidents: int, n_units: int, actions: int = 60, poll_ms: int
             "update_cpu_p50_ms": _ms(cpu, 0.5),
             "by_action_p95_ms": {k: _ms(v, 0.95) for k, v in e2e.items()},
             "full_reload_p50_ms": round(median(full) * 1000, 1), "full_reload_max_ms": round(max(full) * 1000, 1),
-            "full_reloads_during_actions": sum(w.screen.full_reloads.values()) - full_before,
+            "full_reloads_during_actions": sum(w.updates.full_reloads.values()) - full_before,
             "missed": missed, "budget_ms": 50,
             "within_budget": bool(everything) and not missed and _ms(everything, 0.95) <= 50,
         }

@@ -64,13 +64,13 @@ def test_another_seats_dispatch_changes_only_that_incident_and_that_unit(qtbot, 
     board_rows = {u.id: u for u in w.board.model._units}
     resets = _Resets(w.queue.model, w.board.model)
     seen: list[tuple[list, list]] = []
-    w.screen.applied.connect(lambda incs, units, _t: seen.append((incs, units)))
+    w.updates.applied.connect(lambda incs, units, _t: seen.append((incs, units)))
 
     peer.services_for(Actor("席位07", "李四")).dispatch(target, [unit.id])
     qtbot.waitUntil(lambda: w.board.model.unit(unit.id).status is UnitStatus.DISPATCHED, timeout=3000)
 
     assert seen == [([target], [unit.id])]
-    assert resets.n == 0 and w.screen.full_reloads == {}
+    assert resets.n == 0 and w.updates.full_reloads == {}
     for v in w.queue.model._rows:  # every other row is the very object it was
         assert (v is queue_rows[v.id]) == (v.id != target)
     for u in w.board.model._units:
@@ -106,7 +106,7 @@ def test_status_change_and_close_by_another_seat(qtbot, app, peer):
     assert ids[0] not in w.map._incidents and ids[1] in w.map._incidents
     assert w.board.model.unit(unit.id).status is UnitStatus.AVAILABLE  # released by the close
     assert w.queue.current_id() == ids[2]
-    assert w.screen.full_reloads == {} and w.screen.incremental >= 2
+    assert w.updates.full_reloads == {} and w.updates.incremental >= 2
 
 
 def test_a_new_incident_joins_the_queue_in_order_and_own_actions_come_back_the_same_way(qtbot, app, peer):
@@ -123,7 +123,7 @@ def test_a_new_incident_joins_the_queue_in_order_and_own_actions_come_back_the_s
     assert w.queue.current_id() == ids[0]
     app.services.add_note(ids[1], "现场有人受伤")  # this seat's own action: the same path
     w.follower.poll()
-    assert resets.n == 0 and w.screen.full_reloads == {}
+    assert resets.n == 0 and w.updates.full_reloads == {}
 
 
 def test_unit_created_and_unattributable_events_fall_back_to_the_full_reload(qtbot, app):
@@ -136,10 +136,10 @@ def test_unit_created_and_unattributable_events_fall_back_to_the_full_reload(qtb
     with app.store.transaction(appends=True) as s:
         add_unit(s, now, callsign="测试99", kind="patrol_car", lon=121.48, lat=31.23, station="", duty=[])
     qtbot.waitUntil(lambda: w.board.model.rowCount() == n_units + 1, timeout=3000)
-    assert w.screen.full_reloads["unit.created"] == 1
+    assert w.updates.full_reloads["unit.created"] == 1
     with app.store.transaction(appends=True) as s:
         eventlog.append(s, at=now, seat="席位01", operator="test", kind="test.unknown", payload={})
-    qtbot.waitUntil(lambda: w.screen.full_reloads["unattributed:test.unknown"] == 1, timeout=3000)
+    qtbot.waitUntil(lambda: w.updates.full_reloads["unattributed:test.unknown"] == 1, timeout=3000)
 
 
 def test_changes_of_attributes_events_or_asks_for_a_full_reload(clock):
@@ -163,7 +163,7 @@ def test_the_intake_is_read_again_only_when_its_incident_changed(qtbot, app, pee
     w.intake.refresh = lambda: (refreshed.append(w.intake.incident_id), real())[1]
     other = peer.services_for(Actor("席位07", "李四"))
     other.add_note(ids[1], "另一起警情的补充")
-    qtbot.waitUntil(lambda: w.screen.incremental >= 1, timeout=3000)
+    qtbot.waitUntil(lambda: w.updates.incremental >= 1, timeout=3000)
     assert refreshed == []
     other.add_note(ids[0], "本警情的补充")
     qtbot.waitUntil(lambda: refreshed == [ids[0]], timeout=3000)
@@ -174,8 +174,8 @@ def test_after_the_log_could_not_be_read_the_next_batch_reloads_everything(qtbot
     w = open_window(qtbot, app)
     w.follower.failed.emit("数据库不可用")  # what the follower says when a read fails
     peer.services_for(Actor("席位07", "李四")).add_note(ids[0], "恢复后的补充")
-    qtbot.waitUntil(lambda: w.screen.full_reloads["resync"] == 1, timeout=3000)
-    assert w.screen.incremental == 0
+    qtbot.waitUntil(lambda: w.updates.full_reloads["resync"] == 1, timeout=3000)
+    assert w.updates.incremental == 0
 
 
 def _map_state(qtbot, w) -> dict:  # noqa: ANN001
