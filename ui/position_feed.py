@@ -6,9 +6,17 @@ them to the window: only the rows of the units that moved on the board (dataChan
 only their markers on the map (dispatchMap.upsertUnits), the selected unit's track
 (last 10 minutes from `positions`), staleness as time passes, and the note a 到场
 suggestion leaves when it is confirmed.
+
+The GUI thread is never held long by the storm: fixes are applied in slices of
+APPLY_CHUNK units per turn of the event loop, the window's unit list is updated in
+place, and `QuietHeap` keeps the console's long-lived data (the loaded units, Qt's
+wrappers, the basemap, later the road graph and gazetteer) out of the cyclic collector's
+full passes, which otherwise stop every thread for 100-200 ms each time the young
+objects of a storm trigger one.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from datetime import timedelta
@@ -21,6 +29,7 @@ from dispatch.domain.units import UnitStatus
 from dispatch.feeds.position_follower import Moved, PositionFollower, arrival_fix
 from dispatch.services import queries
 from ui.map_feed import unit_markers
+from ui.screen_updates import replace_units
 
 if TYPE_CHECKING:
     from dispatch.store.db import Store
@@ -29,6 +38,53 @@ if TYPE_CHECKING:
 POLL_MS = 250
 APPLY_CHUNK = 200  # units applied per turn of the event loop: input is never held up long
 TRACK_MINUTES = 10
+LONG_GC_MS = 20.0  # a full collection longer than this: its survivors are frozen
+
+
+class QuietHeap:
+    """Keeps the cyclic GC's full passes short while a console is open.
+
+    `settle()` (after a full load) moves every object alive into the collector's
+    permanent generation (gc.freeze): the next full passes scan only what was made
+    since. A full pass that still takes longer than LONG_GC_MS (the heap grew: warm-up
+    loaded the road graph, a replay its index) freezes its survivors too, right as it
+    ends, when all of them are alive. Refcounting still frees frozen objects; only cycles
+    among them wait until the last console closes (`release`, gc.unfreeze)."""
+
+    users = 0
+    freezes = 0
+    _started = 0.0
+
+    @classmethod
+    def acquire(cls) -> None:
+        cls.users += 1
+        if cls.users == 1:
+            gc.callbacks.append(cls._on_gc)
+
+    @classmethod
+    def release(cls) -> None:
+        if cls.users == 0:
+            return
+        cls.users -= 1
+        if cls.users == 0:
+            gc.callbacks.remove(cls._on_gc)
+            gc.unfreeze()  # cycles among the console's objects are collected again
+
+    @classmethod
+    def settle(cls) -> None:
+        if cls.users:
+            gc.freeze()
+            cls.freezes += 1
+
+    @classmethod
+    def _on_gc(cls, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            cls._started = time.perf_counter()
+        elif (time.perf_counter() - cls._started) * 1000 > LONG_GC_MS:
+            gc.freeze()  # the pass just ended: every object still tracked is alive
+            cls.freezes += 1
 
 
 class PositionFeed(QObject):
@@ -88,11 +144,14 @@ class LivePositions(QObject):
         self.feed = PositionFeed(window.app.store, interval_ms, self)
         self.feed.moved.connect(self._on_moved)
         self._pending: dict[int, Moved] = {}  # unit id -> newest fix not yet applied
+        self._unmapped: set[int] = set()  # units moved on the board, not yet on the map
         self._drain = QTimer(self)
         self._drain.setSingleShot(True)
         self._drain.setInterval(0)
         self._drain.timeout.connect(self._apply_some)
         self.feed.failed.connect(window._on_message)
+        QuietHeap.acquire()
+        self._heap = True
         self._stale: set[int] = set()
         window.board.selected.connect(self.show_track)
         self._timer = QTimer(self)
@@ -102,6 +161,10 @@ class LivePositions(QObject):
     def seed(self, units: list) -> None:  # noqa: ANN001 (UnitSnapshot)
         """The window loaded every unit: the feed now reports changes from these."""
         self.feed.follower.seed((u.id, u.lon, u.lat, u.position_at) for u in units)
+
+    def settle(self) -> None:
+        """After a full load: what it read is long-lived (see QuietHeap)."""
+        QuietHeap.settle()
 
     def markers(self, units: list) -> list[dict]:  # noqa: ANN001 (UnitSnapshot)
         w = self.w
@@ -113,18 +176,23 @@ class LivePositions(QObject):
         self._apply_some()
 
     def _apply_some(self) -> None:
-        """Apply up to APPLY_CHUNK of the waiting fixes; the rest on the next turn."""
+        """Apply up to APPLY_CHUNK of the waiting fixes; the rest on the next turn. The map
+        gets the units that moved in one call once the last slice is applied (each call
+        to the page holds the GUI thread for a while, whatever its size)."""
         w = self.w
         batch = [self._pending.pop(k) for k in list(self._pending)[:APPLY_CHUNK]]
         if self._pending:
             self._drain.start()
         updated = w.board.update_positions(batch)
-        if not updated:
-            return
-        by_id = {u.id: u for u in updated}
-        w._units = [by_id.get(u.id, u) for u in w._units]
-        w.map.upsert_units(self.markers(updated))
-        self.applied.emit([u.id for u in updated], time.monotonic())
+        if updated:
+            replace_units(w, updated)  # in place: no list of every unit rebuilt per slice
+            self._unmapped.update(u.id for u in updated)
+            self.applied.emit([u.id for u in updated], time.monotonic())
+        if not self._pending and self._unmapped:
+            model = w.board.model  # the units as they are now (a status may have changed since)
+            moved = [u for uid in sorted(self._unmapped) if (u := model.unit(uid)) is not None]
+            self._unmapped.clear()
+            w.map.upsert_units(self.markers(moved))
 
     def _restale(self) -> None:
         """Units that turned stale (or fresh) as time passed get their marker redrawn."""
@@ -166,3 +234,6 @@ class LivePositions(QObject):
         self.feed.stop()
         self._timer.stop()
         self._drain.stop()
+        if self._heap:
+            self._heap = False
+            QuietHeap.release()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
 
-def _replace_units(w: MainWindow, units: tuple) -> None:  # noqa: ANN001
-    """The window's list of units (by id, as the board) with these snapshots in place."""
+def replace_units(w: MainWindow, units: Sequence) -> None:  # noqa: ANN001
+    """The window's list of units (by id, as the board) with these snapshots in place:
+    each at its board row, without rebuilding the list (a storm of fixes replaces
+    hundreds of units every turn)."""
     board = w.board.model
     fresh = []
     for u in units:
@@ -81,6 +84,7 @@ class ScreenUpdates(QObject):
         w.intake.refresh()
         if w._map_incident is not None and w._map_incident != w.intake.incident_id:
             w._clear_map_incident()  # closed here or by another seat: its routes go too
+        w.live.settle()  # what was just read is long-lived: out of the GC's full passes
 
     def on_events(self, events: list[Event]) -> None:
         if self._resync:
@@ -110,7 +114,7 @@ class ScreenUpdates(QObject):
         w.queue.apply(list(delta.incidents), delta.removed, now)
         alerted = w.board.apply(delta.units, w._incidents, now)
         if delta.units:
-            _replace_units(w, delta.units)
+            replace_units(w, delta.units)
             w.live.seed(delta.units)
         redraw = [u for uid in sorted({u.id for u in delta.units} | alerted) if (u := board.unit(uid)) is not None]
         if redraw:

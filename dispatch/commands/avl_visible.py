@@ -58,6 +58,9 @@ class ConsoleProbe:
                 "visible_fixes": len(latencies), "visible_superseded": len(sent) - len(latencies),
                 "console_units": report["units"], "console_map_ready": report["map_ready"],
                 "gui_block_max_ms": report["gui_block_max_ms"], "gui_block_p99_ms": report["gui_block_p99_ms"],
+                "gui_block_storm_max_ms": report.get("gui_block_storm_max_ms"),
+                "gui_block_worst_at_s": report.get("gui_block_worst_at_s"),
+                "console_first_fix_at_s": report.get("first_fix_at_s"),
                 "gui_busy_max_ms": report["gui_busy_max_ms"], "gui_thread_cpu_share": report["gui_cpu_share"]}
 
     def kill(self) -> None:

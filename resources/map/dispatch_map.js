@@ -84,8 +84,9 @@
     scheduleDeclutter();
   }
 
-  // Update (or add) only the units given; the others stay as they are (live fixes).
-  function upsertUnits(list) {
+  // Update (or add) only the units given; the others stay as they are (live fixes:
+  // `live`, their labels are placed again at most once a second, see scheduleDeclutter).
+  function upsertUnits(list, live) {
     var seen = {};
     list.filter(placeable).forEach(function (u) {
       var id = String(u.id);
@@ -104,12 +105,13 @@
       m._dmUnit = u;
       m.setZIndexOffset(u.alert ? 900 : (u.status === "off_duty" ? -200 : 0));
       var tip = esc(u.label || u.callsign);
-      if (m.getTooltip()) { m.setTooltipContent(tip); }
-      else { m.bindTooltip(tip, { direction: "top", offset: [0, -12], className: "dm-tip" }); }
+      if (!m.getTooltip()) { m.bindTooltip(tip, { direction: "top", offset: [0, -12], className: "dm-tip" }); }
+      else if (m._dmTip !== tip) { m.setTooltipContent(tip); }
+      m._dmTip = tip;
       var t = tracks[id];
       if (t && t.follow) { t.line.addLatLng(pos); }
     });
-    scheduleDeclutter();
+    scheduleDeclutter(live);
     return seen;
   }
 
@@ -284,12 +286,26 @@
   // (incidents, candidates, alerts, committed units, available, off duty); a
   // label that does not fit on the right flips to the left, else it is hidden
   // (the marker stays; its tooltip still names it) until the user zooms in.
-  var declutterPending = false;
+  // Placing the labels measures and compares every marker: during a storm of live fixes
+  // it runs at most once per LIVE_DECLUTTER_MS (the markers themselves move at once);
+  // anything else (a new incident, a zoom) places them on the next frame.
+  var LIVE_DECLUTTER_MS = 1000;
+  var declutterPending = false, declutterTimer = null, declutteredAt = 0;
 
-  function scheduleDeclutter() {
+  function scheduleDeclutter(live) {
+    var wait = live ? declutteredAt + LIVE_DECLUTTER_MS - Date.now() : 0;
+    if (declutterTimer !== null && wait <= 0) {  // a waiting live pass is due now
+      clearTimeout(declutterTimer);
+      declutterTimer = null;
+      declutterPending = false;
+    }
     if (declutterPending) { return; }
     declutterPending = true;
-    window.requestAnimationFrame(function () { declutterPending = false; declutter(); });
+    function onFrame() {
+      declutterTimer = null;
+      window.requestAnimationFrame(function () { declutterPending = false; declutter(); });
+    }
+    if (wait > 0) { declutterTimer = setTimeout(onFrame, wait); } else { onFrame(); }
   }
 
   function unitPriority(u) {
@@ -324,6 +340,7 @@
 
   function declutter() {
     if (!map) { return; }
+    declutteredAt = Date.now();
     var items = [];
     function collect(markers, prio, labelSel, dot) {
       Object.keys(markers).forEach(function (k) {
@@ -341,28 +358,66 @@
     collect(candidates, function (m) { return m === highlighted ? -3 : 0; }, ".dm-cand-label", 12);
     collect(units, function (m) { return unitPriority(m._dmUnit); }, ".dm-unit-label", 12);
     if (pick) { collect({ p: pick }, function () { return -4; }, ".dm-pick-label", 12); }
-    var placed = controlRects().concat(items.map(function (it, n) {
-      return { x1: it.pt.x - it.dot, x2: it.pt.x + it.dot, y1: it.pt.y - it.dot, y2: it.pt.y + it.dot, owner: n };
-    }));
-    items.forEach(function (it, n) { it.n = n; });
+    // Every measure first, in one layout of the page (a measure after a change of a
+    // class would lay the page out again for each label), then the choices, then the writes.
+    items.forEach(function (it) {
+      if (it.label) { it.w = it.label.offsetWidth; it.h = it.label.offsetHeight; }
+    });
+    var placed = new RectIndex();
+    controlRects().forEach(function (r) { placed.add(r); });
+    items.forEach(function (it, n) {
+      it.n = n;
+      placed.add({ x1: it.pt.x - it.dot, x2: it.pt.x + it.dot, y1: it.pt.y - it.dot, y2: it.pt.y + it.dot, owner: n });
+    });
     items.sort(function (a, b) { return a.prio - b.prio; });
     items.forEach(function (it) {
       if (!it.label) { return; }
-      var w = it.label.offsetWidth, h = it.label.offsetHeight, gap = it.dot + 2;
+      var w = it.w, h = it.h, gap = it.dot + 2;
+      it.spot = null;
       for (var i = 0; i < LABEL_SPOTS.length; i++) {
         var side = LABEL_SPOTS[i][0], dy = LABEL_SPOTS[i][1] * (h + 1);
         var x1 = side > 0 ? it.pt.x + gap : it.pt.x - gap - w;
         var r = { x1: x1, x2: x1 + w, y1: it.pt.y - h / 2 + dy, y2: it.pt.y + h / 2 + dy, owner: it.n };
-        if (!overlaps(r, placed)) {
-          placed.push(r);
-          if (side < 0) { it.el.classList.add("dm-left"); }
-          if (dy) { it.label.style.marginTop = dy + "px"; }
+        if (!placed.overlaps(r)) {
+          placed.add(r);
+          it.spot = [side, dy];
           return;
         }
       }
-      it.el.classList.add("dm-nolabel");
+    });
+    items.forEach(function (it) {
+      if (!it.label) { return; }
+      if (it.spot === null) { it.el.classList.add("dm-nolabel"); return; }
+      if (it.spot[0] < 0) { it.el.classList.add("dm-left"); }
+      if (it.spot[1]) { it.label.style.marginTop = it.spot[1] + "px"; }
     });
   }
+
+  // Rectangles in buckets of RECT_CELL pixels: a label is compared with its neighbours
+  // only, not with every marker on the map.
+  var RECT_CELL = 64;
+
+  function RectIndex() { this.cells = {}; }
+
+  RectIndex.prototype.each = function (r, fn) {
+    var cx2 = Math.floor(r.x2 / RECT_CELL), cy2 = Math.floor(r.y2 / RECT_CELL);
+    for (var cx = Math.floor(r.x1 / RECT_CELL); cx <= cx2; cx++) {
+      for (var cy = Math.floor(r.y1 / RECT_CELL); cy <= cy2; cy++) {
+        if (fn(cx + ":" + cy) === true) { return true; }
+      }
+    }
+    return false;
+  };
+
+  RectIndex.prototype.add = function (r) {
+    var cells = this.cells;
+    this.each(r, function (key) { (cells[key] || (cells[key] = [])).push(r); });
+  };
+
+  RectIndex.prototype.overlaps = function (r) {
+    var cells = this.cells;
+    return this.each(r, function (key) { return cells[key] !== undefined && overlaps(r, cells[key]); });
+  };
 
   /* ---------- the view: fill the pane, Chinese controls ---------- */
 
@@ -433,7 +488,7 @@
       }
     },
     setUnits: setUnits,
-    upsertUnits: function (list) { upsertUnits(list); },
+    upsertUnits: function (list) { upsertUnits(list, true); },
     removeUnits: removeUnits,
     showTrack: showTrack,
     clearTrack: clearTrack,
