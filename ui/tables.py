@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QModelIndex, QObject, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QTableWidget
 
 
@@ -47,7 +47,9 @@ class ColumnFitter(QObject):
             signal.connect(self._soon.start)
         model.dataChanged.connect(self._changed)
 
-    def _changed(self, *_args) -> None:  # noqa: ANN002
+    def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, *_args) -> None:  # noqa: ANN002
+        if top_left.column() == bottom_right.column() == self.stretch:
+            return  # the stretched column takes what is left: nothing to measure
         if not self._later.isActive() and not self._soon.isActive():
             self._later.start()
 

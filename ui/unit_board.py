@@ -26,6 +26,7 @@ from ui.tables import ColumnFitter
 Describe = Callable[[float, float], "str | None"]
 
 COLUMNS = ("呼号", "类型", "状态", "状态时长", "警情", "位置", "在岗时段", "提示")
+POSITION_COLUMN = COLUMNS.index("位置")
 ACTIONS = ((UnitStatus.ACKNOWLEDGED, "签收", "Ctrl+1"), (UnitStatus.EN_ROUTE, "出发", "Ctrl+2"),
            (UnitStatus.ON_SCENE, "到场", "Ctrl+3"), (UnitStatus.AVAILABLE, "空闲/撤回", "Ctrl+4"))
 SOURCE_LABELS = {"post": "驻点", "avl": "车载终端", "manual": "手动"}
@@ -93,17 +94,22 @@ class UnitBoardModel(QAbstractTableModel):
         """Move the units in `moved` (their rows only, no reset: one dataChanged per run of
         adjacent rows); returns their new snapshots."""
         rows = self._rows
-        out, changed = [], set()
+        out, moved_rows, hinted = [], set(), set()
         for m in moved:
             row = rows.get(m.unit_id)
             if row is None:
                 continue
             u = replace(self._units[row], lon=m.lon, lat=m.lat, position_at=m.at, position_source=m.source)
             self._units[row] = u
+            before = self._suggest.get(u.id)
             self._update_suggestion(u)
             out.append(u)
-            changed.add(row)
-        for first, last in _runs(sorted(changed)):
+            (hinted if self._suggest.get(u.id) != before else moved_rows).add(row)
+        # a fix changes the 位置 cell only (no refit of the columns); a 到场 suggestion
+        # that comes or goes recolours its whole row
+        for first, last in _runs(sorted(moved_rows)):
+            self.dataChanged.emit(self.index(first, POSITION_COLUMN), self.index(last, POSITION_COLUMN))
+        for first, last in _runs(sorted(hinted)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
         return out
 
@@ -265,7 +271,7 @@ class UnitBoard(QWidget):
         # columns are sized from a sample of rows, and not at every change of a cell (a
         # moved unit, the tick): see ui.tables.ColumnFitter
         self.view.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)
-        self.columns = ColumnFitter(self.view, stretch=5)
+        self.columns = ColumnFitter(self.view, stretch=POSITION_COLUMN)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         title = QLabel("警力看板")
         title.setObjectName("title")
