@@ -265,12 +265,15 @@ def write_report(app: App, incident_id: int, path: str | Path) -> Path:
 
 
 def ensure_gui_app() -> Any:
-    """A QGuiApplication for painting and fonts; headless (offscreen) unless one exists."""
+    """The application for painting and fonts; headless (offscreen) unless one exists. A
+    QApplication (not only a QGuiApplication): the same process may open windows later
+    (Qt aborts a QWidget made under a bare QGuiApplication)."""
     from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
     app = QGuiApplication.instance()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication(["report"])
+        app = QApplication(["report"])
     return app
 
 
