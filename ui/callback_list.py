@@ -10,12 +10,11 @@ from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services import callbacks
 from ui.fmt import local_time
 from ui.tables import read_only_table
-from ui.window_actions import on_key, show_kept
+from ui.window_actions import attempt, on_key, show_kept
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -88,13 +87,9 @@ class CallbackList(QDialog):
         if not 0 <= row < len(self.due):
             self.error.setText("请先在列表中选择要回访的警情")
             return False
-        try:
-            self.app.services.callback(self.due[row].incident_id, bool(self.satisfied.currentData()),
-                                       self.note.text())
-        except DispatchError as exc:
-            self.error.setText(str(exc))
+        if not attempt(self, self.error, self.app.services.callback, self.due[row].incident_id,
+                       bool(self.satisfied.currentData()), self.note.text()):
             return False
-        self.error.setText("")
         self.note.clear()
         self.refresh()
         self.table.setFocus()

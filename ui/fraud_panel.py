@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
 
 from dispatch.domain.errors import DispatchError
 from dispatch.services import fraud
-from ui.window_actions import for_incident, on_key, show_kept
+from ui.window_actions import attempt, for_incident, on_key, show_kept
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -171,16 +171,9 @@ class FraudPanel(QDialog):
 
     # ---- actions ------------------------------------------------------------------
     def _do(self, fn, *args) -> bool:  # noqa: ANN001
-        try:
-            fn(*args)
-        except DispatchError as exc:
-            self.error.setText(str(exc))
+        if not attempt(self, self.error, fn, *args):
             return False
-        self.error.setText("")
         self.refresh()
-        parent = self.parent()
-        if parent is not None and hasattr(parent, "follower"):
-            parent.follower.poll()
         return True
 
     def record(self) -> bool:

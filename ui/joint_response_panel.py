@@ -15,11 +15,10 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLa
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from dispatch.domain.agencies import AGENCIES, METHODS
-from dispatch.domain.errors import DispatchError
 from dispatch.services import joint_response as jr
 from ui.fmt import local_time
 from ui.tables import read_only_table
-from ui.window_actions import for_incident, on_key, show_kept
+from ui.window_actions import attempt, for_incident, on_key, show_kept
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -104,16 +103,9 @@ class JointResponsePanel(QDialog):
         self.table.resizeColumnsToContents()
 
     def _do(self, fn, *args) -> bool:  # noqa: ANN001
-        try:
-            fn(*args)
-        except DispatchError as exc:
-            self.error.setText(str(exc))
+        if not attempt(self, self.error, fn, *args):
             return False
-        self.error.setText("")
         self.refresh()
-        parent = self.parent()
-        if parent is not None and hasattr(parent, "follower"):
-            parent.follower.poll()
         return True
 
     def notify(self) -> bool:

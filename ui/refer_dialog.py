@@ -8,14 +8,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QFormLayout, QLabel, QLineEdit,
                                QWidget)
 
-from dispatch.domain.errors import DispatchError
 from dispatch.services import place_context, queries
 from dispatch.services import referrals as rf
-from ui.window_actions import for_incident, on_key, show_kept, submit_buttons
+from ui.window_actions import attempt, incident_dialog, submit_buttons
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -69,27 +68,15 @@ class ReferDialog(QDialog):
     def accept(self) -> None:
         """Refer; a refusal stays in the dialog and changes nothing."""
         d = self.follow_up.date()
-        try:
-            rf.refer(self.app.services.ctx, self.incident_id, self.to.currentText(), self.contact.currentText(),
-                     f"{d.year():04d}-{d.month():02d}-{d.day():02d}", self.note.text(), tz=self.app.settings.tz)
-        except DispatchError as exc:
-            self.error.setText(str(exc))
-            return
-        super().accept()
+        if attempt(self, self.error, rf.refer, self.app.services.ctx, self.incident_id, self.to.currentText(),
+                   self.contact.currentText(), f"{d.year():04d}-{d.month():02d}-{d.day():02d}", self.note.text(),
+                   self.app.settings.tz):
+            super().accept()
 
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+Shift+D: refer the dispute in hand."""
-    def open_dialog(iid: int) -> None:
-        dlg = ReferDialog(window.app, iid, window)
-        dlg.setWindowModality(Qt.WindowModality.WindowModal)
-
-        def done() -> None:
-            window._on_message(f"警情 {iid} 已移交{dlg.to.currentText()}，{dlg.follow_up.date().toString('M月d日')}回访")
-            window.follower.poll()
-
-        dlg.accepted.connect(done)
-        show_kept(window, dlg, "refer_dialog")
-
-    window.open_refer_dialog = for_incident(window, "请先选择要移交调解的警情", open_dialog)
-    on_key(window, "Ctrl+Shift+D", window.open_refer_dialog)
+    window.open_refer_dialog = incident_dialog(
+        window, "Ctrl+Shift+D", "refer_dialog", "请先选择要移交调解的警情",
+        lambda iid: ReferDialog(window.app, iid, window),
+        lambda dlg, iid: f"警情 {iid} 已移交{dlg.to.currentText()}，{dlg.follow_up.date().toString('M月d日')}回访")

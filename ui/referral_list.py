@@ -12,11 +12,10 @@ from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from dispatch.domain.errors import DispatchError
 from dispatch.services import referrals as rf
 from ui.fmt import local_time
 from ui.tables import read_only_table
-from ui.window_actions import on_key, show_kept
+from ui.window_actions import attempt, on_key, show_kept
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -113,17 +112,11 @@ class ReferralList(QDialog):
             self.error.setText("请先在列表中选择要回访的移交")
             return False
         r = self.rows[row]
-        try:
-            rf.follow_up(self.app.services.ctx, r.incident_id, self.outcome.currentText(), self.note.text(), r.id)
-        except DispatchError as exc:
-            self.error.setText(str(exc))
+        if not attempt(self, self.error, rf.follow_up, self.app.services.ctx, r.incident_id,
+                       self.outcome.currentText(), self.note.text(), r.id):
             return False
-        self.error.setText("")
         self.note.clear()
         self.refresh()
-        parent = self.parent()
-        if parent is not None and hasattr(parent, "follower"):
-            parent.follower.poll()
         return True
 
 

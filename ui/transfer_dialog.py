@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QLabel, QPlainTextEdit,
                                QWidget)
 
-from dispatch.domain.errors import DispatchError
-from ui.window_actions import for_incident, on_key, show_kept, submit_buttons
+from ui.window_actions import attempt, incident_dialog, submit_buttons
 
 if TYPE_CHECKING:
     from dispatch.bootstrap import App
@@ -47,26 +45,14 @@ class TransferDialog(QDialog):
 
     def accept(self) -> None:
         """Transfer; a refusal stays in the dialog and changes nothing."""
-        try:
-            self.app.services.transfer(self.incident_id, self.to.currentText(), self.reason.toPlainText())
-        except DispatchError as exc:
-            self.error.setText(str(exc))
-            return
-        super().accept()
+        if attempt(self, self.error, self.app.services.transfer, self.incident_id, self.to.currentText(),
+                   self.reason.toPlainText()):
+            super().accept()
 
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)
     """Ctrl+T: transfer the incident in hand."""
-    def open_dialog(iid: int) -> None:
-        dlg = TransferDialog(window.app, iid, window)
-        dlg.setWindowModality(Qt.WindowModality.WindowModal)
-
-        def done() -> None:
-            window._on_message(f"警情 {iid} 已转警（{dlg.to.currentText().strip()}）")
-            window.follower.poll()
-
-        dlg.accepted.connect(done)
-        show_kept(window, dlg, "transfer_dialog")
-
-    window.open_transfer = for_incident(window, "请先选择要转警的警情", open_dialog)
-    on_key(window, "Ctrl+T", window.open_transfer)
+    window.open_transfer = incident_dialog(
+        window, "Ctrl+T", "transfer_dialog", "请先选择要转警的警情",
+        lambda iid: TransferDialog(window.app, iid, window),
+        lambda dlg, iid: f"警情 {iid} 已转警（{dlg.to.currentText().strip()}）")

@@ -8,7 +8,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QWidget
+
+from dispatch.domain.errors import DispatchError
 
 
 def on_key(window: QWidget, keys: str, slot: Callable[[], Any]) -> None:
@@ -61,3 +63,33 @@ def submit_buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
     for keys in ("Ctrl+Return", "Ctrl+Enter"):
         QShortcut(QKeySequence(keys), dialog).activated.connect(dialog.accept)
     return buttons
+
+
+def attempt(widget: QWidget, error: QLabel, action: Callable[..., Any], *args: Any) -> bool:
+    """Run a service action from a dialog or panel: a refusal is shown in `error` and changes
+    nothing; on success the error clears and the window's follower reads the log at once."""
+    try:
+        action(*args)
+    except DispatchError as exc:
+        error.setText(str(exc))
+        return False
+    error.setText("")
+    parent = widget.parent()
+    if parent is not None and hasattr(parent, "follower"):
+        parent.follower.poll()
+    return True
+
+
+def incident_dialog(window: Any, keys: str, attr: str, missing: str, make: Callable[[int], QDialog],
+                    said: Callable[[Any, int], str]) -> Callable[[], None]:
+    """`keys` opens the dialog `make(incident id)` for the incident in hand (window-modal);
+    once it is accepted the status bar says `said(dialog, incident id)`."""
+    def open_dialog(iid: int) -> None:
+        dlg = make(iid)
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.accepted.connect(lambda: window._on_message(said(dlg, iid)))
+        show_kept(window, dlg, attr)
+
+    run = for_incident(window, missing, open_dialog)
+    on_key(window, keys, run)
+    return run
