@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -148,6 +148,22 @@ def _station(r: dict[str, str], osm_node: Callable[[int], tuple[float, float] | 
     return StationSpec(0, name, kind, where[0], where[1], f"OpenStreetMap node {node}（{note}）")
 
 
+T = TypeVar("T")
+
+
+def _parsed(rows: Iterable[tuple[int, dict[str, str]]], parse: Callable[[dict[str, str]], T],
+            errors: list[Issue]) -> Iterator[tuple[int, T]]:
+    """(line, parsed row) for the rows `parse` accepts; the others become errors with their
+    line (a row with more fields than the header, or `parse`'s ValueError)."""
+    for line, r in rows:
+        try:
+            if "__extra__" in r:
+                raise ValueError("字段数多于表头")
+            yield line, parse(r)
+        except ValueError as exc:
+            errors.append(Issue(line, str(exc)))
+
+
 def read_stations(path: str | Path, osm_node: Callable[[int], tuple[float, float] | None] | None = None
                   ) -> tuple[list[StationSpec], list[Issue]]:
     """The posts of a stations.csv and the errors of its bad rows. `osm_node`: node id ->
@@ -156,14 +172,7 @@ def read_stations(path: str | Path, osm_node: Callable[[int], tuple[float, float
     errors: list[Issue] = []
     seen: dict[str, int] = {}
     rows = _table(Path(path), "驻点文件", ("name", "kind"))
-    for line, r in rows:
-        try:
-            if "__extra__" in r:
-                raise ValueError("字段数多于表头")
-            spec = _station(r, osm_node)
-        except ValueError as exc:
-            errors.append(Issue(line, str(exc)))
-            continue
+    for line, spec in _parsed(rows, lambda r: _station(r, osm_node), errors):
         if spec.name in seen:
             errors.append(Issue(line, f"驻点 {spec.name} 与第 {seen[spec.name]} 行重复"))
             continue
@@ -230,14 +239,8 @@ def read_roster(path: str | Path, stations: set[str] | None = None) -> tuple[lis
     errors: list[Issue] = []
     callsigns: dict[str, int] = {}
     terminals: dict[str, int] = {}
-    for line, r in _table(Path(path), "警力名册", ("callsign", "kind", "station")):
-        try:
-            if "__extra__" in r:
-                raise ValueError("字段数多于表头")
-            spec = _unit(r, stations)
-        except ValueError as exc:
-            errors.append(Issue(line, str(exc)))
-            continue
+    rows = _table(Path(path), "警力名册", ("callsign", "kind", "station"))
+    for line, spec in _parsed(rows, lambda r: _unit(r, stations), errors):
         if spec.callsign in callsigns:
             errors.append(Issue(line, f"呼号 {spec.callsign} 与第 {callsigns[spec.callsign]} 行重复"))
             continue
