@@ -80,8 +80,8 @@ class ReferralList(QDialog):
         with self.app.session() as s:
             self.rows = rf.pending(s) if self.show_all.isChecked() else rf.due(s, today)
         overdue = sum(r.overdue(today) for r in self.rows)
-        self.summary.setText(f"今天 {today.isoformat()}：逾期 {overdue} 件，"
-                             f"{'待回访' if self.show_all.isChecked() else '到期'} {len(self.rows)} 件")
+        which = "全部待回访" if self.show_all.isChecked() else "到期待回访"
+        self.summary.setText(f"今天 {today.isoformat()}：{which} {len(self.rows)} 件，其中逾期 {overdue} 件")
         keep = self.table.currentRow()
         self.table.setRowCount(len(self.rows))
         for row, r in enumerate(self.rows):

@@ -94,7 +94,7 @@ def test_referral_list_overdue_and_follow_up(qtbot, app, clock):
     assert w.table.rowCount() == 2 and w.table.item(0, 0).text() == str(ids[0])
     assert w.table.item(0, 5).text() == "逾期 2 天（非纠纷类（盗窃））"
     assert w.table.item(0, 0).foreground().color() == RED
-    assert "逾期 2 件" in w.summary.text()
+    assert "其中逾期 2 件" in w.summary.text()
     qtbot.keyClick(w.table, Qt.Key.Key_A, CTRL | Qt.KeyboardModifier.ShiftModifier)
     assert w.show_all.isChecked() and w.table.rowCount() == 3
     w.table.setFocus()
