@@ -19,6 +19,9 @@ def read_only_table(columns: Sequence[str]) -> QTableWidget:
     return table
 
 
+MIN_CAP_PX = 160
+
+
 class ColumnFitter(QObject):
     """Keeps a table's columns sized to their contents (measured on a sample of rows, the
     header's resize-contents precision) without measuring on every change of a cell:
@@ -57,6 +60,9 @@ class ColumnFitter(QObject):
         self._soon.stop()
         self._later.stop()
         self.fits += 1
+        cap = max(MIN_CAP_PX, self.view.viewport().width() // 4)  # one long cell never eats the stretch column
         for c in range(self.view.model().columnCount()):
             if c != self.stretch:
                 self.view.resizeColumnToContents(c)
+                if self.view.columnWidth(c) > cap:
+                    self.view.setColumnWidth(c, cap)  # the text elides; its tooltip / cell shows the rest
