@@ -24,7 +24,7 @@ from dispatch.store.schema import IncidentRow, UnitRow
 
 # Kinds that name neither an incident nor a unit and change neither the queue nor the board.
 NO_SCREEN_KINDS = frozenset({ev.ACCOUNT_ADDED, ev.PLACE_PROPOSED, ev.PLACE_CONFIRMED, ev.NUMBER_MARKED,
-                             ev.GRIDS_IMPORTED, ev.STATIONS_IMPORTED})
+                             ev.GRIDS_IMPORTED, ev.STATIONS_IMPORTED, ev.ROADS_IMPORTED})
 # Kinds that always ask for a full reload.
 FULL_RELOAD_KINDS = frozenset({ev.UNIT_CREATED})
 # More ids than this in one batch: one full read is cheaper than reads by ids.
