@@ -62,7 +62,7 @@ def _on_incident(ctx: Context, incident_id: int, decide: Callable[[IncidentState
     """One transaction on one incident: read its state, decide, append and evolve."""
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        p = IncidentProjection(s, get_incident(s, incident_id))
+        p = IncidentProjection.load(s, incident_id)
         ids = record(ctx, s, now, decide(p.state), [p])
         return Changes(incidents=frozenset({incident_id}), last_event_id=ids[-1], incident_id=incident_id,
                        event_ids=tuple(ids))
@@ -112,7 +112,7 @@ def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> C
     code = parse_result(result_code)
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        p = IncidentProjection(s, get_incident(s, incident_id))
+        p = IncidentProjection.load(s, incident_id)
         units = assigned_units(s, incident_id)
         drafts = decide_close(p.state, code, note, {u.id: UnitStatus(u.status) for u in units})
         ids = record(ctx, s, now, drafts, [p], units)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from dispatch.domain.decide import Draft, UnitFacts
+from dispatch.domain.errors import DispatchError
 from dispatch.domain.evolve import (ASSIGNMENT_FIELDS, INCIDENT_FIELDS, Assignment, IncidentState, UnitState,
                                     evolve_incident, evolve_unit, fast_view)
 from dispatch.domain.incidents import IncidentStatus
@@ -31,10 +32,10 @@ def _utc(value: datetime | None) -> datetime | None:
 class IncidentProjection:
     """One incident row with its assignment rows, read as a domain state."""
 
-    def __init__(self, s: Session, row: IncidentRow) -> None:
+    def __init__(self, s: Session, row: IncidentRow, assignments: list[AssignmentRow] | None = None) -> None:
         self.row = row
-        self.rows = list(s.scalars(select(AssignmentRow).where(AssignmentRow.incident_id == row.id)
-                                   .order_by(AssignmentRow.id)))
+        self.rows = assignments if assignments is not None else list(s.scalars(
+            select(AssignmentRow).where(AssignmentRow.incident_id == row.id).order_by(AssignmentRow.id)))
         state = {f: getattr(row, f) for f in INCIDENT_FIELDS if f != "assignments"}
         state["status"] = IncidentStatus(row.status)
         state["place_admin"] = list(row.place_admin or [])
@@ -45,6 +46,16 @@ class IncidentProjection:
             **{f: _utc(getattr(a, f)) for f in ("dispatched_at", "acknowledged_at", "en_route_at",
                                                   "arrived_at", "cleared_at")}}) for a in self.rows)
         self.state = state
+
+    @classmethod
+    def load(cls, s: Session, incident_id: int) -> IncidentProjection:
+        """The incident and its assignments in one query; refused when there is no such incident."""
+        pairs = s.execute(select(IncidentRow, AssignmentRow)
+                          .outerjoin(AssignmentRow, AssignmentRow.incident_id == IncidentRow.id)
+                          .where(IncidentRow.id == incident_id).order_by(AssignmentRow.id)).all()
+        if not pairs:
+            raise DispatchError(f"警情 {incident_id} 不存在")
+        return cls(s, pairs[0][0], [a for _, a in pairs if a is not None])
 
     def write(self, s: Session) -> None:
         """Put the evolved state into the rows (only what changed); the incident row is

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from dispatch.domain.decide import decide_dispatch, decide_unit_status, parse_unit_status
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import UnitStatus
-from dispatch.services.calls import get_incident
 from dispatch.services.context import Changes, Context, ensure_writable, require
 from dispatch.services.projection_rows import IncidentProjection, record, unit_facts
 from dispatch.store.positions import Fix, write_batch
@@ -37,7 +36,7 @@ def dispatch(ctx: Context, incident_id: int, unit_ids: Sequence[int],
         raise DispatchError("同一警力不能重复派出")
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        p = IncidentProjection(s, get_incident(s, incident_id))
+        p = IncidentProjection.load(s, incident_id)
         units = [get_unit(s, uid) for uid in unit_ids]
         drafts = decide_dispatch(p.state, [unit_facts(u) for u in units], estimates)
         ids = record(ctx, s, now, drafts, [p], units)
@@ -55,10 +54,10 @@ def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str =
     target = parse_unit_status(target)
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        unit = get_unit(s, unit_id)
+        unit, current = _unit_and_assignment(s, unit_id)
         facts = unit_facts(unit)
-        assignment = _current_assignment(s, unit_id) if facts.status.committed else None
-        p = IncidentProjection(s, get_incident(s, assignment.incident_id)) if assignment else None
+        assignment = current if facts.status.committed else None
+        p = IncidentProjection.load(s, assignment.incident_id) if assignment else None
         drafts = decide_unit_status(facts, target, note, p.state if p else None, fix)
         ids = record(ctx, s, now, drafts, [p] if p else [], [unit])
         return Changes(incidents=frozenset({p.row.id} if p else ()), units=frozenset({unit_id}),
@@ -81,7 +80,12 @@ def report_position(ctx: Context, unit_id: int, lon: float, lat: float, at: date
     return Changes(units=frozenset({unit_id}))
 
 
-def _current_assignment(s: Session, unit_id: int) -> AssignmentRow | None:
-    return s.scalar(select(AssignmentRow).where(AssignmentRow.unit_id == unit_id,
-                                                AssignmentRow.cleared_at.is_(None))
-                    .order_by(AssignmentRow.id.desc()).limit(1))
+def _unit_and_assignment(s: Session, unit_id: int) -> tuple[UnitRow, AssignmentRow | None]:
+    """The unit and its newest open assignment (None: none), in one query."""
+    pair = s.execute(select(UnitRow, AssignmentRow)
+                     .outerjoin(AssignmentRow, (AssignmentRow.unit_id == UnitRow.id)
+                                & AssignmentRow.cleared_at.is_(None))
+                     .where(UnitRow.id == unit_id).order_by(AssignmentRow.id.desc()).limit(1)).first()
+    if pair is None:
+        raise DispatchError(f"警力 {unit_id} 不存在")
+    return pair[0], pair[1]

@@ -8,7 +8,8 @@ Appends are serialised, so the order of ids, of the hash chain and of commits is
 order (store.hashchain). A service transaction (`transaction(appends=True)`) holds
 the append lock before its block runs, so the instant it reads follows the log order:
 on SQLite it starts with BEGIN IMMEDIATE (readers stay deferred), on PostgreSQL it
-takes pg_advisory_xact_lock(PG_APPEND_LOCK) first. Any other transaction that appends
+first locks the log's anchor row (FOR UPDATE, reading the end of the hash chain in the
+same round trip; store.hashchain.lock_anchor). Any other transaction that appends
 takes the lock at its first append (on SQLite by a no-op write; a stale read snapshot
 there is refused as a concurrent change).
 
@@ -21,6 +22,7 @@ refusal is the plain one.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,13 +30,13 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import ConcurrentChange, DispatchError, StoreUnavailable
-from dispatch.store.hashchain import PG_APPEND_LOCK
+from dispatch.store.hashchain import LOCKED_ANCHOR, lock_anchor
 from dispatch.store.schema import EventRow, IncidentRow, PositionRow, UnitRow
 
 APPEND_ONLY = (EventRow, PositionRow)
@@ -89,7 +91,33 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     # a server that drops packets fails a connection attempt in 5 s instead of hanging
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    engine = create_engine(url, connect_args={"connect_timeout": 5})
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+PING_IDLE_S = 1.0  # a pooled connection idle longer than this is pinged before use
+
+
+def _note_idle(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Pre-ping, but only a connection that sat idle in the pool (a server restarted or a
+    connection dropped meanwhile: the pool replaces it and the action goes on). A
+    connection in steady use skips the round trip; if it was dropped in the last second
+    the action is refused cleanly ("连接中断…请重试") and the pool reconnects."""
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since <= PING_IDLE_S:
+        return
+    try:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        dbapi_conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure: a new connection instead
+        raise DisconnectionError(str(exc)) from exc
 
 
 def _refuse_rewrites(session: Session, _ctx, _instances) -> None:  # noqa: ANN001
@@ -113,20 +141,41 @@ def _note_versions(session: Session, _ctx: object, _instances: object) -> None:
 
 def lock_appends(conn: Connection | Session) -> None:
     """Serialise appends: from here to its commit this transaction is the only one that
-    appends. PostgreSQL: the transaction-scoped advisory lock. SQLite: the write lock
-    (a BEGIN IMMEDIATE transaction has it already; otherwise a no-op write takes it).
-    Taken once per session; again on a bare Connection (harmless)."""
+    appends. PostgreSQL: the anchor row FOR UPDATE, which also reads the end of the chain
+    in the same round trip (store.hashchain.lock_anchor; kept in session.info for seal).
+    SQLite: the write lock (a BEGIN IMMEDIATE transaction has it already; otherwise a
+    no-op write takes it). Taken once per session transaction; again on a bare
+    Connection (harmless)."""
     if isinstance(conn, Session):
-        if conn.info.get("append_lock"):
+        if conn.info.get(APPEND_LOCK):
             return
-        conn.info["append_lock"] = True
-        dialect = conn.get_bind().dialect.name
+        conn.info[APPEND_LOCK] = True
+        if conn.get_bind().dialect.name == "postgresql":
+            anchor = lock_anchor(conn.connection())
+            if anchor is not None:
+                conn.info[LOCKED_ANCHOR] = anchor
+            return
+        dialect = "sqlite"
     else:
         dialect = conn.dialect.name
     if dialect == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_APPEND_LOCK})
+        lock_anchor(conn)
     else:
         conn.execute(text("UPDATE log_anchor SET events = events WHERE id = 0"))
+
+
+APPEND_LOCK = "append_lock"  # session.info: this transaction holds the append lock
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_append_lock(session: Session) -> None:
+    """The lock ends with the transaction: a session's next transaction takes it again."""
+    session.info.pop(APPEND_LOCK, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_append_lock_on_rollback(session: Session, _previous: object) -> None:
+    session.info.pop(APPEND_LOCK, None)
 
 
 class Store:
@@ -139,7 +188,12 @@ class Store:
         self.tz = tz  # display time zone of a stale-write refusal (settings.tz); None: no time shown
         self._factory = sessionmaker(engine, expire_on_commit=False)
         self._writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
-        for factory in (self._factory, self._writer):
+        # PostgreSQL reads (READ COMMITTED: a snapshot per statement anyway) run without a
+        # transaction: no BEGIN and no ROLLBACK round trip per read (every follower reads
+        # at every wake). SQLite keeps its transaction: one snapshot across a read's queries.
+        self._reader = sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                    expire_on_commit=False) if engine.dialect.name == "postgresql" else self._factory
+        for factory in {self._factory, self._writer, self._reader}:
             event.listen(factory, "before_flush", _refuse_rewrites)
             event.listen(factory, "before_flush", _note_versions)
 
@@ -234,7 +288,8 @@ class Store:
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:
-        session = self._factory()
+        """A session for reading only (on PostgreSQL each statement in its own snapshot)."""
+        session = self._reader()
         try:
             yield session
         except (OperationalError, DBAPIError) as exc:

@@ -15,18 +15,18 @@ from dispatch.store.schema import EventRow
 def append(session: Session, *, at: datetime, seat: str, operator: str, kind: str,
            incident_id: int | None = None, unit_id: int | None = None,
            payload: dict | None = None) -> EventRow:
-    """Add one event to the session, chained to the log (id, hash and anchor from
-    store.hashchain), under the append lock; flushed, so its id is known. On
-    PostgreSQL the transaction also notifies the followers (sent with the anchor at commit)."""
+    """Append one event in the session's transaction, chained to the log (id, hash and
+    anchor from store.hashchain), under the append lock. The row returned is not in the
+    session: its id is known at once, the row is sent at the commit with the anchor (or
+    before an ORM read in the same transaction). On PostgreSQL the commit also notifies
+    the followers."""
     lock_appends(session)
     values = {"occurred_at": as_utc(at), "seat": seat, "operator": operator, "kind": kind,
               "incident_id": incident_id, "unit_id": unit_id, "payload": payload or {}}
     hashchain.seal(session, [values])
-    row = EventRow(**values)
-    session.add(row)
-    session.flush()
+    hashchain.add_pending(session, values)
     session.info[hashchain.NOTIFY] = True  # PostgreSQL: the followers are told at commit
-    return row
+    return EventRow(**values)
 
 
 def as_utc(value: datetime) -> datetime:

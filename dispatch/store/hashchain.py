@@ -14,6 +14,15 @@ role does not have; see the README's PostgreSQL roles.)
 
 Appends are serialised (store.db: one writer at a time), so ids, the chain and the
 commit order are one order: a follower reading `id > cursor` never skips an event.
+On PostgreSQL the lock is the anchor row itself (`SELECT … FOR UPDATE`, lock_anchor):
+one round trip takes the lock and reads the end of the chain (READ COMMITTED re-reads a
+row it waited for, so the anchor read is the newest).
+
+In a Session the events of a transaction are sent at its commit (add_pending), in one
+statement with the anchor and, on PostgreSQL, the followers' notification: the lock is
+held from the anchor read to the commit, so the chain cannot move meanwhile. An ORM read
+in the same transaction (Session.execute/scalars/get) sends them first, so the
+transaction reads its own events.
 """
 from __future__ import annotations
 
@@ -23,9 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, event, func, select, update
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 GENESIS = "0" * 64
 ANCHOR_ID = 1
@@ -74,6 +83,20 @@ class Anchor:
     last_hash: str
 
 
+def lock_anchor(conn: Connection | Session) -> Anchor | None:
+    """PostgreSQL: take the append lock and read the anchor in one round trip (the
+    anchor row FOR UPDATE, held to the commit). A log without an anchor row (made before
+    the chain, or tampered with) takes the advisory lock instead and looks again, so two
+    appenders never both proceed; None when there is still no row."""
+    q = select(log_anchor.c.events, log_anchor.c.last_id, log_anchor.c.last_hash) \
+        .where(log_anchor.c.id == ANCHOR_ID).with_for_update()
+    row = conn.execute(q).first()
+    if row is None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_APPEND_LOCK})
+        row = conn.execute(q).first()
+    return None if row is None else Anchor(int(row.events), int(row.last_id), row.last_hash)
+
+
 def read_anchor(conn: Connection | Session) -> Anchor:
     """The anchor row (a log created before the chain existed starts at genesis)."""
     row = conn.execute(select(log_anchor).where(log_anchor.c.id == ANCHOR_ID)).first()
@@ -94,11 +117,11 @@ def seal(conn: Connection | Session, rows: list[dict]) -> None:
     continuing the chain, and move the anchor. The caller holds the append lock
     (store.db.lock_appends) and inserts the rows in the same transaction.
 
-    In a Session the anchor is read once per transaction and written once, just before
-    the commit (with the followers' notification on PostgreSQL, in the same statement):
-    the lock is held until the commit, so nobody else can move it meanwhile."""
+    In a Session the anchor is read once per transaction (with the lock on PostgreSQL)
+    and written once, just before the commit (with the events and the followers'
+    notification): the lock is held until the commit, so nobody else can move it meanwhile."""
     if isinstance(conn, Session):
-        anchor = conn.info.get(PENDING_ANCHOR) or read_anchor(conn)
+        anchor = conn.info.get(PENDING_ANCHOR) or conn.info.pop(LOCKED_ANCHOR, None) or read_anchor(conn)
     else:
         anchor = read_anchor(conn)
     for row in rows:
@@ -113,29 +136,60 @@ def seal(conn: Connection | Session, rows: list[dict]) -> None:
 
 
 PENDING_ANCHOR = "hashchain.anchor"  # Session.info: the anchor this transaction moved, written at commit
+LOCKED_ANCHOR = "hashchain.locked"   # Session.info: the anchor as read with the lock (PostgreSQL)
+PENDING_EVENTS = "hashchain.events"  # Session.info: sealed event rows not sent yet
 NOTIFY = "hashchain.notify"          # Session.info: tell the followers at commit (PostgreSQL)
+
+
+def add_pending(session: Session, row: dict) -> None:
+    """Queue a sealed event row of this transaction; sent at the commit (or before an ORM read)."""
+    session.info.setdefault(PENDING_EVENTS, []).append(row)
+
+
+def _events_table() -> Table:
+    from dispatch.store.schema import EventRow
+    return EventRow.__table__  # type: ignore[return-value]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _send_pending_before_a_read(state: ORMExecuteState) -> None:
+    rows = state.session.info.pop(PENDING_EVENTS, None)
+    if rows:
+        state.session.connection().execute(insert(_events_table()), rows)
 
 
 @event.listens_for(Session, "before_commit")
 def _write_pending_anchor(session: Session) -> None:
+    rows = session.info.pop(PENDING_EVENTS, None)
     anchor = session.info.pop(PENDING_ANCHOR, None)
     notify = session.info.pop(NOTIFY, False)
+    session.info.pop(LOCKED_ANCHOR, None)
     if anchor is None:
         return
     values = {"events": anchor.events, "last_id": anchor.last_id, "last_hash": anchor.last_hash}
     stmt = update(log_anchor).where(log_anchor.c.id == ANCHOR_ID).values(**values)
-    if notify and session.get_bind().dialect.name == "postgresql":
-        if session.execute(stmt.returning(func.pg_notify(NOTIFY_CHANNEL, ""))).first() is None:
-            session.execute(log_anchor.insert().values(id=ANCHOR_ID, **values))
-            session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+    if session.get_bind().dialect.name == "postgresql":
+        if rows:  # one statement: the events, the anchor and the notification
+            values_of = rows[0] if len(rows) == 1 else rows  # one row: a statement SQLAlchemy caches
+            stmt = stmt.add_cte(insert(_events_table()).values(values_of).cte("appended"))
+        if notify:
+            stmt = stmt.returning(func.pg_notify(NOTIFY_CHANNEL, ""))
+        conn = session.connection()
+        done: Any = conn.execute(stmt)
+        if (done.first() is None) if notify else (done.rowcount == 0):  # no anchor row yet
+            conn.execute(log_anchor.insert().values(id=ANCHOR_ID, **values))
+            if notify:
+                conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
         return
+    if rows:
+        session.connection().execute(insert(_events_table()), rows)
     write_anchor(session, anchor)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending_anchor(session: Session, _previous: Any) -> None:
-    session.info.pop(PENDING_ANCHOR, None)
-    session.info.pop(NOTIFY, None)
+    for key in (PENDING_ANCHOR, PENDING_EVENTS, LOCKED_ANCHOR, NOTIFY):
+        session.info.pop(key, None)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""An action holds the append lock for few round trips (PostgreSQL): the lock and the
+end of the hash chain in one statement (the anchor row FOR UPDATE), the rows it acts
+on, its projection writes, and its events with the anchor and the followers'
+notification in one statement at the commit. A transaction still reads its own events;
+a log without an anchor row still serialises its appends; a pooled connection dropped
+while idle is replaced before use, not turned into a refusal."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, event, text
+
+from dispatch.bootstrap import bootstrap
+from dispatch.domain import events as ev
+from dispatch.domain.errors import StoreUnavailable
+from dispatch.services.context import append_event
+from dispatch.settings import Settings
+from dispatch.store import db, eventlog, hashchain
+from dispatch.store.db import Store, make_engine
+from tests.integration.pg_schema import fresh_schema
+
+
+def _statements(engine) -> list[str]:  # noqa: ANN001
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, stmt, *_a: seen.append(" ".join(stmt.split())))
+    return seen
+
+
+@pytest.mark.postgres
+def test_a_note_holds_the_lock_for_four_statements(pg_url, tmp_path):
+    with fresh_schema(pg_url) as url:
+        app = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False))
+        iid = app.services.open_call("13800138000", "").incident_id
+        seen = _statements(app.engine)
+        app.services.add_note(iid, "补充")
+        assert len(seen) == 4, seen
+        lock, read, project, append = seen
+        assert lock.startswith("SELECT log_anchor.events") and lock.endswith("FOR UPDATE")
+        assert "FROM incidents LEFT OUTER JOIN assignments" in read
+        assert project.startswith("UPDATE incidents SET version")
+        assert "INSERT INTO events" in append and "UPDATE log_anchor" in append and "pg_notify" in append
+        with app.engine.connect() as c:
+            assert hashchain.verify(c).ok
+            assert [r[0] for r in c.execute(text("SELECT kind FROM events ORDER BY id"))] == \
+                [ev.CALL_RECEIVED, ev.INCIDENT_NOTED]
+        app.engine.dispose()
+
+
+def _reads_its_own_events(url: str, data_dir) -> None:  # noqa: ANN001
+    app = bootstrap(Settings(db_url=url, data_dir=data_dir, load_demo=False))
+    iid = app.services.open_call("13800138000", "").incident_id
+    with app.store.transaction(appends=True) as s:
+        first = append_event(app.services.ctx, s, ev.INCIDENT_NOTED, iid, payload={"text": "一"})
+        second = append_event(app.services.ctx, s, ev.INCIDENT_NOTED, iid, payload={"text": "二"})
+        assert second == first + 1
+        assert [e.id for e in eventlog.read(s, incident_id=iid)][-2:] == [first, second]
+        third = append_event(app.services.ctx, s, ev.INCIDENT_NOTED, iid, payload={"text": "三"})
+    with app.store.reader() as s:
+        assert [e.payload.get("text") for e in eventlog.read(s, since_id=first - 1)] == ["一", "二", "三"]
+        assert eventlog.last_id(s) == third
+    with app.engine.connect() as c:
+        assert hashchain.verify(c).ok
+    app.engine.dispose()
+
+
+def test_a_transaction_reads_its_own_events_before_the_commit_sqlite(tmp_path):
+    _reads_its_own_events(f"sqlite:///{tmp_path / 'own.sqlite3'}", tmp_path)
+
+
+@pytest.mark.postgres
+def test_a_transaction_reads_its_own_events_before_the_commit(pg_url, tmp_path):
+    with fresh_schema(pg_url) as url:
+        _reads_its_own_events(url, tmp_path)
+
+
+@pytest.mark.postgres
+def test_a_log_without_an_anchor_row_takes_the_advisory_lock_and_makes_the_row(pg_url, tmp_path):
+    with fresh_schema(pg_url) as url:
+        app = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False))
+        with app.engine.begin() as c:
+            c.execute(text("DELETE FROM log_anchor"))
+        seen = _statements(app.engine)
+        app.services.open_call("13800138000", "")
+        assert any("pg_advisory_xact_lock" in q for q in seen)
+        with app.engine.connect() as c:
+            assert hashchain.read_anchor(c).events == 1
+            assert hashchain.verify(c).ok
+        seen.clear()
+        app.services.open_call("13900139000", "")
+        assert not any("pg_advisory_xact_lock" in q for q in seen)  # the row is the lock again
+        app.engine.dispose()
+
+
+def _kill_the_pooled_connection(store: Store, pg_url: str) -> None:
+    with store.engine.connect() as c:
+        pid = c.connection.driver_connection.info.backend_pid
+    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as c:
+        c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+def _append(store: Store) -> None:
+    from datetime import datetime, timezone
+    with store.transaction(appends=True) as s:
+        eventlog.append(s, at=datetime.now(timezone.utc), seat="席位01", operator="甲", kind=ev.INCIDENT_NOTED)
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_dropped_while_idle_is_replaced_before_use(pg_url, tmp_path, monkeypatch):
+    with fresh_schema(pg_url) as url:
+        bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False)).engine.dispose()  # migrated
+        store = Store(make_engine(url))
+        _append(store)
+        monkeypatch.setattr(db, "PING_IDLE_S", 0.0)   # idle at all: pinged
+        _kill_the_pooled_connection(store, pg_url)
+        _append(store)                                  # the ping found it dead: a new connection
+        monkeypatch.setattr(db, "PING_IDLE_S", 3600.0)  # never pinged: the same drop is a refusal
+        _kill_the_pooled_connection(store, pg_url)
+        with pytest.raises(StoreUnavailable, match="连接中断"):
+            _append(store)
+        _append(store)                                  # and the pool reconnects after it
+        with store.engine.connect() as c:
+            verdict = hashchain.verify(c)
+            assert verdict.ok and verdict.events == 3
+        store.engine.dispose()
