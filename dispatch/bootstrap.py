@@ -158,11 +158,17 @@ def bootstrap(settings: Settings, clock: Clock | None = None, read_only: bool = 
             raise DispatchError("数据库尚未初始化（没有事件日志）：请先正常启动一次调度台或导入数据")
     else:
         migrate.upgrade(engine)
-        if settings.load_demo:
-            from dispatch.importers.demo import is_loaded, load_demo
-            if not is_loaded(store):
-                from dispatch.services.accounts import create_demo_accounts
-                load_demo(store, clock.now())
-                create_demo_accounts(store, clock.now())  # demo-<role>, password demo (README)
+        if settings.load_demo and not _has_dataset(store):  # the demo's importers load only then
+            from dispatch.importers.demo import load_demo
+            from dispatch.services.accounts import create_demo_accounts
+            load_demo(store, clock.now())
+            create_demo_accounts(store, clock.now())  # demo-<role>, password demo (README)
     ensure_dir(settings.cache_dir, "缓存目录")
     return App(settings, store, clock, read_only=read_only)
+
+
+def _has_dataset(store: Store) -> bool:
+    """Whether a dataset (the demo or an import) was loaded: dispatch.importers.demo.is_loaded
+    without importing the importers."""
+    with store.reader() as s:
+        return s.get(MetaRow, "dataset") is not None

@@ -26,6 +26,27 @@ COMMAND_MODULES = (
     "dispatch.commands.data_import",
 )
 
+# Which module registers which command ("bench NAME" for a benchmark): a command line that
+# names one of these loads only its module (`--help`, the console and `incidents` do not pay
+# for asyncio, statistics or subprocess). Any other word loads every module, and a word a
+# module no longer registers too: a stale entry costs time, never a command.
+COMMANDS_OF = {
+    "dispatch.commands.incidents": ("units", "incidents", "events"),
+    "dispatch.commands.geocode": ("geocode", "gazetteer", "bench geocode"),
+    "dispatch.commands.roads": ("roads", "recommend", "bench recommend"),
+    "dispatch.commands.replay": ("simulate", "state", "stats", "import-calls", "bench replay"),
+    "dispatch.commands.log": ("verify-log", "backup", "restore", "db-console-role", "bench follow"),
+    "dispatch.commands.act": ("act",),
+    "dispatch.commands.cti": ("cti",),
+    "dispatch.commands.setup": ("setup",),
+    "dispatch.commands.avl": ("avl", "bench avl"),
+    "dispatch.commands.where": ("where",),
+    "dispatch.commands.users": ("user",),
+    "dispatch.commands.seats_bench": ("bench seats",),
+    "dispatch.commands.data_import": ("import-grids", "import-stations", "import-roster", "import-city"),
+}
+_MODULE_OF = {command: module for module, commands in COMMANDS_OF.items() for command in commands}
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, no usage dump
@@ -33,10 +54,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser(extra_modules: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser of every sub-command: the core's (COMMAND_MODULES) and those a front end
-    adds (`extra_modules`, e.g. the console itself from ui.commands: the core never imports ui)."""
-    parser = _Parser(prog="main.py", description="110 接处警调度台")
+class _Unparsable(Exception):
+    pass
+
+
+class _GlobalsOnly(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # the full parser says it, in its own words
+        raise _Unparsable(message)
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="URL", help="database URL (default: SQLite file in the user data dir)")
     parser.add_argument("--data-dir", metavar="DIR", help="user data directory (database, caches)")
     parser.add_argument("--no-demo", action="store_true", help="start an empty database without the demo")
@@ -45,18 +72,76 @@ def build_parser(extra_modules: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument("--user", metavar="NAME", help="log in as this account (password from DISPATCH_PASSWORD)")
     parser.add_argument("--training", action="store_true",
                         help="training exercise: run on a fresh copy of the database, never the live one")
+
+
+def command_words(argv: Sequence[str]) -> tuple[str | None, bool]:
+    """The command a command line names ("bench NAME" for a benchmark; None for none, i.e.
+    the console) and whether it asks for help; ("?", True) when it cannot be told."""
+    probe = _GlobalsOnly(add_help=False)
+    _add_global_options(probe)
+    try:
+        _, rest = probe.parse_known_args(list(argv))
+    except _Unparsable:
+        return "?", True
+    words = [w for w in rest if not w.startswith("-")]
+    wants_help = any(w in ("-h", "--help") for w in rest)
+    if not words:
+        return None, wants_help
+    if words[0] == "bench":
+        return (f"bench {words[1]}" if len(words) > 1 else "bench ?"), wants_help
+    return words[0], wants_help
+
+
+def first_guess(argv: Sequence[str]) -> tuple[str, ...]:
+    """The core's command modules to load first for a command line: its command's module
+    (COMMANDS_OF), every one for the bare `--help`, none for the console or a command the
+    table does not name (perhaps a front end's; if not, build_parser loads them all)."""
+    command, wants_help = command_words(argv)
+    if command is None:
+        return COMMAND_MODULES if wants_help else ()
+    module = _MODULE_OF.get(command)
+    return (module,) if module in COMMAND_MODULES else ()
+
+
+def build_parser(extra_modules: Sequence[str] = (), argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of the sub-commands: the core's (COMMAND_MODULES) and those a front end
+    adds (`extra_modules`, e.g. the console itself from ui.commands: the core never imports ui;
+    they are always loaded). Given the command line `argv`, only the core modules its
+    command needs are loaded (first_guess); without it, or when the guess does not hold the
+    command (a word no module registers, a table out of date), every one."""
+    if argv is None:
+        return _parser_of((*COMMAND_MODULES, *extra_modules))
+    guess = first_guess(argv)
+    parser = _parser_of((*guess, *extra_modules))
+    command, _ = command_words(argv)
+    if guess == COMMAND_MODULES or command is None or _registered(parser, command):
+        return parser
+    return _parser_of((*COMMAND_MODULES, *extra_modules))
+
+
+def _parser_of(modules: Sequence[str]) -> argparse.ArgumentParser:
+    parser = _Parser(prog="main.py", description="110 接处警调度台")
+    _add_global_options(parser)
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     bench_parser = commands.add_parser("bench", help="benchmarks; each prints one JSON line")
     bench = bench_parser.add_subparsers(dest="bench", parser_class=_Parser, required=True)
-    for name in (*COMMAND_MODULES, *extra_modules):
+    parser.subcommands = (commands, bench)  # type: ignore[attr-defined]
+    for name in modules:
         importlib.import_module(name).register(commands, bench)
     return parser
+
+
+def _registered(parser: argparse.ArgumentParser, command: str) -> bool:
+    commands, bench = parser.subcommands  # type: ignore[attr-defined]
+    name = command.split(" ", 1)
+    return name[1] in bench.choices if name[0] == "bench" else name[0] in commands.choices
 
 
 def main(argv: list[str] | None = None, extra_modules: Sequence[str] = (),
          default: Callable[[argparse.Namespace], int] | None = None) -> int:
     """Run one sub-command; with none given, `default` (the console) or the help."""
-    parser = build_parser(extra_modules)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(extra_modules, argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a usage error (one line, already written) or --help

@@ -2,13 +2,9 @@
 then environment variables, then command-line options (applied by the caller)."""
 from __future__ import annotations
 
-import hashlib
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import platformdirs
 
 from dispatch.domain.errors import DispatchError
 
@@ -29,7 +25,7 @@ class Targets:
 @dataclass(frozen=True)
 class Settings:
     db_url: str = ""                 # empty: SQLite file in data_dir
-    data_dir: Path = Path(platformdirs.user_data_dir(APP_NAME))
+    data_dir: Path = field(default_factory=lambda: _user_dir("data"))
     seat: str = "席位01"
     operator: str = "接警员"
     tz: str = "Asia/Shanghai"
@@ -48,6 +44,8 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         """Derived indexes (geocoder, road graph), one folder per database."""
+        import hashlib
+
         digest = hashlib.sha1(self.database_url.encode()).hexdigest()[:12]
         return self.data_dir / "cache" / digest
 
@@ -67,8 +65,19 @@ _ENV = {
 }
 
 
+def _user_dir(kind: str) -> Path:
+    """The user's data or config directory of the console (platformdirs: loaded when
+    settings are, not by `--help`)."""
+    import platformdirs
+
+    where = platformdirs.user_data_dir if kind == "data" else platformdirs.user_config_dir
+    return Path(where(APP_NAME))
+
+
 def config_file() -> Path:
-    return Path(os.environ.get("DISPATCH_CONFIG", Path(platformdirs.user_config_dir(APP_NAME)) / "settings.toml"))
+    if "DISPATCH_CONFIG" in os.environ:
+        return Path(os.environ["DISPATCH_CONFIG"])
+    return _user_dir("config") / "settings.toml"
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -76,6 +85,8 @@ def load_settings(path: Path | None = None) -> Settings:
     path = path or config_file()
     values: dict = {}
     if path.is_file():
+        import tomllib
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

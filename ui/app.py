@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import weakref
 
 from dispatch.settings import Settings
@@ -44,6 +45,23 @@ def start_kernel_compile() -> subprocess.Popen | None:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return None
+
+
+def preload_core() -> threading.Thread:
+    """Import the store and the services (SQLAlchemy, numpy: the largest imports of the
+    start) on a thread while the GUI thread loads Qt and creates the application: Qt's
+    loading spends much of its time outside the interpreter, so on a second core the two
+    overlap. The GUI thread's own import of them then waits for this one, or finds them
+    loaded. A failure here is left to that import to report."""
+    def run() -> None:
+        try:
+            import dispatch.bootstrap  # noqa: F401
+        except Exception:  # noqa: S110 (raised again, and shown, by the GUI thread's own import)
+            pass
+
+    thread = threading.Thread(target=run, name="preload-core", daemon=True)
+    thread.start()
+    return thread
 
 
 def warm_up(app, on_step, on_error, compiler: subprocess.Popen | None = None) -> None:  # noqa: ANN001
@@ -87,8 +105,37 @@ def launch(settings: Settings, compiler: subprocess.Popen | None = None, app=Non
     window = MainWindow(app)
     window.resize(1920, 1080)
     window.show()
-    window.warm_up(compiler)
+    once_on_screen(window, lambda: window.warm_up(compiler))
     return window
+
+
+def once_on_screen(window, action, latest_ms: int = 1000) -> None:  # noqa: ANN001 (shown QWidget)
+    """Run `action` once, when `window` is first on screen (exposed), or after `latest_ms`
+    at the latest: the warm-up's threads then do not compete with the window's first paint
+    for the interpreter."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    done = []
+
+    def run() -> None:
+        if not done:
+            done.append(True)
+            action()
+
+    class _FirstExpose(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: ANN001, N802 (Qt API)
+            if event.type() == QEvent.Type.Expose and obj.isExposed():
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, run)
+            return False
+
+    handle = window.windowHandle()
+    if handle is None or handle.isExposed():
+        QTimer.singleShot(0, run)
+        return
+    window._first_expose = _FirstExpose(window)  # kept with the window
+    handle.installEventFilter(window._first_expose)
+    QTimer.singleShot(latest_ms, window, run)
 
 
 def log_in_at_start(app) -> bool:  # noqa: ANN001 (dispatch.bootstrap.App)
@@ -182,6 +229,7 @@ def ask_retry(title: str, text: str) -> bool:
 
 def run_gui(settings: Settings) -> int:
     compiler = start_kernel_compile()
+    preload_core()
     if os.geteuid() == 0 if hasattr(os, "geteuid") else False:
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
         if "--no-sandbox" not in flags:  # Chromium refuses to run sandboxed as root

@@ -33,7 +33,7 @@ class CategoryBox(QComboBox):
         self.addItem("（请选择类别）", "")
         for c in CATEGORIES:
             self.addItem(f"{c.group} · {c.label}", c.code)
-        self._keys = category_keys()
+        self._keys: list[tuple[str, str, str]] = []  # pinyin keys, made at the first typed letter
         self._typed, self._typed_at = "", QElapsedTimer()
 
     def select(self, code: str) -> None:
@@ -45,6 +45,8 @@ class CategoryBox(QComboBox):
             self._typed = ""
         self._typed += text.lower()
         self._typed_at.start()
+        if not self._keys:
+            self._keys = category_keys()
         for match in (str.startswith, str.__contains__):
             for code, initials, full in self._keys:
                 if match(initials, self._typed) or match(full, self._typed):

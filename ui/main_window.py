@@ -11,7 +11,6 @@ from dispatch.bootstrap import App
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import UnitStatus
 from dispatch.services import queries
-from ui.close_dialog import CloseDialog
 from ui.confirm import confirm, status_change_question
 from ui.incident_queue import IncidentQueue
 from ui.intake import Intake
@@ -22,7 +21,19 @@ from ui.position_feed import LivePositions
 from ui.screen_updates import ScreenUpdates
 from ui.unit_board import UnitBoard
 from ui.fmt import PositionNames, local_time
+from ui.window_actions import on_demand
 from ui.workers import run_in_background
+
+# Screens opened by a key alone: their modules load when the key is first pressed (each
+# attach() binds the key and sets the window's opener), not at every start.
+ON_DEMAND = (
+    ("ui.callback_list", "open_callback_list", "Ctrl+H"),  # 回访
+    ("ui.transfer_dialog", "open_transfer", "Ctrl+T"),  # 转警
+    ("ui.fraud_panel", "open_fraud_panel", "Ctrl+Shift+F"),  # 紧急止付
+    ("ui.refer_dialog", "open_refer_dialog", "Ctrl+Shift+D"),  # 纠纷移交
+    ("ui.referral_list", "open_referral_list", "Ctrl+Shift+R"),  # 移交回访
+    ("ui.report_pdf", "save_report", "Ctrl+P"),  # 报告
+)
 
 
 class MainWindow(QMainWindow):
@@ -32,8 +43,10 @@ class MainWindow(QMainWindow):
         s = app.settings
         mode = "【培训演练 · 数据库副本，不影响实战】 " if s.training else ""
         self.setWindowTitle(f"{mode}110 接处警调度台 — {s.seat} · {s.operator}")
-        self.intake = Intake(app)
+        # the map first: its web engine starts its own processes, which load the page while
+        # the rest of the window is built
         self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url)
+        self.intake = Intake(app)
         self.queue = IncidentQueue()
         self._places = PositionNames(app)
         self.board = UnitBoard(s.ack_timeout_s, s.targets.arrival_city_s, tz=s.tz, describe=self._places,
@@ -113,11 +126,11 @@ class MainWindow(QMainWindow):
         self.board.status_requested.connect(self._on_status_requested)
         self.board.view.installEventFilter(self)
         self._shortcuts()
-        from ui import (callback_list, cti_feed, fraud_panel, import_screen, joint_response_panel, refer_dialog,
-                        referral_list, register_loader, report_pdf, transfer_dialog)
-        for extra in (cti_feed, joint_response_panel, callback_list, transfer_dialog, register_loader, fraud_panel,
-                      refer_dialog, referral_list, report_pdf, import_screen):
-            extra.attach(self)  # phone line, 联动, 回访, 转警, 地名库, 止付, 纠纷移交 and its list, 报告
+        from ui import cti_feed, import_screen, joint_response_panel, register_loader
+        for extra in (cti_feed, joint_response_panel, register_loader, import_screen):
+            extra.attach(self)  # phone line, 联动 and its reminder, 地名库 and 数据导入 (status-bar buttons)
+        for module, opener, keys in ON_DEMAND:
+            on_demand(self, module, opener, keys)
         self.intake.restore_draft()  # a draft left by a crash goes back into its incident
         self._own_shortcuts()
         self._tick_timer = QTimer(self)
@@ -236,6 +249,8 @@ class MainWindow(QMainWindow):
         dlg.activateWindow()
 
     def close_incident(self) -> None:
+        from ui.close_dialog import CloseDialog
+
         iid = self._selected_incident()
         if iid is None:
             self._on_message("请先在警情队列中选择要结警的警情")

@@ -1,8 +1,10 @@
-"""How the extra screens hang on the main window: a window-wide key, a status-bar button,
-an action for the incident in hand, a dialog kept on top, and the submit/cancel buttons
-every dialog has (Ctrl+Enter submits, Esc cancels)."""
+"""How the extra screens hang on the main window: a window-wide key, a screen whose module
+loads only when its key is first pressed, a status-bar button, an action for the incident
+in hand, a dialog kept on top, and the submit/cancel buttons every dialog has (Ctrl+Enter
+submits, Esc cancels)."""
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -13,11 +15,37 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QW
 from dispatch.domain.errors import DispatchError
 
 
-def on_key(window: QWidget, keys: str, slot: Callable[[], Any]) -> None:
+def on_key(window: QWidget, keys: str, slot: Callable[[], Any]) -> QShortcut:
     """`keys` anywhere in the window runs `slot`."""
     sc = QShortcut(QKeySequence(keys), window)
     sc.setContext(Qt.ShortcutContext.WindowShortcut)
     sc.activated.connect(slot)
+    return sc
+
+
+def on_demand(window: Any, module: str, opener: str, keys: str) -> None:
+    """A screen whose module is imported when it is first wanted, not at start: `keys`, or
+    a call of `window.<opener>()`, imports `module` and runs its `attach(window)` — which
+    binds `keys` and sets `window.<opener>` itself — then opens it."""
+    state: dict[str, Any] = {"placeholder": None}
+
+    def attached() -> Callable[[], Any]:
+        placeholder = state.pop("placeholder", None)
+        if placeholder is not None:  # unbound first, or the screen's own key would be ambiguous
+            placeholder.setKey(QKeySequence())
+            placeholder.setEnabled(False)
+            placeholder.deleteLater()
+            importlib.import_module(module).attach(window)
+        real = getattr(window, opener)
+        if real is open_screen:
+            raise RuntimeError(f"{module}.attach() did not set window.{opener}")
+        return real
+
+    def open_screen() -> Any:
+        return attached()()
+
+    state["placeholder"] = on_key(window, keys, open_screen)
+    setattr(window, opener, open_screen)
 
 
 def status_button(window: Any, text: str, tooltip: str, slot: Callable[[], Any]) -> QPushButton:

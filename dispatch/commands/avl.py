@@ -3,9 +3,7 @@ SIGTERM or Ctrl+C. `bench avl`: N terminals over real TCP against the receiver."
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import signal
 import sys
 
 
@@ -44,11 +42,16 @@ def _address(value: str) -> tuple[str, int]:
 def _listen(args: argparse.Namespace) -> int:
     if args.jt808 is None and args.udp is None:
         raise DispatchError("请至少给出 --jt808 HOST:PORT 或 --udp HOST:PORT")
+    import asyncio
+
     app = open_app(args)
     return asyncio.run(_run_listener(app, args.jt808, args.udp))
 
 
 async def _run_listener(app, jt808_addr, udp_addr) -> int:  # noqa: ANN001
+    import asyncio
+    import signal
+
     from dispatch.feeds.avl_receiver import Receiver
     receiver = Receiver(app.store, app.clock)
     try:

@@ -26,6 +26,7 @@ def _step(label: str, fn) -> None:  # noqa: ANN001
 def _setup(args: argparse.Namespace) -> int:
     from dispatch.commands.support import open_app
     from dispatch.geo.warmup import compile_kernels
+    from dispatch.precompile import compile_sources
 
     app = None
 
@@ -33,6 +34,7 @@ def _setup(args: argparse.Namespace) -> int:
         nonlocal app
         app = open_app(args)
 
+    _step("程序字节码", compile_sources)
     _step("数据库", database)
     assert app is not None
     _step("路网", lambda: app.roads)

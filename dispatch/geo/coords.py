@@ -3,8 +3,10 @@ systems (GCJ-02, BD-09) are converted at the edges with these functions."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported by the vectorised function only (start-up)
+    import numpy as np
 
 EARTH_RADIUS_M = 6_371_008.8
 _A = 6378245.0
@@ -21,6 +23,8 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 def haversine_many_m(lon, lat, lons, lats) -> np.ndarray:
     """Great-circle distances in metres, vectorised (any of the four may be arrays)."""
+    import numpy as np
+
     p1, p2 = np.radians(lat), np.radians(lats)
     dp, dl = p2 - p1, np.radians(np.asarray(lons) - lon)
     h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
