@@ -61,9 +61,22 @@ class ConsoleProbe:
                 "gui_block_storm_max_ms": report.get("gui_block_storm_max_ms"),
                 "gui_block_worst_at_s": report.get("gui_block_worst_at_s"),
                 "console_first_fix_at_s": report.get("first_fix_at_s"),
-                "gui_busy_max_ms": report["gui_busy_max_ms"], "gui_thread_cpu_share": report["gui_cpu_share"]}
+                "gui_busy_max_ms": report["gui_busy_max_ms"], "gui_thread_cpu_share": report["gui_cpu_share"],
+                **_held(report.get("gaps_storm") or report.get("gaps"))}
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def _held(gaps: dict | None) -> dict:
+    """The storm's GUI gaps as ui.gui_gaps splits them: `held` is a gap less the time the
+    GUI thread waited for a core (the console's own work and its waits on its own
+    threads, locks and I/O); the worst gaps with their parts and the GC passes."""
+    if not gaps:
+        return {}
+    return {"gui_held_max_ms": gaps["held_max_ms"], "gui_held_p99_ms": gaps["held_p99_ms"],
+            "gui_gaps_over_50ms": gaps["gaps_over_50ms"], "gui_held_over_50ms": gaps["held_over_50ms"],
+            "gui_gc": {k: gaps[k] for k in ("gc_passes", "gc_by_thread", "gc_max_wall_ms", "gc_max_cpu_ms")},
+            "gui_longest_gap": gaps.get("longest"), "gui_worst_gaps": gaps["worst"]}

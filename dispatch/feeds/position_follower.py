@@ -29,14 +29,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import DBAPIError
 
-from dispatch.geo.coords import haversine_m
-from dispatch.store.db import Store
+from dispatch.domain.errors import StoreUnavailable
+from dispatch.store.db import Store, describe_db_error
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import UnitRow
 
 ARRIVAL_RADIUS_M = 50.0
+
+_c = UnitRow
+_ALL = select(_c.id, _c.lon, _c.lat, _c.position_at, _c.position_source)
+_REPORTED = _ALL.where(_c.position_at.is_not(None))
+_SINCE = _ALL.where(_c.position_at > bindparam("since", type_=_c.position_at.type))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,10 @@ class PositionFollower:
         self.overlap = timedelta(seconds=overlap_s)
         self.sweep_s = sweep_s
         self._known: dict[int, tuple[datetime | None, float, float]] = {}
+        # each unit's last row as the database returned it: the rows that did not change
+        # (most of them, inside the overlap) are dropped by one comparison, without
+        # converting their times (the feed's thread holds the GIL meanwhile)
+        self._raw: dict[int, tuple[Any, float, float]] = {}
         self._lock = threading.Lock()  # seed() comes from the screen's thread
         self._newest: datetime | None = None
         self._last_sweep = time.monotonic()
@@ -73,19 +83,20 @@ class PositionFollower:
             for uid, lon, lat, at in positions:
                 at = as_utc(at) if at is not None else None
                 self._known[uid] = (at, lon, lat)
+                self._raw.pop(uid, None)  # the next read compares with what the screen shows
                 if at is not None and (self._newest is None or at > self._newest):
                     self._newest = at
 
     def read_moved(self) -> list[Moved]:
         """The units whose position changed since the last call, oldest fix first."""
-        c = UnitRow
-        q = select(c.id, c.lon, c.lat, c.position_at, c.position_source)
         sweep = self.reads == 0 or time.monotonic() - self._last_sweep >= self.sweep_s
-        if not sweep:
-            q = q.where(c.position_at.is_not(None) if self._newest is None
-                        else c.position_at > self._newest - self.overlap)
-        with self.store.reader() as s:
-            rows = s.execute(q).all()
+        since = None if sweep or self._newest is None else self._newest - self.overlap
+        q, params = (_ALL, {}) if sweep else (_REPORTED, {}) if since is None else (_SINCE, {"since": since})
+        try:  # a Core connection and statements built once: little work holding the GIL
+            with self.store.engine.connect() as conn:
+                rows = conn.execute(q, params).all()
+        except DBAPIError as exc:
+            raise StoreUnavailable(describe_db_error(exc)) from None
         self.reads += 1
         if sweep:
             self._last_sweep = time.monotonic()
@@ -97,7 +108,12 @@ class PositionFollower:
 
     def _changes(self, rows: Sequence[Any]) -> list[Moved]:
         out: list[Moved] = []
+        raw_seen = self._raw
         for uid, lon, lat, at, source in rows:
+            raw = (at, lon, lat)
+            if raw_seen.get(uid) == raw:
+                continue
+            raw_seen[uid] = raw
             at = as_utc(at) if at is not None else None
             key = (at, lon, lat)
             if self._known.get(uid) == key:
@@ -118,6 +134,8 @@ def arrival_distance(unit_lon: float, unit_lat: float, incident_lon: float | Non
     for a unit 出发), else None."""
     if incident_lon is None or incident_lat is None:
         return None
+    from dispatch.geo.coords import haversine_m  # numpy: not loaded by the feed's process
+
     d = haversine_m(unit_lon, unit_lat, incident_lon, incident_lat)
     return d if d <= radius_m else None
 
