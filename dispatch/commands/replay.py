@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import random
 import signal
 import sys
 import tempfile
@@ -221,7 +220,9 @@ def _state(args: argparse.Namespace) -> int:
     app = open_app(args, read_only=True)
     at = parse_instant(args.at, app.settings.tz)
     with app.session() as s:  # a little past `at`: the next fix to interpolate positions towards
-        index = ReplayIndex.load(s, until=at + timedelta(minutes=5))
+        # from the last checkpoint before `at` (the database's replay cache): the period, not the log
+        index = ReplayIndex.load(s, since=at, until=at + timedelta(minutes=5),
+                                 cache=app.settings.cache_dir / "replay")
     state = index.state_at(at)
     if args.json:
         print_json(state.as_json())
@@ -294,10 +295,11 @@ def _import_calls(args: argparse.Namespace) -> int:
 
 
 def _bench_replay(args: argparse.Namespace) -> int:
-    """A generated shift in a temporary SQLite file; the period (--period hours up to the
-    log's end) loaded cold from checkpoints, beside the whole log folded from the start
-    (the peer) in the same run; state_at at random instants of the period; the states
-    of both compared at some of them."""
+    """A generated shift in a temporary SQLite file, folded once to write its checkpoints;
+    then, in a fresh process (commands.replay_probe), the period (--period hours up to the
+    log's end) loaded from the checkpoints cold and again warm, state_at at random
+    instants of the period (cold and warm passes) and the whole log folded from the start
+    (the peer) in the same run, the states of both compared at some of the instants."""
     from dispatch.bootstrap import bootstrap
     from dispatch.feeds.bulk import BulkRecorder
     from dispatch.feeds.sim_setup import add_synthetic_units, places_from_osm
@@ -338,69 +340,19 @@ def _bench_replay(args: argparse.Namespace) -> int:
         if end is None:
             raise DispatchError("生成的班次没有事件")
         del index
+        fresh.engine.dispose()
         gc.collect()
         since = max(start, end - timedelta(hours=args.period))
-
-        rss0 = _rss_mb()
-        t0, c0 = time.perf_counter(), time.process_time()
-        with fresh.session() as s:
-            index = ReplayIndex.load(s, since=since, cache=cache)
-        load_s, load_cpu_s = time.perf_counter() - t0, time.process_time() - c0
-        rss1 = _rss_mb()
-        resumed = index.resumed_from is not None
-        rng = random.Random(args.seed)
-        span = (end - since).total_seconds()
-        instants = [since + timedelta(seconds=rng.uniform(0, span)) for _ in range(args.samples)]
-        wall, cpu = [], []
-        for at in instants:
-            t0, c0 = time.perf_counter(), time.thread_time()
-            index.state_at(at)
-            wall.append((time.perf_counter() - t0) * 1000)
-            cpu.append((time.thread_time() - c0) * 1000)
-        scrub = []  # playback: consecutive instants 10 s apart, as the replay window steps
-        at = since + timedelta(seconds=rng.uniform(0, max(0.0, span - 10.0 * args.samples)))
-        for _ in range(args.samples):
-            c0 = time.thread_time()
-            index.state_at(at)
-            scrub.append((time.thread_time() - c0) * 1000)
-            at += timedelta(seconds=10)
-        checked = instants[:: max(1, len(instants) // 20)]
-        mine = [index.state_at(at).as_json() for at in checked]
-        period_events = index.event_count
-        del index
-        gc.collect()
-
-        t0, c0 = time.perf_counter(), time.process_time()
-        with fresh.session() as s:
-            peer = ReplayIndex.load(s)
-        full_s, full_cpu_s = time.perf_counter() - t0, time.process_time() - c0
-        same = all(peer.state_at(at).as_json() == m for at, m in zip(checked, mine))
-        del peer
-        fresh.engine.dispose()
+        # measured in a fresh process: its first load is cold, its second warm
+        import json
+        import subprocess
+        probe = subprocess.run([sys.executable, "-m", "dispatch.commands.replay_probe", tmp, str(cache),
+                                since.isoformat(), str(args.samples), str(args.seed)],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode != 0:
+            raise DispatchError(f"回放测量进程失败：{probe.stderr.strip()[-2000:]}")
+        figures = json.loads(probe.stdout.strip().splitlines()[-1])
     print_bench("replay", calls=args.calls, hours=args.hours, period_h=args.period, **counts,
-                period_events=period_events, checkpoints=written, resumed=resumed,
-                load_s=round(load_s, 3), load_cpu_s=round(load_cpu_s, 3),
-                full_load_s=round(full_s, 3), full_load_cpu_s=round(full_cpu_s, 3),
-                ratio=round(full_s / load_s, 2) if load_s else None,
-                checkpoint_write_s=round(write_s, 3),
-                p50_ms=_pct(wall, 0.5), p95_ms=_pct(wall, 0.95),
-                cpu_p50_ms=_pct(cpu, 0.5), cpu_p95_ms=_pct(cpu, 0.95),
-                scrub_cpu_p50_ms=_pct(scrub, 0.5), scrub_cpu_p95_ms=_pct(scrub, 0.95),
-                index_mb=round(rss1 - rss0, 1), rss_mb=round(rss1, 1),
-                same_states=same, compared=len(checked), generate_s=round(gen_s, 2))
+                checkpoints=written, checkpoint_write_s=round(write_s, 3), **figures,
+                generate_s=round(gen_s, 2))
     return 0
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[int(q * (len(ordered) - 1))], 3)
-
-
-def _rss_mb() -> float:
-    """Resident memory of this process now (Linux), in MB."""
-    import os
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return float("nan")

@@ -6,7 +6,9 @@ happened before `at` (a whole hour of log time): every incident still open then 
 fold state, the time of its last change, its last event) and every unit's status. It
 is taken while a load folds the log and kept in a file under the database's cache
 folder (settings.cache_dir / "replay"), one file per checkpoint, named by `at` and
-`event_id` so a load opens only the one it resumes from.
+`event_id` so a load opens only the one it resumes from. An incident closed before a
+checkpoint is not in it; if it is reopened after it, the load resuming there reads that
+incident's earlier events apart (log_read.read_reopened_before).
 
 Why files and not a table: replay reads the database read-only (a training copy, a
 read-only PostgreSQL role), and a cache needs no migration; losing it costs one full
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy import text
+
+from dispatch.replay.fold import incident_view, shared_state
 from sqlalchemy.orm import Session
 
 FORMAT = 2            # bump whenever the fold's state (replay.fold) changes shape
@@ -128,10 +132,10 @@ def restore(cp: Checkpoint, units: dict, incidents: dict, states: dict, last_of:
     """Seed a fold with a checkpoint: each open incident and unit starts from its state then
     (`new_track(received)` makes an incident's empty track)."""
     for iid, (received, changed, state, last) in cp.incidents.items():
-        states[iid] = dict(state)
+        states[iid] = shared_state(state)
         track = incidents[iid] = new_track(received)
         track.times.append(changed)
-        track.views.append(dict(state))
+        track.views.append(incident_view(state))
         last_of[iid] = last
         open_ids.add(iid)
     for uid, (initial, changed, state) in cp.units.items():

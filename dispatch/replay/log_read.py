@@ -1,15 +1,19 @@
 """Reading the log and the positions for replay, fast: the driver's cursor on SQLite
 (times compared and parsed as stored text, payloads decoded in one go), SQLAlchemy Core
-elsewhere. Events come as tuples (id, occurred_at, kind, incident_id, unit_id, seat,
-operator, payload) in log order; positions as (unit_id, at, lon, lat, speed, heading)
-sorted by unit, then time."""
+elsewhere. Events come as columns (LogColumns: id, occurred_at, kind, incident_id,
+unit_id, seat, operator, payload, each a sequence in log order: no tuple per event is
+built, and the few distinct kinds, seats and operators are shared, not one string per
+row); positions as (unit_id, at, lon, lat, speed, heading) sorted by unit, then time."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,12 +21,38 @@ from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow, PositionRow
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EVENT_COLUMNS = "id, occurred_at, kind, incident_id, unit_id, seat, operator, payload"
+
+
+@dataclass(frozen=True)
+class LogColumns:
+    """Events in log order, one sequence per column; `event(k)` is the k-th as the tuple
+    (id, occurred_at, kind, incident_id, unit_id, seat, operator, payload)."""
+
+    ids: Sequence[int] = ()
+    at: Sequence[datetime] = ()
+    kinds: Sequence[str] = ()
+    incident_ids: Sequence[int | None] = ()
+    unit_ids: Sequence[int | None] = ()
+    seats: Sequence[str] = ()
+    operators: Sequence[str] = ()
+    payloads: Sequence[dict] = ()
+    ts: Sequence[float] = ()  # occurred_at in epoch seconds
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def event(self, k: int) -> tuple:
+        return (self.ids[k], self.at[k], self.kinds[k], self.incident_ids[k], self.unit_ids[k],
+                self.seats[k], self.operators[k], self.payloads[k])
+
+
 _POSITION_COLUMNS = "unit_id, at, lon, lat, speed, heading"
 
 
 def read_sqlite(session: Session, since: datetime | None, until: datetime | None,
-                 after_id: int = 0) -> tuple[list, list]:
+                 after_id: int = 0) -> tuple[LogColumns, list]:
     """The fast path on SQLite: the driver's cursor, times compared as stored text."""
     raw: Any = session.connection().connection.driver_connection
     fmt = "%Y-%m-%d %H:%M:%S.%f"
@@ -53,7 +83,7 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
 
 
 def read_core(session: Session, since: datetime | None, until: datetime | None,
-               after_id: int = 0) -> tuple[list, list]:
+               after_id: int = 0) -> tuple[LogColumns, list]:
     """Any other database (PostgreSQL) through SQLAlchemy Core."""
     conn = session.connection()
     evq = select(EventRow.id, EventRow.occurred_at, EventRow.kind, EventRow.incident_id,
@@ -76,6 +106,27 @@ def read_core(session: Session, since: datetime | None, until: datetime | None,
     return _events(rows), _positions(prows)
 
 
+def read_reopened_before(session: Session, after_id: int, until: datetime | None, known: set[int]) -> list[tuple]:
+    """The events up to `after_id` of the incidents reopened after it (by `until`) that are
+    not in `known`: closed before a checkpoint, they are not in it, yet shown again once
+    reopened. A few rows, read through SQLAlchemy Core on any database."""
+    from dispatch.domain.events import INCIDENT_REOPENED
+
+    conn = session.connection()
+    q = select(EventRow.incident_id).where(EventRow.id > after_id, EventRow.kind == INCIDENT_REOPENED)
+    if until is not None:
+        q = q.where(EventRow.occurred_at <= until)
+    ids = sorted({i for i in conn.execute(q.distinct()).scalars() if i is not None and i not in known})
+    if not ids:
+        return []
+    rows = conn.execute(select(EventRow.id, EventRow.occurred_at, EventRow.kind, EventRow.incident_id,
+                               EventRow.unit_id, EventRow.seat, EventRow.operator, EventRow.payload)
+                        .where(EventRow.incident_id.in_(ids), EventRow.id <= after_id)
+                        .order_by(EventRow.id)).all()
+    log = _events(rows)
+    return [log.event(k) for k in range(len(log))]
+
+
 def _merge_positions(before: Sequence, rows: Sequence) -> list:
     """Two lists of position rows sorted by (unit, time), all of `before` earlier per unit."""
     if not before:
@@ -85,11 +136,18 @@ def _merge_positions(before: Sequence, rows: Sequence) -> list:
     return merged
 
 
-def _events(rows: Sequence) -> list[tuple]:
+def _events(rows: Sequence) -> LogColumns:
     if not rows:
-        return []
+        return LogColumns()
     ids, at, kinds, incs, units, seats, ops, payloads = zip(*rows)
-    return list(zip(ids, _datetimes(at), kinds, incs, units, seats, ops, _payloads(payloads)))
+    moments = _datetimes(at)
+    return LogColumns(ids, moments, _shared(kinds), incs, units, _shared(seats), _shared(ops),
+                      _payloads(payloads), _seconds(at, moments))
+
+
+def _shared(values: Sequence[str]) -> list[str]:
+    """One string object per distinct value (a driver makes one per row)."""
+    return list(map(sys.intern, values))
 
 
 def _positions(rows: Sequence) -> list[tuple]:
@@ -104,6 +162,15 @@ def _payloads(raw: Sequence) -> list[dict]:
     if raw and all(isinstance(p, str) for p in raw):
         return [p or {} for p in json.loads("[" + ",".join(raw) + "]")]
     return [json.loads(p) if isinstance(p, str) else (p or {}) for p in raw]
+
+
+def _seconds(raw: Sequence, moments: list[datetime]) -> list[float]:
+    """Epoch seconds of each time, equal to (t - epoch).total_seconds(): from SQLite's text
+    in one vectorised parse (microseconds are exact in int64, and one division rounds as
+    total_seconds does)."""
+    if raw and isinstance(raw[0], str):
+        return (np.array(raw, dtype="datetime64[us]").astype(np.int64) / 1e6).tolist()
+    return [(m - _EPOCH).total_seconds() for m in moments]
 
 
 def _datetimes(raw: Sequence) -> list[datetime]:

@@ -5,8 +5,15 @@ re-read of the log. The state uses the live screens' types (IncidentView, UnitSn
 A period (`ReplayIndex.load(since=...)`) starts from the last checkpoint of the fold
 before it (replay.checkpoints) and reads only the events after it and the positions from
 `since` on (and each unit's last fix before), so its cost is the period's, not the log's.
-Such an index holds the incidents open at the checkpoint and those received after it; the
-state at any instant from `since` on equals the whole log's.
+Such an index holds the incidents open at the checkpoint, those received after it and
+those closed before it but reopened after it (their earlier events are read apart:
+log_read.read_reopened_before); the state at any instant from `since` on equals the
+whole log's.
+
+Loading costs what the fold must: the events are read as columns (one tuple per event is
+never built; a track keeps its events' positions in them), each incident state becomes
+its IncidentView as it is folded (so showing an instant builds no incident object), and
+a unit's snapshot is made the first time it is shown (replay.unit_table).
 
 Unit positions come from the append-only `positions` table and are interpolated
 linearly between two recorded fixes (unless they are more than `max_gap_s` apart:
@@ -15,6 +22,7 @@ then the unit stays at its last fix, as a parked unit does).
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -33,9 +41,9 @@ from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take
 from dispatch.replay.incident_table import IncidentTable
-from dispatch.replay.log_read import read_core, read_sqlite
+from dispatch.replay.log_read import LogColumns, read_core, read_reopened_before, read_sqlite
 from dispatch.replay.unit_table import UnitTable
-from dispatch.replay.fold import incident_view
+from dispatch.replay.fold import incident_view, shared_state
 from dispatch.services.queries import AssignmentView, IncidentView
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import UnitRow
@@ -53,8 +61,8 @@ class _IncidentTrack:
 
     received: float = 0.0                       # epoch seconds of its call
     times: list[float] = field(default_factory=list)
-    views: list = field(default_factory=list)  # state dicts, IncidentView once asked for
-    events: list[tuple] = field(default_factory=list)  # raw event tuples (see build)
+    views: list[IncidentView] = field(default_factory=list)  # the state after each step
+    events: list = field(default_factory=list)  # its events: positions in the index's log, or tuples
 
 
 @dataclass
@@ -63,7 +71,7 @@ class _UnitTrack:
     initial: tuple = (UnitStatus.AVAILABLE, None, None)
     times: list[float] = field(default_factory=list)
     states: list[tuple] = field(default_factory=list)  # (status, since, incident_id)
-    events: list[tuple] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)  # positions in the index's log
     pos_t: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_lon: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_lat: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -109,8 +117,12 @@ class ReplayIndex:
     """The log of a period, indexed for the state at any instant."""
 
     def __init__(self, units: dict[int, _UnitTrack], incidents: dict[int, _IncidentTrack],
-                 max_gap_s: float = 300.0, since: datetime | None = None) -> None:
+                 max_gap_s: float = 300.0, since: datetime | None = None, log: LogColumns = LogColumns(),
+                 reopened: bool = False, event_count: int = 0) -> None:
+        """`log`: the events the tracks' positions point into; `reopened`: whether any
+        incident was reopened; `event_count`: events of these incidents and units."""
         self._units = units
+        self._log = log
         self._unit_ids = sorted(units)
         self._incidents = incidents
         self.max_gap_s = max_gap_s
@@ -119,11 +131,11 @@ class ReplayIndex:
         self._recv = np.array([incidents[i].received for i in ids], dtype=float)
         closes = []
         for i in ids:
-            last = incidents[i].views[-1]
-            closes.append(_ts(last["closed_at"]) if last["closed_at"] is not None else np.inf)
+            closed_at = incidents[i].views[-1].closed_at
+            closes.append(_ts(closed_at) if closed_at is not None else np.inf)
         self._close = np.array(closes, dtype=float)
         # a reopened incident was closed for a while before its last close: filter by status
-        self._reopened = any(e[2] == ev.INCIDENT_REOPENED for t in incidents.values() for e in t.events)
+        self._reopened = reopened
         order = np.lexsort((self._inc_ids, self._recv))  # oldest first, like open_incidents
         self._inc_ids, self._recv, self._close = self._inc_ids[order], self._recv[order], self._close[order]
         self._flat = IncidentTable([incidents[int(i)] for i in self._inc_ids])
@@ -136,8 +148,7 @@ class ReplayIndex:
         if since is not None and self.start is not None and self.start < as_utc(since):
             self.start = as_utc(since)  # the period asked for (earlier data only seeds it)
         self.end = datetime.fromtimestamp(max(times), timezone.utc) if times else None
-        self.event_count = sum(len(t.events) for t in incidents.values()) + sum(
-            1 for u in units.values() for e in u.events if e[3] is None)
+        self.event_count = event_count
         self.position_count = sum(len(u.pos_t) for u in units.values())
         self.checkpoints: list[Checkpoint] = []  # taken while folding (see load)
         self.resumed_from: Checkpoint | None = None
@@ -145,7 +156,7 @@ class ReplayIndex:
                                 max_gap_s)
         # units whose unit.created is in this index: not shown before it
         self._born = {uid: u.times[0] for uid, u in units.items()
-                      if u.events and u.events[0][2] == ev.UNIT_CREATED and u.times}
+                      if u.events and log.kinds[u.events[0]] == ev.UNIT_CREATED and u.times}
         self._last_born = max(self._born.values(), default=-np.inf)
 
     # ---- building ----------------------------------------------------------------------
@@ -171,12 +182,14 @@ class ReplayIndex:
             units = {r.id: _UnitTrack(row=_unit_static(r)) for r in session.scalars(select(UnitRow))}
             after_id = resume.event_id if resume is not None else 0
             if session.get_bind().dialect.name == "sqlite":
-                events, positions = read_sqlite(session, since, until, after_id)
+                log, positions = read_sqlite(session, since, until, after_id)
             else:
-                events, positions = read_core(session, since, until, after_id)
-            index = cls.build(units, events, positions, max_gap_s, resume=resume,
-                              record=store is not None, since=since)
-            del events, positions
+                log, positions = read_core(session, since, until, after_id)
+            seed = (read_reopened_before(session, resume.event_id, until, set(resume.incidents))
+                    if resume is not None else [])
+            index = cls.build(units, log, positions, max_gap_s, resume=resume,
+                              record=store is not None, since=since, seed=seed)
+            del log, positions
             if store is not None and index.checkpoints:  # still without GC: no full pass over the index
                 seal(session, index.checkpoints)
                 store.save(index.checkpoints)
@@ -189,77 +202,93 @@ class ReplayIndex:
         return index
 
     @classmethod
-    def build(cls, units: dict[int, _UnitTrack], events: list[tuple], positions: list,
+    def build(cls, units: dict[int, _UnitTrack], log: LogColumns, positions: list,
               max_gap_s: float = 300.0, resume: Checkpoint | None = None, record: bool = False,
-              since: datetime | None = None) -> "ReplayIndex":
-        """Index `events`: tuples (id, occurred_at, kind, incident_id, unit_id, seat,
-        operator, payload) in log order, starting from the fold in `resume` (the events
-        must then be those after its event id). With `record`, a checkpoint is taken at
-        each whole hour of log time (index.checkpoints, hashes not yet filled in)."""
+              since: datetime | None = None, seed: Sequence[tuple] = ()) -> "ReplayIndex":
+        """Index the events of `log` (log_read.LogColumns, in log order), starting from the
+        fold in `resume` (the events must then be those after its event id). With
+        `record`, a checkpoint is taken at each whole hour of log time (index.checkpoints,
+        hashes not yet filled in). `seed`: the earlier events of incidents closed at the
+        checkpoint and reopened after it (log_read.read_reopened_before), folded first
+        into their (closed) state then."""
         incidents: dict[int, _IncidentTrack] = {}
         states: dict[int, dict] = {}
-        last_of: dict[int, tuple] = {}
+        last_of: dict[int, int | tuple] = {}  # each incident's last event (see _event_tuple)
         open_ids: set[int] = set()
         done, last_id, max_t = 0, 0, -np.inf
         if resume is not None:
             done, last_id, max_t = resume.count, resume.event_id, resume.at - 1e-6
             restore(resume, units, incidents, states, last_of, open_ids, lambda r: _IncidentTrack(received=r))
+            _seed_closed(seed, incidents, states, last_of)
         taken: list[Checkpoint] = []
         next_cp = (np.floor(max_t / EVERY_S) + 1) * EVERY_S if record and max_t > -np.inf else -np.inf
         if not record:
             next_cp = np.inf
         received, closed, imported = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED, ev.CALL_IMPORTED
         reopened, assignment = ev.INCIDENT_REOPENED, AssignmentView
-        for e in events:
-            eid, at, kind, incident_id, unit_id, _seat, _op, payload = e
-            t = (at - _EPOCH).total_seconds()
+        any_reopened = False
+        get_unit = units.get
+        new, set_dict, view_cls = object.__new__, object.__setattr__, IncidentView  # fold.incident_view, inlined
+        unit_only = 0
+        for k, at, t, kind, incident_id, unit_id, payload in zip(range(len(log)), log.at, log.ts, log.kinds,
+                                                                  log.incident_ids, log.unit_ids, log.payloads):
             if t >= next_cp:
-                if done:  # everything folded so far happened before this whole hour
-                    taken.append(take(float(np.floor(t / EVERY_S) * EVERY_S), last_id, done,
-                                             incidents, states, last_of, open_ids, units))
+                if done + k:  # everything folded so far happened before this whole hour
+                    last = {i: _event_tuple(log, last_of[i]) for i in open_ids}
+                    taken.append(take(float(np.floor(t / EVERY_S) * EVERY_S), log.ids[k - 1] if k else last_id,
+                                      done + k, incidents, states, last, open_ids, units))
                 next_cp = (np.floor(t / EVERY_S) + 1) * EVERY_S
             if incident_id is not None:
                 if kind == received or kind == imported:
-                    state = states[incident_id] = created_incident(kind, incident_id, at, e[5], e[6], payload)
+                    state = states[incident_id] = shared_state(created_incident(
+                        kind, incident_id, at, log.seats[k], log.operators[k], payload))
                     track = incidents[incident_id] = _IncidentTrack(received=t)
                     track.times.append(t)
-                    track.views.append(state.copy())
-                    track.events.append(e)
-                    last_of[incident_id] = e
+                    track.views.append(incident_view(state))
+                    track.events.append(k)
+                    last_of[incident_id] = k
                     if kind == received:  # an imported call is history: closed from the start
                         open_ids.add(incident_id)
                 elif incident_id in states:
                     track = incidents[incident_id]
-                    track.events.append(e)
-                    if evolve_incident(states[incident_id], kind, at, unit_id, payload, assignment):
-                        if track.times[-1] == t:  # same instant: only the last state is ever seen
-                            track.views[-1] = states[incident_id].copy()
+                    track.events.append(k)
+                    state = states[incident_id]
+                    if evolve_incident(state, kind, at, unit_id, payload, assignment):
+                        view = new(view_cls)
+                        set_dict(view, "__dict__", state.copy())
+                        times = track.times
+                        if times[-1] == t:  # same instant: only the last state is ever seen
+                            track.views[-1] = view
                         else:
-                            track.times.append(t)
-                            track.views.append(states[incident_id].copy())
+                            times.append(t)
+                            track.views.append(view)
                         if kind == closed:
                             open_ids.discard(incident_id)
                         elif kind == reopened:
                             open_ids.add(incident_id)
-                    last_of[incident_id] = e
-            if unit_id is not None and unit_id in units:
-                u = units[unit_id]
-                if not u.states:
-                    first = initial_unit_status(kind, payload)
-                    if first is not None:
-                        u.initial = (first, None, None)
-                current = u.states[-1] if u.states else u.initial
-                nxt = evolve_unit(current, kind, at, incident_id, payload)
-                u.events.append(e)
-                if nxt is not None:
-                    u.times.append(t)
-                    u.states.append(nxt)
-            done += 1
-            last_id = eid
-            if t > max_t:
-                max_t = t
+                            any_reopened = True
+                    last_of[incident_id] = k
+            if unit_id is not None:
+                u = get_unit(unit_id)
+                if u is not None:
+                    ustates = u.states
+                    if ustates:
+                        current = ustates[-1]
+                    else:
+                        first = initial_unit_status(kind, payload)
+                        if first is not None:
+                            u.initial = (first, None, None)
+                        current = u.initial
+                    nxt = evolve_unit(current, kind, at, incident_id, payload)
+                    u.events.append(k)
+                    if incident_id is None:
+                        unit_only += 1
+                    if nxt is not None:
+                        u.times.append(t)
+                        ustates.append(nxt)
         _attach_positions(units, positions)
-        index = cls(units, incidents, max_gap_s, since)
+        index = cls(units, incidents, max_gap_s, since, log=log, reopened=any_reopened,
+                    event_count=sum(len(t.events) for t in incidents.values()) + unit_only)
         index.checkpoints = taken
         index.resumed_from = resume
         return index
@@ -312,11 +341,11 @@ class ReplayIndex:
     def incident_events(self, incident_id: int) -> list[Event]:
         """Every event of one incident, in log order (for its timeline)."""
         track = self._incidents.get(incident_id)
-        return [Event(*e) for e in track.events] if track else []
+        return [Event(*_event_tuple(self._log, e)) for e in track.events] if track else []
 
     def unit_events(self, unit_id: int) -> list[Event]:
         track = self._units.get(unit_id)
-        return [Event(*e) for e in track.events] if track else []
+        return [Event(*self._log.event(k)) for k in track.events] if track else []
 
     def final_incidents(self) -> list[IncidentView]:
         """Every incident in its last known state (for statistics and timelines)."""
@@ -341,12 +370,7 @@ class ReplayIndex:
 
     @staticmethod
     def _view(track: _IncidentTrack, k: int) -> IncidentView:
-        """States are kept as dicts (cheap to copy while loading) and turned into
-        IncidentViews the first time they are asked for."""
-        v = track.views[k]
-        if type(v) is dict:
-            v = track.views[k] = incident_view(v)
-        return v
+        return track.views[k]
 
     def _unit_state(self, unit_id: int, te: float, interpolate: bool) -> UnitSnapshot:
         u = self._units[unit_id]
@@ -376,6 +400,37 @@ class ReplayIndex:
                             incident_id=incident_id, leader=row["leader"], phone=row["phone"],
                             status_since=since, members=row["members"], terminal=row["terminal"],
                             position_source=source)
+
+
+def _event_tuple(log: LogColumns, e: int | tuple) -> tuple:
+    """An event of a track: its position in `log`, or (seeded) the event tuple itself."""
+    return e if isinstance(e, tuple) else log.event(e)
+
+
+def _seed_closed(seed: Sequence[tuple], incidents: dict[int, _IncidentTrack], states: dict[int, dict],
+                 last_of: dict[int, int | tuple]) -> None:
+    """Fold the incidents' own events (units are in the checkpoint already) up to the
+    checkpoint: each ends closed there, and is not open."""
+    for e in seed:
+        _eid, at, kind, incident_id, unit_id, _seat, _op, payload = e
+        t = _ts(at)
+        if kind == ev.CALL_RECEIVED or kind == ev.CALL_IMPORTED:
+            states[incident_id] = shared_state(created_incident(kind, incident_id, at, e[5], e[6], payload))
+            incidents[incident_id] = _IncidentTrack(received=t)
+            changed = True
+        elif incident_id in states:
+            changed = evolve_incident(states[incident_id], kind, at, unit_id, payload, AssignmentView)
+        else:
+            continue
+        track = incidents[incident_id]
+        if changed:
+            if track.times and track.times[-1] == t:  # same instant: only the last state is seen
+                track.views[-1] = incident_view(states[incident_id])
+            else:
+                track.times.append(t)
+                track.views.append(incident_view(states[incident_id]))
+        track.events.append(e)
+        last_of[incident_id] = e
 
 
 def _unit_static(r: UnitRow) -> dict:

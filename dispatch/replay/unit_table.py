@@ -1,7 +1,7 @@
 """Every unit's statuses and positions in flat numpy arrays, so the state of all units at
-an instant is a few vectorised binary searches (statuses, positions, then the snapshot
-prebuilt for each unit's (status, last fix) pair); new UnitSnapshots are made only for
-the units moving between two fixes at that instant.
+an instant is a few vectorised binary searches (statuses, positions), then the snapshot
+of each unit's (status, last fix) pair, made the first time it is shown and kept; new
+UnitSnapshots are made each time only for the units moving between two fixes.
 
 Keys are `rank * scale + (t - t0)`: sorted by unit, then by time, so one
 `searchsorted` finds, for every unit at once, its last status change and its last
@@ -10,6 +10,8 @@ position fix at or before t.
 from __future__ import annotations
 
 from datetime import datetime
+
+from itertools import chain
 
 import numpy as np
 
@@ -53,64 +55,30 @@ class UnitTable:
         self.max_gap_s = max_gap_s
         n = len(self.ids)
         self.base = np.arange(n, dtype=np.float64) * self.scale
-        skeys: list[float] = []
-        soff: list[int] = []
-        self.states: list = []
-        pkeys: list[float] = []
-        pt: list[float] = []
-        plon: list[float] = []
-        plat: list[float] = []
-        self.pat: list = []
-        poff: list[int] = []
-        pend: list[int] = []
-        for r, uid in enumerate(self.ids):
-            u = tracks[uid]
-            soff.append(len(self.states))
-            skeys.extend(r * self.scale + (t - t0) for t in u.times)
-            self.states.extend(u.states)
-            poff.append(len(pt))
-            pkeys.extend(r * self.scale + (t - t0) for t in u.pos_t.tolist())
-            pt.extend(u.pos_t.tolist())
-            plon.extend(u.pos_lon.tolist())
-            plat.extend(u.pos_lat.tolist())
-            self.pat.extend(u.pos_at)
-            pend.append(len(pt))
+        tr = [tracks[uid] for uid in self.ids]
+        s_len = [len(u.times) for u in tr]
+        p_len = [len(u.pos_t) for u in tr]
+        rows = self.base  # rank * scale
+        self.states: list = list(chain.from_iterable(u.states for u in tr))
+        s_t = np.fromiter(chain.from_iterable(u.times for u in tr), dtype=np.float64, count=sum(s_len))
+        self.skey = np.repeat(rows, s_len) + (s_t - t0)
+        self.soff = _starts(s_len)
+        self.pt = np.concatenate([u.pos_t for u in tr]).astype(np.float64) if tr else np.empty(0)
+        self.pkey = np.repeat(rows, p_len) + (self.pt - t0)
+        self.plon = np.concatenate([u.pos_lon for u in tr]).astype(np.float64) if tr else np.empty(0)
+        self.plat = np.concatenate([u.pos_lat for u in tr]).astype(np.float64) if tr else np.empty(0)
+        self.pat: list = list(chain.from_iterable(u.pos_at for u in tr))
+        self.poff = _starts(p_len)
+        self.pend = self.poff + np.asarray(p_len, dtype=np.int64)
         self.statics = [self._static(uid, tracks[uid]) for uid in self.ids]
-        self.skey = np.array(skeys, dtype=np.float64)
-        self.soff = np.array(soff, dtype=np.int64)
-        self.pkey = np.array(pkeys, dtype=np.float64)
-        self.pt = np.array(pt, dtype=np.float64)
-        self.plon = np.array(plon, dtype=np.float64)
-        self.plat = np.array(plat, dtype=np.float64)
-        self.poff = np.array(poff, dtype=np.int64)
-        self.pend = np.array(pend, dtype=np.int64)
-        self._prebuild(skeys, pkeys)
+        self._prebuild()
 
-    def _prebuild(self, skeys: list[float], pkeys: list[float]) -> None:
-        """Make, once, the snapshot of every (status, last fix) pair a unit goes through,
-        sorted by `rank * M + pair key`: a jump to any instant then is one more binary
-        search, and new snapshots only for the units moving between two fixes then."""
-        n, npos = len(self.ids), len(self.pkey)
-        self._m = (len(self.skey) + 1) * (npos + 1)
-        self._gkey, self._snaps = np.empty(0, dtype=np.int64), []
-        if not n:
-            return
-        keys = np.concatenate([self.base - 1.0 + 1e-9, np.asarray(skeys, dtype=np.float64),
-                               np.asarray(pkeys, dtype=np.float64)])
-        ranks = np.clip(np.floor((keys + 1.0) / self.scale).astype(np.int64), 0, n - 1)
-        si = np.searchsorted(self.skey, keys, side="right") - 1
-        si = np.where(si >= self.soff[ranks], si, -1)
-        if npos:
-            pi = np.searchsorted(self.pkey, keys, side="right") - 1
-            pi = np.where(pi >= self.poff[ranks], pi, -1)
-        else:
-            pi = np.full(len(keys), -1, dtype=np.int64)
-        gkey, first = np.unique(ranks * self._m + (si + 1) * (npos + 1) + pi + 1, return_index=True)
-        plon, plat = self.plon.tolist(), self.plat.tolist()
-        make = self._make
-        self._snaps = [make(r, s_i, p_i, plon[p_i] if p_i >= 0 else 0.0, plat[p_i] if p_i >= 0 else 0.0)
-                       for r, s_i, p_i in zip(ranks[first].tolist(), si[first].tolist(), pi[first].tolist())]
-        self._gkey = gkey
+    def _prebuild(self) -> None:
+        """Snapshots are made the first time a (unit, status, last fix) triple is shown and
+        kept, keyed by `rank * M + pair key`: making all of them up front cost as much as
+        a third of a day's load, and most are never shown."""
+        self._m = (len(self.skey) + 1) * (len(self.pkey) + 1)
+        self._cache: dict[int, UnitSnapshot] = {}
 
     def _make(self, r: int, s_i: int, p_i: int, lon: float, lat: float) -> UnitSnapshot:
         """Unit of rank r with status index s_i and fix index p_i (-1: none) at lon, lat."""
@@ -141,7 +109,7 @@ class UnitTable:
 
     def snapshots(self, te: float, interpolate: bool) -> list[UnitSnapshot]:
         """Every unit at epoch second `te` (events and fixes at te included). A unit not
-        moving between two fixes gets its prebuilt (frozen) snapshot of that status and fix."""
+        moving between two fixes gets the (frozen) snapshot of that status and fix, made once."""
         if not self.ids:
             return []
         d = min(max(te - self.t0, -1.0), self.span + 1.0)
@@ -170,16 +138,19 @@ class UnitTable:
             lon = lat = np.zeros(len(self.ids))
             moving = has_p
         s_idx, p_idx = np.where(has_s, si, -1), np.where(has_p, pic, -1)
-        g = np.arange(len(self.ids), dtype=np.int64) * self._m + (s_idx + 1) * (npos + 1) + p_idx + 1
-        j = np.minimum(np.searchsorted(self._gkey, g), max(len(self._gkey) - 1, 0))
-        snaps = self._snaps
-        out = [snaps[i] for i in j.tolist()]
-        fresh = np.nonzero(moving | (self._gkey[j] != g))[0]  # (every pair is prebuilt)
-        if len(fresh):
+        keys = (np.arange(len(self.ids), dtype=np.int64) * self._m + (s_idx + 1) * (npos + 1) + p_idx + 1).tolist()
+        cache = self._cache
+        out: list = list(map(cache.get, keys))
+        between = np.flatnonzero(moving).tolist()  # made anew: their place is interpolated
+        unseen = [k for k, x in enumerate(out) if x is None]
+        if between or unseen:
             s_l, p_l, lon_l, lat_l = s_idx.tolist(), p_idx.tolist(), lon.tolist(), lat.tolist()
             make = self._make
-            for k in fresh.tolist():
+            for k in between:
                 out[k] = make(k, s_l[k], p_l[k], lon_l[k], lat_l[k])
+            for k in unseen:
+                if out[k] is None:  # at a fix (not between two): the same at every instant of it
+                    out[k] = cache[keys[k]] = make(k, s_l[k], p_l[k], lon_l[k], lat_l[k])
         return out
 
     def position_at(self, unit_id: int, te: float) -> tuple[float, float, datetime | None] | None:
@@ -190,3 +161,11 @@ class UnitTable:
         if i < self.poff[r]:
             return None
         return float(self.plon[i]), float(self.plat[i]), self.pat[i]
+
+
+def _starts(lengths: list[int]) -> np.ndarray:
+    """Where each of consecutive runs of these lengths starts."""
+    out = np.zeros(len(lengths), dtype=np.int64)
+    if len(lengths) > 1:
+        np.cumsum(lengths[:-1], out=out[1:])
+    return out
