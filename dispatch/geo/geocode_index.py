@@ -4,16 +4,18 @@ bigrams), built from the `places` table or loaded from a cache file.
 
 Built for the national scale (~700k entries) column by column: values repeated
 across rows (names, kinds, administrative paths) are interned with C-level maps,
-keys are computed once per distinct name (pinyin by str.translate over all names
-at once), and postings are expanded to entries and sorted with numpy."""
+keys are computed once per distinct name and for all names at once (name cores and
+the other readings of polyphonic characters over their code points, pinyin by
+str.translate), and postings are expanded to entries and sorted with numpy. The
+build yields the packed index (arrays and joined strings: the cache file's content)
+and the index is made from it, on a build as on a load."""
 from __future__ import annotations
 
 import ctypes
-import gc
 import json
 import pickle
 from array import array
-from itertools import compress, islice
+from itertools import chain, compress, islice
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
@@ -21,11 +23,11 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from dispatch.geo.key_tables import GramTable, KeyTable, Owners, PrefixTable, intern_values, slot_ints
+from dispatch.geo.key_tables import (GramTable, KeyTable, Owners, PrefixTable, core_names, intern_values,
+                                     pack_strings, unpack_strings)
 from dispatch.geo.pinyin_keys import bulk_keys
-from dispatch.geo.text import core_name
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 ADMIN_KINDS = ("province", "prefecture", "county", "town")
 # Prior of a kind when everything else is equal: what a 110 caller most often means.
 KIND_PRIOR = {"intersection": 0.06, "landmark": 0.06, "square": 0.06, "road": 0.05, "province": 0.05,
@@ -70,8 +72,18 @@ def _intern(index: dict, values: Sequence) -> Iterator[int]:
     return map(index.__getitem__, values)
 
 
+# What the packed index (the cache file) holds as it is: arrays and a few short lists.
+_PLAIN_FIELDS = ("signature", "place_ids", "kind_names", "kinds", "prior", "lon", "lat", "path_id",
+                 "prec_names", "prec", "src_names", "src", "typed", "bigram")
+
+
 class GeoIndex:
-    """All entries as arrays, plus the key tables the geocoder searches."""
+    """All entries as arrays, plus the key tables the geocoder searches.
+
+    Built (and cached) packed: numpy arrays, and strings joined into one string per
+    list (pack_strings), nothing else; from_state then makes the Python objects the
+    searches use (the key dicts, the names list, the paths) in one go, after the
+    build's temporaries are freed, so that they lie together in fresh memory."""
 
     def __init__(self) -> None:
         self.signature: tuple = ()
@@ -94,6 +106,8 @@ class GeoIndex:
         self.exact = self.core = self.sound = KeyTable.empty()
         self.typed = PrefixTable.empty()
         self.bigram = GramTable.empty()
+        self._entry_name = np.zeros(0, dtype=np.int32)   # slot of each entry's name in exact
+        self._junctions: tuple = (np.zeros(0, dtype=np.int64), pack_strings([]), pack_strings([]))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -110,136 +124,60 @@ class GeoIndex:
 
     # ---- building -------------------------------------------------------
     @classmethod
-    def build(cls, records: Iterable[PlaceRecord | tuple], signature: tuple = ()) -> "GeoIndex":
+    def build(cls, records: Iterable[PlaceRecord | tuple], signature: tuple | None = (),
+              cache: Path | None = None) -> "GeoIndex":
         """Index the records (PlaceRecords or tuples of the same shape, consumed once, in
-        order, CHUNK rows at a time)."""
+        order, CHUNK rows at a time); signature None: places_signature's of the rows
+        read. With `cache`, the packed index is also written there; a failed write only
+        costs the next start its time."""
+        state = build_state(records, signature)   # the build's temporaries are gone on return
+        if cache is not None:
+            try:
+                write_state(cache, state)
+            except OSError:
+                pass
+        release_free_memory()
+        index = cls.from_state(state)
+        del state   # the packed strings: split into the index now
+        release_free_memory()
+        return index
+
+    @classmethod
+    def from_state(cls, state: dict) -> "GeoIndex":
+        """The index from its packed form (build_state, or the cache file)."""
         idx = cls()
-        idx.signature = signature
-        kind_slot: dict[str, int] = {}
-        prec_slot: dict = {}
-        src_slot: dict = {}
-        raw_path: dict = {}              # admin as read -> path id
-        path_ids: dict[tuple[str, ...], int] = {}
-        all_names: list[str] = []
-        pids, paths = array("q"), array("i")
-        kinds, precs, srcs = array("h"), array("h"), array("h")
-        lons: list[np.ndarray] = []
-        lats: list[np.ndarray] = []
-        aliases_of: list[tuple[int, object]] = []
-        n = 0
-        it = iter(records)
-        while chunk := list(islice(it, CHUNK)):
-            pid, name, kind, aliases, admin, lon, lat, prec, src, extra = zip(*chunk)
-            all_names.extend(name)
-            pids.extend(pid)
-            kinds.extend(_intern(kind_slot, kind))
-            precs.extend(_intern(prec_slot, prec))
-            srcs.extend(_intern(src_slot, src))
-            lons.append(np.array(lon, dtype=np.float64))  # None -> nan
-            lats.append(np.array(lat, dtype=np.float64))
-            if not isinstance(admin[0], str):  # decoded already (a driver, or the caller)
-                admin = tuple(tuple(a or ()) for a in admin)
-            for raw in dict.fromkeys(admin):
-                if raw not in raw_path:
-                    path = tuple(decoded_json(raw, ()))
-                    raw_path[raw] = path_ids.setdefault(path, len(path_ids))
-            paths.extend(map(raw_path.__getitem__, admin))
-            aliases_of += [(j, aliases[j - n]) for j in compress(range(n, n + len(chunk)), aliases)]
-            if "intersection" in kind_slot:
-                slots = np.frombuffer(kinds, dtype=np.int16)[n:].copy()  # no view may outlive the chunk: kinds grows
-                for j in np.flatnonzero(slots == kind_slot["intersection"]).tolist():
-                    roads = decoded_json(extra[j], {}).get("roads")
-                    if roads and len(roads) == 2:
-                        idx.context[n + j] = " / ".join(roads)
-                        idx.road_pairs[pair_key(roads[0], roads[1])] = n + j
-            n += len(chunk)
-        unames, entry_slot = intern_values(all_names)   # distinct names; aliases follow
-        name_slot = dict(zip(unames, slot_ints(len(unames))))
-        alias_name, alias_entry = array("i"), array("i")
-        for i, a in aliases_of:
-            for alias in decoded_json(a, ()) if a != "[]" else ():
-                if alias and alias != all_names[i]:
-                    s = name_slot.get(alias)
-                    if s is None:
-                        s = name_slot[alias] = len(unames)
-                        unames.append(alias)
-                    alias_name.append(s)
-                    alias_entry.append(i)
-        del all_names
-        idx.kind_names = list(kind_slot)
-        idx.prec_names = [p or "point" for p in prec_slot]
-        idx.src_names = [s or "" for s in src_slot]
-        names_of = name_slot.get
-        idx.paths = [tuple(unames[k] if (k := names_of(x)) is not None else x for x in p)
-                     for p in path_ids]  # the names in paths are entries' names: one object each
-        idx.names = list(map(unames.__getitem__, entry_slot.tolist()))
-        idx.place_ids = np.frombuffer(pids, dtype=np.int64).copy()
-        idx.kinds = np.frombuffer(kinds, dtype=np.int16).copy()
-        if "road" in kind_slot:
-            idx.road_entries = np.flatnonzero(idx.kinds == kind_slot["road"]).tolist()
-        prior_of_kind = np.asarray([KIND_PRIOR.get(k, 0.03) for k in idx.kind_names] or [0.0],
-                                   dtype=np.float32)
-        idx.prior = prior_of_kind[idx.kinds] if n else np.zeros(0, np.float32)
-        idx.lon = np.concatenate(lons) if lons else np.zeros(0)
-        idx.lat = np.concatenate(lats) if lats else np.zeros(0)
-        idx.path_id = np.frombuffer(paths, dtype=np.int32).copy()
-        idx.prec = np.frombuffer(precs, dtype=np.int16).copy()
-        idx.src = np.frombuffer(srcs, dtype=np.int16).copy()
-        post_name = np.concatenate([entry_slot, np.frombuffer(alias_name, dtype=np.int32)])
-        post_entry = np.concatenate([np.arange(n, dtype=np.int64), np.frombuffer(alias_entry, dtype=np.int32)])
-        idx._build_tables(name_slot, unames, post_name.astype(np.int64), post_entry.astype(np.int64), n)
+        for name in _PLAIN_FIELDS:
+            setattr(idx, name, state[name])
+        names_packed, starts, ids = state["exact"]
+        unames = unpack_strings(names_packed)
+        idx.exact = KeyTable.of_keys(unames, starts, ids)
+        idx.core, idx.sound = KeyTable.unpacked(state["core"]), KeyTable.unpacked(state["sound"])
+        idx._entry_name = state["entry_name"]
+        idx.names = list(map(unames.__getitem__, idx._entry_name.tolist()))
+        slot_of = idx.exact.slot.get
+        elements, lengths = state["paths"]    # the names in paths are entries' names: one object each
+        flat = iter([unames[k] if (k := slot_of(x)) is not None else x for x in unpack_strings(elements)])
+        idx.paths = [tuple(islice(flat, k)) for k in lengths.tolist()]
+        idx._junctions = entries, road_a, road_b = state["junctions"]
+        for e, a, b in zip(entries.tolist(), unpack_strings(road_a), unpack_strings(road_b)):
+            idx.context[e] = f"{a} / {b}"
+            idx.road_pairs[pair_key(a, b)] = e
+        idx.road_entries = state["road_entries"].tolist()
         return idx
 
-    def _build_tables(self, name_slot: dict[str, int], unames: list[str], post_name: np.ndarray,
-                      post_entry: np.ndarray, n: int) -> None:
-        by_name = Owners(post_name, post_entry, len(unames), n)
-        self.exact = KeyTable(name_slot, by_name.starts, by_name.entries.astype(np.int32))
-        cores = [core_name(nm) for nm in unames]
-        sounds, fulls, initials, extra_owner, extra = bulk_keys(unames, cores)
-        owners = np.arange(len(unames), dtype=np.int64)
-        has_core = np.fromiter(map(str.__ne__, cores, unames), dtype=bool, count=len(unames))
-        names_of = name_slot.get
-        core_keys = [unames[k] if (k := names_of(c)) is not None else c
-                     for c, h in zip(cores, has_core.tolist()) if h]  # a core is often a name
-        typed = fulls + initials
-        typed_owner = np.concatenate([owners, owners])
-        if extra:
-            typed += extra
-            typed_owner = np.concatenate([typed_owner, np.asarray(extra_owner, dtype=np.int64)])
-        keep = np.fromiter(map(bool, typed), dtype=bool, count=len(typed))
-        if not keep.all():
-            typed = [k for k, kp in zip(typed, keep.tolist()) if kp]
-            typed_owner = typed_owner[keep]
-        for attr, keys, key_owner in (("core", core_keys, owners[has_core]), ("sound", sounds, owners),
-                                      ("typed", typed, typed_owner)):
-            distinct, slots = intern_values(keys)
-            table = PrefixTable if attr == "typed" else KeyTable
-            setattr(self, attr, table.from_postings(distinct, slots, key_owner, by_name))
-        self.bigram = GramTable.from_names(unames, by_name)
+    def state(self) -> dict:
+        """The packed form of the index (what from_state takes)."""
+        state = {name: getattr(self, name) for name in _PLAIN_FIELDS}
+        state.update(exact=(pack_strings(list(self.exact.slot)), self.exact.starts, self.exact.ids),
+                     core=self.core.__getstate__(), sound=self.sound.__getstate__(),
+                     entry_name=self._entry_name, paths=_packed_paths(self.paths), junctions=self._junctions,
+                     road_entries=np.asarray(self.road_entries, dtype=np.int64))
+        return state
 
     # ---- cache ----------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write the cache file, then take the index back from the written bytes (also
-        when writing failed): the copies lie together in fresh memory, and the build's
-        freed objects, scattered over the heap, can be returned to the system (~270 MB
-        at the national scale)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = pickle.dumps((FORMAT_VERSION, self.__dict__), protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        finally:
-            self.__dict__.clear()
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                self.__dict__.update(pickle.loads(data)[1])
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-            del data
-            release_free_memory()
+        """Write the cache file."""
+        write_state(path, self.state())
 
     @classmethod
     def load(cls, path: Path, signature: tuple) -> "GeoIndex | None":
@@ -252,9 +190,127 @@ class GeoIndex:
             return None
         if version != FORMAT_VERSION or not isinstance(state, dict) or state.get("signature") != signature:
             return None
-        idx = cls.__new__(cls)
-        idx.__dict__.update(state)
-        return idx
+        return cls.from_state(state)
+
+
+def write_state(path: Path, state: dict) -> None:
+    """The packed index into the cache file (written aside, then moved in place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump((FORMAT_VERSION, state), f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def _packed_paths(paths: list[tuple[str, ...]]) -> tuple:
+    return (pack_strings(list(chain.from_iterable(paths))),
+            np.fromiter(map(len, paths), dtype=np.int32, count=len(paths)))
+
+
+def build_state(records: Iterable[PlaceRecord | tuple], signature: tuple | None = ()) -> dict:
+    """The packed index of the records (see GeoIndex.build). signature None: the
+    records are the places table's rows, and the signature is places_signature's of
+    what was read."""
+    kind_slot: dict[str, int] = {}
+    prec_slot: dict = {}
+    src_slot: dict = {}
+    raw_path: dict = {}              # admin as read -> path id
+    path_ids: dict[tuple[str, ...], int] = {}
+    all_names: list[str] = []
+    pids, paths = array("q"), array("i")
+    kinds, precs, srcs = array("h"), array("h"), array("h")
+    lons: list[np.ndarray] = []
+    lats: list[np.ndarray] = []
+    aliases_of: list[tuple[int, object]] = []
+    junctions: tuple[list[int], list[str], list[str]] = ([], [], [])
+    n = 0
+    it = iter(records)
+    while chunk := list(islice(it, CHUNK)):
+        pid, name, kind, aliases, admin, lon, lat, prec, src, extra = zip(*chunk)
+        del chunk
+        all_names.extend(name)
+        pids.extend(pid)
+        kinds.extend(_intern(kind_slot, kind))
+        precs.extend(_intern(prec_slot, prec))
+        srcs.extend(_intern(src_slot, src))
+        lons.append(np.array(lon, dtype=np.float64))  # None -> nan
+        lats.append(np.array(lat, dtype=np.float64))
+        if not isinstance(admin[0], str):  # decoded already (a driver, or the caller)
+            admin = tuple(tuple(a or ()) for a in admin)
+        for raw in dict.fromkeys(admin):
+            if raw not in raw_path:
+                path = tuple(decoded_json(raw, ()))
+                raw_path[raw] = path_ids.setdefault(path, len(path_ids))
+        paths.extend(map(raw_path.__getitem__, admin))
+        aliases_of += [(j, aliases[j - n]) for j in compress(range(n, n + len(name)), aliases)]
+        if "intersection" in kind_slot:
+            slots = np.frombuffer(kinds, dtype=np.int16)[n:].copy()  # no view may outlive the chunk: kinds grows
+            for j in np.flatnonzero(slots == kind_slot["intersection"]).tolist():
+                roads = decoded_json(extra[j], {}).get("roads")
+                if roads and len(roads) == 2:
+                    for column, value in zip(junctions, (n + j, str(roads[0]), str(roads[1]))):
+                        column.append(value)  # type: ignore[attr-defined]
+        n += len(name)
+    alias_names, alias_entry = [], array("i")
+    for i, a in aliases_of:
+        for alias in decoded_json(a, ()) if a != "[]" else ():
+            if alias and alias != all_names[i]:
+                alias_names.append(alias)
+                alias_entry.append(i)
+    unames, name_slots = intern_values(all_names + alias_names)  # distinct names; aliases follow
+    del all_names
+    kind_codes = np.frombuffer(kinds, dtype=np.int16).copy()
+    prior_of_kind = np.asarray([KIND_PRIOR.get(k, 0.03) for k in kind_slot] or [0.0], dtype=np.float32)
+    place_ids = np.frombuffer(pids, dtype=np.int64).copy()
+    if signature is None:
+        signature = (FORMAT_VERSION, n, int(place_ids.max()) if n else 0)
+    state = {
+        "signature": signature, "place_ids": place_ids,
+        "kind_names": list(kind_slot), "kinds": kind_codes,
+        "prior": prior_of_kind[kind_codes] if n else np.zeros(0, np.float32),
+        "lon": np.concatenate(lons) if lons else np.zeros(0),
+        "lat": np.concatenate(lats) if lats else np.zeros(0),
+        "path_id": np.frombuffer(paths, dtype=np.int32).copy(), "paths": _packed_paths(list(path_ids)),
+        "prec_names": [p or "point" for p in prec_slot], "prec": np.frombuffer(precs, dtype=np.int16).copy(),
+        "src_names": [s or "" for s in src_slot], "src": np.frombuffer(srcs, dtype=np.int16).copy(),
+        "entry_name": name_slots[:n].astype(np.int32),
+        "junctions": (np.asarray(junctions[0], dtype=np.int64), pack_strings(junctions[1]),
+                      pack_strings(junctions[2])),
+        "road_entries": (np.flatnonzero(kind_codes == kind_slot["road"]) if "road" in kind_slot
+                         else np.zeros(0, dtype=np.int64)),
+    }
+    post_entry = np.concatenate([np.arange(n, dtype=np.int64), np.frombuffer(alias_entry, dtype=np.int32)])
+    state.update(_key_tables(unames, name_slots.astype(np.int64), post_entry.astype(np.int64), n))
+    return state
+
+
+def _key_tables(unames: list[str], post_name: np.ndarray, post_entry: np.ndarray, n: int) -> dict:
+    """The packed key tables of the distinct names (unames[k] is carried by the entries
+    post_entry[post_name == k])."""
+    by_name = Owners(post_name, post_entry, len(unames), n)
+    cores = core_names(unames)
+    sounds, fulls, initials, extra_owner, extra = bulk_keys(unames, cores)
+    owners = np.arange(len(unames), dtype=np.int64)
+    has_core = np.flatnonzero(np.fromiter(map(str.__ne__, cores, unames), dtype=bool, count=len(unames)))
+    core_keys = list(map(cores.__getitem__, has_core.tolist()))
+    del cores
+    typed = fulls + initials
+    typed_owner = np.concatenate([owners, owners])
+    if extra:
+        typed += extra
+        typed_owner = np.concatenate([typed_owner, np.asarray(extra_owner, dtype=np.int64)])
+    if "" in typed:   # names without any letter have no typed keys
+        keep = np.fromiter(map(bool, typed), dtype=bool, count=len(typed))
+        typed = list(compress(typed, keep.tolist()))
+        typed_owner = typed_owner[keep]
+    tables: dict[str, object] = {"exact": (pack_strings(unames), by_name.starts, by_name.entries.astype(np.int32))}
+    for attr, keys, key_owner in (("core", core_keys, has_core), ("sound", sounds, owners)):
+        distinct, slots = intern_values(keys)
+        tables[attr] = KeyTable.packed(distinct, slots, key_owner, by_name)
+    distinct, slots = intern_values(typed)
+    tables["typed"] = PrefixTable.from_postings(distinct, slots, typed_owner, by_name)
+    tables["bigram"] = GramTable.from_names(unames, by_name)
+    return tables
 
 
 def release_free_memory() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,9 @@ class Geocoder:
         for pid, path in enumerate(index.paths):
             for k in range(1, len(path) + 1):
                 under.setdefault(path[:k], []).append(pid)
-        self._under = {k: np.asarray(v, dtype=np.int32) for k, v in under.items()}
+        flat = np.fromiter(chain.from_iterable(under.values()), dtype=np.int32)
+        ends = np.cumsum(np.fromiter(map(len, under.values()), dtype=np.int64, count=len(under))).tolist()
+        self._under = {k: flat[e - len(v):e] for (k, v), e in zip(under.items(), ends)}
         self._max_road = min(MAX_NAME_CHARS, max((len(n) for n in self.roads.names), default=2))
         self.junctions = JunctionReader(index, self.roads, self._max_road)
         self._piece_cache: dict[str, np.ndarray | None] = {}
@@ -383,9 +386,10 @@ def load_geocoder(engine: Engine, cache_dir: Path | None) -> Geocoder:
     """A Geocoder over the places table: loaded from the cache file in cache_dir when
     the table has not changed since (count, max id, format), else built and cached."""
     t0 = time.perf_counter()
-    sig = places_signature(engine)
     path = Path(cache_dir) / CACHE_NAME if cache_dir else None
-    if path:
+    # Without a cache file, the signature is taken from the rows as they are read.
+    sig = places_signature(engine) if path and path.exists() else None
+    if path and sig is not None:
         gc.disable()
         try:
             index = GeoIndex.load(path, sig)
@@ -398,15 +402,10 @@ def load_geocoder(engine: Engine, cache_dir: Path | None) -> Geocoder:
         gc_was_enabled = gc.isenabled()
         gc.disable()  # millions of small containers, no cycles: the collector only slows the build
         try:
-            index = GeoIndex.build(read_places(engine), signature=sig)
+            index = GeoIndex.build(read_places(engine), signature=sig, cache=path)
         finally:
             if gc_was_enabled:
                 gc.enable()
-        if path:
-            try:
-                index.save(path)
-            except OSError:
-                pass  # a read-only cache directory only costs the next start time
     geo = Geocoder(index)
     # np.unique imports numpy.ma on its first call (~10 ms): here, not in the first search
     import numpy.ma  # noqa: F401

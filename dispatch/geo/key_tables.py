@@ -7,7 +7,9 @@ it, in CSR arrays (ids[starts[s]:starts[s + 1]] for slot s).
   typed pinyin and initials); a fraction of the memory of a dict of strings.
 - GramTable: character bigrams as sorted 64-bit codes (two code points).
 
-And the numpy helpers that turn postings (slot, entry) into those arrays."""
+And the numpy helpers that turn postings (slot, entry) into those arrays, intern
+strings, cut name cores for many names at once, and pack string lists into one
+string (how the tables are pickled: a list of strings pickles and loads far slower)."""
 from __future__ import annotations
 
 import operator
@@ -15,6 +17,8 @@ from bisect import bisect_left
 from typing import Hashable, Iterator, Sequence
 
 import numpy as np
+
+from dispatch.geo.text import SUFFIXES_BY_LAST, unused_char
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
 _SHARED_INTS: list[int] = []
@@ -29,30 +33,94 @@ def slot_ints(n: int) -> list[int]:
 
 def intern_values(values: Sequence[Hashable]) -> tuple[list, np.ndarray]:
     """The distinct values in first-seen order and the slot of each value in that list.
-    Grouped by hash with numpy sorts (no dict operation per value); exact: checked
-    value by value, with a dict doing it again in the (astronomically rare) case of
-    two values with one hash."""
+    Grouped by hash with numpy sorts (no dict operation per value); exact: every
+    repeat is checked against the first of its group, with a dict doing it again in
+    the (astronomically rare) case of two values with one hash."""
     n = len(values)
     if not n:
         return [], np.zeros(0, dtype=np.int64)
     h = np.fromiter(map(hash, values), dtype=np.int64, count=n)
-    order = np.argsort(h, kind="stable")
+    order = np.argsort(h)                  # not stable: the first of each group is taken below
     hs = h[order]
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(hs[1:], hs[:-1], out=new[1:])
-    firsts = order[new]                       # first occurrence of each group
+    firsts = np.minimum.reduceat(order, np.flatnonzero(new))   # first occurrence of each group
+    by_first = np.argsort(firsts)
     rank = np.empty(len(firsts), dtype=np.int64)
-    rank[np.argsort(firsts)] = np.arange(len(firsts), dtype=np.int64)
+    rank[by_first] = np.arange(len(firsts), dtype=np.int64)
     slots = np.empty(n, dtype=np.int64)
     slots[order] = rank[np.cumsum(new) - 1]
+    firsts = firsts[by_first]
     get = values.__getitem__
-    distinct = list(map(get, np.sort(firsts).tolist()))
-    if all(map(operator.eq, values, map(distinct.__getitem__, slots.tolist()))):
+    distinct = list(map(get, firsts.tolist()))
+    first_of = firsts[slots]
+    repeats = np.flatnonzero(first_of != np.arange(n, dtype=np.int64))
+    if all(map(operator.eq, map(get, repeats.tolist()), map(get, first_of[repeats].tolist()))):
         return distinct, slots
     index: dict = {}
     slots = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=n)
     return list(index), slots
+
+
+def code_points(text: str) -> np.ndarray:
+    """The code points of text (uint32); lone surrogates pass through."""
+    try:
+        data = text.encode("utf-32-le")
+    except UnicodeEncodeError:
+        data = text.encode("utf-32-le", "surrogatepass")
+    return np.frombuffer(data, dtype=np.uint32)
+
+
+def from_code_points(cps: np.ndarray) -> str:
+    data = cps.astype(np.uint32, copy=False).tobytes()
+    try:
+        return data.decode("utf-32-le")
+    except UnicodeDecodeError:
+        return data.decode("utf-32-le", "surrogatepass")
+
+
+def pack_strings(values: Sequence[str]) -> tuple[str, str, int]:
+    """Strings as one string (joined by a character none of them holds), its
+    separator and their number: pickled and split back far faster than a list."""
+    sep = "\x00"
+    joined = sep.join(values)
+    if joined.count(sep) != max(len(values) - 1, 0):   # a value holds it: another one
+        sep = unused_char(joined)
+        joined = sep.join(values)
+    return joined, sep, len(values)
+
+
+def unpack_strings(packed: tuple[str, str, int]) -> list[str]:
+    joined, sep, n = packed
+    return joined.split(sep) if n else []
+
+
+def core_names(names: list[str]) -> list[str]:
+    """[core_name(n) for n in names], for all names at once over their code points."""
+    if not names:
+        return []
+    sep = unused_char("".join(names))
+    cps = code_points(sep.join(names))
+    lens = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
+    ends = np.cumsum(lens + 1) - 1          # where the separator after each name is (or would be)
+    last = cps[np.maximum(ends - 1, 0)]
+    cut = np.zeros(len(names), dtype=np.int64)
+    for end_char, suffixes in SUFFIXES_BY_LAST.items():
+        with_end = np.flatnonzero(last == ord(end_char))
+        for suf in suffixes:                # in order: the first that fits wins, as in core_name
+            n = len(suf)
+            cand = with_end[(lens[with_end] >= n + 2) & (cut[with_end] == 0)]
+            for k, ch in enumerate(suf[:-1]):
+                cand = cand[cps[ends[cand] - n + k] == ord(ch)]
+            cut[cand] = n
+    has = np.flatnonzero(cut)
+    if not len(has):
+        return list(names)
+    edge = np.zeros(len(cps) + 1, dtype=np.int8)   # +1 where a cut starts, -1 where it ends
+    edge[ends[has] - cut[has]] = 1
+    edge[ends[has]] = -1
+    return from_code_points(cps[np.cumsum(edge[:-1], dtype=np.int8) == 0]).split(sep)
 
 
 def sorted_unique(keys: np.ndarray) -> np.ndarray:
@@ -84,11 +152,26 @@ def expand(slots: np.ndarray, owners: np.ndarray, owner_starts: np.ndarray,
            owner_entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Postings per owner (a distinct name) -> postings per entry carrying that name
     (the entries of owner k are owner_entries[owner_starts[k]:owner_starts[k+1]])."""
-    counts = owner_starts[owners + 1] - owner_starts[owners]
-    total = int(counts.sum())
-    first = np.repeat(owner_starts[owners], counts)
-    offset = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(slots, counts), owner_entries[first + offset]
+    first = owner_starts[owners]
+    counts = owner_starts[owners + 1] - first
+    at = np.repeat(first - (np.cumsum(counts) - counts), counts)   # + k for the k-th posting out
+    at += np.arange(len(at), dtype=np.int64)
+    return np.repeat(slots, counts), owner_entries[at]
+
+
+def _merge(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two runs of (slot, entry) postings, each sorted by slot, merged by slot; on equal
+    slots a's postings first (a stable sort of a + b)."""
+    at = np.searchsorted(a[0], b[0], side="right") + np.arange(len(b[0]), dtype=np.int64)
+    from_a = np.ones(len(a[0]) + len(b[0]), dtype=bool)
+    from_a[at] = False
+    merged = []
+    for x, y in zip(a, b):
+        out = np.empty(len(from_a), dtype=np.result_type(x, y))
+        out[from_a] = x
+        out[at] = y
+        merged.append(out)
+    return merged[0], merged[1]
 
 
 class Owners:
@@ -119,17 +202,15 @@ class Owners:
         if shared.any():  # an entry under two of its names with the same key: once
             width = self.n_entries
             again = sorted_unique(slot_of[shared] * width + entries[shared])
-            slot_of = np.concatenate([slot_of[~shared], again // width])
-            entries = np.concatenate([entries[~shared], again % width])
-            order = np.argsort(slot_of, kind="stable")  # two sorted runs: a merge
-            slot_of, entries = slot_of[order], entries[order]
+            slot_of, entries = _merge((slot_of[~shared], entries[~shared]), (again // width, again % width))
         starts = np.zeros(n_slots + 1, dtype=np.int64)
         np.cumsum(np.bincount(slot_of, minlength=n_slots), out=starts[1:])
         return starts, entries.astype(np.int32)
 
 
 class KeyTable:
-    """String keys -> entry ids: a dict key -> slot over CSR arrays."""
+    """String keys -> entry ids: a dict key -> slot over CSR arrays. Pickled (and
+    built) packed: the keys as one string, split back into the dict on loading."""
 
     __slots__ = ("slot", "starts", "ids")
 
@@ -141,11 +222,22 @@ class KeyTable:
         return cls({}, np.zeros(1, dtype=np.int64), _EMPTY_IDS)
 
     @classmethod
-    def from_postings(cls, keys: list[str], slots: np.ndarray, names: np.ndarray,
-                      owners: Owners) -> "KeyTable":
-        """keys[s] is the key of slot s; (slots[j], names[j]) are the postings."""
-        starts, ids = owners.csr(slots, names, len(keys))
+    def of_keys(cls, keys: list[str], starts: np.ndarray, ids: np.ndarray) -> "KeyTable":
+        """keys[s] is the key of slot s."""
         return cls(dict(zip(keys, slot_ints(len(keys)))), starts, ids)
+
+    @staticmethod
+    def packed(keys: list[str], slots: np.ndarray, names: np.ndarray, owners: Owners) -> tuple:
+        """The packed table (as pickled) of the postings: keys[s] is the key of slot s;
+        (slots[j], names[j]) are the postings."""
+        starts, ids = owners.csr(slots, names, len(keys))
+        return pack_strings(keys), starts, ids
+
+    @classmethod
+    def unpacked(cls, state: tuple) -> "KeyTable":
+        table = cls.__new__(cls)
+        table.__setstate__(state)
+        return table
 
     def get(self, key: str) -> np.ndarray:
         s = self.slot.get(key)
@@ -161,11 +253,11 @@ class KeyTable:
         return len(self.slot)
 
     def __getstate__(self):
-        return (list(self.slot), self.starts, self.ids)
+        return pack_strings(list(self.slot)), self.starts, self.ids
 
     def __setstate__(self, state) -> None:
         keys, self.starts, self.ids = state
-        self.slot = dict(zip(keys, slot_ints(len(keys))))
+        self.slot = dict(zip(unpack_strings(keys), slot_ints(keys[2])))
 
 
 class SortedKeys(Sequence[str]):
@@ -179,10 +271,17 @@ class SortedKeys(Sequence[str]):
 
     @classmethod
     def of(cls, sorted_keys: list[str]) -> "SortedKeys":
-        encoded = list(map(str.encode, sorted_keys))  # UTF-8
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-        return cls(b"".join(encoded), offsets)
+        joined = "".join(sorted_keys)
+        blob = joined.encode()  # UTF-8
+        offsets = np.zeros(len(sorted_keys) + 1, dtype=np.int64)   # in characters, then in bytes
+        np.cumsum(np.fromiter(map(len, sorted_keys), dtype=np.int64, count=len(sorted_keys)), out=offsets[1:])
+        if len(blob) != len(joined):   # not all ASCII: the extra UTF-8 bytes of the others count
+            cps = code_points(joined)
+            at = np.flatnonzero(cps >= 0x80)
+            extra = 1 + (cps[at] >= 0x800).astype(np.int64) + (cps[at] >= 0x10000)
+            key_of = np.searchsorted(offsets, at, side="right") - 1
+            offsets[1:] += np.cumsum(np.bincount(key_of, weights=extra, minlength=len(sorted_keys))).astype(np.int64)
+        return cls(blob, offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

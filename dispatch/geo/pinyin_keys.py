@@ -119,7 +119,8 @@ def bulk_keys(names: list[str], cores: list[str]) -> tuple[list[str], list[str],
 
     The other readings are read the same way: in each such name the last (then the
     last but one) polyphonic character is replaced by a private character that stands
-    for its second reading, and all those variants are translated at once."""
+    for its second reading (found for all names at once over their code points), and
+    all those variants are translated at once."""
     if not names:
         return [], [], [], [], []
     chars = set("".join(names))
@@ -130,37 +131,68 @@ def bulk_keys(names: list[str], cores: list[str]) -> tuple[list[str], list[str],
     initial_of = {ord(c): readings(c)[0][:1] for c in chars}
     joined = sep.join(names)
     fulls = joined.translate(full_of).split(sep)
-    initials = joined.translate(initial_of).split(sep)
+    initials = _initials(joined, sep, initial_of).split(sep)
     sounds = sep.join(cores).translate(full_of).split(sep)
     poly = sorted(c for c in chars if len(readings(c)) > 1)
-    owners: list[int] = []
-    keys: list[str] = []
-    if poly:
-        alt = {c: next(free) for c in poly}  # the private character of c's second reading
-        for c, a in alt.items():
-            full_of[ord(a)] = readings(c)[1]
-            initial_of[ord(a)] = readings(c)[1][:1]
-        group = "[" + "".join(re.escape(c) for c in poly) + "]"
-        last = re.compile(".*(" + group + ")", re.S).match          # greedy: the last one
-        last_two = re.compile(".*(" + group + ").*" + group, re.S).match
-        variants: list[str] = []
-        for i, n in enumerate(names):
-            m = last(n)
-            if m is None:
-                continue
-            j = m.start(1)
-            variants.append(n[:j] + alt[n[j]] + n[j + 1:])
-            owners.append(i)
-            if (MAX_VARIANTS > 2) and (m2 := last_two(n)) is not None:
-                k = m2.start(1)
-                variants.append(n[:k] + alt[n[k]] + n[k + 1:])
-                owners.append(i)
-        vjoined = sep.join(variants)
-        vfull = vjoined.translate(full_of).split(sep)
-        vinitial = vjoined.translate(initial_of).split(sep)
-        keys = vfull + vinitial
-        owners = owners + owners
-    return sounds, fulls, initials, owners, keys
+    if not poly:
+        return sounds, fulls, initials, [], []
+    alt = [next(free) for _ in poly]  # the private character of each one's second reading
+    for c, a in zip(poly, alt):
+        full_of[ord(a)] = readings(c)[1]
+        initial_of[ord(a)] = readings(c)[1][:1]
+    owners, vjoined = _variant_text(names, joined, sep, poly, alt)
+    keys = vjoined.translate(full_of).split(sep) + _initials(vjoined, sep, initial_of).split(sep)
+    return sounds, fulls, initials, owners + owners, keys
+
+
+def _initials(text: str, sep: str, initial_of: dict[int, str]) -> str:
+    """text.translate(initial_of) (every character of text in initial_of, which maps to
+    one character or none; sep kept) over the code points at once."""
+    import numpy as np
+
+    from dispatch.geo.key_tables import code_points, from_code_points
+    cps = code_points(text)
+    if not len(cps):
+        return ""
+    chars = np.fromiter(initial_of, dtype=np.int64, count=len(initial_of))
+    table = np.full(max(int(cps.max()), int(chars.max(initial=0)), ord(sep)) + 1, -1, dtype=np.int64)
+    table[chars] = np.fromiter((ord(v) if v else -1 for v in initial_of.values()), dtype=np.int64,
+                               count=len(initial_of))
+    table[ord(sep)] = ord(sep)
+    out = table[cps]
+    return from_code_points(out[out >= 0])
+
+
+def _variant_text(names: list[str], joined: str, sep: str, poly: list[str],
+                  alt: list[str]) -> tuple[list[int], str]:
+    """The names with a polyphonic character, once with the last one replaced by its
+    private character and (MAX_VARIANTS 3) once with the last but one: their name
+    indexes and the variants joined by sep."""
+    import numpy as np
+
+    from dispatch.geo.key_tables import code_points, from_code_points
+    cps = code_points(joined + sep)
+    lens = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
+    ends = np.cumsum(lens + 1) - 1          # the separator after each name
+    poly_cps = np.asarray([ord(c) for c in poly], dtype=np.uint32)   # sorted
+    alt_cps = np.asarray([ord(a) for a in alt], dtype=np.uint32)
+    pos = np.flatnonzero(np.isin(cps, poly_cps))
+    if not len(pos):
+        return [], ""
+    name_of = np.searchsorted(ends, pos)
+    last = np.ones(len(pos), dtype=bool)
+    np.not_equal(name_of[1:], name_of[:-1], out=last[:-1])
+    second = np.zeros(len(pos), dtype=bool)
+    if MAX_VARIANTS > 2:
+        second[:-1] = ~last[:-1] & last[1:]
+    which = np.flatnonzero(last | second)   # in name order, the last but one before the last
+    var_pos, var_name = pos[which], name_of[which]
+    counts = lens[var_name] + 1
+    out_start = np.cumsum(counts) - counts
+    name_start = ends[var_name] - lens[var_name]
+    text = cps[np.repeat(name_start - out_start, counts) + np.arange(int(counts.sum()), dtype=np.int64)]
+    text[out_start + var_pos - name_start] = alt_cps[np.searchsorted(poly_cps, cps[var_pos])]
+    return var_name.tolist(), from_code_points(text[:-1])
 
 
 def is_typed_pinyin(text: str) -> bool:

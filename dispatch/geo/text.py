@@ -11,6 +11,7 @@ characters cut is reported in `NormalisedText.cut`.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -125,17 +126,25 @@ def convert_numerals(text: str) -> str:
     return _NUM_BEFORE_UNIT.sub(lambda m: str(chinese_number(m.group(1))), text)
 
 
-_SUFFIX_BY_LAST: dict[str, tuple[str, ...]] = {}
+SUFFIXES_BY_LAST: dict[str, tuple[str, ...]] = {}
 for _suf in NAME_SUFFIXES:
-    _SUFFIX_BY_LAST[_suf[-1]] = _SUFFIX_BY_LAST.get(_suf[-1], ()) + (_suf,)
+    SUFFIXES_BY_LAST[_suf[-1]] = SUFFIXES_BY_LAST.get(_suf[-1], ()) + (_suf,)
 
 
 def core_name(name: str) -> str:
     """The name without its administrative/settlement suffix, if at least 2 characters remain."""
-    for suf in _SUFFIX_BY_LAST.get(name[-1:], ()):
+    for suf in SUFFIXES_BY_LAST.get(name[-1:], ()):
         if name.endswith(suf) and len(name) - len(suf) >= 2:
             return name[: -len(suf)]
     return name
+
+
+def unused_char(text: str) -> str:
+    """A character that text does not contain (a separator for joining strings)."""
+    for code in itertools.chain(range(32), range(0xE000, 0xF900), range(0xF0000, 0xFFFFE)):
+        if chr(code) not in text:
+            return chr(code)
+    raise ValueError("no unused character")  # text holds every control and private character
 
 
 def is_meaningless(text: str) -> bool:

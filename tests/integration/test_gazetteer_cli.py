@@ -86,7 +86,7 @@ def test_import_admin_of_a_real_file_with_progress(capsys, tmp_path):
 
 def test_import_osm_refuses_binary(capsys, tmp_path):
     refused(capsys, tmp_path, "gazetteer", "import-osm", write(tmp_path, "x.osm", BINARY),
-            match="不是有效的 OSM XML")
+            match="不是 OSM 文件")
 
 
 def test_import_csv_good_file_writes(capsys, tmp_path):

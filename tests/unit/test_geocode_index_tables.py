@@ -61,7 +61,7 @@ def test_tables_equal_the_reference(records):
 def test_cache_round_trip(records, tmp_path):
     idx = GeoIndex.build(records, signature=("t",))
     before = {k: idx.core.get(k).tolist() for k in list(idx.core.slot)[:500]}
-    idx.save(tmp_path / "i.pkl")                 # the index takes itself back from the bytes
+    idx.save(tmp_path / "i.pkl")                 # writes the cache file; the index stays as it was
     assert {k: idx.core.get(k).tolist() for k in before} == before
     loaded = GeoIndex.load(tmp_path / "i.pkl", ("t",))
     assert loaded is not None and loaded.names == idx.names
