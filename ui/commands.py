@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from dispatch.commands.support import open_app, positive_int, print_json, record_id, settings_from_args
-from ui import screen_bench
+from ui import map_bench, screen_bench
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -20,6 +20,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     r.add_argument("--pdf", required=True, metavar="FILE")
     r.set_defaults(handler=_report)
     screen_bench.register(bench)  # bench screen: another seat's action to this seat's screens
+    map_bench.register(bench)  # bench map: pan/zoom frames over a whole city's roads
 
 
 def run_console(args: argparse.Namespace) -> int:

@@ -452,18 +452,18 @@
       data = data || {};
       renderer = L.canvas({ padding: 0.5, tolerance: 4 });
       map.options.zoomSnap = 0.25;
-      // Road names sit above the roads and grids but under every marker.
-      map.createPane("dmRoadLabels").style.zIndex = 450;
-      map.getPane("dmRoadLabels").style.pointerEvents = "none";
       map.attributionControl.setPrefix(false);
       map.attributionControl.addAttribution(
         cfg.attributionUrl ? '<a href="' + esc(cfg.attributionUrl) + '" target="_blank">' +
           esc(cfg.attribution) + "</a>" : esc(cfg.attribution));
       L.control.scale({ imperial: false, position: "bottomright", maxWidth: 160 }).addTo(map);
-      ["roads", "grids", "labels", "stations", "routes", "tracks", "units", "incidents", "candidates", "pick"]
-        .forEach(function (name) { layers[name] = L.layerGroup().addTo(map); });
-      base = window.DispatchMapBase.draw(map, layers, renderer, data, esc);
-      map.on("zoomend", function () { base.onZoom(); scheduleDeclutter(); });
+      // Tiles appear at once, not faded in over 200 ms: a pan shows its roads when drawn.
+      map._fadeAnimated = false;
+      ["roads", "grids", "stations", "routes", "tracks", "units", "incidents", "candidates", "pick"]
+        .forEach(function (name) { layers[name] = L.layerGroup(); });
+      Object.keys(layers).forEach(function (name) { if (name !== "roads") { layers[name].addTo(map); } });
+      base = window.DispatchMapBase.draw(map, layers, data, esc, send);
+      map.on("zoomend", function () { scheduleDeclutter(); });
       map.on("click", function (e) { api._emitClick(e.latlng.lng, e.latlng.lat); });
       translateControls();
       var b = cfg.bounds;
@@ -480,10 +480,15 @@
           map.fitBounds(dataBounds, { padding: [10, 10], animate: false });
         }
       }
+      layers.roads.addTo(map);  // once the view is set: no tiles asked for a view never shown
       if (typeof QWebChannel !== "undefined" && typeof qt !== "undefined" && qt.webChannelTransport) {
         new QWebChannel(qt.webChannelTransport, function (channel) {
           bridge = channel.objects.bridge;
-          send({ type: "ready" });
+          // Ready once the roads of the first view are drawn: the map is really there.
+          var roads = base.roads();
+          roads.connected();
+          if (roads.isLoading()) { roads.once("load", function () { send({ type: "ready" }); }); }
+          else { send({ type: "ready" }); }
         });
       }
     },
@@ -518,6 +523,9 @@
       if (!visible && map.hasLayer(layers.grids)) { map.removeLayer(layers.grids); }
     },
     _map: function () { return map; },
+    _roads: function () { return base.roads(); },
+    /* Python's answer to a "road_tiles" message: {"z/x/y": [roads, labels] (base64)}. */
+    _roadTiles: function (tiles) { base.roads().receive(tiles); },
     _emitClick: function (lon, lat) {
       send({ type: "map_click", lon: lon, lat: lat });
     },
@@ -527,10 +535,11 @@
     /* A snapshot for tests and diagnostics. */
     debugState: function () {
       function pos(m) { var p = m.getLatLng(); return { lon: p.lng, lat: p.lat }; }
-      var out = { ready: !!bridge, zoom: map.getZoom(), roads: base.roadCount(),
+      var roadStats = base.roads().stats();
+      var out = { ready: !!bridge, zoom: map.getZoom(), roads: roadStats.runs, roadTiles: roadStats,
+        roadTip: base.roadTip(),
         units: {}, incidents: {}, candidates: {}, routes: {}, pick: pick ? pos(pick) : null,
         highlighted: null, gridsVisible: map.hasLayer(layers.grids),
-        labelsShown: layers.labels.getLayers().length,
         stations: layers.stations.getLayers().length };
       Object.keys(units).forEach(function (id) {
         var m = units[id], p = pos(m), el = m.getElement();

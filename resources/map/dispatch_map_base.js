@@ -1,81 +1,42 @@
-/* The map page's basemap: roads drawn from the bundled OSM data (styled by road
- * class, wider with zoom), road-name labels, grids (网格), stations and the legend.
- * Used by dispatch_map.js: window.DispatchMapBase.draw(map, layers, renderer, data, esc).
+/* The map page's basemap: the road tiles (styled by road class, wider with zoom,
+ * road names, named on hover), grids (网格), stations and the legend.
+ * Used by dispatch_map.js: window.DispatchMapBase.draw(map, layers, data, esc, send).
  */
 (function () {
   "use strict";
 
-  // Road styling by rank (dispatch.geo.basemap.HIGHWAY_RANK): [colour, base width].
-  var ROAD_STYLE = {
-    6: ["#a3b1c2", 6], 5: ["#8d9db1", 5], 4: ["#7f8fa2", 4],
-    3: ["#657386", 3], 2: ["#525e6e", 2.4], 1: ["#465160", 2], 0: ["#3a4350", 1.4]
-  };
-
-  var map = null, layers = null, renderer = null, esc = null;
-  var roadsLayer = null, labelMarkers = [], gridLayer = null, gridLabels = null;
+  var map = null, layers = null, esc = null;
+  var roadLayer = null, roadTip = null, gridLayer = null, gridLabels = null;
 
   function ll(lon, lat) { return L.latLng(lat, lon); }
 
-  function roadWeight(rank, zoom) {
-    var base = (ROAD_STYLE[rank] || ROAD_STYLE[1])[1];
-    var f = Math.max(0.6, Math.min(2.6, Math.pow(1.35, zoom - 15)));
-    return base * f;
-  }
-
-  function drawRoads(roads) {
-    roadsLayer = L.geoJSON(roads, {
-      renderer: renderer,
-      interactive: true,
-      bubblingMouseEvents: true,
-      style: function (f) {
-        var rank = f.properties.rank;
-        return {
-          color: (ROAD_STYLE[rank] || ROAD_STYLE[1])[0], weight: roadWeight(rank, map.getZoom()),
-          opacity: 1, lineCap: "round", lineJoin: "round"
-        };
-      },
-      onEachFeature: function (f, layer) {
-        if (f.properties.name) {
-          layer.bindTooltip(esc(f.properties.name) + (f.properties.oneway ? " （单行）" : ""),
-            { sticky: true, className: "dm-road-tip", direction: "top", offset: [0, -6] });
-        }
+  // The roads: vector tiles from Python (dispatch_road_tiles.js), named on hover.
+  function drawRoads(cfg, send) {
+    roadLayer = window.DispatchRoadTiles.create(map, cfg, send);
+    layers.roads.addLayer(roadLayer);
+    roadTip = L.DomUtil.create("div", "leaflet-tooltip dm-road-tip dm-road-hover", map.getContainer());
+    roadTip.style.display = "none";
+    var pending = null, frame = false;
+    function hover() {
+      frame = false;
+      if (!pending) { return; }
+      var e = pending, road = roadLayer.roadAt(e.latlng);
+      pending = null;
+      if (road) {
+        roadTip.textContent = road.name + (road.oneway ? " （单行）" : "");
+        roadTip.style.left = (e.containerPoint.x + 12) + "px";
+        roadTip.style.top = (e.containerPoint.y - 30) + "px";
+        roadTip.style.display = "block";
+      } else {
+        roadTip.style.display = "none";
       }
-    }).addTo(layers.roads);
-  }
-
-  function restyleRoads() {
-    if (!roadsLayer) { return; }
-    var z = map.getZoom();
-    roadsLayer.eachLayer(function (l) {
-      l.setStyle({ weight: roadWeight(l.feature.properties.rank, z) });
+    }
+    // At most one look-up per frame, however fast the mouse moves.
+    map.on("mousemove", function (e) {
+      pending = e;
+      if (!frame) { frame = true; window.requestAnimationFrame(hover); }
     });
-  }
-
-  function drawLabels(labels) {
-    labels.forEach(function (lab) {
-      var icon = L.divIcon({
-        className: "dm-road-label-icon",
-        html: '<span class="dm-road-label r' + lab.rank + '" style="transform:translate(-50%,-50%) rotate(' +
-          lab.angle + 'deg)">' + esc(lab.name) + "</span>",
-        iconSize: [0, 0]
-      });
-      var m = L.marker(ll(lab.lon, lab.lat), { icon: icon, interactive: false, keyboard: false,
-        pane: "dmRoadLabels" });
-      m._dmRank = lab.rank;
-      labelMarkers.push(m);
-    });
-    updateLabels();
-  }
-
-  function updateLabels() {
-    var z = map.getZoom();
-    // Arterials named from zoom 15, all named roads from zoom 17.
-    var minRank = z >= 17 ? 0 : (z >= 16 ? 3 : (z >= 15 ? 5 : 99));
-    labelMarkers.forEach(function (m) {
-      var show = m._dmRank >= minRank;
-      if (show && !layers.labels.hasLayer(m)) { layers.labels.addLayer(m); }
-      if (!show && layers.labels.hasLayer(m)) { layers.labels.removeLayer(m); }
-    });
+    map.on("mouseout zoomstart movestart", function () { pending = null; roadTip.style.display = "none"; });
   }
 
   function drawGrids(grids) {
@@ -133,16 +94,15 @@
   }
 
   window.DispatchMapBase = {
-    draw: function (leafletMap, layerGroups, canvasRenderer, data, escape) {
-      map = leafletMap; layers = layerGroups; renderer = canvasRenderer; esc = escape;
-      drawRoads(data.roads || { type: "FeatureCollection", features: [] });
-      drawLabels(data.labels || []);
+    draw: function (leafletMap, layerGroups, data, escape, send) {
+      map = leafletMap; layers = layerGroups; esc = escape;
+      drawRoads(data.roadTiles, send);
       drawGrids(data.grids);
       drawStations(data.stations);
       addLegend();
       return {
-        onZoom: function () { restyleRoads(); updateLabels(); },
-        roadCount: function () { return roadsLayer ? roadsLayer.getLayers().length : 0; }
+        roads: function () { return roadLayer; },
+        roadTip: function () { return roadTip.style.display === "none" ? "" : roadTip.textContent; }
       };
     }
   };

@@ -90,7 +90,7 @@ def test_page_is_rendered_offline(pane, basemap):
     assert set(urls) <= {basemap["attribution_url"]}
     assert "OpenStreetMap" in html
     for name in ("leaflet.js", "leaflet.css", "qwebchannel.js", "dispatch_map.js", "dispatch_map_base.js",
-                 "dispatch_map.css", "dispatch_basemap.js"):
+                 "dispatch_road_tiles.js", "dispatch_map.css", "dispatch_basemap.js"):
         assert (pane.page_path.parent / name).is_file()
     assert pane.blocked_requests == []
     requested = pane.requested_urls
@@ -106,7 +106,11 @@ def test_page_is_rendered_offline(pane, basemap):
 def test_basemap_drawn_with_attribution_scale_and_legend(qtbot, pane, basemap):
     st = state(qtbot, pane)
     assert st["ready"] is True
-    assert st["roads"] == len(basemap["roads"]["features"])
+    # Ready means the roads of the first view are drawn: every tile of it, with roads.
+    tiles = st["roadTiles"]
+    assert tiles["shown"] >= 6 and tiles["received"] >= tiles["shown"]
+    assert st["roads"] > 300
+    assert not js(qtbot, pane, "dispatchMap._roads().isLoading()")
     assert st["stations"] == 1 and st["gridsVisible"] is True
     dom = js(qtbot, pane, "[document.querySelector('.leaflet-control-attribution').textContent,"
                           " !!document.querySelector('.leaflet-control-scale'),"
@@ -292,3 +296,97 @@ def test_demo_map_fills_its_pane_and_stays_on_the_roads(qtbot, make_pane, basema
     qtbot.waitUntil(lambda: inside(js(qtbot, pane, view)), timeout=3000)
     pane.resize(500, 1000)                                     # a narrower pane: still filled
     qtbot.waitUntil(lambda: inside(js(qtbot, pane, view)), timeout=3000)
+
+
+def _road_point(basemap: dict, name: str) -> tuple[float, float, bool]:
+    """The middle of the longest segment of a named road, and whether it is one-way."""
+    best = None
+    for f in basemap["roads"]["features"]:
+        if f["properties"]["name"] != name:
+            continue
+        c = f["geometry"]["coordinates"]
+        for a, b in zip(c, c[1:]):
+            length = abs(a[0] - b[0]) + abs(a[1] - b[1])
+            if best is None or length > best[0]:
+                best = (length, (a[0] + b[0]) / 2, (a[1] + b[1]) / 2, f["properties"]["oneway"])
+    assert best is not None, name
+    return best[1], best[2], best[3]
+
+
+@pytest.mark.parametrize("name", ["西藏中路", "福州路"])
+def test_road_named_under_the_mouse(qtbot, pane, basemap, name):
+    """The tiles are canvases: the road under a real mouse move is found in the tile
+    data and named, with （单行） on a one-way road, as the GeoJSON roads' tooltips did."""
+    lon, lat, oneway = _road_point(basemap, name)
+    pane.focus(lon, lat, 18)
+    qtbot.waitUntil(lambda: not js(qtbot, pane, "dispatchMap._roads().isLoading()"), timeout=5000)
+    x, y = js(qtbot, pane, f"(function(){{var p = dispatchMap._map().latLngToContainerPoint([{lat}, {lon}]);"
+                           " return [p.x, p.y];})()")
+    target = pane.view.focusProxy() or pane.view
+    want = name + (" （单行）" if oneway else "")
+
+    def named() -> bool:
+        for d in (30, 15, 0):  # the mouse comes to the road from aside
+            qtbot.mouseMove(target, QPoint(round(x) + d, round(y) + d))
+            qtbot.wait(30)
+        return state(qtbot, pane)["roadTip"] == want
+    qtbot.waitUntil(named, timeout=5000)
+    road = js(qtbot, pane, f"dispatchMap._roads().roadAt(L.latLng({lat}, {lon}))")
+    assert road["name"] == name and road["oneway"] is oneway
+
+
+def test_demo_road_tiles_are_in_the_page(qtbot, pane):
+    """The demo's few tiles are written into the page: no view asks Python for any."""
+    for dx in (600, -1200, 600):
+        pane.evaluate(f"dispatchMap._map().panBy([{dx}, 300], {{animate: false}})")
+        qtbot.waitUntil(lambda: not js(qtbot, pane, "dispatchMap._roads().isLoading()"), timeout=5000)
+    st = state(qtbot, pane)["roadTiles"]
+    assert st["requested"] == 0 and st["shown"] >= 6 and st["runs"] > 300
+
+
+def test_road_tiles_come_over_the_bridge_once(qtbot, make_pane, monkeypatch):
+    """A big tile set (a city's) stays in Python: tiles are asked for as the view moves,
+    in batches; a view seen before needs none."""
+    import ui.map.page
+    monkeypatch.setattr(ui.map.page, "PRELOAD_BYTES", 0)
+    pane = make_pane()
+    with qtbot.waitSignal(pane.ready, timeout=READY_MS):
+        pass
+    before = state(qtbot, pane)["roadTiles"]
+    assert before["requested"] > 0 and before["received"] == before["requested"]
+    pane.evaluate("dispatchMap._map().panBy([600, 0], {animate: false})")
+    qtbot.waitUntil(lambda: state(qtbot, pane)["roadTiles"]["requested"] > before["requested"], timeout=5000)
+    qtbot.waitUntil(lambda: not js(qtbot, pane, "dispatchMap._roads().isLoading()"), timeout=5000)
+    moved = state(qtbot, pane)["roadTiles"]
+    assert moved["received"] == moved["requested"]
+    pane.evaluate("dispatchMap._map().panBy([-600, 0], {animate: false})")
+    qtbot.waitUntil(lambda: not js(qtbot, pane, "dispatchMap._roads().isLoading()"), timeout=5000)
+    back = state(qtbot, pane)["roadTiles"]
+    assert back["requested"] == moved["requested"]  # nothing asked again
+    assert back["shown"] >= 6
+
+
+def _lit_share(pane, qtbot) -> float:
+    """Share of the pane's pixels clearly brighter than the dark background."""
+    image = pane.grab().toImage()
+    w, h = image.width(), image.height()
+    lit = total = 0
+    for y in range(0, h, 4):
+        for x in range(0, w, 4):
+            c = image.pixelColor(x, y)
+            total += 1
+            lit += (c.red() + c.green() + c.blue()) > 3 * 50
+    return lit / total
+
+
+def test_roads_are_painted_and_gone_without_their_layer(qtbot, pane):
+    """Real pixels: the roads cover a good part of the demo view; without the road layer
+    (the bench's peer) only the controls and the legend are lit."""
+    pane.focus(121.4755, 31.2330, 16)
+    qtbot.waitUntil(lambda: not js(qtbot, pane, "dispatchMap._roads().isLoading()"), timeout=5000)
+    qtbot.wait(300)
+    with_roads = _lit_share(pane, qtbot)
+    pane.evaluate("dispatchMap._map().removeLayer(dispatchMap._roads())")
+    qtbot.wait(300)
+    without = _lit_share(pane, qtbot)
+    assert with_roads > 0.08 and without < with_roads / 3, (with_roads, without)

@@ -21,6 +21,7 @@ class MapBridge(QObject):
     candidate_clicked = Signal(int)         # candidate index
     incident_clicked = Signal(int)          # incident id
     unit_clicked = Signal(int)              # unit id
+    road_tiles_requested = Signal(list)     # ["z/x/y", ...]: the page wants these road tiles
 
     @Slot(str)
     def send(self, payload: str) -> None:
@@ -38,6 +39,8 @@ class MapBridge(QObject):
                 self.incident_clicked.emit(int(msg["id"]))
             elif kind == "unit_click":
                 self.unit_clicked.emit(int(msg["id"]))
+            elif kind == "road_tiles":
+                self.road_tiles_requested.emit([str(k) for k in msg["keys"]])
             else:
                 log.warning("map page sent an unknown message: %r", payload)
         except (ValueError, KeyError, TypeError, AttributeError):

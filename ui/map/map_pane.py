@@ -22,6 +22,8 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from dispatch.geo.road_lines import lines_from_basemap
+from dispatch.geo.road_tiles import TileSet, cached_tiles
 from ui.map.bridge import MapBridge
 from ui.map.page import render_page
 
@@ -72,8 +74,12 @@ class _MapPage(QWebEnginePage):
 class MapPane(QWidget):
     """The map pane. ``basemap`` is ``dispatch.geo.basemap.build_basemap(osm)``,
     optionally with ``grids`` and ``stations``; the page and its assets are written
-    under ``cache_dir / "map"``. ``tile_url`` points at a deployment's own tile
-    server (default: none, the roads are drawn from the basemap data)."""
+    under ``cache_dir / "map"``. The roads are drawn from vector tiles
+    (dispatch.geo.road_tiles) that the page asks for as the view moves: the
+    basemap's own ``road_tiles`` (a TileSet, e.g. a whole city's, built ahead) or
+    else tiles cut from its ``roads``, cached under ``cache_dir / "road-tiles"`` by
+    the hash of the roads. ``tile_url`` points at a deployment's own tile server
+    (default: none)."""
 
     ready = Signal()
     map_clicked = Signal(float, float)      # lon, lat
@@ -123,10 +129,13 @@ class MapPane(QWidget):
         self._bridge.candidate_clicked.connect(self.candidate_clicked)
         self._bridge.incident_clicked.connect(self.incident_clicked)
         self._bridge.unit_clicked.connect(self.unit_clicked)
+        self._bridge.road_tiles_requested.connect(self._on_road_tiles_requested)
         self._page.loadFinished.connect(self._on_load_finished)
         self._page.renderProcessTerminated.connect(self._on_render_process_terminated)
 
-        self.page_path = render_page(basemap, Path(cache_dir) / "map", tile_url=tile_url)
+        self.road_tiles: TileSet = basemap.get("road_tiles") or cached_tiles(
+            lines_from_basemap(basemap), Path(cache_dir) / "road-tiles")
+        self.page_path = render_page(basemap, Path(cache_dir) / "map", self.road_tiles, tile_url=tile_url)
         self._view.setUrl(QUrl.fromLocalFile(str(self.page_path)))
 
     # ---- state -------------------------------------------------------------
@@ -274,6 +283,11 @@ class MapPane(QWidget):
         for script, callback in queued:
             self._run(script, callback)
         self.ready.emit()
+
+    def _on_road_tiles_requested(self, keys: list[str]) -> None:
+        # Answered at once, ready or not: the page is ready only once its roads are drawn.
+        tiles = {key: self.road_tiles.payload(key) for key in keys}
+        self._page.runJavaScript(f"window.dispatchMap._roadTiles({json.dumps(tiles)});", 0)
 
     def _on_render_process_terminated(self, status, exit_code: int) -> None:
         log.error("map renderer died (%s, %s); reloading the map page", status, exit_code)

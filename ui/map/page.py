@@ -14,14 +14,16 @@ import xstatic.pkg.leaflet as xleaflet
 from PySide6.QtCore import QFile, QIODevice
 
 from dispatch.domain.errors import DispatchError
+from dispatch.geo.road_tiles import DATA_MAX_ZOOM, DATA_MIN_ZOOM, EXTENT, TileSet
 
 RESOURCE_DIR = Path(__file__).resolve().parents[2] / "resources" / "map"
 PAGE_NAME = "dispatch_map.html"
 QWEBCHANNEL_RESOURCE = ":/qtwebchannel/qwebchannel.js"
 
-_JS = ["leaflet.js", "qwebchannel.js", "dispatch_map_base.js", "dispatch_map.js",
-       "dispatch_basemap.js"]
+_JS = ["leaflet.js", "qwebchannel.js", "dispatch_road_tiles.js", "dispatch_map_base.js",
+       "dispatch_map.js", "dispatch_basemap.js"]
 _CSS = ["leaflet.css", "dispatch_map.css"]
+PRELOAD_BYTES = 1_000_000
 
 
 def _qwebchannel_js() -> bytes:
@@ -47,17 +49,20 @@ def _copy_assets(out_dir: Path) -> None:
     images = leaflet_dir / "images"
     if images.is_dir():
         shutil.copytree(images, out_dir / "images", dirs_exist_ok=True)
-    for name in ("dispatch_map_base.js", "dispatch_map.js", "dispatch_map.css"):
+    for name in ("dispatch_road_tiles.js", "dispatch_map_base.js", "dispatch_map.js", "dispatch_map.css"):
         shutil.copyfile(RESOURCE_DIR / name, out_dir / name)
     (out_dir / "qwebchannel.js").write_bytes(_qwebchannel_js())
 
 
-def render_page(basemap: dict[str, Any], out_dir: Path, tile_url: str | None = None) -> Path:
+def render_page(basemap: dict[str, Any], out_dir: Path, road_tiles: TileSet,
+                tile_url: str | None = None) -> Path:
     """Write the map page and its assets into ``out_dir``; return the page path.
 
-    ``basemap`` is ``dispatch.geo.basemap.build_basemap(osm)`` plus the optional
-    ``grids`` (FeatureCollection) and ``stations`` (list of dicts). ``tile_url`` is
-    a deployment's own tile server (``.../{z}/{x}/{y}.png``), drawn under the roads.
+    ``basemap`` gives the ``bounds``, the attribution and the optional ``grids``
+    (FeatureCollection) and ``stations`` (list of dicts); the roads are drawn from
+    ``road_tiles`` (served to the page over the QWebChannel, only its name table is
+    written here). ``tile_url`` is a deployment's own tile server
+    (``.../{z}/{x}/{y}.png``), drawn under the roads.
     """
     out_dir = Path(out_dir)
     try:
@@ -72,8 +77,11 @@ def render_page(basemap: dict[str, Any], out_dir: Path, tile_url: str | None = N
         "hasTiles": bool(tile_url),
     }
     data = {
-        "roads": basemap.get("roads", {"type": "FeatureCollection", "features": []}),
-        "labels": basemap.get("labels", []),
+        "roadTiles": {"minZoom": DATA_MIN_ZOOM, "maxZoom": DATA_MAX_ZOOM, "extent": EXTENT,
+                      "names": road_tiles.names,
+                      # a small set (the demo) goes into the page: its first view is drawn
+                      # without a round trip to Python, which is busy loading at start
+                      "preload": road_tiles.all_payloads() if road_tiles.nbytes <= PRELOAD_BYTES else None},
         "grids": basemap.get("grids"),
         "stations": basemap.get("stations", []),
     }
