@@ -126,8 +126,8 @@ def bench_screen(n_incidents: int, n_units: int, actions: int = 60, poll_ms: int
         w.resize(1920, 1080)
         w.show()
         if poll_ms is not None:
-            w.follower._timer.setInterval(poll_ms)
-        poll_ms = w.follower._timer.interval()  # SQLite: the poll; PostgreSQL: the safety net
+            w.follower.interval_ms = poll_ms
+        poll_ms = w.follower.interval_ms  # SQLite: the poll; PostgreSQL: the safety net
         shown_incidents, shown_units = w.queue.model.rowCount(), w.board.model.rowCount()
 
         stamp: dict[str, float] = {}

@@ -39,9 +39,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from dispatch.bootstrap import bootstrap
     from dispatch.settings import Settings
+    from ui.gui_gaps import GapMeter
     from ui.main_window import MainWindow
 
     qt = QApplication([sys.argv[0]])
+    meter = GapMeter(TICK_MS / 1000)
     scratch = tempfile.TemporaryDirectory(prefix="visible-probe-")
     app = bootstrap(Settings(db_url=args.db, data_dir=Path(scratch.name), load_demo=False))
     w = MainWindow(app)
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     last, last_cpu = [time.monotonic()], [time.thread_time()]
 
     def tick() -> None:
+        meter.tick()
         now = time.monotonic()
         cpu = time.thread_time()
         gaps.append(now - last[0] - TICK_MS / 1000)
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             gaps.clear()
             gap_at.clear()
             busy.clear()
+            meter.start()
             cpu0[0], wall0[0] = time.thread_time(), time.monotonic()
             print("ready", flush=True)
         else:
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                       # block with little CPU is the machine's other load, not the console's work
                       "gui_busy_max_ms": round(max(busy) * 1000, 1) if busy else None,
                       "gui_cpu_share": round(gui_cpu / max(wall, 1e-9), 3),
-                      "feed_reads": w.live.feed.follower.reads}), flush=True)
+                      "feed_reads": w.live.feed.follower.reads, "gaps": meter.report(),
+                      "gaps_storm": meter.report(since=first_fix[0]) if first_fix[0] else None}), flush=True)
     w.close()
     app.engine.dispose()
     return 0

@@ -13,6 +13,11 @@ lost. An idle log is read at once; a busy one (every seat's commit notifies ever
 is read in batches, so N seats do not cost N reads per commit each. When that connection
 is lost it reconnects and wakes the follower once, so the cursor catches up without a
 gap. On SQLite (one file, no server) the follower polls.
+
+The cursor is guarded by `lock`: two threads may read (the console reads in a thread
+and also at once after its own actions), and each read takes the events after the
+other's. Hold `lock` around a read and what is done with its events to keep the two
+in id order.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ class Follower:
             with store.reader() as s:
                 cursor = eventlog.last_id(s)
         self.cursor = cursor
+        self.lock = threading.RLock()  # guards the cursor: one read at a time
         self._wake = threading.Event()
         self._listener: _Listener | None = None
 
@@ -50,11 +56,27 @@ class Follower:
     def read_new(self, limit: int | None = None) -> list[Event]:
         """Events with id > cursor in log order; the cursor moves past them.
         Raises StoreUnavailable (a DispatchError) when the database cannot be read."""
-        with self.store.reader() as s:
+        with self.lock, self.store.reader() as s:
             new = eventlog.read(s, since_id=self.cursor, limit=limit)
-        if new:
-            self.cursor = new[-1].id
+            if new:
+                self.cursor = new[-1].id
         return new
+
+    def has_new(self) -> bool:
+        """Whether an event past the cursor exists: one indexed lookup on a pooled DBAPI
+        connection, ~10 us of Python against ~0.2 ms for an empty `read_new()` (a poll
+        every 20 ms holds the interpreter lock that much less). True when the lookup
+        fails: `read_new()` then says why."""
+        try:
+            conn = self.store.engine.raw_connection()
+            try:
+                cur = conn.cursor()
+                cur.execute(f"SELECT 1 FROM events WHERE id > {int(self.cursor)} LIMIT 1")
+                return cur.fetchone() is not None
+            finally:
+                conn.close()
+        except Exception:  # noqa: BLE001 - read_new() reports it as StoreUnavailable
+            return True
 
     def listen(self, on_wake: Callable[[], None] | None = None, retry_s: float = 0.5,
                coalesce_s: float = COALESCE_S) -> None:
@@ -73,6 +95,10 @@ class Follower:
         url = self.store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._listener = _Listener(url, wake, retry_s, coalesce_s)
         self._listener.start()
+
+    def wake(self) -> None:
+        """Make `wait()` return at once (a stop, or a read wanted now)."""
+        self._wake.set()
 
     def wait(self, timeout: float) -> bool:
         """Block until woken (PostgreSQL) or `timeout` seconds pass; True when woken."""
