@@ -244,24 +244,6 @@ def bench_case(name: str, basemap: dict, n_actions: int, zooms: tuple[int, int, 
     return out
 
 
-class _CarEdges:
-    """The nodes and reversed car graph of a saved road graph of another format version
-    (what dispatch.geo.road_lines.lines_from_graph and road_tiles.graph_digest read)."""
-
-    def __init__(self, path: Path) -> None:
-        import numpy as np
-        import scipy.sparse as sp
-
-        from dispatch.domain.units import Travel
-        with np.load(path, allow_pickle=False) as z:
-            self.lon, self.lat = z["lon"], z["lat"]
-            n = len(self.lon)
-            rev = sp.csr_matrix((z["car_data"], z["car_indices"], z["car_indptr"]), shape=(n, n))
-        rev.has_sorted_indices = True
-        self.modes = {Travel.CAR: type("Mode", (), {"rev": rev})()}
-        self.node_count = n
-
-
 def city_tiles(nodes: int, cache_dir: Path, rebuild: bool) -> tuple[Any, dict[str, Any]]:
     """The generated city's road graph (the cache of `bench recommend`) and its tiles."""
     from dispatch.geo.road_tiles import TILE_FORMAT, graph_digest, tiles_for_graph
@@ -269,13 +251,9 @@ def city_tiles(nodes: int, cache_dir: Path, rebuild: bool) -> tuple[Any, dict[st
     from dispatch.geo.synthetic_roads import generate_city
 
     path = cache_dir / f"synthetic-{nodes}-v{FORMAT_VERSION}.roads.npz"
-    older = sorted(cache_dir.glob(f"synthetic-{nodes}-v*.roads.npz"))
-    graph: Any
     if path.is_file():
         graph = RoadGraph.load(path)
-    elif older:  # the map needs only the nodes and car edges, which older formats also hold
-        graph = _CarEdges(older[-1])
-    else:
+    else:  # ~25 s for 1,000,000 nodes (no contraction hierarchy: the map does not need one)
         cache_dir.mkdir(parents=True, exist_ok=True)
         graph = generate_city(nodes)
         graph.save(path)

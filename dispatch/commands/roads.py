@@ -1,7 +1,9 @@
-"""Sub-commands of the road graph: `roads import-osm`, `recommend`, `bench recommend`."""
+"""Sub-commands of the road graph: `roads import-osm`, `roads build-hierarchy`,
+`recommend`, `bench recommend`."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +18,10 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     imp = sub.add_parser("import-osm", help="build and cache the road graph of an OSM file")
     imp.add_argument("file", help=".osm XML file")
     imp.set_defaults(handler=_import_osm)
+    ch = sub.add_parser("build-hierarchy", help="build the contraction hierarchy of the current road "
+                        "graph into the cache (minutes for a city; the console only loads it)")
+    ch.add_argument("--rebuild", action="store_true", help="build it again even when cached")
+    ch.set_defaults(handler=_build_hierarchy)
 
     rec = commands.add_parser("recommend", help="units best first by road travel time")
     rec.add_argument("--at", required=True, metavar="LON,LAT", help="incident point (WGS-84)")
@@ -56,12 +62,52 @@ def _cache_dir(app) -> Path:
 
 def _import_osm(args: argparse.Namespace) -> int:
     from dispatch.commands.support import open_app
+    from dispatch.geo.contraction import CH_MIN_NODES
     app = open_app(args)
     r = import_osm(args.file, _cache_dir(app))
     app.set_meta("roads_osm", str(Path(args.file).resolve()))  # the console now routes on it
     print(f"路网已导入: {r['nodes']} 个节点 (OSM 道路节点 {r['osm_nodes']}，保留最大强连通分量 "
           f"{r['scc_kept'] * 100:.1f}%)，有向边 驾车 {r['edges']['car']} / 电动车 {r['edges']['ebike']}"
           f" / 步行 {r['edges']['foot']}，缓存 {r['cache']}")
+    if r["nodes"] >= CH_MIN_NODES:
+        print("路网较大：运行 roads build-hierarchy（或 setup）构建分层索引，推荐更快；未构建时推荐照常可用")
+    return 0
+
+
+# ---- roads build-hierarchy ----------------------------------------------------------
+def build_hierarchy(graph, cache_dir: str | Path, rebuild: bool = False) -> dict:  # noqa: ANN001
+    """Load or build the graph's contraction hierarchy into the cache; its figures
+    (`built` False and `ch` False for a graph too small to use one)."""
+    from dispatch.domain.units import Travel
+    from dispatch.geo.contraction import CH_MIN_NODES, ensure_hierarchy, hierarchy_path
+    out: dict = {"nodes": graph.node_count, "min_nodes": CH_MIN_NODES}
+    if graph.node_count < CH_MIN_NODES:
+        return out | {"ch": False, "built": False}
+    cached = hierarchy_path(graph, cache_dir).is_file() and not rebuild
+    t, c = time.perf_counter(), time.process_time()
+    ensure_hierarchy(graph, cache_dir, rebuild=rebuild)
+    ch = graph.modes[Travel.CAR].ch
+    return out | {"ch": True, "built": not cached, "cache": str(hierarchy_path(graph, cache_dir)),
+                  "shortcuts": ch.shortcuts, "seconds": round(time.perf_counter() - t, 2),
+                  "cpu_s": round(time.process_time() - c, 2)}
+
+
+def _build_hierarchy(args: argparse.Namespace) -> int:
+    from dispatch.commands.support import open_app
+    from dispatch.domain.units import Travel
+    from dispatch.geo.contraction import CH_MIN_NODES
+    app = open_app(args)
+    graph = app.roads  # with its hierarchy when cached
+    if graph.node_count >= CH_MIN_NODES and (args.rebuild or graph.modes[Travel.CAR].ch is None):
+        sys.stderr.write("正在构建路网分层索引（城市路网需数分钟）…\n")
+    r = build_hierarchy(graph, _cache_dir(app), rebuild=args.rebuild)
+    if not r["ch"]:
+        print(f"路网只有 {r['nodes']} 个节点（少于 {r['min_nodes']}），推荐不使用分层索引，无需构建")
+    elif r["built"]:
+        print(f"路网分层索引已构建: {r['nodes']} 个节点，捷径 {r['shortcuts']} 条，用时 {r['seconds']} 秒"
+              f"（CPU {r['cpu_s']} 秒），缓存 {r['cache']}")
+    else:
+        print(f"路网分层索引已是最新: {r['cache']}")
     return 0
 
 

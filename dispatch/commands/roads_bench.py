@@ -15,7 +15,7 @@ import numpy as np
 
 from dispatch.commands.roads import DEMO_OSM
 from dispatch.domain.errors import DispatchError
-from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
+from dispatch.domain.units import DutyWindow, Travel, UnitKind, UnitSnapshot, UnitStatus
 
 # ---- bench recommend --------------------------------------------------------------
 _POLICE_MIX = ([UnitKind.PATROL_CAR] * 5 + [UnitKind.SPECIAL_PATROL, UnitKind.TRAFFIC]
@@ -86,6 +86,7 @@ def bench_case(graph, units: list[UnitSnapshot], queries: int, seed: int, now: d
     times, cpu = [], []
     asked: list[tuple[tuple[float, float], float]] = []
     cold = 0.0
+    on_ch = 0
     for k, n in enumerate(pts):
         at = (float(graph.lon[n]) + 1e-4, float(graph.lat[n]) + 1e-4)
         if k:
@@ -100,6 +101,7 @@ def bench_case(graph, units: list[UnitSnapshot], queries: int, seed: int, now: d
         if k == 0:
             cold = dt
             continue
+        on_ch += Travel.CAR in rec.hierarchy
         times.append(dt)
         cpu.append(dc)
         asked.append((at, rec.ranked[-1].eta_s))
@@ -108,7 +110,8 @@ def bench_case(graph, units: list[UnitSnapshot], queries: int, seed: int, now: d
             "cpu_p50_ms": _ms(cpu, 50), "cpu_p95_ms": _ms(cpu, 95), "queries": len(times),
             "cold_ms": round(cold * 1000, 2), "kernels_s": round(kernels_s, 3),
             "moved_per_query": moved, "scipy_p50_ms": _ms(peer, 50), "scipy_p95_ms": _ms(peer, 95),
-            "ratio": round(_ms(peer, 95) / max(_ms(times, 95), 1e-3), 2)}
+            "ratio": round(_ms(peer, 95) / max(_ms(times, 95), 1e-3), 2),
+            "ch": on_ch == len(times), "ch_queries": on_ch}
 
 
 def bench_e2e(graph, units: list[UnitSnapshot], queries: int, seed: int, now: datetime) -> dict:
@@ -144,6 +147,7 @@ def bench_e2e(graph, units: list[UnitSnapshot], queries: int, seed: int, now: da
             services.locate(inc, Location(f"基准点{n}", float(graph.lon[n]) + 1e-4, float(graph.lat[n]) + 1e-4))
             incidents.append(inc)
         times, cpu = [], []
+        on_ch = 0
         move_rng = random.Random(seed + 4)
         moved = max(1, len(units) // 50)
         for k, inc in enumerate(incidents):
@@ -154,13 +158,14 @@ def bench_e2e(graph, units: list[UnitSnapshot], queries: int, seed: int, now: da
                         s.execute(update(UnitRow).where(UnitRow.id == u.id).values(
                             lon=u.lon, lat=u.lat, position_at=u.position_at, position_source="avl"))
             t, c = time.perf_counter(), time.thread_time()
-            services.recommend(inc)
+            rec = services.recommend(inc)
             if k:  # the first one is cold
                 times.append(time.perf_counter() - t)
                 cpu.append(time.thread_time() - c)
+                on_ch += Travel.CAR in rec.hierarchy
         app.engine.dispose()
     return {"e2e_p50_ms": _ms(times, 50), "e2e_p95_ms": _ms(times, 95), "e2e_cpu_p95_ms": _ms(cpu, 95),
-            "e2e_queries": len(times), "e2e_moved_per_query": moved}
+            "e2e_queries": len(times), "e2e_moved_per_query": moved, "e2e_ch_queries": on_ch}
 
 
 def _bench_cache(args) -> Path:
@@ -171,28 +176,47 @@ def _bench_cache(args) -> Path:
 
 
 def bench_synthetic(nodes: int, units: int, queries: int, cache_dir: Path) -> dict:
+    """The generated city (built and cached when absent: `build_s`, `build_cpu_s`). With
+    few enough units that the car mode is answered on the contraction hierarchy, the
+    hierarchy is loaded, or built first when its cache is absent (`ch_build_s`,
+    `ch_build_cpu_s`), and every query must have been answered on it (`ch`): the bench
+    never measures the slower path in its place."""
+    from dispatch.geo.contraction import CH_MIN_NODES, ensure_hierarchy, hierarchy_path
     from dispatch.geo.roads import FORMAT_VERSION, RoadGraph
+    from dispatch.geo.routing import CH_MAX
     from dispatch.geo.synthetic_roads import generate_city
     path = cache_dir / f"synthetic-{nodes}-v{FORMAT_VERSION}.roads.npz"
-    build_s = None
+    built: dict = {}
     if not path.is_file():
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         cache_dir.mkdir(parents=True, exist_ok=True)
         generate_city(nodes).save(path)
-        build_s = round(time.perf_counter() - t, 2)
+        built = {"build_s": round(time.perf_counter() - t, 2), "build_cpu_s": round(time.process_time() - c, 2)}
     t = time.perf_counter()
     graph = RoadGraph.load(path)
     load_s = time.perf_counter() - t
     now = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
     us = bench_units(graph, units, 11, now)
+    cars = sum(u.kind.travel is Travel.CAR for u in us)
+    want_ch = cars <= CH_MAX and graph.node_count >= CH_MIN_NODES
+    if want_ch:
+        cached = hierarchy_path(graph, cache_dir).is_file()
+        t, c = time.perf_counter(), time.process_time()
+        ensure_hierarchy(graph, cache_dir)
+        wall, cpu = round(time.perf_counter() - t, 2), round(time.process_time() - c, 2)
+        built |= {"ch_load_s": wall} if cached else {"ch_build_s": wall, "ch_build_cpu_s": cpu}
+        sys.stderr.write(("路网分层索引已载入" if cached else "路网分层索引已构建") +
+                         f"：{wall} 秒（CPU {cpu} 秒）\n")
     figures = bench_case(graph, us, queries, 11, now)
-    figures |= bench_e2e(graph, us, min(queries, 100), 11, now)
-    out = {"bench": "recommend", "graph": "synthetic", "nodes": graph.node_count,
-           "edges": graph.edge_count(), "units": units, **figures,
-           "cache_load_s": round(load_s, 3)}
-    if build_s is not None:
-        out["build_s"] = build_s
-    return out
+    if figures["ch"] != want_ch or (not want_ch and figures["ch_queries"]):
+        raise DispatchError(f"基准测试: 应{'' if want_ch else '不'}使用路网分层索引，实际 "
+                            f"{figures['ch_queries']}/{figures['queries']} 次查询使用")
+    e2e = bench_e2e(graph, us, min(queries, 100), 11, now)
+    if e2e.pop("e2e_ch_queries") != (e2e["e2e_queries"] if want_ch else 0):
+        raise DispatchError("基准测试: 端到端推荐所用路径与预期不符")
+    return {"bench": "recommend", "graph": "synthetic", "nodes": graph.node_count,
+            "edges": graph.edge_count(), "units": units, "car_units": cars, **figures, **e2e,
+            "cache_load_s": round(load_s, 3), **built}
 
 
 def bench_demo(queries: int, cache_dir: Path, units: int = 60) -> dict:
@@ -206,6 +230,7 @@ def bench_demo(queries: int, cache_dir: Path, units: int = 60) -> dict:
     us = bench_units(graph, units, 5, now, _DEMO_MIX)
     figures = bench_case(graph, us, queries, 5, now, categories=(None,) + CATEGORIES)
     figures |= bench_e2e(graph, us, min(queries, 100), 5, now)
+    del figures["e2e_ch_queries"]  # below CH_MIN_NODES: never (figures["ch"] says so)
     return {"bench": "recommend", "graph": "demo", "nodes": graph.node_count,
             "edges": graph.edge_count(), "units": units, **figures,
             "cache_load_s": round(load_s, 3)}

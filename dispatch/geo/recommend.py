@@ -31,7 +31,7 @@ from dispatch.domain.units import Travel, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.domain.units import stale_after_s as limit_s
 from dispatch.geo.coords import haversine_m
 from dispatch.geo.key_tables import slot_ints
-from dispatch.geo.routing import MODE_ORDER, SnapCache, Targets, search_units, snap_cache, workspace
+from dispatch.geo.routing import MODE_ORDER, SnapCache, Targets, search_units, snap_cache
 
 CAPABILITY_LABELS = {"enforce": "执法", "search": "搜寻", "mediate": "调解",
                      "watch_scene": "看护现场", "rescue": "救援", "traffic": "交通事故处置"}
@@ -84,6 +84,7 @@ class Recommendation:
     excluded: list[Excluded]
     at: tuple[float, float]
     category: Category | None = None
+    hierarchy: tuple[Travel, ...] = ()  # travel modes answered on the contraction hierarchy
 
     def as_json(self) -> dict:
         return {"at": list(self.at), "category": self.category.code if self.category else None,
@@ -291,7 +292,7 @@ def _rank(graph, cols: UnitColumns, picked: dict[Travel, _Picked], targets: dict
         r = int(p.rows[i])
         u = cols.snapshot(r)
         lon, lat = float(p.lon[i]), float(p.lat[i])
-        path = workspace(graph, mode).path(int(targets[mode].nodes[i]), reach.at_node)
+        path = reach.route(i)
         snap_m = float(targets[mode].snap_m[i])
         route_m = graph.path_meters(path) + snap_m + reach.at_snap_m
         straight = haversine_m(lon, lat, at[0], at[1])
@@ -315,7 +316,7 @@ def _rank(graph, cols: UnitColumns, picked: dict[Travel, _Picked], targets: dict
 
     return Recommendation([build(b, k, False) for k, b in enumerate(top.tolist())],
                           [build(b, k, True) for k, b in enumerate(busy.tolist())],
-                          excluded, (float(at[0]), float(at[1])), category)
+                          excluded, (float(at[0]), float(at[1])), category, result.hierarchy)
 
 
 def _committed_text(incident_id: int | None, status: UnitStatus) -> str:

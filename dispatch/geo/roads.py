@@ -36,8 +36,11 @@ Dijkstra from the incident on it gives every node's travel time *to* the inciden
 its predecessors chain from a unit's node toward the incident, i.e. the unit's route in
 driving order. Nodes are numbered along a Z-order curve (neighbours close in memory).
 The car graph also carries landmark times (ALT lower bounds, dispatch.geo.routing.
-landmark_times). The searches themselves are in dispatch.geo.routing (resumable
-Dijkstra / A* in dispatch.geo.routing_kernel).
+landmark_times), and a contraction hierarchy when one was built for it (dispatch.geo.
+contraction: its own cache file, attached by ensure_hierarchy / load_hierarchy, never
+built here; load_or_build attaches it when cached). The searches
+themselves are in dispatch.geo.routing (resumable Dijkstra / A* in
+dispatch.geo.routing_kernel, the hierarchy's in dispatch.geo.contraction_query).
 """
 from __future__ import annotations
 
@@ -54,12 +57,13 @@ from scipy.spatial import cKDTree
 
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import Travel
+from dispatch.geo.contraction import Hierarchy, load_hierarchy
 from dispatch.geo.coords import EARTH_RADIUS_M, haversine_many_m
 from dispatch.geo.roads_osm import (  # noqa: F401  (re-exported: the speed rules)
     ELEVATED_SPEED_KMH, EBIKE_MAX_KMH, FOOT_KMH, MAXSPEED_FACTOR, SPEED_KMH, _car_only, _way_speed,
     oneway_of, parse_maxspeed)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 6  # 5 held the hierarchy; 6 is 4 again (the hierarchy has its own file)
 
 APPROACH_KMH: dict[Travel, float] = {Travel.CAR: 10.0, Travel.EBIKE: 10.0, Travel.FOOT: 5.0}
 MODES: tuple[Travel, ...] = (Travel.CAR, Travel.EBIKE, Travel.FOOT)
@@ -97,6 +101,8 @@ class ModeGraph:
     # time from node v to landmark j, from_lm[v, j] the time from landmark j to v
     to_lm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     from_lm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    ch: Hierarchy | None = None  # contraction hierarchy (car only, when attached)
+    up: object = None          # its search workspace, created on first search
 
 
 def _csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
@@ -399,18 +405,22 @@ def cache_key(osm_path: str | Path) -> str:
 
 
 def load_or_build(osm_path: str | Path, cache_dir: str | Path, rebuild: bool = False) -> RoadGraph:
-    """The road graph of an OSM file, from the cache when it is still valid."""
+    """The road graph of an OSM file, from the cache when it is still valid, with its
+    contraction hierarchy attached when that is cached too (never built here)."""
     from dispatch.geo.osm import read_osm
     osm_path = Path(osm_path)
     if not osm_path.is_file():
         raise DispatchError(f"找不到 OSM 文件: {osm_path}")
     cache = Path(cache_dir) / cache_key(osm_path)
+    graph = None
     if cache.is_file() and not rebuild:
         try:
-            return RoadGraph.load(cache)
+            graph = RoadGraph.load(cache)
         except DispatchError:
             pass
-    graph = RoadGraph.from_osm(read_osm(osm_path))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    graph.save(cache)
+    if graph is None:
+        graph = RoadGraph.from_osm(read_osm(osm_path))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        graph.save(cache)
+    load_hierarchy(graph, cache_dir)
     return graph

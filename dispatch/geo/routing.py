@@ -29,6 +29,14 @@ workspace keeps them in one row per node with its coordinates. (More landmarks, 
 chosen farthest-first, tighten the bound on the generated grid city by 1-2 % only: on a
 grid the near-shortest paths between two points fill their rectangle.)
 
+With at most CH_MAX targets in a mode that has a contraction hierarchy (the car graph:
+dispatch.geo.contraction, when built and loaded) on a graph of at least CH_MIN_NODES, that mode is not
+searched: every target's exact ETA is read off the hierarchy (dispatch.geo.
+contraction_query: one backward upward search from the incident met with each unit's
+forward upward space, kept per node while the unit stays put). With few units far apart the aimed search settles the lens toward each unit that
+could rank (tens of thousands of nodes on the 1,000,000-node city); the hierarchy's
+searches stay at about the size of its core whatever the distance.
+
 A unit's road node is looked up once per position (SnapCache, held by the graph), not
 on every recommendation.
 """
@@ -36,11 +44,14 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from dispatch.domain.units import Travel
+from dispatch.geo.contraction import CH_MIN_NODES
+from dispatch.geo.contraction_query import UpSpaces
 from dispatch.geo.routing_kernel import ALT_SLACK, STOP_LIMIT, Workspace
 
 MODE_ORDER = (Travel.CAR, Travel.EBIKE, Travel.FOOT)
@@ -50,6 +61,7 @@ LIMIT_GROWTH = 1.5  # the time limit grows (the search resumes, nothing is redon
 LB_SLACK = 0.98  # projection error margin for the straight-line lower bound
 GUIDE_SLACK = 0.95  # A* bound: must never exceed an edge's time (consistency), so wider
 GUIDE_MAX = 64  # at most this many targets in a mode: A* toward them
+CH_MAX = 64  # at most this many targets in a mode with a hierarchy: their times on it
 LANDMARKS = 4  # ALT landmarks of the car graph (the straight-line bound is weakest there)
 
 
@@ -68,12 +80,14 @@ class Targets:
 @dataclass(slots=True)
 class ModeReach:
     """Result for one mode: ETA per target (inf when not settled before the search
-    stopped), the incident's node and its snap leg for this mode."""
+    stopped), the incident's node and its snap leg for this mode, and the road nodes
+    from target i's node to the incident's node (`route(i)`, read under graph.lock)."""
 
     eta_s: np.ndarray
     at_node: int
     at_snap_m: float
     at_snap_s: float
+    route: Callable[[int], list[int]] = lambda i: []
 
 
 @dataclass(slots=True)
@@ -81,6 +95,7 @@ class SearchResult:
     reach: dict[Travel, ModeReach]
     limit_s: float
     rounds: int
+    hierarchy: tuple[Travel, ...] = ()  # the modes whose ETAs were read off the hierarchy
 
 
 class SnapCache:
@@ -169,6 +184,25 @@ def workspace(graph, mode: Travel) -> Workspace:
     return mg.ws
 
 
+def up_spaces(graph, mode: Travel) -> UpSpaces | None:
+    """The hierarchy search of a mode (created on first use), None without hierarchy."""
+    mg = graph.modes[mode]
+    if mg.ch is None:
+        return None
+    if mg.up is None:
+        mg.up = UpSpaces(mg.ch)
+    return mg.up
+
+
+def _on_hierarchy(up: UpSpaces, t: Targets, node: int, snap_m: float, snap_s: float) -> ModeReach:
+    """Every target's exact ETA to `node` on the hierarchy."""
+    up.backward(node)
+    road, entry = up.times(t.nodes)
+    nodes = t.nodes
+    return ModeReach(road + t.extra_s + snap_s, node, snap_m, snap_s,
+                     lambda i: up.path(int(nodes[i]), int(entry[i]), node))
+
+
 def _landmarks(graph, mode: Travel) -> tuple[np.ndarray, np.ndarray]:
     """(to_lm, from_lm) of a mode, each (n, K); K = 0 when it has none."""
     mg = graph.modes[mode]
@@ -222,6 +256,7 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
     best = np.full(need, np.inf)
     nbest = 0
     runs: dict[Travel, tuple[Workspace, np.ndarray, np.ndarray, ModeReach]] = {}
+    exact: dict[Travel, ModeReach] = {}
     lower: list[np.ndarray] = []
     for mode in MODE_ORDER:
         t = targets.get(mode)
@@ -233,6 +268,15 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
             node, dist = graph.snap_many(mode, at[0], at[1])
             snap_m = float(dist[0])
         snap_s = snap_m / graph.modes[mode].approach_mps
+        few = len(t.nodes) <= CH_MAX and graph.node_count >= CH_MIN_NODES
+        up = up_spaces(graph, mode) if few else None
+        if up is not None:
+            r = exact[mode] = _on_hierarchy(up, t, int(node[0]), snap_m, snap_s)
+            counted = r.eta_s[t.counts]
+            best = np.sort(np.concatenate([best[:nbest], counted, np.full(need, np.inf)]))[:need]
+            nbest = int(np.isfinite(best).sum())
+            lower.append(counted)
+            continue
         order = np.argsort(t.nodes, kind="stable")
         ws = workspace(graph, mode)
         tn = t.nodes[order]
@@ -262,12 +306,21 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
         pending = [m for m in MODE_ORDER if m in runs]  # a new limit: all may resume
         limit = min(limit * LIMIT_GROWTH, MAX_LIMIT_S)
     reach = {}
-    for mode, (_ws, order, teta, r) in runs.items():
-        eta = np.empty(len(order))
-        eta[order] = teta
-        r.eta_s = eta
-        reach[mode] = r
-    return SearchResult(reach, limit, rounds)
+    for mode in MODE_ORDER:
+        if mode in exact:
+            reach[mode] = exact[mode]
+        elif mode in runs:
+            ws, order, teta, r = runs[mode]
+            eta = np.empty(len(order))
+            eta[order] = teta
+            r.eta_s = eta
+            r.route = _route_of(ws, targets[mode].nodes, r.at_node)
+            reach[mode] = r
+    return SearchResult(reach, limit, rounds, tuple(exact))
+
+
+def _route_of(ws: Workspace, nodes: np.ndarray, at_node: int) -> Callable[[int], list[int]]:
+    return lambda i: ws.path(int(nodes[i]), at_node)
 
 
 def route_search(graph, mode: Travel, source: int, start: int) -> tuple[float, list[int]]:
