@@ -319,7 +319,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     a.add_argument("--centres")
     a.set_defaults(handler=_cmd_import_admin)
     o = sub.add_parser("import-osm", help="导入 OSM 道路、路口与命名地物")
-    o.add_argument("file")
+    o.add_argument("file", help=".osm XML or .osm.pbf file")
     o.add_argument("--admin", default="上海市,黄浦区")
     o.add_argument("--source", default="OpenStreetMap")
     o.set_defaults(handler=_cmd_import_osm)

@@ -16,7 +16,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     roads = commands.add_parser("roads", help="road graph (路网)")
     sub = roads.add_subparsers(dest="roads_command", required=True, parser_class=type(roads))
     imp = sub.add_parser("import-osm", help="build and cache the road graph of an OSM file")
-    imp.add_argument("file", help=".osm XML file")
+    imp.add_argument("file", help=".osm XML or .osm.pbf file")
     imp.set_defaults(handler=_import_osm)
     ch = sub.add_parser("build-hierarchy", help="build the contraction hierarchy of the current road "
                         "graph into the cache (minutes for a city; the console only loads it)")

@@ -19,7 +19,7 @@ class IncidentTable:
         `times` (ascending) and `views` (IncidentViews)."""
         t0 = min((t.times[0] for t in tracks), default=0.0)
         t1 = max((t.times[-1] for t in tracks), default=0.0)
-        self.t0, self.span = t0, t1 - t0
+        self.t0, self.t1, self.span = t0, t1, t1 - t0
         self.scale = self.span + 10.0
         lengths = [len(t.times) for t in tracks]
         bases = np.arange(len(tracks), dtype=np.float64) * self.scale - t0

@@ -41,7 +41,7 @@ from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take
 from dispatch.replay.incident_table import IncidentTable
-from dispatch.replay.log_read import LogColumns, read_core, read_reopened_before, read_sqlite
+from dispatch.replay.log_read import LogColumns, PositionColumns, read_core, read_reopened_before, read_sqlite
 from dispatch.replay.unit_table import UnitTable
 from dispatch.replay.fold import incident_view, shared_state
 from dispatch.services.queries import AssignmentView, IncidentView
@@ -76,8 +76,6 @@ class _UnitTrack:
     pos_lon: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_lat: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_at: list[datetime] = field(default_factory=list)
-    pos_speed: list = field(default_factory=list)
-    pos_heading: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -138,8 +136,9 @@ class ReplayIndex:
         self._reopened = reopened
         order = np.lexsort((self._inc_ids, self._recv))  # oldest first, like open_incidents
         self._inc_ids, self._recv, self._close = self._inc_ids[order], self._recv[order], self._close[order]
-        self._flat = IncidentTable([incidents[int(i)] for i in self._inc_ids])
-        times = [t.times[0] for t in incidents.values()] + [t.times[-1] for t in incidents.values()]
+        self._flat = IncidentTable([incidents[i] for i in self._inc_ids.tolist()])
+        # the incidents' first and last times: the table's bounds
+        times = [self._flat.t0, self._flat.t1] if incidents else []
         times += [u.times[0] for u in units.values() if u.times]
         times += [u.times[-1] for u in units.values() if u.times]
         times += [float(u.pos_t[0]) for u in units.values() if len(u.pos_t)]
@@ -202,7 +201,7 @@ class ReplayIndex:
         return index
 
     @classmethod
-    def build(cls, units: dict[int, _UnitTrack], log: LogColumns, positions: list,
+    def build(cls, units: dict[int, _UnitTrack], log: LogColumns, positions: PositionColumns,
               max_gap_s: float = 300.0, resume: Checkpoint | None = None, record: bool = False,
               since: datetime | None = None, seed: Sequence[tuple] = ()) -> "ReplayIndex":
         """Index the events of `log` (log_read.LogColumns, in log order), starting from the
@@ -213,7 +212,7 @@ class ReplayIndex:
         into their (closed) state then."""
         incidents: dict[int, _IncidentTrack] = {}
         states: dict[int, dict] = {}
-        last_of: dict[int, int | tuple] = {}  # each incident's last event (see _event_tuple)
+        last_of: dict[int, int | tuple] = {}  # last event of restored/seeded incidents (see _last_event)
         open_ids: set[int] = set()
         done, last_id, max_t = 0, 0, -np.inf
         if resume is not None:
@@ -221,36 +220,37 @@ class ReplayIndex:
             restore(resume, units, incidents, states, last_of, open_ids, lambda r: _IncidentTrack(received=r))
             _seed_closed(seed, incidents, states, last_of)
         taken: list[Checkpoint] = []
-        next_cp = (np.floor(max_t / EVERY_S) + 1) * EVERY_S if record and max_t > -np.inf else -np.inf
+        # plain floats: comparing a float with a numpy scalar costs several times more
+        next_cp = float((np.floor(max_t / EVERY_S) + 1) * EVERY_S) if max_t > -np.inf else -np.inf
         if not record:
             next_cp = np.inf
         received, closed, imported = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED, ev.CALL_IMPORTED
         reopened, assignment = ev.INCIDENT_REOPENED, AssignmentView
         any_reopened = False
-        get_unit = units.get
+        get_unit, get_track = units.get, incidents.get
         new, set_dict, view_cls = object.__new__, object.__setattr__, IncidentView  # fold.incident_view, inlined
         unit_only = 0
+        seats, operators = log.seats, log.operators
         for k, at, t, kind, incident_id, unit_id, payload in zip(range(len(log)), log.at, log.ts, log.kinds,
                                                                   log.incident_ids, log.unit_ids, log.payloads):
             if t >= next_cp:
                 if done + k:  # everything folded so far happened before this whole hour
-                    last = {i: _event_tuple(log, last_of[i]) for i in open_ids}
+                    last = {i: _event_tuple(log, _last_event(incidents[i], last_of, i)) for i in open_ids}
                     taken.append(take(float(np.floor(t / EVERY_S) * EVERY_S), log.ids[k - 1] if k else last_id,
                                       done + k, incidents, states, last, open_ids, units))
-                next_cp = (np.floor(t / EVERY_S) + 1) * EVERY_S
+                next_cp = float((np.floor(t / EVERY_S) + 1) * EVERY_S)
             if incident_id is not None:
+                track = get_track(incident_id)
                 if kind == received or kind == imported:
                     state = states[incident_id] = shared_state(created_incident(
-                        kind, incident_id, at, log.seats[k], log.operators[k], payload))
+                        kind, incident_id, at, seats[k], operators[k], payload))
                     track = incidents[incident_id] = _IncidentTrack(received=t)
                     track.times.append(t)
                     track.views.append(incident_view(state))
                     track.events.append(k)
-                    last_of[incident_id] = k
                     if kind == received:  # an imported call is history: closed from the start
                         open_ids.add(incident_id)
-                elif incident_id in states:
-                    track = incidents[incident_id]
+                elif track is not None:  # (its last event is track.events[-1]: see _last_event)
                     track.events.append(k)
                     state = states[incident_id]
                     if evolve_incident(state, kind, at, unit_id, payload, assignment):
@@ -267,7 +267,6 @@ class ReplayIndex:
                         elif kind == reopened:
                             open_ids.add(incident_id)
                             any_reopened = True
-                    last_of[incident_id] = k
             if unit_id is not None:
                 u = get_unit(unit_id)
                 if u is not None:
@@ -402,6 +401,12 @@ class ReplayIndex:
                             position_source=source)
 
 
+def _last_event(track: _IncidentTrack, last_of: dict[int, int | tuple], incident_id: int) -> int | tuple:
+    """An incident's last event so far: the last of its track's, or (none folded since the
+    checkpoint it was restored from) the one the checkpoint recorded."""
+    return track.events[-1] if track.events else last_of[incident_id]
+
+
 def _event_tuple(log: LogColumns, e: int | tuple) -> tuple:
     """An event of a track: its position in `log`, or (seeded) the event tuple itself."""
     return e if isinstance(e, tuple) else log.event(e)
@@ -443,28 +448,22 @@ def _unit_static(r: UnitRow) -> dict:
             "terminal": r.terminal, "position_source": r.position_source}
 
 
-def _attach_positions(units: dict[int, _UnitTrack], positions: list) -> None:
-    """positions: rows (unit_id, at, lon, lat, speed, heading) sorted by unit, time."""
-    if not positions:
-        return
-    start = 0
+def _attach_positions(units: dict[int, _UnitTrack], positions: PositionColumns) -> None:
+    """Each unit's run of the fixes (sorted by unit, then time) as its track's arrays."""
     n = len(positions)
-    while start < n:
-        uid = positions[start][0]
-        end = start
-        while end < n and positions[end][0] == uid:
-            end += 1
-        chunk = positions[start:end]
-        start = end
+    if not n:
+        return
+    uids = positions.unit_ids
+    starts = [0, *(np.flatnonzero(uids[1:] != uids[:-1]) + 1).tolist()]
+    ends = starts[1:] + [n]
+    for start, end, uid in zip(starts, ends, uids[starts].tolist()):
         track = units.get(uid)
         if track is None:
             continue
-        track.pos_at = [r[1] for r in chunk]
-        track.pos_t = np.array([_ts(a) for a in track.pos_at], dtype=float)
-        track.pos_lon = np.array([r[2] for r in chunk], dtype=float)
-        track.pos_lat = np.array([r[3] for r in chunk], dtype=float)
-        track.pos_speed = [r[4] for r in chunk]
-        track.pos_heading = [r[5] for r in chunk]
+        track.pos_at = positions.at[start:end]
+        track.pos_t = positions.ts[start:end]
+        track.pos_lon = positions.lon[start:end]
+        track.pos_lat = positions.lat[start:end]
 
 
 def load_index(app, since: datetime | None = None, until: datetime | None = None) -> ReplayIndex:  # noqa: ANN001
