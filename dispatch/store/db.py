@@ -8,8 +8,8 @@ Appends are serialised, so the order of ids, of the hash chain and of commits is
 order (store.hashchain). A service transaction (`transaction(appends=True)`) holds
 the append lock before its block runs, so the instant it reads follows the log order:
 on SQLite it starts with BEGIN IMMEDIATE (readers stay deferred), on PostgreSQL it
-first locks the log's anchor row (FOR UPDATE, reading the end of the hash chain in the
-same round trip; store.hashchain.lock_anchor). Any other transaction that appends
+first takes pg_advisory_xact_lock and reads the end of the hash chain
+(store.hashchain.lock_anchor). Any other transaction that appends
 takes the lock at its first append (on SQLite by a no-op write; a stale read snapshot
 there is refused as a concurrent change).
 
@@ -141,8 +141,8 @@ def _note_versions(session: Session, _ctx: object, _instances: object) -> None:
 
 def lock_appends(conn: Connection | Session) -> None:
     """Serialise appends: from here to its commit this transaction is the only one that
-    appends. PostgreSQL: the anchor row FOR UPDATE, which also reads the end of the chain
-    in the same round trip (store.hashchain.lock_anchor; kept in session.info for seal).
+    appends. PostgreSQL: the advisory lock, then the end of the chain is read
+    (store.hashchain.lock_anchor; kept in session.info for seal).
     SQLite: the write lock (a BEGIN IMMEDIATE transaction has it already; otherwise a
     no-op write takes it). Taken once per session transaction; again on a bare
     Connection (harmless)."""

@@ -84,16 +84,15 @@ class Anchor:
 
 
 def lock_anchor(conn: Connection | Session) -> Anchor | None:
-    """PostgreSQL: take the append lock and read the anchor in one round trip (the
-    anchor row FOR UPDATE, held to the commit). A log without an anchor row (made before
-    the chain, or tampered with) takes the advisory lock instead and looks again, so two
-    appenders never both proceed; None when there is still no row."""
+    """PostgreSQL: take the append lock (the transaction-scoped advisory lock, held to the
+    commit), then read the anchor: None when the log has no anchor row (made before the
+    chain, or tampered with). The anchor row locked FOR UPDATE would save a round trip and
+    gave a lower median, but its waiters are not served in order: flat out with 8 seats
+    the p95 of a service call was 89-92 ms against 56 ms with the advisory lock (bench seats)."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_APPEND_LOCK})
     q = select(log_anchor.c.events, log_anchor.c.last_id, log_anchor.c.last_hash) \
-        .where(log_anchor.c.id == ANCHOR_ID).with_for_update()
+        .where(log_anchor.c.id == ANCHOR_ID)
     row = conn.execute(q).first()
-    if row is None:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_APPEND_LOCK})
-        row = conn.execute(q).first()
     return None if row is None else Anchor(int(row.events), int(row.last_id), row.last_hash)
 
 
