@@ -246,7 +246,8 @@ def bench_case(name: str, basemap: dict, n_actions: int, zooms: tuple[int, int, 
 
 def city_tiles(nodes: int, cache_dir: Path, rebuild: bool) -> tuple[Any, dict[str, Any]]:
     """The generated city's road graph (the cache of `bench recommend`) and its tiles."""
-    from dispatch.geo.road_tiles import TILE_FORMAT, graph_digest, tiles_for_graph
+    from dispatch.geo.contraction import graph_digest
+    from dispatch.geo.road_tiles import tile_cache_path, tiles_for_graph
     from dispatch.geo.roads import FORMAT_VERSION, RoadGraph
     from dispatch.geo.synthetic_roads import generate_city
 
@@ -259,7 +260,7 @@ def city_tiles(nodes: int, cache_dir: Path, rebuild: bool) -> tuple[Any, dict[st
         graph.save(path)
     figures: dict[str, Any] = {"nodes": graph.node_count}
     tile_dir = cache_dir / "road-tiles"
-    cached = tile_dir / f"roads-{graph_digest(graph)[:20]}-f{TILE_FORMAT}.tiles.npz"
+    cached = tile_cache_path(tile_dir, graph_digest(graph))
     if rebuild and cached.is_file():
         cached.unlink()
     built = not cached.is_file()

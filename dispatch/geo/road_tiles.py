@@ -308,16 +308,29 @@ def build_tiles(lines: RoadLines, zooms: range = range(DATA_MIN_ZOOM, DATA_MAX_Z
     return TileSet(keys, road_off, roads, label_off, labels, list(lines.names), bounds, lines.digest())
 
 
-def cached_tiles(lines: RoadLines, cache_dir: Path, digest: str | None = None) -> TileSet:
-    """The lines' tile set from ``cache_dir`` (built and written there the first time).
-    ``digest`` names the road data when the caller has a cheaper hash than the lines'."""
-    digest = digest or lines.digest()
-    path = Path(cache_dir) / f"roads-{digest[:20]}-f{TILE_FORMAT}.tiles.npz"
+def tile_cache_path(cache_dir: Path, digest: str) -> Path:
+    """The tile set's cache file for road data of this digest."""
+    return Path(cache_dir) / f"roads-{digest[:20]}-f{TILE_FORMAT}.tiles.npz"
+
+
+def _load_cached(cache_dir: Path, digest: str) -> TileSet | None:
+    path = tile_cache_path(cache_dir, digest)
     if path.is_file():
         try:
             return TileSet.load(path)
         except DispatchError:
             pass
+    return None
+
+
+def cached_tiles(lines: RoadLines, cache_dir: Path, digest: str | None = None) -> TileSet:
+    """The lines' tile set from ``cache_dir`` (built and written there the first time).
+    ``digest`` names the road data when the caller has a cheaper hash than the lines'."""
+    digest = digest or lines.digest()
+    found = _load_cached(cache_dir, digest)
+    if found is not None:
+        return found
+    path = tile_cache_path(cache_dir, digest)
     tiles = build_tiles(lines)
     tiles.digest = digest
     try:
@@ -329,25 +342,11 @@ def cached_tiles(lines: RoadLines, cache_dir: Path, digest: str | None = None) -
     return tiles
 
 
-def graph_digest(graph) -> str:  # noqa: ANN001 (dispatch.geo.roads.RoadGraph)
-    """A hash of what the map draws of a road graph (its nodes and car edges)."""
-    import hashlib
-    from dispatch.domain.units import Travel
-    rev = graph.modes[Travel.CAR].rev
-    h = hashlib.sha1()
-    for a in (graph.lon, graph.lat, rev.indptr, rev.indices, rev.data):
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
 def tiles_for_graph(graph, cache_dir: Path) -> TileSet:  # noqa: ANN001
-    """A road graph's tile set (e.g. the generated city), cached by the graph's hash."""
+    """A road graph's tile set (e.g. the generated city), cached by the graph's hash
+    (the same hash names its contraction hierarchy)."""
+    from dispatch.geo.contraction import graph_digest
     from dispatch.geo.road_lines import lines_from_graph
     digest = graph_digest(graph)
-    path = Path(cache_dir) / f"roads-{digest[:20]}-f{TILE_FORMAT}.tiles.npz"
-    if path.is_file():
-        try:
-            return TileSet.load(path)
-        except DispatchError:
-            pass
-    return cached_tiles(lines_from_graph(graph), cache_dir, digest)
+    found = _load_cached(cache_dir, digest)
+    return found if found is not None else cached_tiles(lines_from_graph(graph), cache_dir, digest)
