@@ -44,6 +44,13 @@ def _services() -> tuple[Any, Any]:
     return data_import, city_import
 
 
+def _table_actions(what: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(preview, apply) of the grids, stations or roster import."""
+    from dispatch.services import data_import as d
+    return {"grids": (d.preview_grids, d.apply_grids), "stations": (d.preview_stations, d.apply_stations),
+            "roster": (d.preview_roster, d.apply_roster)}[what]
+
+
 def _is_city(preview: object) -> bool:
     from dispatch.services.city_import import CityPreview
     return isinstance(preview, CityPreview)
@@ -184,7 +191,7 @@ class ImportScreen(QDialog):
             self._start("正在预览（不写入）…", lambda: city_import.preview_city(ctx, path, admin, progress=say),
                         self._on_previewed, "无法预览")
         else:
-            self._start("正在预览（不写入）…", lambda: getattr(_services()[0], f"preview_{what}")(ctx, path), self._on_previewed, "无法预览")
+            self._start("正在预览（不写入）…", lambda: _table_actions(what)[0](ctx, path), self._on_previewed, "无法预览")
 
     def _start(self, text: str, fn: Callable[[], Any], on_done: Callable[[Any], None], failed: str) -> None:
         """Run fn on the thread pool; on_done(result) on the GUI thread, or the error after `failed`."""
@@ -282,7 +289,7 @@ class ImportScreen(QDialog):
             self._start("正在导入城市路网…", lambda: city_import.apply_city(ctx, path, cache, admin, progress=say),
                         self._on_applied, "未导入，没有写入任何数据")
         else:
-            self._start("正在导入…", lambda: getattr(_services()[0], f"apply_{what}")(ctx, path), self._on_applied, "未导入，没有写入任何数据")
+            self._start("正在导入…", lambda: _table_actions(what)[1](ctx, path), self._on_applied, "未导入，没有写入任何数据")
 
     def _on_applied(self, done: data_import.Preview | CityPreview) -> None:
         if _is_city(done):

@@ -272,7 +272,8 @@ def ensure_gui_app() -> Any:
     from PySide6.QtWidgets import QApplication
     app = QGuiApplication.instance()
     if app is None:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if not os.environ.get("QT_QPA_PLATFORM"):  # unset or empty: no screen is asked for
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
         app = QApplication(["report"])
     return app
 

@@ -21,8 +21,9 @@ from sqlalchemy import delete, select
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
 from dispatch.geo.gazetteer import write_places
-from dispatch.geo.osm import read_osm
+from dispatch.geo.osm import osm_format, read_osm
 from dispatch.importers.city_extract import COUNT_LABELS, CityPlan, CityPreview, plan_city
 from dispatch.services.context import Context, append_event, ensure_writable, require
 from dispatch.store.schema import MetaRow, PlaceRow
@@ -44,10 +45,24 @@ def current_admin(ctx: Context) -> list[str]:
     return list(paths.most_common(1)[0][0]) if paths else []
 
 
+ADMIN_LEVELS, ADMIN_NAME_CHARS = 6, 40  # 省/市/区/街道/社区…: more, or a longer name, is a mistake
+
+
+def _checked_admin(admin: list[str] | None) -> list[str] | None:
+    """The administrative path as given, each name cleaned; refused when too deep or too long."""
+    if admin is None:
+        return None
+    if len(admin) > ADMIN_LEVELS:
+        raise DispatchError(f"行政区划最多 {ADMIN_LEVELS} 级（给了 {len(admin)} 级）")
+    return [clean_text(a, "行政区划名称", required=True, limit=ADMIN_NAME_CHARS) for a in admin]
+
+
 def _plan(ctx: Context, path: str | Path, admin: list[str] | None, progress: Progress, graph: bool) -> CityPlan:
+    admin = _checked_admin(admin)
     path = Path(path)
     if not path.is_file():
         raise DispatchError(f"找不到文件: {path}")
+    osm_format(path)  # a file that is not OSM is refused before any progress is said
     progress("读取 OSM 文件…")
     osm = read_osm(path)
     progress(f"检查与统计（{len(osm.ways):,} 条道路/广场，{len(osm.nodes):,} 个节点）…")

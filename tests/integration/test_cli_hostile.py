@@ -27,7 +27,8 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     bad_json.write_text('{"text": "福州路"\n[1, 2]\n"字符串"\n{"expect": {}}\n', encoding="utf-8")
     near5 = tmp_path / "near5.jsonl"
     near5.write_text('{"near": 5}\n', encoding="utf-8")
-    return {"binary": binary, "nonsense": nonsense, "bad_json": bad_json, "near5": near5,
+    return {"pbf": Path(__file__).resolve().parents[1] / "data" / "osm" / "shanghai-huangpu.osm.pbf",
+            "binary": binary, "nonsense": nonsense, "bad_json": bad_json, "near5": near5,
             "dir": tmp_path}
 
 
@@ -59,6 +60,13 @@ CASES = [
     ("import-stations", "{binary}", "--preview"),
     ("import-roster", "{nonsense}", "--preview"),
     ("import-roster", "{dir}"),
+    ("import-city", "{binary}", "--preview"),
+    ("import-city", "{nonsense}"),
+    ("import-city", "{dir}", "--preview"),
+    ("import-city", "/nonexistent-dir/city.osm.pbf"),
+    ("import-city", "{pbf}", "--preview", "--admin", "上" * 3000),
+    ("import-city", "{pbf}", "--preview", "--admin", "甲,乙,丙,丁,戊,己,庚"),
+    ("roads", "build-hierarchy", "--rebuild", "extra"),
     ("stats", "--by", "star-sign"),
     ("report", "--incident", "999999", "--pdf", "{dir}/x.pdf"),
     ("report", "--incident", "-1", "--pdf", "/nonexistent-dir/x.pdf"),
