@@ -56,8 +56,8 @@ class Follower:
     def read_new(self, limit: int | None = None) -> list[Event]:
         """Events with id > cursor in log order; the cursor moves past them.
         Raises StoreUnavailable (a DispatchError) when the database cannot be read."""
-        with self.lock, self.store.reader() as s:
-            new = eventlog.read(s, since_id=self.cursor, limit=limit)
+        with self.lock, self.store.read_connection() as conn:
+            new = eventlog.read_after(conn, self.cursor, limit)
             if new:
                 self.cursor = new[-1].id
         return new

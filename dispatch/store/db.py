@@ -193,6 +193,8 @@ class Store:
         # at every wake). SQLite keeps its transaction: one snapshot across a read's queries.
         self._reader = sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
                                     expire_on_commit=False) if engine.dialect.name == "postgresql" else self._factory
+        self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT") \
+            if engine.dialect.name == "postgresql" else engine
         for factory in {self._factory, self._writer, self._reader}:
             event.listen(factory, "before_flush", _refuse_rewrites)
             event.listen(factory, "before_flush", _note_versions)
@@ -297,6 +299,17 @@ class Store:
         finally:
             session.rollback()
             session.close()
+
+
+    @contextlib.contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for reading only (PostgreSQL: autocommit, each statement in its
+        own snapshot; SQLite: one deferred transaction, rolled back at the end)."""
+        try:
+            with self._read_engine.connect() as conn:
+                yield conn
+        except (OperationalError, DBAPIError) as exc:
+            raise StoreUnavailable(describe_db_error(exc)) from None
 
 
 def describe_db_error(exc: Exception) -> str:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from dispatch.domain.events import Event
@@ -52,6 +53,23 @@ def read(session: Session, *, since_id: int = 0, incident_id: int | None = None,
     if limit:
         q = q.limit(limit)
     return [to_event(r) for r in session.scalars(q)]
+
+
+_COLUMNS = (EventRow.id, EventRow.occurred_at, EventRow.kind, EventRow.incident_id, EventRow.unit_id,
+            EventRow.seat, EventRow.operator, EventRow.payload)
+_AFTER = select(*_COLUMNS).where(EventRow.id > bindparam("after")).order_by(EventRow.id)
+_AFTER_LIMITED = _AFTER.limit(bindparam("n"))
+
+
+def read_after(conn: Connection, since_id: int, limit: int | None = None) -> list[Event]:
+    """Events with id > since_id in log order, read on a Core connection with a statement
+    built once: the followers' read (every seat reads every event of the room; the ORM's
+    per-row work made it ~4x dearer)."""
+    rows = conn.execute(_AFTER_LIMITED, {"after": since_id, "n": limit}) if limit \
+        else conn.execute(_AFTER, {"after": since_id})
+    return [Event(id=i, occurred_at=as_utc(at), kind=kind, incident_id=inc, unit_id=unit, seat=seat,
+                  operator=operator, payload=dict(payload or {}))
+            for i, at, kind, inc, unit, seat, operator, payload in rows]
 
 
 def last_id(session: Session) -> int:

@@ -1,5 +1,5 @@
-"""An action holds the append lock for few round trips (PostgreSQL): the advisory lock,
-the end of the hash chain, the rows it acts on in one read, its projection writes, and its events with the anchor and the followers'
+"""An action holds the append lock for few round trips (PostgreSQL): the advisory lock
+and the end of the hash chain in one statement, the rows it acts on in one read, its projection writes, and its events with the anchor and the followers'
 notification in one statement at the commit. A transaction still reads its own events;
 a log without an anchor row still serialises its appends; a pooled connection dropped
 while idle is replaced before use, not turned into a refusal."""
@@ -25,15 +25,15 @@ def _statements(engine) -> list[str]:  # noqa: ANN001
 
 
 @pytest.mark.postgres
-def test_a_note_holds_the_lock_for_five_statements(pg_url, tmp_path):
+def test_a_note_holds_the_lock_for_four_statements(pg_url, tmp_path):
     with fresh_schema(pg_url) as url:
         app = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False))
         iid = app.services.open_call("13800138000", "").incident_id
         seen = _statements(app.engine)
         app.services.add_note(iid, "补充")
-        assert len(seen) == 5, seen
-        lock, anchor, read, project, append = seen
-        assert "pg_advisory_xact_lock" in lock and anchor.startswith("SELECT log_anchor.events")
+        assert len(seen) == 4, seen
+        lock, read, project, append = seen
+        assert "pg_advisory_xact_lock" in lock and "FROM log_anchor" in lock and "FOR UPDATE" in lock
         assert "FROM incidents LEFT OUTER JOIN assignments" in read
         assert project.startswith("UPDATE incidents SET version")
         assert "INSERT INTO events" in append and "UPDATE log_anchor" in append and "pg_notify" in append
@@ -88,6 +88,50 @@ def test_a_log_without_an_anchor_row_serialises_and_makes_the_row(pg_url, tmp_pa
             assert hashchain.read_anchor(c).events == 2
             assert hashchain.verify(c).ok
         app.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_anchor_read_with_the_lock_is_the_newest(pg_url, tmp_path):
+    """The lock is taken inside the anchor's statement, whose snapshot is older than the
+    lock: a transaction that waited for another's commit must still read the anchor that
+    commit wrote (else it would reuse ids and break the chain)."""
+    import threading
+    from datetime import datetime, timezone
+    with fresh_schema(pg_url) as url:
+        bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False)).engine.dispose()
+        first, second = Store(make_engine(url)), Store(make_engine(url))
+        holding, go_on, ids = threading.Event(), threading.Event(), []
+
+        def slow_append() -> None:
+            with first.transaction(appends=True) as s:
+                holding.set()
+                go_on.wait(10)
+                ids.append(eventlog.append(s, at=datetime.now(timezone.utc), seat="席位01", operator="甲",
+                                           kind=ev.INCIDENT_NOTED).id)
+
+        t = threading.Thread(target=slow_append)
+        t.start()
+        assert holding.wait(10)
+        waiter = threading.Thread(target=lambda: ids.append(_append_id(second)))
+        waiter.start()          # its statement starts (and takes its snapshot) while the lock is held
+        waiter.join(0.5)
+        assert waiter.is_alive(), "the second append did not wait for the lock"
+        go_on.set()
+        t.join(10)
+        waiter.join(10)
+        assert ids[1] == ids[0] + 1
+        with first.engine.connect() as c:
+            verdict = hashchain.verify(c)
+            assert verdict.ok and verdict.events == 2
+        first.engine.dispose()
+        second.engine.dispose()
+
+
+def _append_id(store: Store) -> int:
+    from datetime import datetime, timezone
+    with store.transaction(appends=True) as s:
+        return eventlog.append(s, at=datetime.now(timezone.utc), seat="席位02", operator="乙",
+                               kind=ev.INCIDENT_NOTED).id
 
 
 def _kill_the_pooled_connection(store: Store, pg_url: str) -> None:

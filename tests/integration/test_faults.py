@@ -104,7 +104,7 @@ def _kill_own_backend_before(engine, admin, statement_prefix: str) -> dict:  # n
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("where", ["INSERT INTO INCIDENTS", "WITH APPENDED", "SELECT LOG_ANCHOR"])
+@pytest.mark.parametrize("where", ["INSERT INTO INCIDENTS", "WITH APPENDED", "SELECT EVENTS, LAST_ID, LAST_HASH FROM LOG_ANCHOR"])
 def test_postgresql_connection_killed_mid_action_is_refused_and_half_nothing(pg_url, tmp_path, where):
     """The incident row is already inserted when the connection dies: nothing of the
     action remains, the seat gets one clear message, the next action works."""
