@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -27,6 +27,12 @@ _ROW_FIELDS = tuple(f for f in INCIDENT_FIELDS if f not in ("id", "version", "as
 
 def _utc(value: datetime | None) -> datetime | None:
     return as_utc(value) if value is not None else None
+
+
+# Built once: a statement object keeps its cache key, so a service call neither builds nor keys it.
+_WITH_ASSIGNMENTS = (select(IncidentRow, AssignmentRow)
+                     .outerjoin(AssignmentRow, AssignmentRow.incident_id == IncidentRow.id)
+                     .where(IncidentRow.id == bindparam("incident_id")).order_by(AssignmentRow.id))
 
 
 class IncidentProjection:
@@ -50,9 +56,7 @@ class IncidentProjection:
     @classmethod
     def load(cls, s: Session, incident_id: int) -> IncidentProjection:
         """The incident and its assignments in one query; refused when there is no such incident."""
-        pairs = s.execute(select(IncidentRow, AssignmentRow)
-                          .outerjoin(AssignmentRow, AssignmentRow.incident_id == IncidentRow.id)
-                          .where(IncidentRow.id == incident_id).order_by(AssignmentRow.id)).all()
+        pairs = s.execute(_WITH_ASSIGNMENTS, {"incident_id": incident_id}).all()
         if not pairs:
             raise DispatchError(f"警情 {incident_id} 不存在")
         return cls(s, pairs[0][0], [a for _, a in pairs if a is not None])

@@ -29,13 +29,15 @@ _KINDS = {k.value: k for k in UnitKind}
 _STATUSES = {s.value: s for s in UnitStatus}
 
 
+_UNIT_ROWS = select(UnitRow.id, UnitRow.callsign, UnitRow.kind, UnitRow.status, UnitRow.lon, UnitRow.lat,
+                    UnitRow.position_at, UnitRow.home_lon, UnitRow.home_lat, cast(UnitRow.duty, String),
+                    UnitRow.incident_id).order_by(UnitRow.id)  # built once: keeps its cache key
+
+
 def unit_rows(s: Session) -> Sequence[Sequence[Any]]:
     """Every unit as (id, callsign, kind, status, lon, lat, position_at, home_lon,
     home_lat, duty as its stored JSON text, incident_id), in id order."""
-    q = select(UnitRow.id, UnitRow.callsign, UnitRow.kind, UnitRow.status, UnitRow.lon, UnitRow.lat,
-               UnitRow.position_at, UnitRow.home_lon, UnitRow.home_lat, cast(UnitRow.duty, String),
-               UnitRow.incident_id).order_by(UnitRow.id)
-    return s.connection().execute(q).all()  # Core rows: no ORM loading step
+    return s.connection().execute(_UNIT_ROWS).all()  # Core rows: no ORM loading step
 
 
 def _duty(text: str | None) -> tuple[DutyWindow, ...]:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from dispatch.domain.decide import decide_dispatch, decide_unit_status, parse_unit_status
@@ -80,12 +80,15 @@ def report_position(ctx: Context, unit_id: int, lon: float, lat: float, at: date
     return Changes(units=frozenset({unit_id}))
 
 
+_UNIT_AND_OPEN_ASSIGNMENT = (select(UnitRow, AssignmentRow)  # built once (see projection_rows)
+                             .outerjoin(AssignmentRow, (AssignmentRow.unit_id == UnitRow.id)
+                                        & AssignmentRow.cleared_at.is_(None))
+                             .where(UnitRow.id == bindparam("unit_id")).order_by(AssignmentRow.id.desc()).limit(1))
+
+
 def _unit_and_assignment(s: Session, unit_id: int) -> tuple[UnitRow, AssignmentRow | None]:
     """The unit and its newest open assignment (None: none), in one query."""
-    pair = s.execute(select(UnitRow, AssignmentRow)
-                     .outerjoin(AssignmentRow, (AssignmentRow.unit_id == UnitRow.id)
-                                & AssignmentRow.cleared_at.is_(None))
-                     .where(UnitRow.id == unit_id).order_by(AssignmentRow.id.desc()).limit(1)).first()
+    pair = s.execute(_UNIT_AND_OPEN_ASSIGNMENT, {"unit_id": unit_id}).first()
     if pair is None:
         raise DispatchError(f"警力 {unit_id} 不存在")
     return pair[0], pair[1]
