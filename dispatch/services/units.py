@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from dispatch.domain.decide import decide_dispatch, decide_unit_status, parse_unit_status
 from dispatch.domain.errors import DispatchError
@@ -14,7 +14,7 @@ from dispatch.domain.units import UnitStatus
 from dispatch.services.context import Changes, Context, ensure_writable, require
 from dispatch.services.projection_rows import IncidentProjection, record, unit_facts
 from dispatch.store.positions import Fix, write_batch
-from dispatch.store.schema import AssignmentRow, UnitRow
+from dispatch.store.schema import AssignmentRow, IncidentRow, UnitRow
 
 
 def get_unit(s: Session, unit_id: int) -> UnitRow:
@@ -54,10 +54,9 @@ def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str =
     target = parse_unit_status(target)
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
-        unit, current = _unit_and_assignment(s, unit_id)
+        unit, incident, assignments = _unit_and_incident(s, unit_id)
         facts = unit_facts(unit)
-        assignment = current if facts.status.committed else None
-        p = IncidentProjection.load(s, assignment.incident_id) if assignment else None
+        p = IncidentProjection(s, incident, assignments) if facts.status.committed and incident else None
         drafts = decide_unit_status(facts, target, note, p.state if p else None, fix)
         ids = record(ctx, s, now, drafts, [p] if p else [], [unit])
         return Changes(incidents=frozenset({p.row.id} if p else ()), units=frozenset({unit_id}),
@@ -80,15 +79,24 @@ def report_position(ctx: Context, unit_id: int, lon: float, lat: float, at: date
     return Changes(units=frozenset({unit_id}))
 
 
-_UNIT_AND_OPEN_ASSIGNMENT = (select(UnitRow, AssignmentRow)  # built once (see projection_rows)
-                             .outerjoin(AssignmentRow, (AssignmentRow.unit_id == UnitRow.id)
-                                        & AssignmentRow.cleared_at.is_(None))
-                             .where(UnitRow.id == bindparam("unit_id")).order_by(AssignmentRow.id.desc()).limit(1))
+_current = aliased(AssignmentRow)
+# Built once (see projection_rows): the unit, the incident of its open assignment and all
+# of that incident's assignments, in one round trip. Ordered by the open assignment's id
+# first: were there ever two (the state machines forbid it), the newest one counts.
+_UNIT_AND_INCIDENT = (select(UnitRow, IncidentRow, AssignmentRow, _current.id)
+                      .select_from(UnitRow)
+                      .outerjoin(_current, (_current.unit_id == UnitRow.id) & _current.cleared_at.is_(None))
+                      .outerjoin(IncidentRow, IncidentRow.id == _current.incident_id)
+                      .outerjoin(AssignmentRow, AssignmentRow.incident_id == IncidentRow.id)
+                      .where(UnitRow.id == bindparam("unit_id"))
+                      .order_by(_current.id.desc(), AssignmentRow.id))
 
 
-def _unit_and_assignment(s: Session, unit_id: int) -> tuple[UnitRow, AssignmentRow | None]:
-    """The unit and its newest open assignment (None: none), in one query."""
-    pair = s.execute(_UNIT_AND_OPEN_ASSIGNMENT, {"unit_id": unit_id}).first()
-    if pair is None:
+def _unit_and_incident(s: Session, unit_id: int) -> tuple[UnitRow, IncidentRow | None, list[AssignmentRow]]:
+    """The unit, the incident of its newest open assignment (None: none) and that
+    incident's assignments in id order, in one query."""
+    rows = s.execute(_UNIT_AND_INCIDENT, {"unit_id": unit_id}).all()
+    if not rows:
         raise DispatchError(f"警力 {unit_id} 不存在")
-    return pair[0], pair[1]
+    newest = rows[0][3]
+    return rows[0][0], rows[0][1], [r[2] for r in rows if r[3] == newest and r[2] is not None]
