@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from operator import attrgetter
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -30,7 +30,6 @@ from dispatch.domain.incidents import Category
 from dispatch.domain.units import Travel, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.domain.units import stale_after_s as limit_s
 from dispatch.geo.coords import haversine_m
-from dispatch.geo.key_tables import slot_ints
 from dispatch.geo.routing import MODE_ORDER, SnapCache, Targets, search_units, snap_cache
 
 CAPABILITY_LABELS = {"enforce": "执法", "search": "搜寻", "mediate": "调解",
@@ -163,6 +162,13 @@ class UnitColumns:
     def __len__(self) -> int:
         return len(self._units) if "ids" not in self.__dict__ else len(self.ids)
 
+    def take(self, name: str, rows: list[int]) -> list:
+        """Column `name` at `rows` only (from snapshots: read off those units alone)."""
+        column = self.__dict__.get(name)
+        if column is not None:
+            return list(map(column.__getitem__, rows))
+        return list(map(attrgetter(UnitColumns.FIELDS[name]), map(self._units.__getitem__, rows)))
+
     def snapshot(self, i: int) -> UnitSnapshot:
         """Unit i as a snapshot (for the few units a recommendation names)."""
         if self._units:
@@ -172,9 +178,70 @@ class UnitColumns:
                             duty=self.duty[i], incident_id=self.incident_id[i])
 
 
+def _identity_codes(values: list, members: Iterable = ()) -> tuple[np.ndarray, int]:
+    """Each value's code by the object's identity (equal codes: the same object), and
+    how many codes: the index of `members` (an Enum's singletons: one comparison per
+    member over the column), else of the distinct objects."""
+    ident = np.fromiter(map(id, values), np.int64, len(values))
+    members = list(members)
+    if members:
+        code = np.full(len(values), -1, np.int64)
+        for k, m in enumerate(members):
+            code[ident == id(m)] = k
+        if (code >= 0).all():
+            return code, len(members)
+    _u, code = np.unique(ident, return_inverse=True)
+    return code.reshape(len(values)), max(len(_u), 1)
+
+
+@dataclass(slots=True)
+class _Rules:
+    """The rules 1-3 and the staleness limit read a unit's status, duty windows and kind
+    only: one verdict per distinct triple (a slot). `slot` gives each unit's; per slot:
+    why excluded (None: fit), fit, travel mode code, available, the cutoff of a fresh
+    fix (a datetime)."""
+
+    slot: np.ndarray
+    why: list[str | None]
+    ok: np.ndarray
+    mode: np.ndarray
+    available: np.ndarray
+    cutoff: np.ndarray
+
+    @classmethod
+    def of(cls, cols: UnitColumns, now: datetime, tz: str, category: Category | None,
+           stale_after_s: float | None) -> "_Rules":
+        # grouped by the objects' identities with numpy (an Enum's hash is a Python
+        # call; its members are singletons; duty tuples are shared per text in the
+        # columns F5 reads), then one verdict by value per distinct object triple
+        total = len(cols)
+        statuses, duty, kinds = cols.statuses, cols.duty, cols.kinds
+        status_ix, n_status = _identity_codes(statuses, UnitStatus)
+        kind_ix, n_kind = _identity_codes(kinds, UnitKind)
+        duty_ix, n_duty = _identity_codes(duty)
+        triple = (status_ix * n_kind + kind_ix) * n_duty + duty_ix
+        _u, first, slot = np.unique(triple, return_index=True, return_inverse=True)
+        verdicts: dict[tuple, str | None] = {}
+        why: list[str | None] = []
+        for i in first.tolist():
+            key = (statuses[i], duty[i], kinds[i])
+            if key not in verdicts:
+                probe = UnitSnapshot(0, "", kinds[i], statuses[i], 0.0, 0.0, None, 0.0, 0.0, duty=duty[i])
+                verdicts[key] = off_duty_reason(probe, now, tz) or fitness(kinds[i], category)
+            why.append(verdicts[key])
+        cutoff = np.empty(len(first), object)
+        cutoff[:] = [now - timedelta(seconds=limit_s(kinds[i], stale_after_s)) for i in first.tolist()]
+        return cls(slot.reshape(total), why, np.array([w is None for w in why], bool),
+                   np.array([MODE_ORDER.index(kinds[i].travel) for i in first.tolist()], np.int64),
+                   np.array([statuses[i] is UnitStatus.AVAILABLE for i in first.tolist()], bool), cutoff)
+
+
 def _floats(values: list) -> np.ndarray:
     """A list of floats (None: nan) as an array."""
-    return np.array(values, np.float64).reshape(len(values))
+    try:
+        return np.fromiter(values, np.float64, len(values))  # no dtype discovery over the list
+    except TypeError:  # a None
+        return np.array(values, np.float64).reshape(len(values))
 
 
 def recommend(graph, units: Sequence[UnitSnapshot] | UnitColumns, at: tuple[float, float],
@@ -188,40 +255,32 @@ def recommend(graph, units: Sequence[UnitSnapshot] | UnitColumns, at: tuple[floa
     The units may come as snapshots or as columns (UnitColumns: no object per unit).
     """
     cols = units if isinstance(units, UnitColumns) else UnitColumns.of(units)
-    # the rules 1-3 read a unit's status, duty windows and kind only: one verdict per
-    # distinct triple (slot k): why excluded (or None), travel mode code, available
-    # (enum members by identity: an Enum's hash is a Python call)
-    keys = list(zip(map(id, cols.statuses), cols.duty, map(id, cols.kinds)))
-    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))  # the first row of each
-    slot_of = dict(zip(first, slot_ints(len(first))))
-    why_of: list[str | None] = []
-    triples = [(cols.statuses[i], cols.duty[i], cols.kinds[i]) for i in first.values()]
-    for status, duty, kind in triples:
-        probe = UnitSnapshot(0, "", kind, status, 0.0, 0.0, None, 0.0, 0.0, duty=duty)
-        why_of.append(off_duty_reason(probe, now, tz) or fitness(kind, category))
-    slot = np.fromiter(map(slot_of.__getitem__, keys), np.int64, len(keys))
-    slot_ok = np.array([w is None for w in why_of], bool)
-    slot_mode = np.array([MODE_ORDER.index(kind.travel) for _s, _d, kind in triples], np.int64)
-    slot_avail = np.array([status is UnitStatus.AVAILABLE for status, _d, _k in triples], bool)
-    excluded = [Excluded(cols.ids[i], cols.callsigns[i], why_of[slot[i]] or "")
-                for i in np.flatnonzero(~slot_ok[slot]).tolist()]
-    sel = np.flatnonzero(slot_ok[slot])
-    pick = sel.tolist()
-    n = len(pick)
-    cutoff = {k: now - timedelta(seconds=limit_s(k, stale_after_s)) for k in set(map(cols.kinds.__getitem__, pick))}
+    total = len(cols)
+    rules = _Rules.of(cols, now, tz, category, stale_after_s)
+    slot = rules.slot
+    ok_row = rules.ok[slot]
+    out = np.flatnonzero(~ok_row).tolist()
+    excluded = list(map(Excluded, cols.take("ids", out), cols.take("callsigns", out),
+                        [rules.why[k] or "" for k in slot[out].tolist()]))
+    sel = np.flatnonzero(ok_row)
+    n = len(sel)
+    # rule 5: a fix at or after its kind's cutoff is fresh (datetimes compared by numpy
+    # over object arrays: the same comparisons, no Python loop)
+    seen = np.fromiter(cols.position_at, object, total)[sel]
+    known = seen != None  # noqa: E711  (elementwise: the units with a fix)
+    fresh = np.zeros(n, bool)
+    fresh[known] = seen[known] >= rules.cutoff[slot[sel[known]]]
     lon = _floats(cols.lon)[sel]
     lat = _floats(cols.lat)[sel]
-    seen, kinds = cols.position_at, cols.kinds
-    fresh = np.fromiter((p is not None and p >= cutoff[k] for p, k in
-                         zip(map(seen.__getitem__, pick), map(kinds.__getitem__, pick))), np.bool_, n)
     stale = np.logical_not(fresh) | np.isnan(lon) | np.isnan(lat)
-    if stale.any():
-        lon = np.where(stale, _floats(cols.home_lon)[sel], lon)
-        lat = np.where(stale, _floats(cols.home_lat)[sel], lat)
+    if stale.any():  # the home post (read for those units only)
+        home = sel[stale].tolist()
+        lon[stale] = _floats(cols.take("home_lon", home))
+        lat[stale] = _floats(cols.take("home_lat", home))
     nowhere = np.isnan(lon) | np.isnan(lat)
-    ids = np.array(cols.ids, np.int64)[sel]
-    mode_code = slot_mode[slot[sel]]
-    available = slot_avail[slot[sel]]
+    ids = np.fromiter(cols.ids, np.int64, total)[sel]
+    mode_code = rules.mode[slot[sel]]
+    available = rules.available[slot[sel]]
     ok = np.flatnonzero(~nowhere)
     snap_node = np.zeros(n, np.int64)
     snap_dist = np.zeros(n)
@@ -240,8 +299,8 @@ def recommend(graph, units: Sequence[UnitSnapshot] | UnitColumns, at: tuple[floa
         picked[mode] = _Picked(sel[ix], lon[ix], lat[ix], stale[ix])
         targets[mode] = Targets(snap_node[ix], snap_dist[ix] / graph.modes[mode].approach_mps,
                                 available[ix], snap_dist[ix])
-    for i in np.flatnonzero(nowhere).tolist():
-        excluded.append(Excluded(cols.ids[pick[i]], cols.callsigns[pick[i]], "不在线（无位置）"))
+    lost = sel[nowhere].tolist()
+    excluded += map(Excluded, cols.take("ids", lost), cols.take("callsigns", lost), ["不在线（无位置）"] * len(lost))
     with graph.lock:
         return _rank(graph, cols, picked, targets, search_units(graph, at, targets, limit, at_snaps),
                      excluded, at, category, limit, now)
@@ -275,15 +334,18 @@ def _rank(graph, cols: UnitColumns, picked: dict[Travel, _Picked], targets: dict
     worst = float(eta[top[-1]]) if len(top) >= limit else math.inf
     busy = np.flatnonzero(finite & ~counts & (eta < worst))
     busy = busy[np.argsort(eta[busy], kind="stable")]
-    shown = {(modes[mode_ix[b]], unit_ix[b]) for b in busy.tolist()}
     texts: dict[tuple, str] = {}
     for mode, p in picked.items():
-        for i in np.flatnonzero(~targets[mode].counts).tolist():
-            if (mode, i) not in shown:
-                r = int(p.rows[i])
-                key = (cols.incident_id[r], cols.statuses[r])
-                text = texts.get(key) or texts.setdefault(key, _committed_text(*key))
-                excluded.append(Excluded(cols.ids[r], cols.callsigns[r], text))
+        idle = ~targets[mode].counts
+        if mode in result.reach:  # the busy units shown are not excluded
+            idle[unit_ix[busy[mode_ix[busy] == modes.index(mode)]]] = False
+        rows = p.rows[idle].tolist()
+        incident, status = cols.take("incident_id", rows), cols.take("statuses", rows)
+        keys = list(zip(incident, map(id, status)))  # an Enum's hash is a Python call: by identity
+        for key, (incident_id, st) in dict(zip(keys, zip(incident, status))).items():
+            if key not in texts:
+                texts[key] = _committed_text(incident_id, st)
+        excluded += map(Excluded, cols.take("ids", rows), cols.take("callsigns", rows), map(texts.__getitem__, keys))
 
     def build(b: int, rank: int, is_busy: bool) -> Ranked:
         mode, i = modes[mode_ix[b]], int(unit_ix[b])
@@ -292,7 +354,7 @@ def _rank(graph, cols: UnitColumns, picked: dict[Travel, _Picked], targets: dict
         r = int(p.rows[i])
         u = cols.snapshot(r)
         lon, lat = float(p.lon[i]), float(p.lat[i])
-        path = reach.route(i)
+        path = np.asarray(reach.route(i), np.int64)  # one array for the metres and the coordinates
         snap_m = float(targets[mode].snap_m[i])
         route_m = graph.path_meters(path) + snap_m + reach.at_snap_m
         straight = haversine_m(lon, lat, at[0], at[1])
