@@ -120,6 +120,20 @@ class App:
         with self._lock:
             self.__dict__.pop("geocoder", None)
 
+    def forget_roads(self) -> None:
+        """After a city import (here or at another seat): the road graph, the reverse
+        geocoder and the geocoder are rebuilt at their next use, from the new extract and
+        places (the import left their caches built)."""
+        for name in ("roads", "reverse"):
+            self.__dict__.pop(name, None)
+        self.reload_geocoder()
+
+    def forget_grids(self) -> None:
+        """After a grid import (here or at another seat): the grid index, and the reverse
+        geocoder holding it, are rebuilt at their next use."""
+        for name in ("grid_index", "reverse"):
+            self.__dict__.pop(name, None)
+
     @cached_property
     def grid_index(self):
         from dispatch.geo.grids import GridIndex

@@ -293,13 +293,13 @@ class ImportScreen(QDialog):
 
     def _on_applied(self, done: data_import.Preview | CityPreview) -> None:
         if _is_city(done):
-            forget_roads(self.app)
+            self.app.forget_roads()
             what = "city"
             self._fill_city(done)
             text = f"已导入：{done.summary()}；替换原有 OSM 地名 {done.replaced_places:,} 个。地图在下次启动时更新"
         else:
             if done.what == "grids":
-                forget_grids(self.app)
+                self.app.forget_grids()
             what = done.what
             text = f"已导入：{done.summary()}"
         self.import_btn.setEnabled(False)
@@ -326,21 +326,6 @@ class ImportScreen(QDialog):
     def _say(self, text: str, colour: str = "") -> None:
         self.message.setText(text)
         self.message.setStyleSheet(f"color:{colour}" if colour else "")
-
-
-def forget_grids(app: App) -> None:
-    """The app's grid index (and the reverse geocoder holding it) are rebuilt at their next
-    use, from the imported grids."""
-    for name in ("grid_index", "reverse"):
-        app.__dict__.pop(name, None)
-
-
-def forget_roads(app: App) -> None:
-    """After a city import: the road graph, the reverse geocoder and the geocoder are
-    rebuilt at their next use, from the new extract and places."""
-    for name in ("roads", "reverse"):
-        app.__dict__.pop(name, None)
-    app.reload_geocoder()
 
 
 def attach(window) -> None:  # noqa: ANN001 (ui.main_window.MainWindow)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.events import Event
 from dispatch.services import queries
@@ -87,6 +88,7 @@ class ScreenUpdates(QObject):
         w.live.settle()  # what was just read is long-lived: out of the GC's full passes
 
     def on_events(self, events: list[Event]) -> None:
+        self._forget_reference(events)
         if self._resync:
             self._resync = False
             self.full("resync")
@@ -96,6 +98,15 @@ class ScreenUpdates(QObject):
             self.full(changes.full)
         elif not changes.empty:
             self.apply(changes)
+
+    def _forget_reference(self, events: list[Event]) -> None:
+        """A city or grid import at any seat: this console's road graph, geocoders and grid
+        index are rebuilt from the new data at their next use (F5, F3), not at a restart."""
+        kinds = {e.kind for e in events}
+        if ev.ROADS_IMPORTED in kinds:
+            self.w.app.forget_roads()
+        if ev.GRIDS_IMPORTED in kinds:
+            self.w.app.forget_grids()
 
     def apply(self, changes: ScreenChanges) -> None:
         """Read the named incidents and units and change only their rows and markers."""
