@@ -296,7 +296,7 @@ class ImportScreen(QDialog):
             self.app.forget_roads()
             what = "city"
             self._fill_city(done)
-            text = f"已导入：{done.summary()}；替换原有 OSM 地名 {done.replaced_places:,} 个。地图在下次启动时更新"
+            text = f"已导入：{done.summary()}；替换原有 OSM 地名 {done.replaced_places:,} 个。各席位的地图与路径计算随即使用新路网"
         else:
             if done.what == "grids":
                 self.app.forget_grids()

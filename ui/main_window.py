@@ -16,6 +16,7 @@ from ui.incident_queue import IncidentQueue
 from ui.intake import Intake
 from ui.log_follower import LogFollower
 from ui.map.map_pane import MapPane
+from ui.map.road_reload import RoadReload
 from ui.map_feed import build_console_basemap
 from ui.position_feed import LivePositions
 from ui.screen_updates import ScreenUpdates
@@ -110,6 +111,8 @@ class MainWindow(QMainWindow):
 
         self.follower = LogFollower(app, parent=self)
         self.updates = ScreenUpdates(self)  # the follower's batches change only their rows and markers
+        self.basemap_reload = RoadReload(self.map, self.follower.changed, lambda: build_console_basemap(app))
+        self.basemap_reload.failed.connect(self._on_message)
         self.follower.failed.connect(self._on_message)
         self.intake.acted.connect(self.follower.poll)
         self.live = LivePositions(self)  # fixes write no events: their own feed moves the units

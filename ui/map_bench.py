@@ -296,8 +296,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from dispatch.commands.roads import DEMO_OSM
     from dispatch.commands.support import print_json
-    from dispatch.geo.basemap import ATTRIBUTION, ATTRIBUTION_URL, build_basemap
-    from dispatch.geo.osm import read_osm
+    from dispatch.geo.basemap import cached_basemap, tile_basemap
 
     if args.cache_dir:
         cache = Path(args.cache_dir)
@@ -308,14 +307,13 @@ def _run(args: argparse.Namespace) -> int:
     size = (1000, 700)
     load = os.getloadavg()
     if not args.skip_demo:
-        demo = build_basemap(read_osm(DEMO_OSM))
+        demo = cached_basemap(DEMO_OSM, cache)  # as the console's start: the road file's cached tiles
         print_json(bench_case("demo", demo, args.actions, (16, 19, 17), size, args.gap_ms, seed=3,
                               n_units=min(args.units, 40))
                    | {"load_avg": [round(v, 2) for v in load]})
     graph, city = city_tiles(args.nodes, cache, args.rebuild_tiles)
     tiles = city.pop("tiles")
-    basemap = {"bounds": tiles.bounds, "road_tiles": tiles, "attribution": ATTRIBUTION,
-               "attribution_url": ATTRIBUTION_URL}
+    basemap = tile_basemap(tiles)
     out = bench_case(f"city-{graph.node_count}", basemap, args.actions, (11, 18, 14), size, args.gap_ms, seed=5,
                      n_units=args.units)
     print_json(out | city | {"load_avg": [round(v, 2) for v in os.getloadavg()]})

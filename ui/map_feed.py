@@ -5,7 +5,6 @@ from datetime import datetime
 
 from dispatch.domain.duty import shown_status
 from dispatch.domain.units import UnitSnapshot, UnitStatus, position_stale
-from dispatch.geo.osm import read_osm
 from dispatch.services.queries import IncidentView
 
 
@@ -36,11 +35,11 @@ def incident_markers(views: list[IncidentView]) -> list[dict]:
 
 def build_console_basemap(app) -> dict:  # noqa: ANN001 (dispatch.bootstrap.App)
     """Roads from the database's OSM file, plus its grids and stations."""
-    from dispatch.geo.basemap import build_basemap
+    from dispatch.geo.basemap import cached_basemap
     from dispatch.geo.grids import grid_geometry
     from dispatch.services.queries import grids, stations
 
-    basemap = build_basemap(read_osm(app.roads_osm))
+    basemap = cached_basemap(app.roads_osm, app.settings.cache_dir)
     with app.session() as s:
         basemap["grids"] = {"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {"id": g.id, "name": g.name},

@@ -7,6 +7,7 @@ and draws it itself, so the console needs no online tiles.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from dispatch.geo.coords import haversine_m
@@ -15,6 +16,9 @@ from dispatch.geo.osm import OsmData, OsmWay
 
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 ATTRIBUTION_URL = "https://www.openstreetmap.org/copyright"
+# Names the road tiles cut from a basemap (dispatch.geo.road_tiles.tiles_for_osm): raise
+# it when what build_basemap draws changes (ranks, labels), so cached tiles are cut again.
+BASEMAP_VERSION = 1
 
 # Drawing order and styling class: higher ranks are wider, brighter, drawn on top.
 HIGHWAY_RANK: dict[str, int] = {
@@ -145,3 +149,18 @@ def build_basemap(osm: OsmData) -> dict[str, Any]:
         "attribution": ATTRIBUTION,
         "attribution_url": ATTRIBUTION_URL,
     }
+
+
+def tile_basemap(tiles: Any) -> dict[str, Any]:
+    """The map pane's basemap from a road tile set (dispatch.geo.road_tiles.TileSet):
+    its bounds, the tiles and the OpenStreetMap credit; no GeoJSON."""
+    return {"bounds": list(tiles.bounds), "road_tiles": tiles, "attribution": ATTRIBUTION,
+            "attribution_url": ATTRIBUTION_URL}
+
+
+def cached_basemap(osm_path: Path, cache_dir: Path) -> dict[str, Any]:
+    """The map pane's basemap of an OSM file without reading the file at each start: its
+    road tiles from ``cache_dir / "road-tiles"``, keyed by the file's SHA-256 (cut the
+    first time). ``grids`` and ``stations`` are the caller's to add."""
+    from dispatch.geo.road_tiles import tiles_for_osm
+    return tile_basemap(tiles_for_osm(Path(osm_path), Path(cache_dir) / "road-tiles"))

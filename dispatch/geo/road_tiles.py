@@ -6,15 +6,20 @@ the tile's top-left corner:
   roads:  runs of [style, name_hi, name_lo, n, x0, y0, ..., x(n-1), y(n-1)]
           style = rank * 2 + one-way; name = name_hi * 32768 + name_lo - 1 (-1: none);
           runs sorted by rank (arterials last, drawn on top); a one-way run points its way
-  labels: [name_hi, name_lo, x, y, angle * 10, rank] per road-name label whose text may
-          reach into the tile (so a label crossing tile edges is drawn whole)
+  labels: [name_hi, name_lo, x, y, angle * 10, rank + 8 * zooms] per road-name label whose
+          text may reach into the tile (so a label crossing tile edges is drawn whole);
+          zooms: bit z - 15 set where the label is drawn at display zoom z (decluttered
+          here, once: no two labels' letters overlap, the more important road wins)
 Tiles exist for zooms DATA_MIN_ZOOM..DATA_MAX_ZOOM; deeper zooms draw their
 DATA_MAX_ZOOM ancestor scaled (vector data: still sharp). A tile set is one .npz file in
-the cache directory named by the hash of the lines, so it is built once per road data.
+the cache directory named by the hash of the lines (or of the road file, tiles_for_osm; or
+of the road graph, tiles_for_graph), so it is built once per road data.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -26,7 +31,7 @@ import numpy as np
 from dispatch.domain.errors import DispatchError
 from dispatch.geo.road_lines import RoadLines
 
-TILE_FORMAT = 4
+TILE_FORMAT = 5
 TILE_PX = 256
 EXTENT = 16                  # tile units per pixel
 BUFFER_PX = 12               # roads are cut a little outside the tile (line widths, caps)
@@ -39,8 +44,13 @@ SIMPLIFY_PX, SIMPLIFY_DEEPEST_PX = 0.75, 0.2
 # whole view of them costs more than a frame), residential and service from 15; the demo
 # is never shown below 15.
 RANK_MIN_ZOOM = np.array([15, 15, 14, 14, 14, 0, 0])
-LABEL_MIN_ZOOM = 15          # road names from zoom 15 (which ranks: the page decides by zoom)
-_LABEL_CHAR_PX, _LABEL_PAD_PX = 14.0, 8.0
+LABEL_MIN_ZOOM = 15          # road names from zoom 15
+# The least rank named at each display zoom (the map goes to 19; deeper than the data's
+# DATA_MAX_ZOOM the page draws its ancestor tile): arterials from 15, secondary from 16,
+# every named road from 17.
+LABEL_MIN_RANK = {15: 5, 16: 3, 17: 0, 18: 0, 19: 0}
+_LABEL_CHAR_PX, _LABEL_PAD_PX = 14.0, 8.0  # the page's 12-13 px CJK letters and 1 px spacing
+_LABEL_GAP_PX = 18.0         # letters of two labels closer than this (centre to centre) collide
 
 
 def _key(z: int | np.ndarray, x: Any, y: Any) -> Any:
@@ -180,10 +190,49 @@ def _level_roads(lines: RoadLines, mx: np.ndarray, my: np.ndarray, z: int):
     return keys, offs, out.astype(np.int16)
 
 
-def _level_labels(lines: RoadLines, z: int, names: dict[str, int]):
-    """(tile keys, offsets, int16 stream) of the road-name labels at zoom z."""
+def label_zoom_masks(labels: list[dict[str, Any]]) -> np.ndarray:
+    """Per label, the display zooms at which it is drawn (bit z - 15 for z in
+    LABEL_MIN_RANK). At each zoom the labels are placed in their order (most important
+    first: dispatch.geo.basemap sorts them by rank, then length): a label is drawn if its
+    rank is named at that zoom and none of its letters, laid along its angle, comes within
+    _LABEL_GAP_PX of a letter of a label already drawn."""
+    masks = np.zeros(len(labels), np.int64)
+    if not labels:
+        return masks
+    mx, my = mercator(np.array([lab["lon"] for lab in labels]), np.array([lab["lat"] for lab in labels]))
+    gap, gap2 = _LABEL_GAP_PX, _LABEL_GAP_PX ** 2
+    for z, min_rank in LABEL_MIN_RANK.items():
+        scale = TILE_PX * 2.0 ** z
+        cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        for i, lab in enumerate(labels):
+            if lab["rank"] < min_rank:
+                continue
+            n, a = len(lab["name"]), math.radians(lab["angle"])  # clockwise from east, y down
+            dx, dy = math.cos(a) * _LABEL_CHAR_PX, math.sin(a) * _LABEL_CHAR_PX
+            cx, cy = mx[i] * scale, my[i] * scale
+            letters = [(cx + (k - (n - 1) / 2) * dx, cy + (k - (n - 1) / 2) * dy) for k in range(n)]
+            if any((px - qx) ** 2 + (py - qy) ** 2 < gap2
+                   for px, py in letters
+                   for gx in (int(px // gap) - 1, int(px // gap), int(px // gap) + 1)
+                   for gy in (int(py // gap) - 1, int(py // gap), int(py // gap) + 1)
+                   for qx, qy in cells.get((gx, gy), ())):
+                continue
+            for px, py in letters:
+                cells.setdefault((int(px // gap), int(py // gap)), []).append((px, py))
+            masks[i] |= 1 << (z - LABEL_MIN_ZOOM)
+    return masks
+
+
+def _level_labels(lines: RoadLines, z: int, names: dict[str, int], masks: np.ndarray):
+    """(tile keys, offsets, int16 stream) of the road-name labels at data zoom z: those
+    drawn at some display zoom this level serves (z, or every zoom from z when it is the
+    deepest data zoom)."""
     if z < LABEL_MIN_ZOOM or not lines.labels:
         return np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int16)
+    serves = 0
+    for dz in LABEL_MIN_RANK:
+        if dz == z or (z == DATA_MAX_ZOOM and dz > z):
+            serves |= 1 << (dz - LABEL_MIN_ZOOM)
     labs = lines.labels
     lx, ly = mercator(np.array([lab["lon"] for lab in labs]), np.array([lab["lat"] for lab in labs]))
     scale = TILE_PX * 2.0 ** z
@@ -191,12 +240,15 @@ def _level_labels(lines: RoadLines, z: int, names: dict[str, int]):
     half = np.array([len(lab["name"]) * _LABEL_CHAR_PX / 2 + _LABEL_PAD_PX for lab in labs])
     recs: dict[int, list[int]] = {}
     for i, lab in enumerate(labs):
+        if not masks[i] & serves:
+            continue
         hi_, lo_ = _split_name(np.array([names[lab["name"]]]))
         for tx in range(int((lx[i] - half[i]) // TILE_PX), int((lx[i] + half[i]) // TILE_PX) + 1):
             for ty in range(int((ly[i] - half[i]) // TILE_PX), int((ly[i] + half[i]) // TILE_PX) + 1):
                 recs.setdefault(int(_key(z, tx, ty)), []).extend([
                     int(hi_[0]), int(lo_[0]), round((lx[i] - tx * TILE_PX) * EXTENT),
-                    round((ly[i] - ty * TILE_PX) * EXTENT), round(lab["angle"] * 10), int(lab["rank"])])
+                    round((ly[i] - ty * TILE_PX) * EXTENT), round(lab["angle"] * 10),
+                    int(lab["rank"]) + 8 * int(masks[i])])
     keys = np.array(sorted(recs), np.int64)
     offs = np.zeros(len(keys) + 1, np.int64)
     np.cumsum([len(recs[int(k)]) for k in keys], out=offs[1:])
@@ -255,14 +307,26 @@ class TileSet:
         return [base64.b64encode(roads.astype("<i2").tobytes()).decode("ascii"),
                 base64.b64encode(labels.astype("<i2").tobytes()).decode("ascii")]
 
-    def all_payloads(self) -> dict[str, list[str]]:
-        """Every tile for the page ("z/x/y": payload): a small tile set (the demo's) is
-        written into the page, which then draws its roads without asking Python."""
-        out = {}
-        for key in self.keys.tolist():
-            name = f"{key >> 50}/{(key >> 25) & 0x1FFFFFF}/{key & 0x1FFFFFF}"
-            out[name] = self.payload(name)
-        return out
+    def preload(self, budget_bytes: int) -> tuple[dict[str, list[str]], int]:
+        """The tiles written into the page ("z/x/y": payload), whole zooms from the least
+        while their streams fit ``budget_bytes``, and the deepest zoom written whole
+        (DATA_MIN_ZOOM - 1: none). A small set (the demo's) goes in whole; a city's low
+        zooms, its first view at start, are drawn without a round trip to Python, which
+        is busy loading then."""
+        z = self.keys >> 50
+        sizes = 2 * (np.diff(self.road_off) + np.diff(self.label_off))
+        out: dict[str, list[str]] = {}
+        used, full = 0, DATA_MIN_ZOOM - 1
+        for level in range(DATA_MIN_ZOOM, DATA_MAX_ZOOM + 1):
+            at = z == level
+            used += int(sizes[at].sum())
+            if used > budget_bytes:
+                break
+            for key in self.keys[at].tolist():
+                name = f"{key >> 50}/{(key >> 25) & 0x1FFFFFF}/{key & 0x1FFFFFF}"
+                out[name] = self.payload(name)
+            full = level
+        return out, full
 
     @property
     def nbytes(self) -> int:
@@ -293,10 +357,11 @@ def build_tiles(lines: RoadLines, zooms: range = range(DATA_MIN_ZOOM, DATA_MAX_Z
     """Cut the lines into tiles at every zoom of ``zooms``."""
     mx, my = mercator(lines.lon, lines.lat)
     names = {n: i for i, n in enumerate(lines.names)}
+    masks = label_zoom_masks(lines.labels)
     road_parts, label_parts = [], []
     for z in zooms:
         road_parts.append(_level_roads(lines, mx, my, z))
-        label_parts.append(_level_labels(lines, z, names))
+        label_parts.append(_level_labels(lines, z, names, masks))
     keys = np.union1d(np.concatenate([p[0] for p in road_parts]),
                       np.concatenate([p[0] for p in label_parts]))
     road_off, roads = _merge(road_parts, keys)
@@ -333,6 +398,64 @@ def cached_tiles(lines: RoadLines, cache_dir: Path, digest: str | None = None) -
     path = tile_cache_path(cache_dir, digest)
     tiles = build_tiles(lines)
     tiles.digest = digest
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tiles.save(path)
+        tiles.path = path
+    except OSError as exc:
+        raise DispatchError(f"无法写入地图瓦片缓存 {path}：{exc}") from None
+    return tiles
+
+
+def file_sha256(path: Path, memo: Path) -> str:
+    """The SHA-256 of a file, remembered in the JSON file ``memo`` by path, size and
+    modification time: a city extract of hundreds of MB is hashed once, not at every start."""
+    path = Path(path).resolve()
+    st = path.stat()
+    stamp = [st.st_size, st.st_mtime_ns]
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    entry = known.get(str(path))
+    if isinstance(entry, list) and entry[:2] == stamp and len(entry) == 3:
+        return str(entry[2])
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    known[str(path)] = [*stamp, h.hexdigest()]
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(memo.name + ".tmp")
+        tmp.write_text(json.dumps(known), encoding="utf-8")
+        os.replace(tmp, memo)
+    except OSError:
+        pass  # not remembered: hashed again next time
+    return h.hexdigest()
+
+
+def tiles_for_osm(osm_path: Path, cache_dir: Path) -> TileSet:
+    """An OSM extract's road tiles (.osm or .osm.pbf), cached by the SHA-256 of the file and
+    the basemap's drawing rules: the file is read and cut the first time only; a start
+    loads the tiles (milliseconds) instead of parsing the file and building its GeoJSON.
+    The tile set's bounds are the basemap's (the file's own bounds when it has them)."""
+    from dispatch.geo.basemap import BASEMAP_VERSION, build_basemap
+    from dispatch.geo.osm import read_osm
+    from dispatch.geo.road_lines import lines_from_basemap
+
+    sha = file_sha256(Path(osm_path), Path(cache_dir) / "osm-sha256.json")
+    digest = hashlib.sha1(f"osm {sha} basemap {BASEMAP_VERSION}".encode()).hexdigest()
+    found = _load_cached(cache_dir, digest)
+    if found is not None:
+        return found
+    basemap = build_basemap(read_osm(osm_path))
+    lines = lines_from_basemap(basemap)
+    tiles = build_tiles(lines)
+    tiles.digest, tiles.bounds = digest, [float(v) for v in basemap["bounds"]]
+    path = tile_cache_path(cache_dir, digest)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tiles.save(path)

@@ -90,6 +90,7 @@ def _refuse(p: CityPreview) -> None:
 def apply_city(ctx: Context, path: str | Path, cache_dir: str | Path, admin: list[str] | None = None,
                progress: Progress = _quiet) -> CityPreview:
     """Load the extract as the road network and the gazetteer's OSM features, all or nothing."""
+    from dispatch.geo.road_tiles import tiles_for_osm
     from dispatch.geo.roads import cache_key
 
     ensure_writable(ctx)
@@ -102,6 +103,8 @@ def apply_city(ctx: Context, path: str | Path, cache_dir: str | Path, admin: lis
     cache = Path(cache_dir) / cache_key(path)
     cache.parent.mkdir(parents=True, exist_ok=True)
     plan.graph.save(cache)
+    progress("切分地图路网瓦片…")  # every console's map then loads them (road_tiles: by the file's digest)
+    tiles_for_osm(path, Path(cache_dir) / "road-tiles")
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

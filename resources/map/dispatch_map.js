@@ -60,26 +60,94 @@
 
   function refreshUnitDom(m, u) {
     var el = m.getElement();
-    var inner = el && el.firstElementChild;
-    if (!inner) { m.setIcon(unitIcon(u)); return; }
-    var cls = unitClass(u), html = unitHtml(u);
+    var inner = el && el.firstElementChild, html = unitHtml(u);
+    if (!inner) { m.setIcon(unitIcon(u)); m._dmHtml = html; return; }
+    var cls = unitClass(u);
     if (inner.className !== cls) { inner.className = cls; }
     if (m._dmHtml !== html) { inner.innerHTML = html; }
     m._dmHtml = html;
   }
 
+  // Only the units in and around the view are in the page: with every marker of 2,000
+  // units in the DOM each zoom repositions and each label placement measures them all
+  // (bench map, 2,000 units over a city: 100 ms of the page's CPU per view change). The
+  // others are kept (position, status, tooltip) and added as the view comes to them.
+  // More units than MAX_UNIT_MARKERS around the view (a city zoomed out): each unit is a
+  // dot of its status's colour on the map's canvas instead, unlabelled, with its tooltip
+  // and click; the whole canvas is redrawn in a few milliseconds.
+  var UNIT_VIEW_PAD = 0.5;  // around the view, in view sizes: a pan shows units already there
+  var MAX_UNIT_MARKERS = 250;
+  var ST_COLOURS = { available: "#2fd15a", dispatched: "#ffb300", acknowledged: "#ffb300",
+    en_route: "#3d9bff", on_scene: "#c27bff", off_duty: "#7d8590" };  // dispatch_map.css .st-*
+  var unitArea = null;      // null: every unit (before the view is set)
+  var dots = {}, dotMode = false;
+
+  function placeUnit(m) {
+    if (dotMode) { return false; }
+    var on = layers.units.hasLayer(m), want = !unitArea || unitArea.contains(m.getLatLng());
+    if (want && !on) { layers.units.addLayer(m); return true; }
+    if (!want && on) { layers.units.removeLayer(m); }
+    return false;
+  }
+
+  function dotStyle(u) {
+    return { radius: 5, weight: 1.5, color: "#0b0f14", opacity: 1, fillOpacity: u.stale ? 0.45 : 1,
+      fillColor: u.alert ? "#ff3b30" : (ST_COLOURS[u.status] || ST_COLOURS.available) };
+  }
+
+  // The unit's dot, made or brought up to date from its marker.
+  function unitDot(id) {
+    var m = units[id], d = dots[id];
+    if (!d) {
+      d = L.circleMarker(m.getLatLng(), L.extend({ renderer: renderer, bubblingMouseEvents: false }, dotStyle(m._dmUnit)));
+      d.on("click", function () { send({ type: "unit_click", id: m._dmUnit.id }); });
+      d.bindTooltip(m._dmTip, { direction: "top", offset: [0, -6], className: "dm-tip" });
+      dots[id] = d;
+    } else {
+      if (!d.getLatLng().equals(m.getLatLng())) { d.setLatLng(m.getLatLng()); }
+      if (d._dmKey !== unitClass(m._dmUnit)) { d.setStyle(dotStyle(m._dmUnit)); }
+      if (d._dmTip !== m._dmTip) { d.setTooltipContent(m._dmTip); }
+    }
+    d._dmKey = unitClass(m._dmUnit);
+    d._dmTip = m._dmTip;
+    if (dotMode && !layers.unitDots.hasLayer(d)) { layers.unitDots.addLayer(d); }
+    return d;
+  }
+
+  function dropUnit(id) {
+    layers.units.removeLayer(units[id]);
+    if (dots[id]) { layers.unitDots.removeLayer(dots[id]); delete dots[id]; }
+    delete units[id];
+  }
+
+  function cullUnits() {
+    unitArea = map._loaded ? map.getBounds().pad(UNIT_VIEW_PAD) : null;  // no view yet: all
+    var ids = Object.keys(units), around = 0;
+    ids.forEach(function (id) { if (unitArea && unitArea.contains(units[id].getLatLng())) { around++; } });
+    if (around > MAX_UNIT_MARKERS) {
+      if (!dotMode) {
+        dotMode = true;
+        layers.units.clearLayers();
+        ids.forEach(unitDot);
+      }
+      return;
+    }
+    if (dotMode) { dotMode = false; layers.unitDots.clearLayers(); }
+    var added = false;
+    ids.forEach(function (id) { added = placeUnit(units[id]) || added; });
+    if (added) { scheduleDeclutter(); }
+  }
+
   function setUnits(list) {
     var seen = upsertUnits(list);
-    Object.keys(units).forEach(function (id) {
-      if (!seen[id]) { layers.units.removeLayer(units[id]); delete units[id]; }
-    });
+    Object.keys(units).forEach(function (id) { if (!seen[id]) { dropUnit(id); } });
   }
 
   // Remove only these units' markers (gone off duty).
   function removeUnits(ids) {
     ids.forEach(function (n) {
       var id = String(n);
-      if (units[id]) { layers.units.removeLayer(units[id]); delete units[id]; }
+      if (units[id]) { dropUnit(id); }
     });
     scheduleDeclutter();
   }
@@ -87,7 +155,7 @@
   // Update (or add) only the units given; the others stay as they are (live fixes:
   // `live`, their labels are placed again at most once a second, see scheduleDeclutter).
   function upsertUnits(list, live) {
-    var seen = {};
+    var seen = {}, fresh = false;
     list.filter(placeable).forEach(function (u) {
       var id = String(u.id);
       seen[id] = true;
@@ -96,10 +164,10 @@
         m = L.marker(pos, { icon: unitIcon(u), keyboard: false, riseOnHover: true });
         m._dmHtml = unitHtml(u);
         m.on("click", function () { send({ type: "unit_click", id: m._dmUnit.id }); });
-        layers.units.addLayer(m);
         units[id] = m;
+        fresh = true;  // placed below, once the count decides markers or dots
       } else {
-        if (!m.getLatLng().equals(pos)) { m.setLatLng(pos); }
+        if (!m.getLatLng().equals(pos)) { m.setLatLng(pos); placeUnit(m); }
         refreshUnitDom(m, u);
       }
       m._dmUnit = u;
@@ -108,9 +176,11 @@
       if (!m.getTooltip()) { m.bindTooltip(tip, { direction: "top", offset: [0, -12], className: "dm-tip" }); }
       else if (m._dmTip !== tip) { m.setTooltipContent(tip); }
       m._dmTip = tip;
+      if (dotMode || dots[id]) { unitDot(id); }
       var t = tracks[id];
       if (t && t.follow) { t.line.addLatLng(pos); }
     });
+    if (fresh) { cullUnits(); }
     scheduleDeclutter(live);
     return seen;
   }
@@ -459,7 +529,7 @@
       L.control.scale({ imperial: false, position: "bottomright", maxWidth: 160 }).addTo(map);
       // Tiles appear at once, not faded in over 200 ms: a pan shows its roads when drawn.
       map._fadeAnimated = false;
-      ["roads", "grids", "stations", "routes", "tracks", "units", "incidents", "candidates", "pick"]
+      ["roads", "grids", "stations", "routes", "tracks", "unitDots", "units", "incidents", "candidates", "pick"]
         .forEach(function (name) { layers[name] = L.layerGroup(); });
       Object.keys(layers).forEach(function (name) { if (name !== "roads") { layers[name].addTo(map); } });
       base = window.DispatchMapBase.draw(map, layers, data, esc, send);
@@ -481,6 +551,8 @@
         }
       }
       layers.roads.addTo(map);  // once the view is set: no tiles asked for a view never shown
+      map.on("moveend", cullUnits);
+      cullUnits();
       if (typeof QWebChannel !== "undefined" && typeof qt !== "undefined" && qt.webChannelTransport) {
         new QWebChannel(qt.webChannelTransport, function (channel) {
           bridge = channel.objects.bridge;
@@ -529,7 +601,10 @@
     _emitClick: function (lon, lat) {
       send({ type: "map_click", lon: lon, lat: lat });
     },
-    _clickUnit: function (id) { var m = units[String(id)]; if (m) { m.fire("click"); } },
+    _clickUnit: function (id) {
+      var m = dotMode ? dots[String(id)] : units[String(id)];
+      if (m) { m.fire("click"); }
+    },
     _clickIncident: function (id) { var m = incidents[String(id)]; if (m) { m.fire("click"); } },
     _clickCandidate: function (index) { var m = candidates[String(index)]; if (m) { m.fire("click"); } },
     /* A snapshot for tests and diagnostics. */
@@ -539,12 +614,13 @@
       var out = { ready: !!bridge, zoom: map.getZoom(), roads: roadStats.runs, roadTiles: roadStats,
         roadTip: base.roadTip(),
         units: {}, incidents: {}, candidates: {}, routes: {}, pick: pick ? pos(pick) : null,
-        highlighted: null, gridsVisible: map.hasLayer(layers.grids),
+        highlighted: null, gridsVisible: map.hasLayer(layers.grids), unitDots: layers.unitDots.getLayers().length,
         stations: layers.stations.getLayers().length };
       Object.keys(units).forEach(function (id) {
         var m = units[id], p = pos(m), el = m.getElement();
         out.units[id] = { lon: p.lon, lat: p.lat, leafletId: L.stamp(m), status: m._dmUnit.status,
-          alert: !!m._dmUnit.alert, cls: el && el.firstElementChild ? el.firstElementChild.className : "",
+          alert: !!m._dmUnit.alert, inPage: !!el,
+          cls: el && el.firstElementChild ? el.firstElementChild.className : unitClass(m._dmUnit),
           labelShown: !!el && !el.classList.contains("dm-nolabel") };
       });
       Object.keys(incidents).forEach(function (id) {

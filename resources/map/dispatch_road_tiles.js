@@ -16,7 +16,8 @@
   var LABEL_STYLE = { 6: ["#c9d4df", "600 13px"], 5: ["#c9d4df", "600 13px"], 4: ["#b3bfcb", "12px"] };
   var LABEL_DEFAULT = ["#9eabb9", "12px"];
   var FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif';
-  var ARROW_MIN_ZOOM = 16, ARROW_EVERY_PX = 110, CACHE_TILES = 4000;
+  var ARROW_MIN_ZOOM = 16, ARROW_EVERY_PX = 110, CACHE_TILES = 4000, ROUND_JOIN_PX = 4;
+  var CULL_PAD_PX = 8;  // data px around a canvas's part of its data tile (half the widest road)
   var EMPTY = new Int16Array(0);
   var EMPTY_TILE = { roads: EMPTY, labels: EMPTY, runs: 0 };
 
@@ -25,8 +26,10 @@
     return base * Math.max(0.6, Math.min(2.6, Math.pow(1.35, zoom - 15)));
   }
 
-  // Arterials named from zoom 15, from secondary roads at 16, all named roads from 17.
-  function labelMinRank(z) { return z >= 17 ? 0 : (z >= 16 ? 3 : (z >= 15 ? 5 : 99)); }
+  // The display zoom whose label set is drawn (dispatch.geo.road_tiles.label_zoom_masks:
+  // decided and decluttered at integer zooms 15..19; a fractional zoom draws its floor's,
+  // whose labels are only further apart); -1: no labels.
+  function labelZoomBit(z) { var zi = Math.floor(z + 1e-6); return zi < 15 ? -1 : Math.min(zi, 19) - 15; }
 
   function decode(b64) {
     if (!b64) { return EMPTY; }
@@ -38,31 +41,48 @@
   function create(map, cfg, send) {
     var ext = cfg.extent, maxData = cfg.maxZoom, names = cfg.names || [];
     var cache = new Map(), waiting = {}, queued = [], flushPending = false, connected = false;
+    var pre = new Map(), preZoom = cfg.preloadZoom === undefined ? -1 : cfg.preloadZoom;  // in the page
     var pool = [], POOL_MAX = 64, owners = 0, bitmaps = new Map(), BITMAPS = 160, keepBitmaps = true;
     var stats = { requested: 0, received: 0, drawn: 0, tilesDrawn: 0, drawMs: 0, reused: 0 };
 
     // The data tile a display tile draws from, and where in it: scale f, offset (data px).
     function source(c) {
       var dz = Math.min(c.z, maxData), k = c.z - dz, f = 1 << k;
-      return { key: dz + "/" + (c.x >> k) + "/" + (c.y >> k), f: f,
+      return { key: dz + "/" + (c.x >> k) + "/" + (c.y >> k), f: f, dz: dz,
         ox: (c.x - ((c.x >> k) << k)) * 256 / f, oy: (c.y - ((c.y >> k) << k)) * 256 / f };
     }
 
     // z: the map's zoom (fractional); q: screen px per tile px at that zoom (the tile's
     // level is scaled by 2^(zoom - tile zoom)): widths and text are drawn 1/q as large.
-    function drawRoads(ctx, roads, z, q, s) {
-      var i = 0, n = roads.length, rank = -1, arrows = [], every = ARROW_EVERY_PX / q;
+    // Each run is stroked on its own: one path of a whole rank (a city's street mesh) costs
+    // Chromium's software rasteriser ~15 % more than the same lines as small paths. Round
+    // joins and caps only where a road is wide enough on screen for them to show: a round
+    // join adds edges at every vertex, ~10 % of the raster (bench map, CDP trace).
+    // Deeper than the data (s.f > 1) a canvas shows part of its data tile: the runs
+    // wholly outside that part are not drawn at all.
+    function drawRoads(ctx, data, z, q, s) {
+      var roads = data.roads, i = 0, n = roads.length, rank = -1, arrows = [], every = ARROW_EVERY_PX / q;
+      var box = s.f > 1 ? runBoxes(data) : null, k = -4, pad = CULL_PAD_PX * ext;
+      var x0c = s.ox * ext - pad, y0c = s.oy * ext - pad, x1c = (s.ox + 256 / s.f) * ext + pad;
+      var y1c = (s.oy + 256 / s.f) * ext + pad;
       while (i < n) {
         var style = roads[i], count = roads[i + 3], r = style >> 1;
+        k += 4;
+        if (box && (box[k] > x1c || box[k + 2] < x0c || box[k + 1] > y1c || box[k + 3] < y0c)) {
+          i += 4 + 2 * count;
+          continue;
+        }
         if (r !== rank) {
-          if (rank >= 0) { ctx.stroke(); }
           rank = r;
-          ctx.beginPath();
+          var w = roadWeight(r, z), round = w >= ROUND_JOIN_PX;
           ctx.strokeStyle = (ROAD_STYLE[r] || ROAD_STYLE[1])[0];
-          ctx.lineWidth = roadWeight(r, z) / q;
+          ctx.lineWidth = w / q;
+          ctx.lineJoin = round ? "round" : "miter";
+          ctx.lineCap = round ? "round" : "butt";
         }
         var p = i + 4;
         var x0 = (roads[p] / ext - s.ox) * s.f, y0 = (roads[p + 1] / ext - s.oy) * s.f;
+        ctx.beginPath();
         ctx.moveTo(x0, y0);
         var oneway = (style & 1) && z >= ARROW_MIN_ZOOM, walked = every / 2;
         for (var j = 1; j < count; j++) {
@@ -79,11 +99,13 @@
           }
           x0 = x1; y0 = y1;
         }
+        ctx.stroke();
         i = p + 2 * count;
         stats.drawn++;
       }
-      if (rank >= 0) { ctx.stroke(); }
       if (arrows.length) {
+        ctx.lineJoin = "round";
+        ctx.lineCap = "round";
         ctx.beginPath();
         arrows.forEach(function (a) {
           var w = Math.max(2.5, roadWeight(a[3], z) * 0.35) / q, ca = Math.cos(a[2]), sa = Math.sin(a[2]);
@@ -97,16 +119,35 @@
       }
     }
 
+    // Per run [min x, min y, max x, max y] in tile units, made the first time it is needed.
+    function runBoxes(data) {
+      if (data.box) { return data.box; }
+      var roads = data.roads, box = new Int16Array(4 * data.runs), i = 0, k = 0;
+      while (i < roads.length) {
+        var count = roads[i + 3], p = i + 4, a = roads[p], b = roads[p + 1], c = a, d = b;
+        for (var j = 1; j < count; j++) {
+          var x = roads[p + 2 * j], y = roads[p + 2 * j + 1];
+          if (x < a) { a = x; } else if (x > c) { c = x; }
+          if (y < b) { b = y; } else if (y > d) { d = y; }
+        }
+        box[k] = a; box[k + 1] = b; box[k + 2] = c; box[k + 3] = d;
+        k += 4;
+        i = p + 2 * count;
+      }
+      data.box = box;
+      return box;
+    }
+
     function drawLabels(ctx, labels, z, q, s) {
-      var min = labelMinRank(z);
-      if (min > 6) { return; }
+      var bit = labelZoomBit(z);
+      if (bit < 0) { return; }
       ctx.textAlign = "center";
       ctx.textBaseline = "middle";
       if ("letterSpacing" in ctx) { ctx.letterSpacing = (1 / q) + "px"; }
       ctx.lineJoin = "round";
       for (var i = 0; i + 5 < labels.length; i += 6) {
-        var rank = labels[i + 5];
-        if (rank < min) { continue; }
+        var rank = labels[i + 5] & 7;
+        if (!((labels[i + 5] >> 3) & (1 << bit))) { continue; }
         var name = names[labels[i] * 32768 + labels[i + 1] - 1];
         if (!name) { continue; }
         var st = LABEL_STYLE[rank] || LABEL_DEFAULT;
@@ -129,9 +170,8 @@
       var z = map.getZoom(), q = Math.pow(2, z - c.z), t0 = performance.now();
       ctx.setTransform(r, 0, 0, r, 0, 0);
       ctx.clearRect(0, 0, 256, 256);
-      ctx.lineCap = "round";
-      ctx.lineJoin = "round";
-      drawRoads(ctx, data.roads, z, q, s);
+      ctx.miterLimit = 2;  // a sharp turn of a narrow road: bevelled, never a spike
+      drawRoads(ctx, data, z, q, s);
       drawLabels(ctx, data.labels, z, q, s);
       canvas._dmRuns = data.runs;
       canvas._dmData = data;
@@ -193,9 +233,10 @@
         tile._dmRatio = r;
         tile._dmData = null;
         tile._dmOwner = ++owners;
-        var data = cache.get(s.key) || (cfg.preload ? EMPTY_TILE : null);  // preloaded: all there is
+        // a zoom written into the page whole: a tile it has not is empty
+        var data = cache.get(s.key) || pre.get(s.key) || (s.dz <= preZoom ? EMPTY_TILE : null);
         if (data) {
-          if (data !== EMPTY_TILE) {
+          if (cache.has(s.key)) {
             cache.delete(s.key);  // least recently used goes first
             cache.set(s.key, data);
           }
@@ -241,7 +282,7 @@
         });
         delete waiting[key];
       });
-      while (!cfg.preload && cache.size > CACHE_TILES) { cache.delete(cache.keys().next().value); }
+      while (cache.size > CACHE_TILES) { cache.delete(cache.keys().next().value); }
     };
     layer.connected = function () { connected = true; flush(); };
     layer.stats = function () {
@@ -250,7 +291,7 @@
         var t = layer._tiles[k];
         if (t.loaded && t.current) { shown++; runs += t.el._dmRuns || 0; }
       });
-      return { shown: shown, runs: runs, cached: cache.size, requested: stats.requested,
+      return { shown: shown, runs: runs, cached: cache.size, preloaded: pre.size, requested: stats.requested,
         received: stats.received, drawn: stats.drawn, tilesDrawn: stats.tilesDrawn, reused: stats.reused,
         drawMs: Math.round(stats.drawMs) };
     };
@@ -283,7 +324,10 @@
       }
       return best;
     };
-    if (cfg.preload) { layer.receive(cfg.preload); }
+    Object.keys(cfg.preload || {}).forEach(function (key) {  // kept for good, never asked for
+      var roads = decode(cfg.preload[key][0]);
+      pre.set(key, { roads: roads, labels: decode(cfg.preload[key][1]), runs: countRuns(roads) });
+    });
     return layer;
   }
 

@@ -12,6 +12,7 @@ import json  # noqa: E402
 import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QUrl  # noqa: E402
 
@@ -108,7 +109,7 @@ def test_basemap_drawn_with_attribution_scale_and_legend(qtbot, pane, basemap):
     assert st["ready"] is True
     # Ready means the roads of the first view are drawn: every tile of it, with roads.
     tiles = st["roadTiles"]
-    assert tiles["shown"] >= 6 and tiles["received"] >= tiles["shown"]
+    assert tiles["shown"] >= 6 and tiles["preloaded"] >= tiles["shown"] and tiles["requested"] == 0
     assert st["roads"] > 300
     assert not js(qtbot, pane, "dispatchMap._roads().isLoading()")
     assert st["stations"] == 1 and st["gridsVisible"] is True
@@ -390,3 +391,31 @@ def test_roads_are_painted_and_gone_without_their_layer(qtbot, pane):
     qtbot.wait(300)
     without = _lit_share(pane, qtbot)
     assert with_roads > 0.08 and without < with_roads / 3, (with_roads, without)
+
+
+def test_a_big_tile_set_writes_its_low_zooms_into_the_page(qtbot, make_pane, monkeypatch):
+    """Past the page's budget only whole low zooms go in (a city's first view at start):
+    views there ask Python for nothing, deeper ones do, and a tile the page was given
+    whole zooms of but lacks is empty, not asked for."""
+    import ui.map.page
+    pane0 = make_pane()
+    with qtbot.waitSignal(pane0.ready, timeout=READY_MS):
+        pass
+    tiles = pane0.road_tiles
+    zs = tiles.keys >> 50
+    upto15 = int(2 * (np.diff(tiles.road_off) + np.diff(tiles.label_off))[zs <= 15].sum())
+    monkeypatch.setattr(ui.map.page, "PRELOAD_BYTES", upto15)  # zooms up to 15, not 16
+    pane = make_pane()
+    with qtbot.waitSignal(pane.ready, timeout=READY_MS):
+        pass
+    asked = state(qtbot, pane)["roadTiles"]["requested"]  # the first view: zoom 16 in this pane
+    pane.focus(121.4755, 31.2330, 15)
+    qtbot.waitUntil(lambda: not js(qtbot, pane, "dispatchMap._roads().isLoading()"), timeout=5000)
+    st = state(qtbot, pane)["roadTiles"]
+    assert st["preloaded"] == int((zs <= 15).sum()) and st["requested"] == asked and st["runs"] > 50
+    pane.evaluate("dispatchMap._roads().clearCache()")  # forget what the first view fetched
+    pane.focus(121.4755, 31.2330, 17)
+    qtbot.waitUntil(lambda: state(qtbot, pane)["roadTiles"]["requested"] > asked, timeout=5000)
+    qtbot.waitUntil(lambda: not js(qtbot, pane, "dispatchMap._roads().isLoading()"), timeout=5000)
+    st = state(qtbot, pane)["roadTiles"]
+    assert st["received"] == st["requested"] and st["runs"] > 50

@@ -1,5 +1,6 @@
 """A city imported at another seat reaches a running console: its road graph and
-geocoders are rebuilt from the new extract at their next use, without a restart."""
+geocoders are rebuilt from the new extract at their next use, and its map redraws the
+roads, without a restart."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,10 @@ def test_a_city_imported_at_another_seat_reaches_this_console(qtbot, app, tmp_pa
     assert app.roads_osm != DEMO_PBF
     other = bootstrap(Settings(data_dir=tmp_path, seat="席位02"), clock=app.clock)
     try:
-        done = city_import.apply_city(other.services.ctx, DEMO_PBF, tmp_path / "cache-02", ["上海市"])
-        assert done.applied
+        with qtbot.waitSignal(w.basemap_reload.reloaded, timeout=60000):
+            done = city_import.apply_city(other.services.ctx, DEMO_PBF, tmp_path / "cache-02", ["上海市"])
+            assert done.applied
+        qtbot.waitUntil(lambda: w.map.is_ready, timeout=60000)  # the page is back with the new roads
         qtbot.waitUntil(lambda: "roads" not in app.__dict__, timeout=10000)  # the follower told this seat
         assert app.roads_osm == DEMO_PBF.resolve()
         after = app.roads

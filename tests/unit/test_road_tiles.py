@@ -13,8 +13,8 @@ from dispatch.geo.basemap import build_basemap
 from dispatch.geo.osm import read_osm
 from dispatch.geo.road_lines import graph_edges, lines_from_basemap, lines_from_graph
 from dispatch.geo.road_tiles import (
-    DATA_MAX_ZOOM, EXTENT, RANK_MIN_ZOOM, TILE_PX, build_tiles, cached_tiles, mercator, simplify_keep,
-    tiles_for_graph)
+    DATA_MAX_ZOOM, EXTENT, LABEL_MIN_RANK, RANK_MIN_ZOOM, TILE_PX, build_tiles, cached_tiles, label_zoom_masks,
+    mercator, simplify_keep, tiles_for_graph, tiles_for_osm)
 from dispatch.geo.synthetic_roads import generate_city
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,16 +131,64 @@ def test_one_way_runs_point_their_way(demo_lines, demo_tiles):
     assert checked > 100
 
 
+def _tile_labels(tiles, z: int) -> dict[tuple[int, int, int], int]:
+    """The labels of data zoom z: {(name id, global x, global y) in tile units: rank + 8 * zooms}."""
+    out = {}
+    for key in tiles.keys[(tiles.keys >> 50) == z]:
+        x, y = int((key >> 25) & 0x1FFFFFF), int(key & 0x1FFFFFF)
+        lab = tiles.tile(z, x, y)[1]
+        for i in range(0, len(lab), 6):
+            name = int(lab[i]) * 32768 + int(lab[i + 1]) - 1
+            out[(name, int(lab[i + 2]) + x * TILE_PX * EXTENT, int(lab[i + 3]) + y * TILE_PX * EXTENT)] = int(lab[i + 5])
+    return out
+
+
 def test_labels_in_the_tiles_they_reach(demo_lines, demo_tiles):
-    labels = {demo_lines.names.index(lab["name"]) for lab in demo_lines.labels}
-    for z in (15, 16):
-        seen = set()
-        for key in demo_tiles.keys[(demo_tiles.keys >> 50) == z]:
-            _roads, lab = demo_tiles.tile(z, int((key >> 25) & 0x1FFFFFF), int(key & 0x1FFFFFF))
-            for i in range(0, len(lab), 6):
-                seen.add(int(lab[i]) * 32768 + int(lab[i + 1]) - 1)
-        assert seen == labels
+    """A label is in the tiles of the data zoom that serves a display zoom it is drawn at
+    (15 by 15, the rest by 16), with its rank and zooms; arterials only at 15."""
+    masks = label_zoom_masks(demo_lines.labels)
+    for z, serves in ((15, 0b1), (16, 0b11110)):
+        got = _tile_labels(demo_tiles, z)
+        want = {demo_lines.names.index(lab["name"]) for lab, m in zip(demo_lines.labels, masks) if m & serves}
+        assert {k[0] for k in got} == want and want
+        for v in got.values():
+            assert (v >> 3) & serves
+            assert z != 15 or (v & 7) >= LABEL_MIN_RANK[15]
     assert len(demo_tiles.tile(14, 0, 0)[1]) == 0
+
+
+def _letters(lab: dict, z: int) -> np.ndarray:
+    mx, my = mercator(np.array([lab["lon"]]), np.array([lab["lat"]]))
+    n, a = len(lab["name"]), np.radians(lab["angle"])
+    k = np.arange(n) - (n - 1) / 2
+    scale = TILE_PX * 2.0 ** z
+    return np.column_stack([mx[0] * scale + k * 14 * np.cos(a), my[0] * scale + k * 14 * np.sin(a)])
+
+
+def test_labels_decluttered_by_importance(demo_lines):
+    """At each display zoom no two drawn labels' letters come within 18 px; a label left
+    out there (of a rank named there) is left out because it would touch one drawn before
+    it; deeper zooms name more."""
+    labels, masks = demo_lines.labels, label_zoom_masks(demo_lines.labels)
+    counts = []
+    for z, min_rank in LABEL_MIN_RANK.items():
+        drawn: list[np.ndarray] = []
+        for lab, m in zip(labels, masks):
+            pts = _letters(lab, z)
+            near = any(np.min(np.linalg.norm(pts[:, None] - d[None], axis=2)) < 18 for d in drawn)
+            if m >> (z - 15) & 1:
+                assert lab["rank"] >= min_rank and not near, (z, lab["name"])
+                drawn.append(pts)
+            elif lab["rank"] >= min_rank:
+                assert near, (z, lab["name"])
+        counts.append(len(drawn))
+    assert counts == sorted(counts) and counts[0] > 0 and counts[-1] > counts[0]
+    # the more important road wins a place both want
+    place = {"lon": 121.47, "lat": 31.23, "angle": 0.0}
+    two = [{"name": "中山东一路", "rank": 6, **place}, {"name": "小弄堂", "rank": 1, **place}]
+    assert label_zoom_masks(two).tolist() == [0b11111, 0]
+    apart = [two[0], {**two[1], "lat": 31.2}]
+    assert label_zoom_masks(apart).tolist() == [0b11111, 0b11100]
 
 
 def test_graph_lines_cover_every_road_once_in_its_direction(city):
@@ -197,3 +245,23 @@ def test_payload_of_bad_or_empty_keys(demo_tiles):
     decoded = np.frombuffer(base64.b64decode(roads), "<i2")
     assert np.array_equal(decoded, demo_tiles.tile(z, x, y)[0]) and len(decoded) > 100
     assert len(base64.b64decode(labels)) == 2 * len(demo_tiles.tile(z, x, y)[1])
+
+
+def test_osm_tiles_cached_by_the_file_digest(tmp_path):
+    """A road file's tiles are cut once per content: the same bytes elsewhere load them from
+    the cache; a changed file is cut again; the tiles' bounds are the basemap's."""
+    osm = tmp_path / "city.osm"
+    osm.write_bytes(DEMO_OSM.read_bytes())
+    cache = tmp_path / "tiles"
+    first = tiles_for_osm(osm, cache)
+    assert first.path is not None and first.path.is_file()
+    assert first.bounds == build_basemap(read_osm(DEMO_OSM))["bounds"]
+    copy = tmp_path / "copy.osm"
+    copy.write_bytes(osm.read_bytes())
+    again = tiles_for_osm(copy, cache)
+    assert again.path == first.path and np.array_equal(again.roads, first.roads)
+    assert np.array_equal(again.labels, first.labels) and again.names == first.names
+    osm.write_bytes(DEMO_OSM.read_bytes().replace(b'k="name" v="', b'k="name" v="X', 1))
+    changed = tiles_for_osm(osm, cache)
+    assert changed.path != first.path and changed.names != first.names
+    assert len(list(cache.glob("*.tiles.npz"))) == 2

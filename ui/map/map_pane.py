@@ -72,14 +72,15 @@ class _MapPage(QWebEnginePage):
 
 
 class MapPane(QWidget):
-    """The map pane. ``basemap`` is ``dispatch.geo.basemap.build_basemap(osm)``,
-    optionally with ``grids`` and ``stations``; the page and its assets are written
-    under ``cache_dir / "map"``. The roads are drawn from vector tiles
-    (dispatch.geo.road_tiles) that the page asks for as the view moves: the
-    basemap's own ``road_tiles`` (a TileSet, e.g. a whole city's, built ahead) or
-    else tiles cut from its ``roads``, cached under ``cache_dir / "road-tiles"`` by
-    the hash of the roads. ``tile_url`` points at a deployment's own tile server
-    (default: none)."""
+    """The map pane. ``basemap`` is ``dispatch.geo.basemap.cached_basemap(road file,
+    cache_dir)`` (the road file's tiles, cut once per file content) or
+    ``build_basemap(osm)`` (GeoJSON), optionally with ``grids`` and ``stations``; the
+    page and its assets are written under ``cache_dir / "map"``. The roads are drawn
+    from vector tiles (dispatch.geo.road_tiles) that the page asks for as the view
+    moves: the basemap's own ``road_tiles`` (a TileSet) or else tiles cut from its
+    ``roads``, cached under ``cache_dir / "road-tiles"`` by the hash of the roads.
+    ``use_roads`` swaps them on the running page (ui.map.road_reload). ``tile_url``
+    points at a deployment's own tile server (default: none)."""
 
     ready = Signal()
     map_clicked = Signal(float, float)      # lon, lat
@@ -133,9 +134,9 @@ class MapPane(QWidget):
         self._page.loadFinished.connect(self._on_load_finished)
         self._page.renderProcessTerminated.connect(self._on_render_process_terminated)
 
-        self.road_tiles: TileSet = basemap.get("road_tiles") or cached_tiles(
-            lines_from_basemap(basemap), Path(cache_dir) / "road-tiles")
-        self.page_path = render_page(basemap, Path(cache_dir) / "map", self.road_tiles, tile_url=tile_url)
+        self._cache_dir = Path(cache_dir)
+        self._tile_url = tile_url
+        self.road_tiles, self.page_path = self.prepare_roads(basemap)
         self._view.setUrl(QUrl.fromLocalFile(str(self.page_path)))
 
     # ---- state -------------------------------------------------------------
@@ -249,6 +250,21 @@ class MapPane(QWidget):
     def set_grids_visible(self, visible: bool) -> None:
         self._call("setGridsVisible", bool(visible), state="grids")
 
+    def prepare_roads(self, basemap: dict[str, Any]) -> tuple[TileSet, Path]:
+        """The road tiles of ``basemap`` and the page written for them, to be shown by
+        ``use_roads``. Touches no Qt object of the pane: may run on a worker thread (cutting
+        a city's tiles the first time takes seconds)."""
+        tiles: TileSet = basemap.get("road_tiles") or cached_tiles(
+            lines_from_basemap(basemap), self._cache_dir / "road-tiles")
+        return tiles, render_page(basemap, self._cache_dir / "map", tiles, tile_url=self._tile_url)
+
+    def use_roads(self, prepared: tuple[TileSet, Path]) -> None:
+        """Draw other roads (``prepare_roads``'s result: a road file imported while the
+        console runs): the page is loaded again; units, incidents, candidates, routes, the
+        track and the view are put back as they were."""
+        self.road_tiles, self.page_path = prepared
+        self._reload_page()
+
     def evaluate(self, script: str, callback: Callable[[Any], None] | None = None) -> None:
         """Run a script on the page (queued until ready); ``callback`` gets its value."""
         self._enqueue(script, callback)
@@ -291,6 +307,10 @@ class MapPane(QWidget):
 
     def _on_render_process_terminated(self, status, exit_code: int) -> None:
         log.error("map renderer died (%s, %s); reloading the map page", status, exit_code)
+        self._reload_page()
+
+    def _reload_page(self) -> None:
+        """Load the page again and replay the latest call per piece of map state."""
         self._ready = False
         units = json.dumps(list(self._units.values()), ensure_ascii=False)
         self._state["units"] = f"window.dispatchMap.setUnits({units});"

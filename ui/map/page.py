@@ -42,16 +42,35 @@ def _json_for_script(data: Any) -> str:
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def _copy_if_changed(src: Path, dst: Path) -> None:
+    """Copy unless ``dst`` is already a copy of ``src`` (same size and modification time):
+    a start rewrites nothing of an unchanged page."""
+    s = src.stat()
+    try:
+        d = dst.stat()
+        if d.st_size == s.st_size and d.st_mtime_ns == s.st_mtime_ns:
+            return
+    except OSError:
+        pass
+    shutil.copy2(src, dst)
+
+
 def _copy_assets(out_dir: Path) -> None:
     leaflet_dir = Path(xleaflet.BASE_DIR)
     for name in ("leaflet.js", "leaflet.css"):
-        shutil.copyfile(leaflet_dir / name, out_dir / name)
+        _copy_if_changed(leaflet_dir / name, out_dir / name)
     images = leaflet_dir / "images"
     if images.is_dir():
-        shutil.copytree(images, out_dir / "images", dirs_exist_ok=True)
+        (out_dir / "images").mkdir(exist_ok=True)
+        for f in images.iterdir():
+            if f.is_file():
+                _copy_if_changed(f, out_dir / "images" / f.name)
     for name in ("dispatch_road_tiles.js", "dispatch_map_base.js", "dispatch_map.js", "dispatch_map.css"):
-        shutil.copyfile(RESOURCE_DIR / name, out_dir / name)
-    (out_dir / "qwebchannel.js").write_bytes(_qwebchannel_js())
+        _copy_if_changed(RESOURCE_DIR / name, out_dir / name)
+    channel = _qwebchannel_js()
+    target = out_dir / "qwebchannel.js"
+    if not (target.is_file() and target.read_bytes() == channel):
+        target.write_bytes(channel)
 
 
 def render_page(basemap: dict[str, Any], out_dir: Path, road_tiles: TileSet,
@@ -76,12 +95,13 @@ def render_page(basemap: dict[str, Any], out_dir: Path, road_tiles: TileSet,
         "attributionUrl": basemap.get("attribution_url", ""),
         "hasTiles": bool(tile_url),
     }
+    preload, preload_zoom = road_tiles.preload(PRELOAD_BYTES)
     data = {
         "roadTiles": {"minZoom": DATA_MIN_ZOOM, "maxZoom": DATA_MAX_ZOOM, "extent": EXTENT,
                       "names": road_tiles.names,
-                      # a small set (the demo) goes into the page: its first view is drawn
-                      # without a round trip to Python, which is busy loading at start
-                      "preload": road_tiles.all_payloads() if road_tiles.nbytes <= PRELOAD_BYTES else None},
+                      # whole zooms from the least go into the page (the demo: all of it; a
+                      # city: its low zooms, the first view), drawn without asking Python
+                      "preload": preload, "preloadZoom": preload_zoom},
         "grids": basemap.get("grids"),
         "stations": basemap.get("stations", []),
     }
