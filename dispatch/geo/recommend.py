@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from operator import attrgetter
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -119,8 +119,9 @@ def fitness(kind: UnitKind, cat: Category | None) -> str | None:
 
 class UnitColumns:
     """The units as columns: what the recommendation reads of each, in one list per
-    field (no object per unit). `position_at` holds aware UTC datetimes or None. Made
-    from snapshots (`of`), a column is read from them when first used."""
+    field (no object per unit). `position_at` holds aware datetimes or None, or, with
+    `naive_utc`, naive ones meaning UTC (as SQLite returns them: not converted one by one
+    on every F5). Made from snapshots (`of`), a column is read from them when first used."""
 
     FIELDS = {"ids": "id", "callsigns": "callsign", "kinds": "kind", "statuses": "status", "lon": "lon",
               "lat": "lat", "position_at": "position_at", "home_lon": "home_lon", "home_lat": "home_lat",
@@ -139,8 +140,10 @@ class UnitColumns:
 
     def __init__(self, ids: list[int], callsigns: list[str], kinds: list[UnitKind], statuses: list[UnitStatus],
                  lon: list[float], lat: list[float], position_at: list, home_lon: list[float],
-                 home_lat: list[float], duty: list[tuple], incident_id: list[int | None]) -> None:
+                 home_lat: list[float], duty: list[tuple], incident_id: list[int | None],
+                 naive_utc: bool = False) -> None:
         self._units: Sequence[UnitSnapshot] = ()
+        self.naive_utc = naive_utc
         self.ids, self.callsigns, self.kinds, self.statuses = ids, callsigns, kinds, statuses
         self.lon, self.lat, self.position_at = lon, lat, position_at
         self.home_lon, self.home_lat, self.duty, self.incident_id = home_lon, home_lat, duty, incident_id
@@ -149,6 +152,7 @@ class UnitColumns:
     def of(cls, units: Sequence[UnitSnapshot]) -> "UnitColumns":
         cols = cls.__new__(cls)
         cols._units = units
+        cols.naive_utc = False
         return cols
 
     def __getattr__(self, name: str):
@@ -173,8 +177,11 @@ class UnitColumns:
         """Unit i as a snapshot (for the few units a recommendation names)."""
         if self._units:
             return self._units[i]
+        seen = self.position_at[i]
+        if self.naive_utc and seen is not None:
+            seen = seen.replace(tzinfo=timezone.utc)
         return UnitSnapshot(self.ids[i], self.callsigns[i], self.kinds[i], self.statuses[i], self.lon[i],
-                            self.lat[i], self.position_at[i], self.home_lon[i], self.home_lat[i],
+                            self.lat[i], seen, self.home_lon[i], self.home_lat[i],
                             duty=self.duty[i], incident_id=self.incident_id[i])
 
 
@@ -269,7 +276,10 @@ def recommend(graph, units: Sequence[UnitSnapshot] | UnitColumns, at: tuple[floa
     seen = np.fromiter(cols.position_at, object, total)[sel]
     known = seen != None  # noqa: E711  (elementwise: the units with a fix)
     fresh = np.zeros(n, bool)
-    fresh[known] = seen[known] >= rules.cutoff[slot[sel[known]]]
+    cutoff = rules.cutoff
+    if cols.naive_utc:  # one naive cutoff per rule slot, not one aware fix per unit
+        cutoff = np.array([c.astimezone(timezone.utc).replace(tzinfo=None) for c in cutoff.tolist()], object)
+    fresh[known] = seen[known] >= cutoff[slot[sel[known]]]
     lon = _floats(cols.lon)[sel]
     lat = _floats(cols.lat)[sel]
     stale = np.logical_not(fresh) | np.isnan(lon) | np.isnan(lat)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, select
@@ -19,7 +19,6 @@ from dispatch.domain.incidents import category as find_category
 from dispatch.domain.units import DutyWindow, UnitKind, UnitStatus
 from dispatch.services.calls import get_incident
 from dispatch.services.context import Context, append_event, require
-from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import UnitRow
 
 if TYPE_CHECKING:
@@ -53,12 +52,11 @@ def unit_columns(rows: Sequence[Sequence[Any]]) -> UnitColumns:
         return UnitColumns([], [], [], [], [], [], [], [], [], [], [])
     ids, calls, kinds, statuses, lon, lat, at, hlon, hlat, duty, inc = map(list, zip(*rows))
     duty_of = {text: _duty(text) for text in set(duty)}
-    utc = timezone.utc
-    aware = [t.replace(tzinfo=utc) if t is not None and t.tzinfo is None else t if t is None else as_utc(t)
-             for t in at]  # SQLite gives naive UTC
+    first = next((t for t in at if t is not None), None)
     return UnitColumns(ids, calls, list(map(_KINDS.__getitem__, kinds)),
-                       list(map(_STATUSES.__getitem__, statuses)), lon, lat, aware, hlon, hlat,
-                       list(map(duty_of.__getitem__, duty)), inc)
+                       list(map(_STATUSES.__getitem__, statuses)), lon, lat, at, hlon, hlat,
+                       list(map(duty_of.__getitem__, duty)), inc,
+                       naive_utc=first is not None and first.tzinfo is None)  # SQLite: naive UTC, kept as is
 
 
 def recommend_for(ctx: Context, roads_provider: Callable[[], Any], incident_id: int, limit: int = 5,

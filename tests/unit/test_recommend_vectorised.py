@@ -174,3 +174,22 @@ def test_columns_with_none_positions_read_as_missing(city):
     want = recommend(city, units, at, None, NOW).as_json()
     assert recommend(city, UnitColumns(*columns), at, None, NOW).as_json() == want
     assert any(e["reason"] == "不在线（无位置）" for e in want["excluded"])
+
+
+def test_naive_utc_columns_as_sqlite_gives_them_answer_like_aware_columns(city):
+    """SQLite hands back naive UTC fixes: read as they are (naive_utc), the answer — stale
+    flags at the exact limit and a microsecond past it, reasons, the snapshots of the ranked
+    units — is the one aware fixes give."""
+    units = _units(city, 300, 8, fresh_duty=False)
+    fields = ("id", "callsign", "kind", "status", "lon", "lat", "position_at", "home_lon", "home_lat", "duty",
+              "incident_id")
+    aware = [[getattr(u, f) for u in units] for f in fields]
+    naive = [list(c) for c in aware]
+    naive[6] = [None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None) for t in aware[6]]
+    for target in (3, city.node_count // 3, city.node_count - 9):
+        at = (float(city.lon[target]), float(city.lat[target]))
+        want = recommend(city, UnitColumns(*aware), at, None, NOW, limit=8)
+        got = recommend(city, UnitColumns(*naive, naive_utc=True), at, None, NOW, limit=8)
+        assert got.as_json() == want.as_json()
+        assert [r.stale for r in got.ranked + got.busy] == [r.stale for r in want.ranked + want.busy]
+        assert any(r.stale for r in want.ranked + want.busy) and any(not r.stale for r in want.ranked)
