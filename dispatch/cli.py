@@ -3,7 +3,9 @@ sub-commands otherwise. User mistakes exit 2 with one clear line on stderr."""
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -49,9 +51,118 @@ _MODULE_OF = {command: module for module, commands in COMMANDS_OF.items() for co
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, no usage dump
-        sys.stderr.write(f"{self.prog}: 参数错误: {message}\n")
-        raise SystemExit(2)
+    """Every (sub)parser of the command line: a usage error is one Chinese line on stderr
+    (argparse's English texts translated by usage_error), exit 2, no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        _refuse(self.prog, usage_error(self, message))
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and not hasattr(parsed, _EXTRAS_OF):  # the innermost (sub)command left them over
+            setattr(parsed, _EXTRAS_OF, self.prog)
+        return parsed, extras
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        prog = vars(parsed).pop(_EXTRAS_OF, self.prog)
+        if extras:
+            _refuse(prog, f"不支持的参数 {' '.join(extras)}（用法见 {prog} --help）")
+        return parsed
+
+
+_EXTRAS_OF = "_unrecognized_by"  # the namespace attribute naming the command that did not know them
+
+
+def _refuse(prog: str, text: str) -> NoReturn:
+    sys.stderr.write(f"{prog}: 参数错误: {text}\n")
+    raise SystemExit(2)
+
+
+def usage_error(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's error `message` (English) in Chinese, naming the option, argument or
+    (sub)command in question; a message it does not know (a type's own, already Chinese)
+    keeps its words. Left-over arguments are _Parser.parse_args's to name."""
+    found = re.fullmatch(r"argument (.+?): (.*)", message, re.S)
+    if found:
+        return _about_argument(parser, found[1], found[2])
+    found = re.fullmatch(r"the following arguments are required: (.*)", message, re.S)
+    if found:
+        return "缺少" + "、".join(_required(parser, name) for name in found[1].split(", "))
+    found = re.fullmatch(r"one of the arguments (.*) is required", message, re.S)
+    if found:
+        return f"须给出其中之一: {'、'.join(found[1].split())}"
+    found = re.fullmatch(r"ambiguous option: (\S+) could match (.*)", message, re.S)
+    if found:
+        return f"选项 {found[1]} 有歧义，可能是: {'、'.join(found[2].split(', '))}"
+    found = re.fullmatch(r"unexpected option string: (.*)", message, re.S)
+    if found:
+        return f"无法识别的选项 {found[1]}"
+    return message
+
+
+def _action_named(parser: argparse.ArgumentParser, name: str) -> argparse.Action | None:
+    return next((a for a in parser._actions if argparse._get_action_name(a) == name), None)
+
+
+def _what(parser: argparse.ArgumentParser, action: argparse.Action | None, name: str) -> str:
+    if isinstance(action, argparse._SubParsersAction):
+        return "子命令" if " " in parser.prog else "命令"  # `main.py user` has sub-commands
+    return f"选项 {name}" if action is None or action.option_strings else f"参数 {name}"
+
+
+def _required(parser: argparse.ArgumentParser, name: str) -> str:
+    action = _action_named(parser, name)
+    if isinstance(action, argparse._SubParsersAction):
+        return f"{_what(parser, action, name)}（可用: {'、'.join(action.choices)}）"
+    if action is not None and action.option_strings and action.nargs != 0:
+        metavar = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+        return f"选项 {name} {metavar}"
+    return _what(parser, action, name)
+
+
+def _given(text: str) -> str:
+    """The value argparse quotes as a Python literal ('x'), as the user typed it."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, str) else text
+
+
+def _about_argument(parser: argparse.ArgumentParser, name: str, message: str) -> str:
+    action = _action_named(parser, name)
+    what = _what(parser, action, name)
+    choices = "、".join(map(str, action.choices)) if action is not None and action.choices else ""
+    found = (re.fullmatch(r"invalid choice: (.*) \(choose from .*\)", message, re.S)
+             or re.fullmatch(r"unknown parser (.*) \(choices: .*\)", message, re.S))
+    if found and isinstance(action, argparse._SubParsersAction):
+        return f"未知的{what}「{_given(found[1])}」；可用: {choices}"
+    if found:
+        return f"{what} 的取值「{_given(found[1])}」无效；可选: {choices}"
+    counts = {"expected one argument": "后面缺少取值", "expected at most one argument": "最多接受一个取值",
+              "expected at least one argument": "至少需要一个取值"}
+    if message in counts:
+        return f"{what} {counts[message]}"
+    found = re.fullmatch(r"expected (\d+) arguments?", message)
+    if found:
+        return f"{what} 需要 {found[1]} 个取值"
+    found = re.fullmatch(r"invalid (\S+) value: (.*)", message, re.S)
+    if found:
+        kind = {"int": "整数", "float": "数字"}.get(found[1], "取值")
+        return f"{what} 的取值「{_given(found[2])}」不是有效的{kind}"
+    found = re.fullmatch(r"ignored explicit argument (.*)", message, re.S)
+    if found:
+        return f"{what} 不接受取值（给了「{_given(found[1])}」）"
+    found = re.fullmatch(r"not allowed with argument (.*)", message, re.S)
+    if found:
+        return f"{what} 不能与 {found[1]} 同时使用"
+    found = re.fullmatch(r"can't open '(.*)': (.*)", message, re.S)
+    if found:
+        return f"{what}: 无法打开 {found[1]}: {found[2]}"
+    return f"{what}: {message}"  # a type's own message (ArgumentTypeError), already in Chinese
 
 
 class _Unparsable(Exception):

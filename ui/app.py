@@ -263,4 +263,19 @@ def run_gui(settings: Settings) -> int:
         guard_seat(window, app)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.showMaximized()
+    close_on_terminate(window)
     return qt_app.exec()
+
+
+def close_on_terminate(window) -> None:  # noqa: ANN001 (QWidget)
+    """SIGTERM (a shutdown, a service manager, `kill`) closes the window as its close
+    button does (the intake's draft kept or cleared, the follower stopped), not as a crash.
+    Python handles a signal only when it runs: a timer lets it run 4 times a second."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, window.close))
+    window._signal_timer = timer = QTimer(window)  # kept with the window
+    timer.timeout.connect(lambda: None)
+    timer.start(250)

@@ -1,6 +1,7 @@
 """结警 dialog: result code and note. No code is chosen for the call-taker: the codes that
-fit the incident come first, another one needs a confirmation. Ctrl+Enter submits,
-Esc cancels, Tab leaves the note."""
+fit the incident come first, another one needs a confirmation. The units still on the
+incident are named: closing releases them to 空闲. Ctrl+Enter submits, Esc cancels, Tab
+leaves the note."""
 from __future__ import annotations
 
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -8,8 +9,27 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QPlainTextEdit, QWidget)
 
 from dispatch.domain.closing import ResultChoice, result_choices
-from dispatch.services.queries import IncidentView
+from dispatch.domain.units import UnitStatus
+from dispatch.services.queries import AssignmentView, IncidentView
 from ui.confirm import confirm
+
+
+def assignment_status(a: AssignmentView) -> UnitStatus:
+    """Where a unit still on the incident is in its work, from its assignment's times."""
+    if a.arrived_at is not None:
+        return UnitStatus.ON_SCENE
+    if a.en_route_at is not None:
+        return UnitStatus.EN_ROUTE
+    return UnitStatus.ACKNOWLEDGED if a.acknowledged_at is not None else UnitStatus.DISPATCHED
+
+
+def release_text(view: IncidentView) -> str:
+    """What closing does to the units still on the incident ("" when none is)."""
+    units = [f"{a.callsign}（{assignment_status(a).label}）" for a in view.assignments if a.open]
+    if not units:
+        return ""
+    return (f"仍在本警情的警力 {len(units)} 个：{'、'.join(units)}\n"
+            f"结警后将全部释放为「{UnitStatus.AVAILABLE.label}」")
 
 
 class CloseDialog(QDialog):
@@ -31,6 +51,12 @@ class CloseDialog(QDialog):
         self.note.setFixedHeight(90)
         self.error = QLabel("")
         self.error.setObjectName("error")
+        self.result_code.currentIndexChanged.connect(lambda _i: self.error.setText(""))  # chosen: it goes
+        self.release = QLabel(release_text(view))
+        self.release.setObjectName("release")
+        self.release.setWordWrap(True)
+        self.release.setStyleSheet("color:#d29922;font-weight:bold")
+        self.release.setVisible(bool(self.release.text()))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok.setText("结警 (Ctrl+Enter)")
@@ -48,6 +74,7 @@ class CloseDialog(QDialog):
         form.addRow(QLabel(what))
         form.addRow("处理结果", self.result_code)
         form.addRow("说明", self.note)
+        form.addRow(self.release)
         form.addRow(self.error)
         form.addRow(buttons)
         self.result_code.setFocus()

@@ -7,7 +7,9 @@ caller reads from the phone:
   受害人账户 / 嫌疑人账户:  账号 开户行 [户名]
   转账:                    金额 时间 [收款账号]     (时间: HH:MM, HH:MM:SS or YYYY-MM-DD HH:MM)
 
-Keys: Tab through the fields, Ctrl+S 登记, Ctrl+R 申请已发, Ctrl+G 登记结果, Ctrl+E 导出, Esc closes."""
+Keys: Tab through the fields, Ctrl+S 登记, Ctrl+R 申请已发, Ctrl+G 登记结果, Ctrl+E 导出, Esc closes:
+at once when nothing typed is unsaved, else it asks first (取消 is the default) and names
+the fields that would be lost."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
 
 from dispatch.domain.errors import DispatchError
 from dispatch.services import fraud
+from ui.confirm import confirm
 from ui.window_actions import attempt, for_incident, on_key, show_kept
 
 if TYPE_CHECKING:
@@ -137,6 +140,11 @@ class FraudPanel(QDialog):
         for keys, slot in (("Ctrl+S", self.record), ("Ctrl+R", self.request_sent), ("Ctrl+G", self.result),
                            ("Ctrl+E", self.export_dialog)):
             QShortcut(QKeySequence(keys), self).activated.connect(slot)
+        # the typed fields, by the names Esc's question uses, and their text as last saved
+        self._fields: dict[str, QPlainTextEdit | QLineEdit] = {
+            "受害人账户": self.victims, "嫌疑人账户": self.frauds, "转账": self.transfers, "备注": self.note,
+            "申请编号": self.reference, "止付金额": self.amount_stopped}
+        self._saved: dict[str, str] = {name: "" for name in self._fields}
         self.resize(720, 620)
         self._tick = QTimer(self)
         self._tick.timeout.connect(self.tick)
@@ -169,10 +177,35 @@ class FraudPanel(QDialog):
         self.timer_label.setStyleSheet(f"font-size:48px; font-weight:bold; color:{colour}")
         self.timer_label.setToolTip("接警至申请发出" if c.requested_at else "接警以来")
 
+    # ---- what is typed but not saved ------------------------------------------------
+    @staticmethod
+    def _text(w: QPlainTextEdit | QLineEdit) -> str:
+        return (w.toPlainText() if isinstance(w, QPlainTextEdit) else w.text()).strip()
+
+    def unsaved(self) -> list[str]:
+        """The fields whose typed text no action has saved yet."""
+        return [name for name, w in self._fields.items() if self._text(w) != self._saved[name]]
+
+    def _mark_saved(self, *names: str) -> None:
+        for name in names:
+            self._saved[name] = self._text(self._fields[name])
+
+    def reject(self) -> None:
+        """Esc, 关闭 or the window's close: typed data that no action saved is not thrown
+        away without asking."""
+        lost = self.unsaved()
+        if lost and not confirm(self, f"关闭紧急止付 — 警情 {self.incident_id}",
+                                f"以下内容已录入但未登记：{'、'.join(lost)}\n关闭后这些内容将丢失。\n\n"
+                                "确定放弃并关闭？（取消：返回继续录入，Ctrl+S 登记）", "放弃并关闭"):
+            self._fields[lost[0]].setFocus()
+            return
+        super().reject()
+
     # ---- actions ------------------------------------------------------------------
-    def _do(self, fn, *args) -> bool:  # noqa: ANN001
+    def _do(self, fn, *args, saves: tuple[str, ...] = ()) -> bool:  # noqa: ANN001
         if not attempt(self, self.error, fn, *args):
             return False
+        self._mark_saved(*saves)
         self.refresh()
         return True
 
@@ -185,11 +218,11 @@ class FraudPanel(QDialog):
             return False
         return self._do(fraud.record, self.app.services.ctx, self.incident_id,
                         parse_accounts(self.victims.toPlainText()), parse_accounts(self.frauds.toPlainText()),
-                        transfers, self.note.text(), self.tz)
+                        transfers, self.note.text(), self.tz, saves=("受害人账户", "嫌疑人账户", "转账", "备注"))
 
     def request_sent(self) -> bool:
         return self._do(fraud.request_sent, self.app.services.ctx, self.incident_id, self.reference.text(),
-                        self.method.currentData())
+                        self.method.currentData(), saves=("申请编号",))
 
     def result(self) -> bool:
         text = self.amount_stopped.text().strip().replace(",", "")
@@ -201,7 +234,7 @@ class FraudPanel(QDialog):
                 self.error.setText(f"止付金额不是数字: {text!r}")
                 return False
         return self._do(fraud.result, self.app.services.ctx, self.incident_id, self.outcome.currentText(),
-                        amount, self.note.text())
+                        amount, self.note.text(), saves=("止付金额", "备注"))
 
     def export_to(self, path: str | Path) -> Path | None:
         """Write the case file for the anti-fraud centre; the message says where."""

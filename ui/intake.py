@@ -9,13 +9,18 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
+import json
+
 from dispatch.bootstrap import App
+from dispatch.domain.decide import check_phone
+from dispatch.domain.edit_base import EDITABLE
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services.drafts import Draft, clear_draft, draft_path, read_draft, write_draft
 from dispatch.services.locations import Location
 from dispatch.services.queries import IncidentView, unit_snapshots
 from ui.call_links_panel import CallLinksPanel
+from ui.confirm import confirm
 from ui.caller_history_panel import CallerHistoryPanel
 from ui.category_box import CategoryBox
 from ui.place_context import place_summary
@@ -24,6 +29,28 @@ from ui.recommendation_list import RecommendationList, busy_reason
 from ui.workers import run_in_background
 
 DRAFT_DELAY_MS = 1000   # typed text reaches the draft file within this (and the write)
+TYPED = ("caller_number", "caller_name", "category", "priority", "narrative")  # the fields typed on screen
+
+
+def base_of(view: IncidentView | None) -> dict:
+    """What the seat is shown of the fields it may edit: sent with each save
+    (dispatch.domain.edit_base), so an edit made on an older view is refused, not applied."""
+    if view is None:
+        return {}
+    return {"caller_number": view.caller_number, "caller_name": view.caller_name, "category": view.category,
+            "priority": view.priority, "narrative": view.narrative,
+            "place": None if view.lon is None or view.lat is None else [view.lon, view.lat]}
+
+
+def edit_labels(fields: list[str]) -> list[str]:
+    return [EDITABLE[f][0] for f in fields]
+
+
+def _same(field: str, a: object, b: object) -> bool:
+    """Equal as the screen shows them (no category and '' alike; no priority is 非紧急)."""
+    if field == "priority":
+        return (a or "normal") == (b or "normal")
+    return (a or "") == (b or "")
 
 
 def _say(label: QLabel, text: str) -> None:
@@ -50,6 +77,7 @@ class Intake(QWidget):
         self.incident_id: int | None = None
         self._was_open = False
         self._loading = False     # fields are being filled from the log, not typed
+        self._base: dict = {}     # the editable fields as last shown from the log (base_of)
         self._draft_path = draft_path(app.settings.data_dir, app.settings.seat)
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -84,8 +112,9 @@ class Intake(QWidget):
         self.name.setPlaceholderText("报警人姓名")
         for w in (self.number, self.name):
             w.editingFinished.connect(self._save_caller)
-            w.returnPressed.connect(self.focus_place)
             w.textEdited.connect(self._touch_draft)
+        self.number.returnPressed.connect(self._number_entered)
+        self.name.returnPressed.connect(self.focus_place)
         form.addRow("号码", self.number)
         form.addRow("姓名", self.name)
         lay.addWidget(caller)
@@ -138,6 +167,8 @@ class Intake(QWidget):
         self.grid_label = QLabel("")
         self.grid_label.setObjectName("hint")
         self.grid_label.setWordWrap(True)
+        # at most two lines (the whole text in its tooltip): the list and its buttons stay in view
+        self.grid_label.setMaximumHeight(2 * self.grid_label.fontMetrics().lineSpacing() + 4)
         self.rec_tree = RecommendationList()
         self.rec_tree.dispatch_requested.connect(self.dispatch_checked)
         buttons = QHBoxLayout()
@@ -159,14 +190,16 @@ class Intake(QWidget):
             w.setEnabled(on)
 
     # ---- messages -----------------------------------------------------------------------
-    def _do(self, fn, *args, **kw):  # noqa: ANN001, ANN202
-        """Run one service call; a refusal is shown, nothing else happens."""
+    def _do(self, fn, *args, keep_error: bool = False, **kw):  # noqa: ANN001, ANN202
+        """Run one service call; a refusal is shown, nothing else happens. `keep_error`:
+        the message on screen is about something else still wrong (a bad number)."""
         try:
             result = fn(*args, **kw)
         except DispatchError as exc:
             self.show_error(str(exc))
             return None
-        self.clear_error()
+        if not keep_error:
+            self.clear_error()
         self.acted.emit()
         return result
 
@@ -201,8 +234,10 @@ class Intake(QWidget):
         _say(self.error, "")
         _say(self.notice, "")
         view = self._view()
+        self._base = base_of(view)
         self._was_open = view is not None and view.status.open
         self._set_enabled(self._was_open)
+        self._set_number_ok(True)
         self._loading = True
         try:
             self.number.setText(view.caller_number if view else "")
@@ -229,8 +264,58 @@ class Intake(QWidget):
             self.load_incident(None)
             self.message.emit(f"警情 {view.id} 已结警")
             return
+        self._follow(view)
         self.header.setText(self._header_text(view))
         self._show_place(view)
+
+    def on_screen(self) -> dict:
+        """The typed fields as they stand on screen."""
+        return {"caller_number": self.number.text().strip(), "caller_name": self.name.text().strip(),
+                "category": self.category.currentData() or "", "priority": self.priority.currentData() or "",
+                "narrative": self.narrative.toPlainText().strip()}
+
+    def edited(self) -> list[str]:
+        """The typed fields changed on screen and not saved yet."""
+        screen = self.on_screen()
+        return [f for f in TYPED if not _same(f, screen[f], self._base.get(f))]
+
+    def _follow(self, view: IncidentView) -> None:
+        """Another action changed the incident: the fields not edited here show the new
+        values (and are the new base); a field edited here keeps what was typed, and its
+        save will be refused naming who changed it (edit_base)."""
+        fresh, edited = base_of(view), set(self.edited())
+        self._loading = True
+        try:
+            for f in TYPED:
+                if f in edited or _same(f, fresh[f], self._base.get(f)):
+                    continue
+                value = fresh[f] or ""
+                if f == "caller_number":
+                    self.number.setText(value)
+                elif f == "caller_name":
+                    self.name.setText(value)
+                elif f == "category":
+                    self.category.select(value)
+                elif f == "priority":
+                    self.priority.setCurrentIndex(1 if value == "urgent" else 0)
+                else:
+                    self.narrative.setPlainText(value)
+                self._base[f] = fresh[f]
+        finally:
+            self._loading = False
+        self._base["place"] = fresh["place"]
+
+    def _rebase(self, *fields: str) -> None:
+        """After this seat saved `fields`: they are the base now (and the draft follows)."""
+        fresh = base_of(self._view())
+        for f in fields:
+            if f in fresh:
+                self._base[f] = fresh[f]
+        self._draft_timer.stop()
+        self.save_draft()  # after a crash the incident comes back into the intake, quietly
+
+    def _based_on(self, *fields: str) -> dict:
+        return {f: self._base.get(f) for f in fields}
 
     def _header_text(self, view: IncidentView) -> str:
         """The incident in hand; when another seat holds it, say so (notes may still be added)."""
@@ -275,15 +360,44 @@ class Intake(QWidget):
         self.place_label.setText(f"已定位：{view.place_name}{q}  {admin}{grid}")
         grid_text, text, alert = place_summary(self.app, view)
         self.grid_label.setText(grid_text)
+        self.grid_label.setToolTip(grid_text)
         self.history_label.setText(text)
         self.history_label.setStyleSheet("color:#ff7b72;font-weight:bold" if alert else "")
 
+    def _number_ok(self) -> bool:
+        try:
+            check_phone(self.number.text())
+        except DispatchError as exc:
+            self.show_error(str(exc))
+            self._set_number_ok(False)
+            return False
+        self._set_number_ok(True)
+        return True
+
+    def _set_number_ok(self, ok: bool) -> None:
+        self.number.setStyleSheet("" if ok else "border:2px solid #f85149")
+
+    def _number_entered(self) -> None:
+        """Enter in 号码: on to the place, unless the number cannot be one (then stay)."""
+        if self._number_ok():
+            self.focus_place()
+        else:
+            self.number.setFocus()
+            self.number.selectAll()
+
     def _save_caller(self) -> None:
+        """Number and name as typed; a number that cannot be one is refused (and shown),
+        the name is saved on its own."""
         view = self._view()
         if view is None or not view.status.open:
             return
-        if (self.number.text().strip(), self.name.text().strip()) != (view.caller_number, view.caller_name):
-            if self._do(self.app.services.update_caller, view.id, self.number.text(), self.name.text()):
+        number = self.number.text() if self._number_ok() else view.caller_number
+        if (number.strip(), self.name.text().strip()) != (view.caller_number, view.caller_name):
+            based = self._based_on("caller_number", "caller_name")
+            changes = self._do(self.app.services.update_caller, view.id, number, self.name.text(), based,
+                               keep_error=number != self.number.text())
+            if changes:
+                self._rebase("caller_number", "caller_name")
                 self._show_calls(self._view())
 
     def focus_place(self) -> None:
@@ -296,9 +410,10 @@ class Intake(QWidget):
         return self.incident_id is not None and self.place_box.pick(row)
 
     def _locate_candidate(self, cand, words: str) -> bool:  # noqa: ANN001 (gazetteer.Candidate)
-        if self.incident_id is None or \
-                self._do(self.app.services.locate, self.incident_id, Location.from_candidate(cand, words)) is None:
+        if self.incident_id is None or self._do(self.app.services.locate, self.incident_id,
+                                                Location.from_candidate(cand, words), self._based_on("place")) is None:
             return False
+        self._rebase("place")
         self.located.emit(cand.lon, cand.lat)
         self.refresh()
         self.category.setFocus()
@@ -310,12 +425,28 @@ class Intake(QWidget):
             self.place_box.name_point(lon, lat)
 
     def _locate_point(self, lon: float, lat: float, words: str, point) -> bool:  # noqa: ANN001 (reverse.PointName)
-        if self.incident_id is None or \
-                self._do(self.app.services.locate, self.incident_id, Location.manual(lon, lat, words, point)) is None:
+        """A point picked on the map. An incident already located is moved only when the
+        call-taker confirms (a click to focus the map must not move a call, least of all
+        one with units on the way)."""
+        view = self._view()
+        if self.incident_id is None or view is None:
             return False
+        if view.located and not self._confirm_move(view, point.label if point is not None else "地图选点"):
+            self.message.emit("未改变警情地点")
+            return False
+        if self._do(self.app.services.locate, self.incident_id, Location.manual(lon, lat, words, point),
+                    self._based_on("place")) is None:
+            return False
+        self._rebase("place")
         self.located.emit(lon, lat)
         self.refresh()
         return True
+
+    def _confirm_move(self, view: IncidentView, to: str) -> bool:
+        out = [a for a in view.assignments if a.open]
+        units = f"\n已派警力 {len(out)} 个（{'、'.join(a.callsign for a in out)}）将按新地点前往，请通知。" if out else ""
+        return confirm(self, "改变警情地点", f"警情 {view.id} 已定位在「{view.place_name or view.place_text}」。\n"
+                                          f"改为地图上点选的「{to}」？{units}", "改到此处")
 
     def _proposed(self, words: str) -> None:
         self.acted.emit()
@@ -326,8 +457,12 @@ class Intake(QWidget):
     def _on_category_stepped(self, _index: int) -> None:
         """Stepping through the box writes nothing: the priority follows on screen."""
         c = CATEGORY_BY_CODE.get(self.category.currentData())
-        if c and not self._loading:
-            self.priority.setCurrentIndex(1 if c.urgent else 0)
+        if not self._loading:
+            if c:
+                self.priority.setCurrentIndex(1 if c.urgent else 0)
+            else:  # back to no category (letters that matched nothing): the saved priority again
+                view = self._view()
+                self.priority.setCurrentIndex(1 if view is not None and view.priority == "urgent" else 0)
         self._touch_draft()
 
     def _on_category_left(self) -> None:
@@ -364,8 +499,12 @@ class Intake(QWidget):
             return False
         if not self._details_changed(view):
             return True
-        return self._do(self.app.services.categorise, self.incident_id, code,
-                        self.priority.currentData(), self.narrative.toPlainText()) is not None
+        done = self._do(self.app.services.categorise, self.incident_id, code, self.priority.currentData(),
+                        self.narrative.toPlainText(), self._based_on("category", "priority", "narrative"))
+        if done is None:
+            return False
+        self._rebase("category", "priority", "narrative")
+        return True
 
     # ---- recommend and dispatch ---------------------------------------------------------
     def recommend(self) -> None:
@@ -434,15 +573,37 @@ class Intake(QWidget):
         if self.incident_id is None:
             return
         draft = Draft(self.incident_id, self.place.text(), self.narrative.toPlainText(), self.number.text(),
-                      self.name.text(), self.category.currentData() or "", self.priority.currentData() or "")
+                      self.name.text(), self.category.currentData() or "", self.priority.currentData() or "",
+                      json.dumps(self._base, ensure_ascii=False))
         try:
             write_draft(self._draft_path, draft)
         except OSError as exc:
             self.message.emit(f"草稿未能保存：{exc}")
 
+    def unsaved(self) -> bool:
+        """Typed on screen and not saved: a field, or a place not located yet."""
+        if self.incident_id is None or not self._was_open:
+            return False
+        view = self._view()
+        if view is None or not view.status.open:
+            return False
+        typed = self.place.text().strip()
+        return bool(self.edited()) or (bool(typed) and typed != (view.place_text or view.place_name or ""))
+
+    def close_cleanly(self) -> None:
+        """The console is closing (the window, or a TERM signal): nothing unsaved, no draft;
+        something unsaved is written to the draft now and comes back at the next start."""
+        self._draft_timer.stop()
+        if self.unsaved():
+            self.save_draft()
+        else:
+            clear_draft(self._draft_path)
+
     def restore_draft(self) -> bool:
-        """At start: put a draft left by a crash back into the intake of its incident, if
-        that incident is still open, and say so."""
+        """At start: put a draft left by a crash (or a close with unsaved typing) back into
+        the intake of its incident, if that incident is still open, and say so. The draft's
+        base comes back too: a field another seat changed since is refused at the save,
+        naming who changed it, and the notice says which fields those are."""
         draft = read_draft(self._draft_path)
         if draft is None:
             return False
@@ -451,6 +612,12 @@ class Intake(QWidget):
         if view is None or not view.status.open:
             self.load_incident(None)
             return False
+        try:
+            saved_base = json.loads(draft.base) if draft.base else None
+        except ValueError:
+            saved_base = None
+        if isinstance(saved_base, dict):
+            self._base.update({f: saved_base[f] for f in TYPED if f in saved_base})
         self._loading = True
         try:
             self.number.setText(draft.caller_number)
@@ -468,13 +635,16 @@ class Intake(QWidget):
             self.located.emit(view.lon, view.lat)  # the map shows where the call was
         if draft.place_text.strip() and draft.place_text != (view.place_text or view.place_name):
             self.place_box.run_geocode()
-        restored = (draft.caller_number, draft.caller_name, draft.narrative.strip()) != \
-            (view.caller_number, view.caller_name, view.narrative) \
-            or draft.place_text != (view.place_text or view.place_name) \
-            or (draft.category or view.category) != view.category \
-            or (draft.priority or view.priority) != view.priority
-        if restored:
-            text = f"已恢复警情 {view.id} 未保存的草稿（上次异常退出前录入），请核对后保存"
+        fresh, screen = base_of(view), self.on_screen()
+        for f in TYPED:  # what the draft holds is in the log already: nothing to protect
+            if _same(f, screen[f], fresh[f]):
+                self._base[f] = fresh[f]
+        since = [f for f in TYPED if not _same(f, fresh[f], self._base.get(f))]
+        restored = bool(self.edited()) or draft.place_text != (view.place_text or view.place_name)
+        if restored or since:
+            text = f"已恢复警情 {view.id} 上次退出前未保存的录入，请核对后保存"
+            if since:
+                text += f"；此后该警情的{'、'.join(edit_labels(since))}已被修改，保存前请核对"
             _say(self.notice, text)
             self.message.emit(text)
         return restored

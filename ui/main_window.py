@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self.map.unit_clicked.connect(self.board.select)
         self.queue.activated.connect(self._on_incident_clicked)
         self.board.status_requested.connect(self._on_status_requested)
+        self.board.refused.connect(self._on_message)
         self.board.view.installEventFilter(self)
         self._shortcuts()
         from ui import cti_feed, import_screen, joint_response_panel, register_loader
@@ -445,6 +446,7 @@ class MainWindow(QMainWindow):
         run_in_background(compute, draw, lambda exc: self._on_message(f"路线计算失败：{exc}"))
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+        self.intake.close_cleanly()  # nothing unsaved: no draft to restore at the next start
         self.follower.stop()
         self.live.stop()
         self._tick_timer.stop()

@@ -81,6 +81,7 @@ class PlaceSearch(QGroupBox):
 
     # ---- search -------------------------------------------------------------------------
     def _on_edited(self, _text: str) -> None:
+        self.list.show()
         self._pick_pending = False
         self._debounce.start()
         self.edited.emit()
@@ -117,6 +118,9 @@ class PlaceSearch(QGroupBox):
             self.list.addItem(item)
         if not self.found and text:
             self.list.addItem(QListWidgetItem("没有找到匹配的地点，可换一种说法或在地图上点选"))
+        # the list takes room only while there is something to choose from (a 1080-line
+        # screen must keep the recommendation and its buttons in view)
+        self.list.setVisible(bool(self.list.count()))
         # only a full match is pre-selected for Enter
         self.list.setCurrentRow(0 if self.found and not self.found[0].partial else -1)
         self.candidates_changed.emit([
@@ -138,6 +142,7 @@ class PlaceSearch(QGroupBox):
             self.found = []
             self.list.clear()
             self.list.addItem(QListWidgetItem("查找中…"))
+            self.list.show()
             self.run_geocode()
             return
         self.pick()
@@ -161,6 +166,7 @@ class PlaceSearch(QGroupBox):
         if not self._choose(cand, words):
             return False
         self.proposal.hide()
+        self.list.hide()  # located: the place line says where; typing shows the list again
         return True
 
     # ---- a point set on the map ---------------------------------------------------------

@@ -1,7 +1,8 @@
 """The unit board: every unit's status, time in status, incident and position (with
 its source and age; grey when stale), with the status moves as buttons; overdue
 dispatches turn red; a unit 出发 whose fix is within 50 m of its incident is offered
-到场 on one key."""
+到场 on one key. A status key the unit's state does not allow changes nothing and says
+why, naming the current status and the keys that are allowed (the domain's moves)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -15,7 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButt
 
 from dispatch.domain.alerts import assignment_alert
 from dispatch.domain.duty import shown_status
-from dispatch.domain.units import UnitSnapshot, UnitStatus, next_unit_statuses, position_stale
+from dispatch.domain.errors import IllegalTransition
+from dispatch.domain.units import UnitSnapshot, UnitStatus, check_unit_move, next_unit_statuses, position_stale
 from dispatch.feeds.position_follower import Moved, arrival_distance
 from dispatch.services.queries import IncidentView
 from ui import theme
@@ -238,6 +240,18 @@ class UnitBoardModel(QAbstractTableModel):
         return None
 
 
+def refusal(u: UnitSnapshot, target: UnitStatus) -> str | None:
+    """Why the board's key for `target` does nothing on this unit (None: allowed): the
+    domain's refusal and the board's keys that are allowed now."""
+    try:
+        check_unit_move(u.callsign, u.status, target)
+    except IllegalTransition as exc:
+        allowed = set(next_unit_statuses(u.status))
+        offered = "、".join(f"{label} ({keys})" for status, label, keys in ACTIONS if status in allowed)
+        return f"{exc}；" + (f"可用：{offered}" if offered else "看板上没有可用的状态操作")
+    return None
+
+
 def _runs(rows: list[int]) -> list[tuple[int, int]]:
     """Sorted row numbers -> (first, last) of each run of adjacent rows."""
     out: list[tuple[int, int]] = []
@@ -250,10 +264,12 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
 
 
 class UnitBoard(QWidget):
-    """Signals: `status_requested(unit_id, status_value)`, `selected(unit_id)`."""
+    """Signals: `status_requested(unit_id, status_value)`, `selected(unit_id)`,
+    `refused(text)` when a status key is not allowed (also shown in `message`)."""
 
     status_requested = Signal(int, str)
     selected = Signal(int)
+    refused = Signal(str)
 
     def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
                  read_only: bool = False, parent: QWidget | None = None, tz: str = "Asia/Shanghai",
@@ -279,6 +295,12 @@ class UnitBoard(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(title)
         lay.addWidget(self.view)
+        self.message = QLabel("")  # a refused key, next to the keys; goes when the unit changes
+        self.message.setObjectName("error")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self._said_about: tuple[int, UnitStatus] | None = None
+        lay.addWidget(self.message)
         self.buttons: dict[UnitStatus, QPushButton] = {}
         if not read_only:
             row = QHBoxLayout()
@@ -337,8 +359,19 @@ class UnitBoard(QWidget):
         return False
 
     def _request_if_allowed(self, status: UnitStatus) -> None:
-        if self.buttons[status].isEnabled():
-            self._request(status)
+        u = self.model.unit_at(self.view.currentIndex().row())
+        why = "请先在警力看板上选择警力（F7）" if u is None else refusal(u, status)
+        if why is not None:
+            self._say(why, (u.id, u.status) if u else None)
+            self.refused.emit(why)
+            return
+        self._request(status)
+
+    def _say(self, text: str, about: tuple[int, UnitStatus] | None = None) -> None:
+        """The refusal line; `about` is the unit and status it describes."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self._said_about = about
 
     def _request(self, status: UnitStatus) -> None:
         uid = self.current_id()
@@ -353,6 +386,8 @@ class UnitBoard(QWidget):
 
     def _update_buttons(self) -> None:
         u = self.model.unit_at(self.view.currentIndex().row())
+        if self.message.text() and (u is None or (u.id, u.status) != self._said_about):
+            self._say("")  # another unit, or its status changed: the refusal no longer applies
         allowed = set(next_unit_statuses(u.status)) if u else set()
         for status, b in self.buttons.items():
             b.setEnabled(status in allowed)

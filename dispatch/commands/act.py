@@ -1,6 +1,8 @@
 """`python main.py act`: headless seat actions, one JSON command per line on stdin, one
 JSON result per line on stdout — for scripting, tests and integration. A refusal is
-{"ok": false, "error": "<the Chinese message>"} and the next line is still read.
+{"ok": false, "error": "<the Chinese message>"} and the next line is still read; the
+exit code is then 1, after a summary line on stderr (N 条成功，M 条失败). No command at all
+exits 2.
 
 Operations (fields in brackets are optional):
   open_call   number, [name]                        -> incident_id
@@ -23,10 +25,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import json
 import math
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from dispatch.domain.errors import DispatchError
@@ -70,7 +73,7 @@ class Actions:
         op = cmd.get("op")
         fn = self.ops.get(op) if isinstance(op, str) else None
         if fn is None:
-            return _refused(f"未知的操作 {op!r}；支持: {', '.join(self.ops)}")
+            return _refused(f"{_unknown_op(cmd)}；支持: {', '.join(self.ops)}")
         try:
             return {"ok": True, **fn(cmd)}
         except DispatchError as exc:
@@ -205,6 +208,20 @@ def _refused(message: str) -> dict:
     return {"ok": False, "error": message}
 
 
+def _unknown_op(cmd: dict) -> str:
+    """Why a command names no operation, quoting what it gave (as JSON, cut short)."""
+    if "op" not in cmd:
+        return f"缺少 op（操作名）；这一行的字段: {_shown('、'.join(map(str, cmd)) or '（无）')}"
+    op = cmd["op"]
+    if not isinstance(op, str):
+        return f"op 应为操作名文字，给出的是 {_shown(json.dumps(op, ensure_ascii=False))}"
+    return f"未知的操作「{_shown(op)}」"
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _id(c: dict, key: str) -> int:
     v = c.get(key)
     if isinstance(v, bool) or not isinstance(v, int) or not 0 < v < 2**63:
@@ -231,17 +248,27 @@ def _number(c: dict, key: str) -> float:
     return _finite(c.get(key), key)
 
 
-def run_lines(actions: Actions, lines: Iterable[str]) -> Iterator[dict]:
-    for line in lines:
-        if line.strip():
-            yield actions.run(line)
-
-
 def _act(args: argparse.Namespace) -> int:
+    """Every non-blank line of stdin, one result line each. No command at all is a usage
+    error (exit 2, the database untouched); any refused line ends in a summary on stderr
+    and exit 1."""
     from dispatch.commands.support import open_app
-    actions = Actions(open_app(args))
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
-    for result in run_lines(actions, stdin):
+    lines = (line for line in stdin if line.strip())
+    first = next(lines, None)
+    if first is None:
+        raise DispatchError('标准输入中没有命令：act 每行读一个 JSON 对象，如 {"op": "open_call", "number": "110"}')
+    actions = Actions(open_app(args))
+    done = failed = 0
+    for line in itertools.chain((first,), lines):
+        result = actions.run(line)
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+        if result["ok"]:
+            done += 1
+        else:
+            failed += 1
+    if failed:
+        sys.stderr.write(f"act: {done} 条成功，{failed} 条失败\n")
+        return 1
     return 0

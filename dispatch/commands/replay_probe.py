@@ -17,7 +17,7 @@ import random
 import resource
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 
@@ -84,7 +84,8 @@ def probe(data_dir: Path, cache: Path, since: datetime, samples: int, seed: int)
         at += timedelta(seconds=10)
     checked = instants[:: max(1, len(instants) // 20)]
     mine = [index.state_at(at).as_json() for at in checked]
-    figures = {"period_events": index.event_count, "resumed": index.resumed_from is not None}
+    figures = {"period_events": index.event_count, "resumed": index.resumed_from is not None,
+               "loaded": loaded(index)}
     del index
     gc.collect()
 
@@ -109,6 +110,20 @@ def probe(data_dir: Path, cache: Path, since: datetime, samples: int, seed: int)
         "scrub_cpu_p50_ms": pct(scrub, 0.5), "scrub_cpu_p95_ms": pct(scrub, 0.95),
         "index_mb": round(rss1 - rss0, 1), "rss_mb": round(rss1, 1), "peak_rss_mb": round(peak1, 1),
         "same_states": same, "compared": len(checked)}
+
+
+def loaded(index) -> dict:  # noqa: ANN001
+    """What the measured load holds, in words and figures: the span a replay window can
+    browse, whether it was folded from the log's start or resumed from a checkpoint
+    (and where), how many events it folded and how many incidents and units it holds."""
+    start, end, resumed = index.start, index.end, index.resumed_from
+    hours = round((end - start).total_seconds() / 3600, 2) if start and end else 0.0
+    since = (datetime.fromtimestamp(resumed.at, timezone.utc).isoformat().replace("+00:00", "Z")
+             if resumed is not None else None)
+    how = f"resumed from the checkpoint at {since}" if since else "folded from the log's first event"
+    return {"what": f"{hours} h browsable ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC), {how}",
+            "hours": hours, "checkpoint": since, "events_folded": index.folded_count,
+            "incidents": index.incident_count, "units": len(index.unit_ids())}
 
 
 def main(argv: list[str]) -> int:

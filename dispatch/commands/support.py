@@ -103,7 +103,7 @@ def _int_between(text: str, low: int, high: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"不是有效的{what}: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"「{text}」不是有效的{what}") from None
     if not low <= value <= high:
         raise argparse.ArgumentTypeError(f"{what}应在 {low} 到 {high} 之间: {text}")
     return value

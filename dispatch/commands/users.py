@@ -25,7 +25,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
 def _add(args: argparse.Namespace) -> int:
     from dispatch.domain.roles import parse_role
-    from dispatch.services.accounts import add_account
+    from dispatch.services.accounts import add_account, check_name
+    role = parse_role(args.role)  # the arguments before the password: nobody types one for a bad role
+    check_name(args.name)
     line = sys.stdin.readline()
     password = line[:-1] if line.endswith("\n") else line
     password = password[:-1] if password.endswith("\r") else password
@@ -33,7 +35,7 @@ def _add(args: argparse.Namespace) -> int:
         raise DispatchError("没有从标准输入读到密码（--password-stdin：第一行是密码）")
     app = open_app(args)
     add_account(app.services.ctx, args.name, args.role, password)
-    print_json({"ok": True, "name": args.name.strip(), "role": parse_role(args.role).value})
+    print_json({"ok": True, "name": args.name.strip(), "role": role.value})
     return 0
 
 

@@ -10,10 +10,13 @@ those closed before it but reopened after it (their earlier events are read apar
 log_read.read_reopened_before); the state at any instant from `since` on equals the
 whole log's.
 
-Loading costs what the fold must: the events are read as columns (one tuple per event is
-never built; a track keeps its events' positions in them), each incident state becomes
-its IncidentView as it is folded (so showing an instant builds no incident object), and
-a unit's snapshot is made the first time it is shown (replay.unit_table).
+Loading costs what the fold must: the events are read as compact columns (log_read: ids,
+times and incident/unit ids in numpy arrays, payloads kept as their stored JSON and
+decoded a chunk at a time while folding; no tuple per event, no list of event positions
+per incident or unit: those are found by one argsort of the id column when a timeline
+asks), each incident state becomes its IncidentView as it is folded (so showing an
+instant builds no incident object), and a unit's snapshot is made the first time it is
+shown (replay.unit_table).
 
 Unit positions come from the append-only `positions` table and are interpolated
 linearly between two recorded fixes (unless they are more than `max_gap_s` apart:
@@ -25,6 +28,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 import gc
 from pathlib import Path
@@ -62,7 +66,7 @@ class _IncidentTrack:
     received: float = 0.0                       # epoch seconds of its call
     times: list[float] = field(default_factory=list)
     views: list[IncidentView] = field(default_factory=list)  # the state after each step
-    events: list = field(default_factory=list)  # its events: positions in the index's log, or tuples
+    seeded: tuple = ()  # its events before a checkpoint (_seed_closed)
 
 
 @dataclass
@@ -71,7 +75,6 @@ class _UnitTrack:
     initial: tuple = (UnitStatus.AVAILABLE, None, None)
     times: list[float] = field(default_factory=list)
     states: list[tuple] = field(default_factory=list)  # (status, since, incident_id)
-    events: list[int] = field(default_factory=list)  # positions in the index's log
     pos_t: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_lon: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_lat: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -116,11 +119,12 @@ class ReplayIndex:
 
     def __init__(self, units: dict[int, _UnitTrack], incidents: dict[int, _IncidentTrack],
                  max_gap_s: float = 300.0, since: datetime | None = None, log: LogColumns = LogColumns(),
-                 reopened: bool = False, event_count: int = 0) -> None:
-        """`log`: the events the tracks' positions point into; `reopened`: whether any
-        incident was reopened; `event_count`: events of these incidents and units."""
+                 reopened: bool = False) -> None:
+        """`log`: the events folded into the tracks; `reopened`: whether any incident was
+        reopened."""
         self._units = units
         self._log = log
+        self._grouped: dict[str, _Grouped] = {}  # event positions per incident / unit, made when asked
         self._unit_ids = sorted(units)
         self._incidents = incidents
         self.max_gap_s = max_gap_s
@@ -147,15 +151,26 @@ class ReplayIndex:
         if since is not None and self.start is not None and self.start < as_utc(since):
             self.start = as_utc(since)  # the period asked for (earlier data only seeds it)
         self.end = datetime.fromtimestamp(max(times), timezone.utc) if times else None
-        self.event_count = event_count
+        # the events of these incidents and units (those of incidents not here are not)
+        known = np.fromiter(incidents, np.int64, len(incidents))
+        unit_only = (log.incident_ids == 0) & np.isin(log.unit_ids, np.fromiter(units, np.int64, len(units)))
+        self.event_count = (int(np.isin(log.incident_ids, known).sum()) + int(unit_only.sum())
+                            + sum(len(t.seeded) for t in incidents.values()))
         self.position_count = sum(len(u.pos_t) for u in units.values())
+        self.folded_count = len(log) + sum(len(t.seeded) for t in incidents.values())  # events read and folded
+        self.incident_count = len(incidents)
         self.checkpoints: list[Checkpoint] = []  # taken while folding (see load)
         self.resumed_from: Checkpoint | None = None
         self._table = UnitTable(self._unit_ids, units, min(times, default=0.0), max(times, default=0.0),
                                 max_gap_s)
         # units whose unit.created is in this index: not shown before it
-        self._born = {uid: u.times[0] for uid, u in units.items()
-                      if u.events and log.kinds[u.events[0]] == ev.UNIT_CREATED and u.times}
+        self._born = {}
+        seen, first = np.unique(log.unit_ids, return_index=True)  # each unit's first event
+        kinds = log.kinds
+        for uid, k in zip(seen.tolist(), first.tolist()):
+            u = units.get(uid)
+            if u is not None and u.times and kinds[k] == ev.UNIT_CREATED:
+                self._born[uid] = u.times[0]
         self._last_born = max(self._born.values(), default=-np.inf)
 
     # ---- building ----------------------------------------------------------------------
@@ -178,7 +193,8 @@ class ReplayIndex:
             if store is not None and since is not None:
                 first = min(as_utc(since), as_utc(until)) if until is not None else as_utc(since)
                 resume = store.latest_valid(session, _ts(first))
-            units = {r.id: _UnitTrack(row=_unit_static(r)) for r in session.scalars(select(UnitRow))}
+            # (rows, not ORM objects: a tenth of the cost for thousands of units)
+            units = {r.id: _UnitTrack(row=_unit_static(r)) for r in session.execute(select(UnitRow.__table__))}
             after_id = resume.event_id if resume is not None else 0
             if session.get_bind().dialect.name == "sqlite":
                 log, positions = read_sqlite(session, since, until, after_id)
@@ -212,7 +228,7 @@ class ReplayIndex:
         into their (closed) state then."""
         incidents: dict[int, _IncidentTrack] = {}
         states: dict[int, dict] = {}
-        last_of: dict[int, int | tuple] = {}  # last event of restored/seeded incidents (see _last_event)
+        last_of: dict[int, tuple] = {}  # last event of restored/seeded incidents (see _last_events)
         open_ids: set[int] = set()
         done, last_id, max_t = 0, 0, -np.inf
         if resume is not None:
@@ -224,70 +240,68 @@ class ReplayIndex:
         next_cp = float((np.floor(max_t / EVERY_S) + 1) * EVERY_S) if max_t > -np.inf else -np.inf
         if not record:
             next_cp = np.inf
+        by_incident = _Grouped(log.incident_ids) if record else None
         received, closed, imported = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED, ev.CALL_IMPORTED
         reopened, assignment = ev.INCIDENT_REOPENED, AssignmentView
         any_reopened = False
-        get_unit, get_track = units.get, incidents.get
+        get_unit, get_state = units.get, states.get
         new, set_dict, view_cls = object.__new__, object.__setattr__, IncidentView  # fold.incident_view, inlined
-        unit_only = 0
         seats, operators = log.seats, log.operators
-        for k, at, t, kind, incident_id, unit_id, payload in zip(range(len(log)), log.at, log.ts, log.kinds,
-                                                                  log.incident_ids, log.unit_ids, log.payloads):
-            if t >= next_cp:
-                if done + k:  # everything folded so far happened before this whole hour
-                    last = {i: _event_tuple(log, _last_event(incidents[i], last_of, i)) for i in open_ids}
-                    taken.append(take(float(np.floor(t / EVERY_S) * EVERY_S), log.ids[k - 1] if k else last_id,
-                                      done + k, incidents, states, last, open_ids, units))
-                next_cp = float((np.floor(t / EVERY_S) + 1) * EVERY_S)
-            if incident_id is not None:
-                track = get_track(incident_id)
-                if kind == received or kind == imported:
-                    state = states[incident_id] = shared_state(created_incident(
-                        kind, incident_id, at, seats[k], operators[k], payload))
-                    track = incidents[incident_id] = _IncidentTrack(received=t)
-                    track.times.append(t)
-                    track.views.append(incident_view(state))
-                    track.events.append(k)
-                    if kind == received:  # an imported call is history: closed from the start
-                        open_ids.add(incident_id)
-                elif track is not None:  # (its last event is track.events[-1]: see _last_event)
-                    track.events.append(k)
-                    state = states[incident_id]
-                    if evolve_incident(state, kind, at, unit_id, payload, assignment):
-                        view = new(view_cls)
-                        set_dict(view, "__dict__", state.copy())
-                        times = track.times
-                        if times[-1] == t:  # same instant: only the last state is ever seen
-                            track.views[-1] = view
-                        else:
-                            times.append(t)
-                            track.views.append(view)
-                        if kind == closed:
-                            open_ids.discard(incident_id)
-                        elif kind == reopened:
+        for start, end, payloads in log.payloads.chunks():  # decoded a chunk at a time, folded while in cache
+            for k, at, t, kind, incident_id, unit_id, payload in zip(
+                    range(start, end), log.at[start:end], log.ts[start:end].tolist(), log.kinds[start:end],
+                    log.incident_ids[start:end].tolist(), log.unit_ids[start:end].tolist(), payloads):
+                if t >= next_cp:
+                    if done + k:  # everything folded so far happened before this whole hour
+                        last = _last_events(by_incident, log, k, open_ids, last_of)
+                        taken.append(take(float(np.floor(t / EVERY_S) * EVERY_S),
+                                          int(log.ids[k - 1]) if k else last_id, done + k, incidents, states,
+                                          last, open_ids, units))
+                    next_cp = float((np.floor(t / EVERY_S) + 1) * EVERY_S)
+                if incident_id:  # (0: none)
+                    if kind == received or kind == imported:
+                        state = states[incident_id] = shared_state(created_incident(
+                            kind, incident_id, at, seats[k], operators[k], payload))
+                        track = incidents[incident_id] = _IncidentTrack(received=t)
+                        track.times.append(t)
+                        track.views.append(incident_view(state))
+                        if kind == received:  # an imported call is history: closed from the start
                             open_ids.add(incident_id)
-                            any_reopened = True
-            if unit_id is not None:
-                u = get_unit(unit_id)
-                if u is not None:
-                    ustates = u.states
-                    if ustates:
-                        current = ustates[-1]
                     else:
-                        first = initial_unit_status(kind, payload)
-                        if first is not None:
-                            u.initial = (first, None, None)
-                        current = u.initial
-                    nxt = evolve_unit(current, kind, at, incident_id, payload)
-                    u.events.append(k)
-                    if incident_id is None:
-                        unit_only += 1
-                    if nxt is not None:
-                        u.times.append(t)
-                        ustates.append(nxt)
+                        folding = get_state(incident_id)
+                        if folding is not None and evolve_incident(folding, kind, at, unit_id or None, payload,
+                                                                   assignment):
+                            track = incidents[incident_id]
+                            view = new(view_cls)
+                            set_dict(view, "__dict__", folding.copy())
+                            times = track.times
+                            if times[-1] == t:  # same instant: only the last state is ever seen
+                                track.views[-1] = view
+                            else:
+                                times.append(t)
+                                track.views.append(view)
+                            if kind == closed:
+                                open_ids.discard(incident_id)
+                            elif kind == reopened:
+                                open_ids.add(incident_id)
+                                any_reopened = True
+                if unit_id:
+                    u = get_unit(unit_id)
+                    if u is not None:
+                        ustates = u.states
+                        if ustates:
+                            current = ustates[-1]
+                        else:
+                            first = initial_unit_status(kind, payload)
+                            if first is not None:
+                                u.initial = (first, None, None)
+                            current = u.initial
+                        nxt = evolve_unit(current, kind, at, incident_id or None, payload)
+                        if nxt is not None:
+                            u.times.append(t)
+                            ustates.append(nxt)
         _attach_positions(units, positions)
-        index = cls(units, incidents, max_gap_s, since, log=log, reopened=any_reopened,
-                    event_count=sum(len(t.events) for t in incidents.values()) + unit_only)
+        index = cls(units, incidents, max_gap_s, since, log=log, reopened=any_reopened)
         index.checkpoints = taken
         index.resumed_from = resume
         return index
@@ -340,11 +354,25 @@ class ReplayIndex:
     def incident_events(self, incident_id: int) -> list[Event]:
         """Every event of one incident, in log order (for its timeline)."""
         track = self._incidents.get(incident_id)
-        return [Event(*_event_tuple(self._log, e)) for e in track.events] if track else []
+        if track is None:
+            return []
+        event = self._log.event
+        return ([Event(*e) for e in track.seeded]
+                + [Event(*event(k)) for k in self._events_of("incident", incident_id)])
 
     def unit_events(self, unit_id: int) -> list[Event]:
-        track = self._units.get(unit_id)
-        return [Event(*self._log.event(k)) for k in track.events] if track else []
+        if unit_id not in self._units:
+            return []
+        event = self._log.event
+        return [Event(*event(k)) for k in self._events_of("unit", unit_id)]
+
+    def _events_of(self, column: str, value: int) -> list[int]:
+        """Positions in the log of the events of one incident or unit (log order)."""
+        grouped = self._grouped.get(column)
+        if grouped is None:
+            ids = self._log.incident_ids if column == "incident" else self._log.unit_ids
+            grouped = self._grouped[column] = _Grouped(ids)
+        return grouped.positions(value).tolist()
 
     def final_incidents(self) -> list[IncidentView]:
         """Every incident in its last known state (for statistics and timelines)."""
@@ -401,19 +429,42 @@ class ReplayIndex:
                             position_source=source)
 
 
-def _last_event(track: _IncidentTrack, last_of: dict[int, int | tuple], incident_id: int) -> int | tuple:
-    """An incident's last event so far: the last of its track's, or (none folded since the
-    checkpoint it was restored from) the one the checkpoint recorded."""
-    return track.events[-1] if track.events else last_of[incident_id]
+class _Grouped:
+    """The positions of a log column's events grouped by its value (an incident or unit
+    id), in log order within each: one stable argsort, no list per incident or unit."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.order = np.argsort(values, kind="stable")
+        self.keys = values[self.order]
+        self._pairs: np.ndarray | None = None  # (value, position) as one sorted key, made when needed
+
+    def positions(self, value: int) -> np.ndarray:
+        keys = self.keys
+        return self.order[keys.searchsorted(value, "left"):keys.searchsorted(value, "right")]
+
+    def last_before(self, values: np.ndarray, k: int) -> np.ndarray:
+        """For each of `values`, the position of its last event before position k (-1: none)."""
+        m = len(self.keys) + 1
+        if self._pairs is None:
+            self._pairs = self.keys * m + self.order
+        j = np.searchsorted(self._pairs, values * m + k) - 1
+        jc = np.maximum(j, 0)
+        return np.where((j >= 0) & (self.keys[jc] == values), self.order[jc], -1)
 
 
-def _event_tuple(log: LogColumns, e: int | tuple) -> tuple:
-    """An event of a track: its position in `log`, or (seeded) the event tuple itself."""
-    return e if isinstance(e, tuple) else log.event(e)
+def _last_events(grouped: _Grouped | None, log: LogColumns, k: int, open_ids: set[int],
+                 last_of: dict[int, tuple]) -> dict[int, tuple]:
+    """Each open incident's last event folded before position k: from the log, or (none
+    folded since the checkpoint it was restored from, or seeded) the one recorded then."""
+    if grouped is None or not open_ids:
+        return {}
+    ids = sorted(open_ids)
+    found = grouped.last_before(np.array(ids, dtype=np.int64), k).tolist()
+    return {i: log.event(p) if p >= 0 else last_of[i] for i, p in zip(ids, found)}
 
 
 def _seed_closed(seed: Sequence[tuple], incidents: dict[int, _IncidentTrack], states: dict[int, dict],
-                 last_of: dict[int, int | tuple]) -> None:
+                 last_of: dict[int, tuple]) -> None:
     """Fold the incidents' own events (units are in the checkpoint already) up to the
     checkpoint: each ends closed there, and is not open."""
     for e in seed:
@@ -434,11 +485,12 @@ def _seed_closed(seed: Sequence[tuple], incidents: dict[int, _IncidentTrack], st
             else:
                 track.times.append(t)
                 track.views.append(incident_view(states[incident_id]))
-        track.events.append(e)
+        track.seeded += (e,)
         last_of[incident_id] = e
 
 
-def _unit_static(r: UnitRow) -> dict:
+def _unit_static(r: Any) -> dict:
+    """The static attributes of a unit from its row (a UnitRow or a row of its table)."""
     return {"callsign": r.callsign, "kind": UnitKind(r.kind), "home_lon": r.home_lon,
             "home_lat": r.home_lat, "station": r.station,
             "duty": tuple(DutyWindow.parse(w) for w in (r.duty or [])), "leader": r.leader,

@@ -7,24 +7,27 @@ raises DispatchError and writes nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.domain import edit_base
 from dispatch.domain.decide import (PHONE, Draft, check_phone, close_drafts, decide_callback, decide_categorise,
                                     decide_close, decide_locate, decide_note, decide_open_call,
                                     decide_update_caller, parse_priority)
 from dispatch.domain.decide import result_code as parse_result
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.evolve import IncidentState, Payload, new_incident
-from dispatch.domain.incidents import IncidentStatus, category
+from dispatch.domain.incidents import CATEGORY_BY_CODE, IncidentStatus, category
 from dispatch.domain.units import UnitStatus
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
 from dispatch.services.locations import Location
 from dispatch.services.projection_rows import IncidentProjection, new_incident_row, record
-from dispatch.store.schema import AssignmentRow, IncidentRow, UnitRow
+from dispatch.store.db import StaleWrite
+from dispatch.store.schema import AssignmentRow, EventRow, IncidentRow, UnitRow
 
 _PHONE = PHONE  # kept for the modules that check numbers the same way
 
@@ -58,42 +61,70 @@ def open_call(ctx: Context, caller_number: str = "", caller_name: str = "") -> C
                        event_ids=(eid,))
 
 
-def _on_incident(ctx: Context, incident_id: int, decide: Callable[[IncidentState], list[Draft]]) -> Changes:
-    """One transaction on one incident: read its state, decide, append and evolve."""
+def _on_incident(ctx: Context, incident_id: int, decide: Callable[[IncidentState], list[Draft]],
+                 based_on: Mapping[str, Any] | None = None) -> Changes:
+    """One transaction on one incident: read its state, decide, append and evolve.
+    `based_on`: the values the seat saw of the fields it edits (dispatch.domain.edit_base);
+    one that has changed since refuses the edit, naming who changed it."""
     with ctx.store.transaction(appends=True) as s:
         now = ctx.clock.now()
         p = IncidentProjection.load(s, incident_id)
+        if based_on:
+            _refuse_moved(ctx, s, p.state, based_on)
         ids = record(ctx, s, now, decide(p.state), [p])
         return Changes(incidents=frozenset({incident_id}), last_event_id=ids[-1], incident_id=incident_id,
                        event_ids=tuple(ids))
 
 
-def update_caller(ctx: Context, incident_id: int, caller_number: str, caller_name: str) -> Changes:
+def _refuse_moved(ctx: Context, s: Session, inc: IncidentState, based_on: Mapping[str, Any]) -> None:
+    moved = edit_base.moved_fields(inc, based_on)
+    if not moved:
+        return
+    row = s.execute(select(EventRow.seat, EventRow.operator, EventRow.occurred_at)
+                    .where(EventRow.incident_id == inc["id"], EventRow.kind.in_(edit_base.kinds_of(moved)))
+                    .order_by(EventRow.id.desc()).limit(1)).first()
+    seat, operator, at = (row.seat or "其他席位", row.operator or "", row.occurred_at) if row else ("其他席位", "", None)
+    who = f"{seat}（{operator}）" if operator else seat
+    now_is = ""
+    if "category" in moved or "priority" in moved:
+        cat = CATEGORY_BY_CODE.get(inc["category"] or "")
+        now_is = f"，现为「{cat.label if cat else '未定性'}·{'紧急' if inc['priority'] == 'urgent' else '非紧急'}」"
+    elif moved == ["place"]:
+        now_is = f"，现为「{inc['place_name'] or inc['place_text'] or '地图选点'}」"
+    when = ctx.store.time_of(at) if at is not None else ""
+    raise StaleWrite(f"该警情的{edit_base.labels(moved)}已被 {who} {when}修改{now_is}；您的修改未保存："
+                     "请核对（在警情队列中重新打开该警情可载入最新内容）", ("警情", inc["id"]), seat, operator,
+                     at if at is not None else ctx.clock.now())
+
+
+def update_caller(ctx: Context, incident_id: int, caller_number: str, caller_name: str,
+                  based_on: Mapping[str, Any] | None = None) -> Changes:
     """Correct the caller's number or name (recorded as a note event)."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
     check_phone(caller_number)
-    return _on_incident(ctx, incident_id, lambda inc: decide_update_caller(inc, caller_number, caller_name))
+    return _on_incident(ctx, incident_id, lambda inc: decide_update_caller(inc, caller_number, caller_name),
+                        based_on)
 
 
-def locate(ctx: Context, incident_id: int, location: Location) -> Changes:
+def locate(ctx: Context, incident_id: int, location: Location, based_on: Mapping[str, Any] | None = None) -> Changes:
     """定位: set (or correct) where the incident is."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
     location.validate()
     grid = ctx.grid_of(location.lon, location.lat) if ctx.grid_of else None
     payload = location.payload() | {"grid_id": grid}
-    return _on_incident(ctx, incident_id, lambda inc: decide_locate(inc, payload))
+    return _on_incident(ctx, incident_id, lambda inc: decide_locate(inc, payload), based_on)
 
 
 def categorise(ctx: Context, incident_id: int, category_code: str, priority: str | None = None,
-               narrative: str | None = None) -> Changes:
+               narrative: str | None = None, based_on: Mapping[str, Any] | None = None) -> Changes:
     """定性: category (报警/求助/投诉 types), priority (紧急/非紧急) and the narrative."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
     parse_priority(priority, category(category_code).urgent)  # refused before any transaction
     return _on_incident(ctx, incident_id,
-                        lambda inc: decide_categorise(inc, category_code, priority, narrative))
+                        lambda inc: decide_categorise(inc, category_code, priority, narrative), based_on)
 
 
 def add_note(ctx: Context, incident_id: int, text: str) -> Changes:

@@ -1,6 +1,7 @@
 """Intake drafts: what a call-taker typed but has not saved yet (place text, narrative,
 caller fields, category choice), kept in one small JSON file per seat so that it
-survives a crash of the console. Written atomically (temp file + os.replace): a
+survives a crash of the console, with what the seat had been shown of the incident (its
+base: restored, a save of the draft is refused if another seat changed those fields since). Written atomically (temp file + os.replace): a
 crash while writing leaves the previous draft, never half a file. Qt-free."""
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Draft:
     caller_name: str = ""
     category: str = ""
     priority: str = ""
+    base: str = ""  # JSON: the incident's fields as shown when this was typed (ui.intake.base_of)
 
 
 def draft_path(data_dir: Path, seat: str) -> Path:

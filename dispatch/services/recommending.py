@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.incidents import category as find_category
 from dispatch.domain.units import DutyWindow, UnitKind, UnitStatus
 from dispatch.services.calls import get_incident
@@ -69,6 +70,8 @@ def recommend_for(ctx: Context, roads_provider: Callable[[], Any], incident_id: 
         require(ctx, "incident.write")  # the logged recommendation is a write (a trainer's on live: no)
     with ctx.store.reader() as s:
         inc = get_incident(s, incident_id)
+        if log and inc.status == IncidentStatus.CLOSED.value:
+            raise DispatchError(f"警情 {incident_id} 已结警，不能再推荐和派警")  # nothing logged on it
         if inc.lon is None or inc.lat is None:
             raise DispatchError(f"警情 {incident_id} 尚未定位，无法推荐警力")
         cat = find_category(inc.category) if inc.category else None

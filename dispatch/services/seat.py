@@ -1,7 +1,7 @@
 """Services: every action a seat can take, bound to one context (store, clock, who)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,15 +28,15 @@ class Services:
     def open_call(self, caller_number: str = "", caller_name: str = "") -> Changes:
         return calls.open_call(self.ctx, caller_number, caller_name)
 
-    def update_caller(self, incident_id: int, number: str, name: str) -> Changes:
-        return calls.update_caller(self.ctx, incident_id, number, name)
+    def update_caller(self, incident_id: int, number: str, name: str, based_on: Mapping[str, Any] | None = None) -> Changes:
+        return calls.update_caller(self.ctx, incident_id, number, name, based_on)
 
-    def locate(self, incident_id: int, location: Location) -> Changes:
-        return calls.locate(self.ctx, incident_id, location)
+    def locate(self, incident_id: int, location: Location, based_on: Mapping[str, Any] | None = None) -> Changes:
+        return calls.locate(self.ctx, incident_id, location, based_on)
 
     def categorise(self, incident_id: int, category: str, priority: str | None = None,
-                   narrative: str | None = None) -> Changes:
-        return calls.categorise(self.ctx, incident_id, category, priority, narrative)
+                   narrative: str | None = None, based_on: Mapping[str, Any] | None = None) -> Changes:
+        return calls.categorise(self.ctx, incident_id, category, priority, narrative, based_on)
 
     def add_note(self, incident_id: int, text: str) -> Changes:
         return calls.add_note(self.ctx, incident_id, text)

@@ -238,12 +238,12 @@ class Store:
                 return ConcurrentChange(STALE)
             noun, record_id, seat, operator, at = found
             who = f"{seat or '其他席位'}（{operator}）" if operator else f"{seat or '其他席位'} "
-            return StaleWrite(f"该{noun}已被 {who}{self._time_of(at)}修改，请刷新后重试",
+            return StaleWrite(f"该{noun}已被 {who}{self.time_of(at)}修改，请刷新后重试",
                               (noun, record_id), seat, operator, at)
         except Exception:  # noqa: BLE001 - the lookup must never raise a second error
             return ConcurrentChange(STALE)
 
-    def _time_of(self, at: datetime) -> str:
+    def time_of(self, at: datetime) -> str:
         """"于 14:02:11 " in the display time zone; "" without one (or with an unknown one)."""
         if not self.tz:
             return ""

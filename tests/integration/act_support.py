@@ -13,5 +13,16 @@ def run_act(data_dir: Path, commands: list) -> list[dict]:  # dicts, or raw line
     lines = [c if isinstance(c, str) else json.dumps(c, ensure_ascii=False) for c in commands]
     r = subprocess.run([sys.executable, "main.py", "--data-dir", str(data_dir), "act"], cwd=REPO,
                        input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
-    return [json.loads(x) for x in r.stdout.splitlines()]
+    return checked(r)
+
+
+def checked(r: subprocess.CompletedProcess) -> list[dict]:
+    """The answers of an `act` run: exit 0 when every line was done, 1 (and a summary on
+    stderr) when any was refused; never a traceback."""
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    failed = sum(1 for o in out if isinstance(o, dict) and o.get("ok") is False)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == (1 if failed else 0), (r.returncode, r.stderr)
+    if failed:
+        assert f"{failed} 条失败" in r.stderr, r.stderr
+    return out

@@ -16,7 +16,7 @@ from dispatch.services.caller_history import caller_history, mark_number, number
 from dispatch.services.context import Actor
 from dispatch.services.locations import Location
 from dispatch.store import eventlog
-from tests.integration.act_support import REPO
+from tests.integration.act_support import checked, REPO
 
 DAY = 86400
 
@@ -97,8 +97,7 @@ def test_mark_through_act_needs_the_lead(tmp_path, demo_template):
                            cwd=REPO, input="\n".join(json.dumps(c, ensure_ascii=False) for c in cmds) + "\n",
                            capture_output=True, text=True, timeout=180,
                            env=os.environ | {"DISPATCH_PASSWORD": "demo"})
-        assert r.returncode == 0, r.stderr
-        return [json.loads(x) for x in r.stdout.splitlines()]
+        return checked(r)
 
     mark = {"op": "mark_number", "number": "13600004444", "mark": "nuisance", "note": "恶意骚扰"}
     out = act("demo-calltaker", [mark, {"op": "history", "number": "13600004444"}])

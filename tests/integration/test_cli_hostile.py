@@ -142,4 +142,8 @@ def _commands(parser, prefix=()):
 @pytest.mark.parametrize("command", [c for c in _commands(build_parser(UI_COMMANDS)) if c],
                          ids=lambda c: " ".join(c))
 def test_every_command_refuses_an_unknown_option(capsys, tmp_path, command):
-    _one_line_exit_2(capsys, ["--data-dir", str(tmp_path), *command, "--no-such-option-x"])
+    line = _one_line_exit_2(capsys, ["--data-dir", str(tmp_path), *command, "--no-such-option-x"])
+    assert line.startswith(f"main.py {' '.join(command)}: 参数错误: "), line  # names the command
+    # in Chinese: the unknown option named, or first what the command is missing
+    assert "不支持的参数 --no-such-option-x" in line or "缺少" in line, line
+    assert "unrecognized" not in line and "required" not in line, line  # neither argparse's English

@@ -22,6 +22,7 @@ from dispatch.store import eventlog
 from dispatch.store.db import STALE, Store, make_engine
 from dispatch.store.schema import IncidentRow, UnitRow
 from tests.integration.test_one_instant import fold_mismatches
+from tests.integration.act_support import checked
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -160,8 +161,7 @@ def _act(data_dir: Path, user: str, commands: list[dict]) -> list[dict]:
     r = subprocess.run([sys.executable, "main.py", "--data-dir", str(data_dir), "--user", user, "act"], cwd=REPO,
                        input="".join(json.dumps(c, ensure_ascii=False) + "\n" for c in commands),
                        capture_output=True, text=True, timeout=180, env=env)
-    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
-    return [json.loads(x) for x in r.stdout.splitlines()]
+    return checked(r)
 
 
 def test_act_reopen_and_move_as_the_lead_and_refused_to_a_calltaker(tmp_path, demo_template):

@@ -20,3 +20,7 @@ def test_bench_replay_prints_cold_and_warm_apart_beside_the_peer(capsys):
     assert line["import_s"] > 0  # the probe imported replay itself: a fresh process
     assert line["peak_rss_mb"] >= line["rss_mb"] > 0
     assert 0 < line["period_events"] < line["events"]
+    loaded = line["loaded"]  # what was loaded, said in the line: the period, from its checkpoint
+    assert loaded["checkpoint"] is not None and "resumed from the checkpoint" in loaded["what"]
+    assert 0 < loaded["hours"] <= 1.0 and 0 < loaded["events_folded"] < line["events"]
+    assert loaded["units"] == line["units"] and loaded["incidents"] > 0

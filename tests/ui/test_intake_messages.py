@@ -10,6 +10,7 @@ from dispatch.services.locations import Location
 from dispatch.store import eventlog
 from ui.intake import Intake
 from ui.main_window import MainWindow
+from tests.ui.window_support import answer_confirm
 
 PEOPLE_SQUARE = Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark")
 
@@ -64,6 +65,7 @@ def test_ticking_a_busy_unit_says_which_and_why(qtbot, app):
         assert not [e for e in eventlog.read(s, incident_id=iid) if e.kind == ev.UNIT_DISPATCHED]
 
     # the place is located again: the message described the old state and goes
+    answer_confirm(qtbot)  # moving a located incident is confirmed (none asked otherwise)
     intake.locate_manual(121.4745, 31.2310)
     qtbot.waitUntil(lambda: intake.error.text() == "", timeout=20000)
 
@@ -93,6 +95,7 @@ def _show_everything(qtbot, intake: Intake, app) -> int:
     """An incident in hand with every part of the intake filled."""
     _busy_incident(app)  # an open incident close by: the duplicate warning shows
     iid = intake.new_call("13900000001", "李先生")
+    answer_confirm(qtbot)  # moving a located incident is confirmed (none asked otherwise)
     intake.locate_manual(PEOPLE_SQUARE.lon, PEOPLE_SQUARE.lat)
     qtbot.waitUntil(lambda: "可能是重复报警" in intake.history_label.text(), timeout=20000)
     intake.category.setCurrentIndex(intake.category.findData("criminal"))

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from dispatch.domain import events as ev
 from dispatch.services import queries
 from dispatch.store import eventlog
-from tests.ui.window_support import open_intake as _intake
+from tests.ui.window_support import answer_confirm, open_intake as _intake
 
 
 def _type(qtbot, widget, text: str) -> None:
@@ -72,6 +72,7 @@ def test_map_click_names_the_point_and_offers_to_keep_the_words(qtbot, app):
     iid = intake.new_call()
     _type(qtbot, intake.place, "南京东路外滩")
     qtbot.waitUntil(lambda: bool(intake.place_box.found), timeout=10000)
+    answer_confirm(qtbot)  # moving a located incident is confirmed (none asked otherwise)
     intake.locate_manual(121.4850, 31.2400)            # the call-taker clicks the spot on the map
     assert intake.place_label.text() == "地图选点：正在识别位置…"  # named in the background
     qtbot.waitUntil(intake.place_box.proposal.isVisible, timeout=20000)
@@ -100,6 +101,7 @@ def test_esc_ignores_the_offer_and_known_places_get_none(qtbot, app):
     intake.new_call()
     _type(qtbot, intake.place, "南京东路外滩")
     qtbot.waitUntil(lambda: bool(intake.place_box.found), timeout=10000)
+    answer_confirm(qtbot)  # moving a located incident is confirmed (none asked otherwise)
     intake.locate_manual(121.4850, 31.2400)
     qtbot.waitUntil(intake.place_box.proposal.isVisible, timeout=20000)
     qtbot.keyClick(intake.place_box.proposal, Qt.Key.Key_Escape)
@@ -108,6 +110,7 @@ def test_esc_ignores_the_offer_and_known_places_get_none(qtbot, app):
     intake.new_call()
     _type(qtbot, intake.place, "人民广场")
     qtbot.waitUntil(lambda: bool(intake.place_box.found), timeout=10000)
+    answer_confirm(qtbot)  # moving a located incident is confirmed (none asked otherwise)
     intake.locate_manual(121.4737, 31.2304)
     qtbot.waitUntil(lambda: intake.place_label.text().startswith("已定位"), timeout=20000)
     assert not intake.place_box.proposal.isVisible()

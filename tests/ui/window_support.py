@@ -26,3 +26,31 @@ def open_intake(qtbot, app) -> Intake:  # noqa: ANN001
     intake.activateWindow()
     qtbot.waitUntil(intake.isActiveWindow, timeout=3000)
     return intake
+
+
+def answer_confirm(qtbot, accept: bool = True, within_ms: int = 60000) -> list:  # noqa: ANN001
+    """Answer the next confirmation dialog (ui.confirm) as the call-taker would: Ctrl+Enter
+    to go ahead, Esc to cancel. Returns the list that receives the dialog's text; when no
+    dialog comes within `within_ms`, nothing is pressed."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+    answered: list = []
+    tries = [within_ms // 50]
+    owner = QWidget()  # the polling ends with the test (qtbot deletes its widgets)
+    qtbot.addWidget(owner)
+
+    def answer() -> None:
+        box = next((b for b in QApplication.topLevelWidgets() if isinstance(b, QMessageBox) and b.isVisible()), None)
+        if box is None:
+            tries[0] -= 1
+            if tries[0] > 0:
+                QTimer.singleShot(50, owner, answer)
+            return
+        answered.append(box.text())
+        if accept:
+            qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        else:
+            qtbot.keyClick(box, Qt.Key.Key_Escape)
+    QTimer.singleShot(50, owner, answer)
+    return answered

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from dispatch.replay.log_read import _payloads, _positions
+from dispatch.replay.log_read import _positions
+from dispatch.replay.payloads import decode_many as _payloads
 from dispatch.replay.state import _attach_positions, _UnitTrack
 
 

@@ -1,0 +1,139 @@
+"""Two seats on one incident (review 2026-12-01): a seat's form follows what another
+seat changed in the fields it has not touched; a field both changed is not silently
+overwritten — the later save is refused naming who changed it; a map click does not move
+a located incident without a confirmation; a bad number keeps the cursor and does not
+lose the name; a clean close leaves no stale draft, and a restored draft's save is still
+checked against what changed since."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QInputMethodEvent
+from PySide6.QtWidgets import QApplication
+
+from dispatch.bootstrap import bootstrap
+from dispatch.services.drafts import draft_path, read_draft
+from dispatch.services.locations import Location
+from dispatch.settings import Settings
+from tests.ui.window_support import answer_confirm, open_window
+
+
+def _type(widget, text: str) -> None:
+    widget.setFocus()
+    e = QInputMethodEvent()
+    e.setCommitString(text)
+    QApplication.sendEvent(widget, e)
+
+
+def _other_seat(app):  # noqa: ANN001, ANN202
+    return bootstrap(Settings(data_dir=app.settings.data_dir, seat="席位02"), clock=app.clock)
+
+
+def _incident(app, iid):  # noqa: ANN001, ANN202
+    from dispatch.services.queries import incident
+    with app.session() as s:
+        return incident(s, iid)
+
+
+def test_untouched_fields_follow_and_a_field_both_changed_is_refused(qtbot, app):
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800138000", "")
+    other = _other_seat(app)
+    try:
+        other.services.categorise(iid, "fire", "urgent", "三楼冒烟")  # 席位02 raises it to 火灾 紧急
+        qtbot.waitUntil(lambda: w.intake.category.currentData() == "fire", timeout=5000)
+        assert w.intake.priority.currentData() == "urgent" and w.intake.narrative.toPlainText() == "三楼冒烟"
+
+        w.intake.narrative.setPlainText("三楼冒烟，有人被困")  # this seat edits the narrative
+        other.services.categorise(iid, "fire", "urgent", "已疏散")  # ...and 席位02 changes it too
+        qtbot.waitUntil(lambda: "已疏散" in (_incident(app, iid).narrative or ""), timeout=5000)
+        w.follower.poll()
+        assert w.intake.narrative.toPlainText() == "三楼冒烟，有人被困"  # what was typed stays
+        assert not w.intake.save_details()
+        assert "席位02" in w.intake.error.text() and "简要警情" in w.intake.error.text()
+        assert _incident(app, iid).narrative == "已疏散"  # not overwritten
+        assert _incident(app, iid).category == "fire" and _incident(app, iid).priority == "urgent"
+
+        w.intake.load_incident(iid)  # reopened: the latest, and a save goes through
+        assert w.intake.narrative.toPlainText() == "已疏散"
+        w.intake.narrative.setPlainText("已疏散，无人受伤")
+        assert w.intake.save_details()
+        assert _incident(app, iid).narrative == "已疏散，无人受伤"
+    finally:
+        other.engine.dispose()
+
+
+def test_a_stale_category_does_not_downgrade_another_seats_change(qtbot, app):
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800138001", "")
+    w.intake.category.select("theft")
+    assert w.intake.save_details()
+    other = _other_seat(app)
+    try:
+        w.intake.category.select("dispute")  # this seat steps to another category, not saved yet
+        other.services.categorise(iid, "fire", "urgent", "")
+        w.follower.poll()
+        assert not w.intake.save_details()
+        assert "类别" in w.intake.error.text() and "火灾" in w.intake.error.text()
+        assert (_incident(app, iid).category, _incident(app, iid).priority) == ("fire", "urgent")
+    finally:
+        other.engine.dispose()
+
+
+def test_a_map_click_moves_a_located_incident_only_when_confirmed(qtbot, app):
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800138002", "")
+    app.services.locate(iid, Location.manual(121.4720, 31.2310, "", None))
+    w.intake.load_incident(iid)
+    asked = answer_confirm(qtbot, accept=False)
+    w.intake.locate_manual(121.4800, 31.2250)
+    qtbot.waitUntil(lambda: bool(asked), timeout=10000)
+    assert "改为地图上点选" in asked[0]
+    qtbot.wait(100)
+    assert (_incident(app, iid).lon, _incident(app, iid).lat) == (121.4720, 31.2310)
+    answer_confirm(qtbot, accept=True)
+    w.intake.locate_manual(121.4800, 31.2250)
+    qtbot.waitUntil(lambda: _incident(app, iid).lon == 121.4800, timeout=10000)
+
+
+def test_a_bad_number_keeps_the_cursor_and_the_name_is_saved(qtbot, app):
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call()
+    w.intake.number.setFocus()
+    qtbot.keyClicks(w.intake.number, "138abc00xyz")
+    qtbot.keyClick(w.intake.number, Qt.Key.Key_Return)
+    assert w.intake.number.hasFocus() and w.intake.error.text()
+    _type(w.intake.name, "王先生")
+    w.intake._save_caller()
+    assert _incident(app, iid).caller_name == "王先生" and _incident(app, iid).caller_number == ""
+    assert w.intake.error.text()  # the number is still wrong and still said
+
+
+def test_a_clean_close_leaves_no_stale_draft_and_a_restored_draft_is_checked(qtbot, app, clock):
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800138003", "")
+    path = draft_path(app.settings.data_dir, app.settings.seat)
+    w.intake.narrative.setPlainText("saved")
+    w.intake.category.select("theft")
+    assert w.intake.save_details()
+    w.intake.close_cleanly()
+    assert read_draft(path) is None  # nothing unsaved: nothing to restore
+
+    w.intake.narrative.setPlainText("typed, not saved")
+    w.intake.close_cleanly()
+    assert read_draft(path).narrative == "typed, not saved"
+    other = _other_seat(app)
+    try:
+        other.services.categorise(iid, "theft", "normal", "changed by 席位02")
+    finally:
+        other.engine.dispose()
+    w.hide()
+    again = bootstrap(app.settings, clock=clock)
+    w2 = open_window(qtbot, again)
+    try:
+        assert w2.intake.narrative.toPlainText() == "typed, not saved"
+        assert "简要警情" in w2.intake.notice.text()
+        assert not w2.intake.save_details()
+        assert "席位02" in w2.intake.error.text()
+        assert _incident(again, iid).narrative == "changed by 席位02"
+    finally:
+        again.engine.dispose()
