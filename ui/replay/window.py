@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from PySide6.QtCore import QDateTime, Qt, QTimer, QTimeZone
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QHBoxLayout, QLabel, QMainWindow,
                                QPushButton, QSlider, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
@@ -68,8 +68,8 @@ class ReplayWindow(QMainWindow):
             raise DispatchError("数据库中没有可回放的事件")
         self.controller = ReplayController(self.index, parent=self)
         self.views = ConsoleViews(app, with_map)
-        self.setWindowTitle("回放（只读）")
-        self.resize(1600, 900)
+        self.setWindowTitle("回放（只读）（Esc 关闭）")
+        self._fit_to_screen(1600, 900)
         self._build()
         self.controller.state_changed.connect(self._on_state)
         self.controller.playing_changed.connect(self._on_playing)
@@ -136,6 +136,9 @@ class ReplayWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.controller.toggle)
         QShortcut(QKeySequence(Qt.Key.Key_Right), self, activated=lambda: self.controller.step(60))
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, activated=lambda: self.controller.step(-60))
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.close)
+        # a call comes in while reviewing: F2 goes to the console behind, as everywhere
+        QShortcut(QKeySequence(Qt.Key.Key_F2), self, activated=self._new_call_in_console)
         if hasattr(self.views.queue, "activated"):
             self.views.queue.activated.connect(self.open_incident_timeline)
 
@@ -247,3 +250,20 @@ class ReplayWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802
         self.controller.pause()
         super().closeEvent(event)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """At most the screen's free area, centred on it: the title bar is never off-screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(width, height)
+            return
+        free = screen.availableGeometry()
+        self.resize(min(width, free.width()), min(height, free.height() - 40))
+        self.move(free.left() + (free.width() - self.width()) // 2, free.top() + max(0, (free.height() - self.height() - 40) // 2))
+
+    def _new_call_in_console(self) -> None:
+        console = self.parent()
+        if console is not None and hasattr(console, "new_call"):
+            console.activateWindow()
+            console.raise_()
+            console.new_call()

@@ -1,0 +1,26 @@
+"""The replay window opened from the console (F12) does not trap the call-taker: Esc closes
+it, F2 starts a new call in the console behind it, and it fits the screen."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from tests.ui.window_support import open_window
+
+
+def test_esc_closes_the_replay_and_f2_goes_to_the_console(qtbot, app):
+    w = open_window(qtbot, app)
+    w.intake.new_call("13800000001", "")  # a log to replay
+    w.open_replay()
+    replay = next(d for d in w._dialogs if type(d).__name__ == "ReplayWindow")
+    replay.show()
+    qtbot.waitExposed(replay)
+    free = replay.screen().availableGeometry()
+    assert free.contains(replay.frameGeometry().topLeft()) and replay.height() <= free.height()
+    replay.activateWindow()
+    qtbot.waitUntil(replay.isActiveWindow, timeout=3000)
+    before = w.intake.incident_id
+    qtbot.keyClick(replay, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: w.intake.incident_id not in (None, before), timeout=5000)
+    replay.activateWindow()
+    qtbot.keyClick(replay, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not replay.isVisible(), timeout=3000)
