@@ -395,16 +395,9 @@ def cached_tiles(lines: RoadLines, cache_dir: Path, digest: str | None = None) -
     found = _load_cached(cache_dir, digest)
     if found is not None:
         return found
-    path = tile_cache_path(cache_dir, digest)
     tiles = build_tiles(lines)
     tiles.digest = digest
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tiles.save(path)
-        tiles.path = path
-    except OSError as exc:
-        raise DispatchError(f"无法写入地图瓦片缓存 {path}：{exc}") from None
-    return tiles
+    return _kept(tiles, cache_dir, digest)
 
 
 def file_sha256(path: Path, memo: Path) -> str:
@@ -455,6 +448,11 @@ def tiles_for_osm(osm_path: Path, cache_dir: Path) -> TileSet:
     lines = lines_from_basemap(basemap)
     tiles = build_tiles(lines)
     tiles.digest, tiles.bounds = digest, [float(v) for v in basemap["bounds"]]
+    return _kept(tiles, cache_dir, digest)
+
+
+def _kept(tiles: TileSet, cache_dir: Path, digest: str) -> TileSet:
+    """The tile set written to the cache under its digest (and told where it is)."""
     path = tile_cache_path(cache_dir, digest)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
