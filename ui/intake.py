@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
 import json
 
 from dispatch.bootstrap import App
-from dispatch.domain.decide import check_phone
+from dispatch.domain.decide import MAX_NAME, check_phone
 from dispatch.domain.edit_base import EDITABLE
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import CATEGORY_BY_CODE
@@ -110,6 +110,7 @@ class Intake(QWidget):
         self.number.setPlaceholderText("来电号码")
         self.name = QLineEdit()
         self.name.setPlaceholderText("报警人姓名")
+        self.name.setMaxLength(MAX_NAME)  # what the log keeps; more cannot be typed
         for w in (self.number, self.name):
             w.editingFinished.connect(self._save_caller)
             w.textEdited.connect(self._touch_draft)

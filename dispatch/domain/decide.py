@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dispatch.domain import events as ev
+from dispatch.domain.text_input import clean_text
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.evolve import RELEASED_ON_CLOSE, IncidentState, Payload, evolve_incident
 from dispatch.domain.incidents import RESULT_CODES, IncidentStatus, Priority, category, check_incident_move
@@ -65,21 +66,29 @@ def _checked(inc: IncidentState, drafts: list[Draft]) -> list[Draft]:
 def check_phone(number: str) -> str:
     number = number.strip()
     if not PHONE.match(number):
-        raise DispatchError(f"来电号码格式不正确: {number!r}")
+        raise DispatchError(f"来电号码格式不正确:「{number}」")
     return number
 
 
 def decide_open_call(caller_number: str, caller_name: str) -> Draft:
     """接警: the call.received event (its incident id is the new row's)."""
     number = check_phone(caller_number)
-    return Draft(ev.CALL_RECEIVED, payload={"caller_number": number, "caller_name": caller_name.strip()})
+    return Draft(ev.CALL_RECEIVED, payload={"caller_number": number, "caller_name": caller_name_of(caller_name)})
+
+
+MAX_NAME = 64         # the caller's name (the column's width)
+MAX_NARRATIVE = 2000  # a narrative or a note: a page of the report, not a paste of a file
+
+
+def caller_name_of(name: str) -> str:
+    return clean_text(name, "报警人姓名", limit=MAX_NAME, single_line=True)
 
 
 def decide_update_caller(inc: IncidentState, caller_number: str, caller_name: str) -> list[Draft]:
     number = check_phone(caller_number)
     _open(inc)
     return [Draft(ev.INCIDENT_NOTED, inc["id"], payload={"caller_number": number,
-                                                         "caller_name": caller_name.strip()[:64]})]
+                                                         "caller_name": caller_name_of(caller_name)})]
 
 
 def decide_locate(inc: IncidentState, payload: Payload) -> list[Draft]:
@@ -105,16 +114,17 @@ def decide_categorise(inc: IncidentState, category_code: str, priority: str | No
     cat = category(category_code)
     prio = parse_priority(priority, cat.urgent)
     _open(inc)
-    text = narrative.strip() if narrative is not None else inc["narrative"]
+    text = clean_text(narrative, "简要警情", limit=MAX_NARRATIVE) if narrative is not None else inc["narrative"]
     return [Draft(ev.INCIDENT_CATEGORISED, inc["id"], payload={
         "category": cat.code, "label": cat.label, "priority": prio.value, "narrative": text})]
 
 
 def decide_note(inc: IncidentState, text: str) -> list[Draft]:
-    if not text.strip():
+    note = clean_text(text, "补充内容", limit=MAX_NARRATIVE)
+    if not note:
         raise DispatchError("补充内容不能为空")
     _open(inc)
-    return [Draft(ev.INCIDENT_NOTED, inc["id"], payload={"note": text.strip()})]
+    return [Draft(ev.INCIDENT_NOTED, inc["id"], payload={"note": note})]
 
 
 def decide_dispatch(inc: IncidentState, units: Sequence[UnitFacts],
