@@ -433,10 +433,12 @@ class Intake(QWidget):
         if self.incident_id is None or view is None:
             return False
         if view.located and not self._confirm_move(view, point.label if point is not None else "地图选点"):
+            self._show_place(view)  # not "正在识别位置…" any more: where the call still is
             self.message.emit("未改变警情地点")
             return False
         if self._do(self.app.services.locate, self.incident_id, Location.manual(lon, lat, words, point),
                     self._based_on("place")) is None:
+            self._show_place(self._view())
             return False
         self._rebase("place")
         self.located.emit(lon, lat)

@@ -88,7 +88,7 @@ def test_a_map_click_moves_a_located_incident_only_when_confirmed(qtbot, app):
     w.intake.locate_manual(121.4800, 31.2250)
     qtbot.waitUntil(lambda: bool(asked), timeout=10000)
     assert "改为地图上点选" in asked[0]
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: w.intake.place_label.text().startswith("已定位"), timeout=3000)  # not left "识别中"
     assert (_incident(app, iid).lon, _incident(app, iid).lat) == (121.4720, 31.2310)
     answer_confirm(qtbot, accept=True)
     w.intake.locate_manual(121.4800, 31.2250)
