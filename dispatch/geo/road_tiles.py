@@ -24,12 +24,15 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dispatch.domain.errors import DispatchError
 from dispatch.geo.road_lines import RoadLines
+
+if TYPE_CHECKING:
+    from dispatch.geo.osm import OsmData
 
 TILE_FORMAT = 5
 TILE_PX = 256
@@ -430,11 +433,12 @@ def file_sha256(path: Path, memo: Path) -> str:
     return h.hexdigest()
 
 
-def tiles_for_osm(osm_path: Path, cache_dir: Path) -> TileSet:
+def tiles_for_osm(osm_path: Path, cache_dir: Path, osm: OsmData | None = None) -> TileSet:
     """An OSM extract's road tiles (.osm or .osm.pbf), cached by the SHA-256 of the file and
     the basemap's drawing rules: the file is read and cut the first time only; a start
     loads the tiles (milliseconds) instead of parsing the file and building its GeoJSON.
-    The tile set's bounds are the basemap's (the file's own bounds when it has them)."""
+    The tile set's bounds are the basemap's (the file's own bounds when it has them).
+    `osm`: the file as already read (an import), so it is not read twice."""
     from dispatch.geo.basemap import BASEMAP_VERSION, build_basemap
     from dispatch.geo.osm import read_osm
     from dispatch.geo.road_lines import lines_from_basemap
@@ -444,7 +448,7 @@ def tiles_for_osm(osm_path: Path, cache_dir: Path) -> TileSet:
     found = _load_cached(cache_dir, digest)
     if found is not None:
         return found
-    basemap = build_basemap(read_osm(osm_path))
+    basemap = build_basemap(osm if osm is not None else read_osm(osm_path))
     lines = lines_from_basemap(basemap)
     tiles = build_tiles(lines)
     tiles.digest, tiles.bounds = digest, [float(v) for v in basemap["bounds"]]

@@ -89,6 +89,7 @@ class CityPlan:
     preview: CityPreview
     places: list[Place]
     graph: Any  # dispatch.geo.roads.RoadGraph; None without drivable roads or when not asked for
+    osm: OsmData | None = None  # the extract as read (the import cuts the map's tiles from it, not a second read)
 
 
 def _coords(osm: OsmData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,4 +177,4 @@ def plan_city(osm: OsmData, path: str | Path, admin: list[str], source: str, bui
     seconds = {"check_cpu": round(t1 - t0, 3), "gazetteer_cpu": round(t2 - t1, 3), "graph_cpu": round(t3 - t2, 3)}
     preview = CityPreview(Path(path).name, osm.format, tuple(admin), counts, osm.bounds, tuple(errors),
                           tuple(warnings), error_total, warning_total, seconds=seconds)
-    return CityPlan(preview, places, graph)
+    return CityPlan(preview, places, graph, osm)

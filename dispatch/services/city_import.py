@@ -11,7 +11,6 @@ gazetteer as they were (the cache holds graphs by file, so a new one is harmless
 A 管理员's action (data.import)."""
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -90,7 +89,7 @@ def _refuse(p: CityPreview) -> None:
 def apply_city(ctx: Context, path: str | Path, cache_dir: str | Path, admin: list[str] | None = None,
                progress: Progress = _quiet) -> CityPreview:
     """Load the extract as the road network and the gazetteer's OSM features, all or nothing."""
-    from dispatch.geo.road_tiles import tiles_for_osm
+    from dispatch.geo.road_tiles import file_sha256, tiles_for_osm
     from dispatch.geo.roads import cache_key
 
     ensure_writable(ctx)
@@ -104,11 +103,9 @@ def apply_city(ctx: Context, path: str | Path, cache_dir: str | Path, admin: lis
     cache.parent.mkdir(parents=True, exist_ok=True)
     plan.graph.save(cache)
     progress("切分地图路网瓦片…")  # every console's map then loads them (road_tiles: by the file's digest)
-    tiles_for_osm(path, Path(cache_dir) / "road-tiles")
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    tiles_dir = Path(cache_dir) / "road-tiles"
+    tiles_for_osm(path, tiles_dir, plan.osm)
+    sha256 = file_sha256(path, tiles_dir / "osm-sha256.json")  # hashed once, for the tiles and the log
     progress(f"写入地名库（{len(plan.places):,} 个地点）…")
     p = plan.preview
     with ctx.store.transaction(appends=True) as s:
@@ -117,7 +114,7 @@ def apply_city(ctx: Context, path: str | Path, cache_dir: str | Path, admin: lis
         write_places(s, plan.places)
         s.merge(MetaRow(key="roads_osm", value=str(path)))
         append_event(ctx, s, ev.ROADS_IMPORTED, at=ctx.clock.now(), payload={
-            "file": path.name, "format": p.format, "sha256": digest.hexdigest(), "admin": list(p.admin),
+            "file": path.name, "format": p.format, "sha256": sha256, "admin": list(p.admin),
             "counts": dict(p.counts), "bounds": list(p.bounds) if p.bounds else None,
             "replaced_places": replaced, "places": len(plan.places), "warnings": p.warning_total})
     seconds = dict(p.seconds, wall=round(time.perf_counter() - t0, 2))
