@@ -20,6 +20,7 @@ from dispatch.geo.basemap import build_basemap  # noqa: E402
 from dispatch.geo.osm import read_osm  # noqa: E402
 from ui.map.bridge import MapBridge  # noqa: E402
 from ui.map.map_pane import MapPane  # noqa: E402
+from tests.ui.map_support import js  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_OSM = ROOT / "resources" / "demo" / "shanghai-huangpu.osm"
@@ -65,14 +66,6 @@ def pane(qtbot, make_pane) -> MapPane:
     with qtbot.waitSignal(pane.ready, timeout=READY_MS):
         pass
     return pane
-
-
-def js(qtbot, pane: MapPane, script: str):
-    """Evaluate a script on the page and wait for its (JSON-decoded) value."""
-    box: list = []
-    pane.evaluate(f"JSON.stringify({script})", box.append)
-    qtbot.waitUntil(lambda: bool(box), timeout=5000)
-    return json.loads(box[0])
 
 
 def state(qtbot, pane: MapPane) -> dict:

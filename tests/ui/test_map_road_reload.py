@@ -9,24 +9,19 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 
-import json  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal  # noqa: E402
+from PySide6.QtCore import QObject, Signal  # noqa: E402
 
 from dispatch.domain.errors import DispatchError  # noqa: E402
 from dispatch.domain.events import ROADS_IMPORTED, Event  # noqa: E402
 from dispatch.geo.basemap import cached_basemap, tile_basemap  # noqa: E402
 from dispatch.geo.road_tiles import tiles_for_graph  # noqa: E402
 from dispatch.geo.synthetic_roads import generate_city  # noqa: E402
-from ui.map.map_pane import MapPane  # noqa: E402
+from tests.ui.map_support import DEMO_OSM, READY_MS, demo_pane, js  # noqa: E402
 from ui.map.road_reload import RoadReload  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_OSM = ROOT / "resources" / "demo" / "shanghai-huangpu.osm"
-READY_MS = 20000
 CENTRE = (121.4737, 31.2304)
 
 
@@ -50,22 +45,8 @@ def city_basemap(tmp_path_factory) -> dict:
 
 @pytest.fixture
 def pane(qtbot, tmp_path):
-    pane = MapPane(cached_basemap(DEMO_OSM, tmp_path), tmp_path)
-    pane.resize(900, 700)
-    pane.show()
-    with qtbot.waitSignal(pane.ready, timeout=READY_MS):
-        pass
-    yield pane
-    pane.close()
-    pane.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
-def js(qtbot, pane: MapPane, script: str):
-    box: list = []
-    pane.evaluate(f"JSON.stringify({script})", box.append)
-    qtbot.waitUntil(lambda: bool(box), timeout=5000)
-    return json.loads(box[0])
+    with demo_pane(qtbot, tmp_path) as pane:
+        yield pane
 
 
 def _units() -> list[dict]:

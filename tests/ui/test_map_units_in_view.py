@@ -10,38 +10,19 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 
-import json  # noqa: E402
 import random  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QCoreApplication, QEvent  # noqa: E402
 
-from dispatch.geo.basemap import cached_basemap  # noqa: E402
+from tests.ui.map_support import demo_pane, js  # noqa: E402
 from ui.map.map_pane import MapPane  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_OSM = ROOT / "resources" / "demo" / "shanghai-huangpu.osm"
 
 
 @pytest.fixture
 def pane(qtbot, tmp_path):
-    pane = MapPane(cached_basemap(DEMO_OSM, tmp_path), tmp_path)
-    pane.resize(900, 700)
-    pane.show()
-    with qtbot.waitSignal(pane.ready, timeout=20000):
-        pass
-    yield pane
-    pane.close()
-    pane.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
-def js(qtbot, pane: MapPane, script: str):
-    box: list = []
-    pane.evaluate(f"JSON.stringify({script})", box.append)
-    qtbot.waitUntil(lambda: bool(box), timeout=5000)
-    return json.loads(box[0])
+    with demo_pane(qtbot, tmp_path) as pane:
+        yield pane
 
 
 def _units(bounds: list[float], n: int) -> list[dict]:
