@@ -3,12 +3,12 @@ the incident in hand; a status change for another incident's unit, and every 撤
 of a unit on an incident, asks first, with 取消 as the default."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt
 
 from dispatch.domain.units import UnitStatus
 from dispatch.services import queries
 from dispatch.services.locations import Location
+from tests.ui.window_support import answer_confirm
 from tests.ui.window_support import open_window as _window
 
 
@@ -33,11 +33,6 @@ def _status(app, unit_id):
         return next(u for u in queries.unit_snapshots(s) if u.id == unit_id).status
 
 
-def _visible_confirm():
-    return next((x for x in QApplication.topLevelWidgets()
-                 if isinstance(x, QMessageBox) and x.objectName() == "confirm" and x.isVisible()), None)
-
-
 def test_f7_lands_on_the_unit_of_the_incident_in_hand(qtbot, app):
     (a, unit_a), (b, unit_b) = _two_incidents(app)
     w = _window(qtbot, app)
@@ -52,22 +47,12 @@ def test_f7_lands_on_the_unit_of_the_incident_in_hand(qtbot, app):
 def _press_and_answer(qtbot, w, key, answer_key, answer_mod=Qt.KeyboardModifier.NoModifier):
     """Press Ctrl+key on the board; answer the question (if one comes) with answer_key.
     Returns the question's text and default button text, or None when nothing was asked."""
-    seen = {}
-
-    def answer():
-        box = _visible_confirm()
-        if box:
-            seen.update(text=box.text(), default=box.defaultButton().text())
-            qtbot.keyClick(box, answer_key, answer_mod)
     w.activateWindow()  # offscreen Qt does not give the window back after a question
     qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-    timer = QTimer(w)
-    timer.setSingleShot(True)
-    timer.timeout.connect(answer)
-    timer.start(200)
-    qtbot.keyClick(w.board.view, key, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: not timer.isActive(), timeout=3000)
-    return seen or None
+    answers = answer_confirm(qtbot, key=answer_key, mod=answer_mod)
+    qtbot.keyClick(w.board.view, key, Qt.KeyboardModifier.ControlModifier)  # a question is modal: asked and answered within
+    answers.stop()
+    return {"text": answers[0], "default": answers.defaults[0]} if answers else None
 
 
 def test_ctrl4_on_another_incidents_unit_asks_and_esc_changes_nothing(qtbot, app):

@@ -13,6 +13,7 @@ from dispatch.domain.units import UnitStatus
 from dispatch.services import queries
 from dispatch.store import eventlog
 from ui.close_dialog import CloseDialog
+from tests.ui.window_support import answer_confirm
 from tests.ui.window_support import open_window as _window
 
 
@@ -82,9 +83,7 @@ def test_whole_alarm_through_the_main_window(qtbot, app, clock):
                         (Qt.Key.Key_3, UnitStatus.ON_SCENE), (Qt.Key.Key_4, UnitStatus.AVAILABLE)):
         clock.advance(30)
         if status is UnitStatus.AVAILABLE:  # standing a unit down from its incident is confirmed
-            QTimer.singleShot(200, lambda: qtbot.keyClick(
-                next(x for x in QApplication.topLevelWidgets() if x.objectName() == "confirm" and x.isVisible()),
-                Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier))
+            answer_confirm(qtbot, accept=True)
         qtbot.keyClick(w.board.view, key, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda s=status: w.board.model.unit_at(w.board.model.row_of(unit_id)).status is s,
                         timeout=3000)

@@ -3,22 +3,16 @@ saved asks first (取消 is the default and keeps every field); an empty form, o
 whose data was just registered, closes at once."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt
 from shiboken6 import isValid
 
-from tests.ui.window_support import open_window
+from tests.ui.window_support import answer_confirm, open_window
 from ui.fraud_panel import FraudPanel
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 VICTIM = "6222021234567890123 工商银行 王芳"
 FRAUD = "6217000011112222333 建设银行"
 TRANSFER = "30000 11:40 6217000011112222333"
-
-
-def _visible_confirm():
-    return next((x for x in QApplication.topLevelWidgets()
-                 if isinstance(x, QMessageBox) and x.objectName() == "confirm" and x.isVisible()), None)
 
 
 def _closed(panel: FraudPanel) -> bool:
@@ -29,20 +23,10 @@ def _closed(panel: FraudPanel) -> bool:
 def _esc(qtbot, panel, answer=None, answer_mod=Qt.KeyboardModifier.NoModifier):
     """Esc on the panel; a question, if one comes, is answered with `answer`. Returns the
     question's text and default button, or None when nothing was asked."""
-    seen = {}
-
-    def reply():
-        box = _visible_confirm()
-        if box is not None:
-            seen.update(text=box.text(), default=box.defaultButton().text())
-            qtbot.keyClick(box, answer, answer_mod)
-    timer = QTimer()  # not the panel's: Esc may close and delete it
-    timer.setSingleShot(True)
-    timer.timeout.connect(reply)
-    timer.start(200)
-    qtbot.keyClick(panel.focusWidget() or panel, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not timer.isActive(), timeout=3000)
-    return seen or None
+    answers = answer_confirm(qtbot, key=answer or Qt.Key.Key_Escape, mod=answer_mod)
+    qtbot.keyClick(panel.focusWidget() or panel, Qt.Key.Key_Escape)  # a question is modal: answered within
+    answers.stop()
+    return {"text": answers[0], "default": answers.defaults[0]} if answers else None
 
 
 def _open_panel(qtbot, w) -> FraudPanel:
