@@ -19,7 +19,9 @@ never delivered, summed over the followers. `double_dispatch`: a unit with two o
 assignments at once, in the log (dispatched again before it was released) or in the
 assignments table at the end. `fold_equal`: the fold of the log equals the projections. `seat_cpu_ms_per_call`: the
 CPU time of the seat processes (service calls and followers) per service call, a figure
-that a busy machine disturbs less than the latencies.
+that a busy machine disturbs less than the latencies. On PostgreSQL, `lock_wait_*` and
+`lock_hold_*`: per action, the time its append-lock statement took (the queue) and the
+time from the lock to the end of its commit (what the others queue for).
 
 The parent talks to each seat by lines on the seat's stdin/stdout: seat `ready`, parent
 `go T0 END`, seat `written`, parent `drain LAST_ID`, seat `done` (results in a file).
@@ -240,7 +242,18 @@ def _figures(app, results: list[dict], base: int, t0: float, seats: int) -> dict
             "errors": sum(len(r["errors"]) for r in results),
             "p95_ms_by_service": {k: _quantile_ms(v, 0.95) for k, v in sorted(by_service.items())},
             "seat_cpu_ms_per_call": round(1000 * sum(r["cpu_s"] for r in results) / max(len(durations), 1), 2),
+            **_lock_figures(results),
             "wall_s": round(wall, 2), "loadavg_1m": round(os.getloadavg()[0], 2)}
+
+
+def _lock_figures(results: list[dict]) -> dict:
+    """PostgreSQL: the append lock's wait and hold per action, over every seat."""
+    waits = [w for r in results for w in r.get("lock_waits", [])]
+    holds = [h for r in results for h in r.get("lock_holds", [])]
+    if not waits:
+        return {}
+    return {"lock_wait_p50_ms": _quantile_ms(waits, 0.5), "lock_wait_p95_ms": _quantile_ms(waits, 0.95),
+            "lock_hold_p50_ms": _quantile_ms(holds, 0.5), "lock_hold_p95_ms": _quantile_ms(holds, 0.95)}
 
 
 def _double_dispatches(app) -> int:  # noqa: ANN001
@@ -411,6 +424,40 @@ class _Seat:
         return None
 
 
+class _LockTimes:
+    """PostgreSQL: how long this seat's actions waited for the append lock (its statement)
+    and held it (from the lock to the end of the commit or rollback), per action."""
+
+    def __init__(self, engine) -> None:  # noqa: ANN001
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        self.waits: list[float] = []
+        self.holds: list[float] = []
+        self._sent: dict[int, float] = {}
+        self._locked: dict[int, float] = {}
+
+        def before(_conn, _cur, statement, *_a) -> None:  # noqa: ANN001
+            if "pg_advisory_xact_lock" in statement:
+                self._sent[threading.get_ident()] = time.monotonic()
+
+        def after(_conn, _cur, statement, *_a) -> None:  # noqa: ANN001
+            sent = self._sent.pop(threading.get_ident(), None)
+            if sent is not None:
+                now = time.monotonic()
+                self.waits.append(now - sent)
+                self._locked[threading.get_ident()] = now
+
+        def ended(*_a) -> None:  # noqa: ANN002
+            locked = self._locked.pop(threading.get_ident(), None)
+            if locked is not None:
+                self.holds.append(time.monotonic() - locked)
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        event.listen(Session, "after_commit", ended)
+        event.listen(Session, "after_rollback", ended)
+
+
 def _seat_main(config_path: str) -> int:
     from dispatch.bootstrap import bootstrap
     from dispatch.geo.warmup import compile_kernels
@@ -431,6 +478,7 @@ def _seat_main(config_path: str) -> int:
     delivery = _Delivery(app.store, cfg["base"])
     delivery.begin()
     seat = _Seat(app.services, [Location(**p) for p in cfg["places"]], k, cfg["pace_s"])
+    lock = _LockTimes(app.engine)
     _say("ready")
     go = sys.stdin.readline().split()
     if go[:1] != ["go"]:
@@ -449,7 +497,8 @@ def _seat_main(config_path: str) -> int:
     Path(cfg["out"]).write_text(json.dumps({
         "seat": k, "calls": seat.calls, "committed": seat.committed, "delivered": delivery.delivered,
         "twice": delivery.twice, "read_errors": delivery.read_errors, "cycles": seat.cycles,
-        "refused": seat.refused, "errors": seat.errors, "written_at": written_at, "cpu_s": cpu_s}))
+        "refused": seat.refused, "errors": seat.errors, "written_at": written_at, "cpu_s": cpu_s,
+        "lock_waits": lock.waits, "lock_holds": lock.holds}))
     app.engine.dispose()
     _say("done")
     return 0

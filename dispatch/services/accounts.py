@@ -26,7 +26,7 @@ from dispatch.domain.decide import decide_handover
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.roles import Role, parse_role
-from dispatch.services.context import Actor, Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Actor, Changes, Context, append_event, ensure_writable, instant, require
 from dispatch.services.projection_rows import IncidentProjection, record
 from dispatch.store import accounts as table
 from dispatch.store.db import Store
@@ -80,7 +80,7 @@ def add_account(ctx: Context, name: str, role: str, password: str) -> Changes:
             raise DispatchError("数据库还没有账号：第一个账号必须是管理员（--role admin）")
         if table.get(s, name) is not None:
             raise DispatchError(f"账号 {name} 已存在")
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         table.add(s, name, r.value, hashed, now)
         by = replace(ctx, actor=Actor(ctx.actor.seat, name, r.value)) if first else ctx  # the first admin adds itself
         eid = append_event(by, s, ev.ACCOUNT_ADDED, at=now, payload={"name": name, "role": r.value})
@@ -146,7 +146,7 @@ def take_over(ctx: Context, outgoing: str) -> Changes:
     if not outgoing or outgoing == incoming.operator:
         return Changes()
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         rows = s.scalars(select(IncidentRow).where(IncidentRow.operator == outgoing,
                                                    IncidentRow.status != IncidentStatus.CLOSED.value)
                          .order_by(IncidentRow.id)).all()

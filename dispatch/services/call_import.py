@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dispatch.domain import events as ev
 from dispatch.domain.evolve import imported_incident, parse_instant
 from dispatch.importers.call_log import ImportedCall, read_call_log, read_mapping
-from dispatch.services.context import Context, append_event, ensure_writable, require
+from dispatch.services.context import Context, append_event, ensure_writable, instant, require
 from dispatch.services.projection_rows import new_incident_row
 from dispatch.store.schema import EventRow
 
@@ -54,7 +54,7 @@ def import_calls(ctx: Context, calls: list[ImportedCall], source: str) -> Import
     require(ctx, "calls.import")
     seat = f"导入:{source}"[:64]
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         known = _known(s, source)
         added = 0
         for call in calls:

@@ -28,7 +28,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import CATEGORY_BY_CODE, IncidentStatus
 from dispatch.geo.coords import haversine_m
 from dispatch.services.calls import close_in, get_incident
-from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
 from dispatch.services.projection_rows import IncidentProjection, record
 from dispatch.services.queries import IncidentView, incident
 from dispatch.store.eventlog import as_utc
@@ -281,7 +281,7 @@ def link(ctx: Context, incident_id: int, to_incident_id: int, reason: str = "") 
     if incident_id == to_incident_id:
         raise DispatchError("不能把警情关联到它自身")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         call = get_incident(s, incident_id)
         current = link_of(s, incident_id)
         if current is not None:
@@ -329,7 +329,7 @@ def unlink(ctx: Context, incident_id: int) -> Changes:
     ensure_writable(ctx)
     require(ctx, "incident.write")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         call = get_incident(s, incident_id)
         current = link_of(s, incident_id)
         if current is None:

@@ -19,7 +19,7 @@ from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import CATEGORY_BY_CODE, RESULT_CODES
 from dispatch.services.calls import _PHONE
-from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
 from dispatch.services.phone_calls import _variants
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow, IncidentRow
@@ -139,7 +139,7 @@ def mark_number(ctx: Context, number: str, mark: str, note: str = "") -> Changes
         current = number_mark(s, number)
         if code == "clear" and current is None:
             raise DispatchError(f"号码 {number} 没有标记，无需取消")
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         eid = append_event(ctx, s, ev.NUMBER_MARKED, None, at=now,
                            payload={"number": number, "mark": code, "note": note})
         return Changes(last_event_id=eid, event_ids=(eid,))

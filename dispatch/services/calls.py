@@ -23,7 +23,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.evolve import IncidentState, Payload, new_incident
 from dispatch.domain.incidents import CATEGORY_BY_CODE, IncidentStatus, category
 from dispatch.domain.units import UnitStatus
-from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require, retried
 from dispatch.services.locations import Location
 from dispatch.services.projection_rows import IncidentProjection, new_incident_row, record
 from dispatch.store.db import StaleWrite
@@ -52,7 +52,7 @@ def open_call(ctx: Context, caller_number: str = "", caller_name: str = "") -> C
     require(ctx, "incident.write")
     draft = decide_open_call(caller_number, caller_name)
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         inc = new_incident_row(new_incident(0, now, ctx.actor.seat, ctx.actor.operator, draft.payload))
         s.add(inc)
         s.flush()
@@ -61,17 +61,19 @@ def open_call(ctx: Context, caller_number: str = "", caller_name: str = "") -> C
                        event_ids=(eid,))
 
 
+@retried
 def _on_incident(ctx: Context, incident_id: int, decide: Callable[[IncidentState], list[Draft]],
                  based_on: Mapping[str, Any] | None = None) -> Changes:
-    """One transaction on one incident: read its state, decide, append and evolve.
+    """One transaction on one incident: read its state, decide, then (the instant: the
+    append lock) append and evolve; run again if it raced (context.retried).
     `based_on`: the values the seat saw of the fields it edits (dispatch.domain.edit_base);
     one that has changed since refuses the edit, naming who changed it."""
-    with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+    with ctx.store.transaction(appends=True, lock_late=True) as s:
         p = IncidentProjection.load(s, incident_id)
         if based_on:
             _refuse_moved(ctx, s, p.state, based_on)
-        ids = record(ctx, s, now, decide(p.state), [p])
+        drafts = decide(p.state)
+        ids = record(ctx, s, instant(ctx, s), drafts, [p])
         return Changes(incidents=frozenset({incident_id}), last_event_id=ids[-1], incident_id=incident_id,
                        event_ids=tuple(ids))
 
@@ -141,12 +143,16 @@ def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> C
     ensure_writable(ctx)
     require(ctx, "incident.close")
     code = parse_result(result_code)
-    with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+    return _close(ctx, incident_id, code, note)
+
+
+@retried
+def _close(ctx: Context, incident_id: int, code: str, note: str) -> Changes:
+    with ctx.store.transaction(appends=True, lock_late=True) as s:
         p = IncidentProjection.load(s, incident_id)
         units = assigned_units(s, incident_id)
         drafts = decide_close(p.state, code, note, {u.id: UnitStatus(u.status) for u in units})
-        ids = record(ctx, s, now, drafts, [p], units)
+        ids = record(ctx, s, instant(ctx, s), drafts, [p], units)
         return Changes(incidents=frozenset({incident_id}), units=frozenset(u.id for u in units),
                        last_event_id=ids[-1], incident_id=incident_id, event_ids=tuple(ids))
 

@@ -113,7 +113,7 @@ def apply_city(ctx: Context, path: str | Path, cache_dir: str | Path, admin: lis
         replaced = int(getattr(gone, "rowcount", 0) or 0)
         write_places(s, plan.places)
         s.merge(MetaRow(key="roads_osm", value=str(path)))
-        append_event(ctx, s, ev.ROADS_IMPORTED, at=ctx.clock.now(), payload={
+        append_event(ctx, s, ev.ROADS_IMPORTED, payload={
             "file": path.name, "format": p.format, "sha256": sha256, "admin": list(p.admin),
             "counts": dict(p.counts), "bounds": list(p.bounds) if p.bounds else None,
             "replaced_places": replaced, "places": len(plan.places), "warnings": p.warning_total})

@@ -1,10 +1,11 @@
 """What every service needs (store, clock, who is acting) and what it returns."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,10 @@ from dispatch.domain import roles
 from dispatch.domain.errors import DispatchError
 from dispatch.services.clock import Clock
 from dispatch.store import eventlog
-from dispatch.store.db import Store
+from dispatch.store.db import Raced, Store, lock_appends
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,48 @@ def require(ctx: Context, action: str) -> None:
     roles.check(ctx.actor.role, action, ctx.training)
 
 
+def instant(ctx: Context, s: Session) -> datetime:
+    """The one instant of the action in transaction `s`, shared by its events and the
+    projections it writes: read from the clock once, holding the append lock (taken here
+    when the transaction does not hold it yet), so instants follow the log order.
+
+    A `lock_late` action (store.db.Store.transaction) reads what it decides on first and
+    takes its instant after: on PostgreSQL the lock is held from here to the commit."""
+    at = s.info.get(INSTANT)
+    if at is None:
+        lock_appends(s)
+        at = s.info[INSTANT] = ctx.clock.now()
+    return at
+
+
+INSTANT = "action.instant"  # Session.info: the action's instant (services.context.instant)
+
+
 def append_event(ctx: Context, s: Session, kind: str, incident_id: int | None = None,
                  unit_id: int | None = None, payload: dict[str, Any] | None = None,
                  at: datetime | None = None) -> int:
-    """Append one event with the context's seat and operator. `at` is the one instant
-    of the action, taken by the service inside its transaction (after the append lock,
-    so instants follow the log order) and shared by the projections it writes; without
-    it (an action whose only write is this event) the clock is read here."""
-    row = eventlog.append(s, at=at or ctx.clock.now(), seat=ctx.actor.seat, operator=ctx.actor.operator,
+    """Append one event with the context's seat and operator. `at` is the action's
+    instant (instant()), or a time of its own (an imported call's); without it, the
+    action's instant."""
+    row = eventlog.append(s, at=at or instant(ctx, s), seat=ctx.actor.seat, operator=ctx.actor.operator,
                           kind=kind, incident_id=incident_id, unit_id=unit_id, payload=payload)
     return row.id
+
+
+RACE_ATTEMPTS = 3
+
+
+def retried(action: Callable[P, R]) -> Callable[P, R]:
+    """Run a `lock_late` action again when it raced (store.db.Raced: a row it read was
+    written by another seat before it took the lock): at most RACE_ATTEMPTS runs, each
+    deciding on what is there then; past that, the refusal naming who changed the row."""
+    @functools.wraps(action)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(RACE_ATTEMPTS):
+            try:
+                return action(*args, **kwargs)
+            except Raced as race:
+                if attempt == RACE_ATTEMPTS - 1:
+                    raise race.refusal() from None
+        raise AssertionError("unreachable")
+    return run

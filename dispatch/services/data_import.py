@@ -29,7 +29,7 @@ from dispatch.geo.grids import polygons_of
 from dispatch.importers.grids_geojson import GridSpec, Issue, read_grids
 from dispatch.importers.roster import (StationSpec, UnitSpec, add_unit, read_roster, read_stations, refuse,
                                        update_unit)
-from dispatch.services.context import Context, append_event, ensure_writable, require
+from dispatch.services.context import Context, append_event, ensure_writable, instant, require
 from dispatch.settings import RESOURCES
 from dispatch.store.schema import GridRow, IncidentRow, MetaRow, StationRow, UnitRow
 
@@ -154,7 +154,7 @@ def apply_grids(ctx: Context, path: str | Path) -> Preview:
             s.add(GridRow(id=g.id, name=g.name, polygon=g.polygon, leader=g.leader, leader_phone=g.leader_phone,
                           members=g.members, police_unit_id=units.get(g.officer) if g.officer else None))
         by = {a: [r.key for r in plan.preview.rows if r.action == a][:MAX_IDS_IN_EVENT] for a in (ADD, UPDATE, REMOVE)}
-        append_event(ctx, s, ev.GRIDS_IMPORTED, at=ctx.clock.now(), payload={
+        append_event(ctx, s, ev.GRIDS_IMPORTED, payload={
             "file": path.name, "sha256": _digest(path), "grids": len(plan.grids), "added": by[ADD],
             "changed": by[UPDATE], "removed": by[REMOVE], "warnings": len(plan.preview.warnings)})
     return _applied(plan.preview)
@@ -217,7 +217,7 @@ def apply_stations(ctx: Context, path: str | Path) -> Preview:
     require(ctx, "data.import")
     path = Path(path)
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         plan = _station_plan(s, path)
         refuse(list(plan.preview.errors), "驻点文件")
         current = {st.name: st for st in s.scalars(select(StationRow))}
@@ -290,7 +290,7 @@ def apply_roster(ctx: Context, path: str | Path) -> Preview:
     require(ctx, "data.import")
     path = Path(path)
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         plan = _roster_plan(s, path)
         refuse(list(plan.preview.errors), "警力名册")
         posts = {st.name: (st.lon, st.lat) for st in s.scalars(select(StationRow))}

@@ -30,7 +30,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.text_input import clean_text
 from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services.calls import get_incident, open_incident
-from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow, IncidentRow
 
@@ -221,7 +221,7 @@ def record(ctx: Context, incident_id: int, victim_accounts: list[Any], fraud_acc
     frauds = _accounts(fraud_accounts, "嫌疑人")
     note = clean_text(note, "备注")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         moves = _transfers(transfers, frauds, now, tz)
         inc = open_incident(s, incident_id)
         _check_category(inc)
@@ -249,7 +249,7 @@ def request_sent(ctx: Context, incident_id: int, reference: str, method: str = "
     reference = clean_text(reference, "止付申请编号", required=True, limit=64)
     how = _method(method)
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         get_incident(s, incident_id)
         kinds = _kinds(s, incident_id)
         if ev.FRAUD_RECORDED not in kinds:
@@ -275,7 +275,7 @@ def result(ctx: Context, incident_id: int, outcome: str, amount_stopped: float |
     if amount_stopped is not None:
         amount_stopped = _amount(amount_stopped, "止付金额", allow_zero=True)
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         c = case(s, incident_id, now)
         if c.requested_at is None:
             raise DispatchError(f"警情 {incident_id} 的止付申请尚未发出，不能登记结果")

@@ -17,7 +17,7 @@ from dispatch.domain.agencies import ACK_REMINDER_S, AGENCY_BY_CODE, METHODS, ag
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.services.calls import get_incident, open_incident
-from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow, IncidentRow
 
@@ -76,7 +76,7 @@ def notify(ctx: Context, incident_id: int, agency_code: str, how: str = "phone",
     a, m = agency(agency_code), method(how)
     reference, note = _clean(reference, "对方编号"), _clean(note, "备注")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         open_incident(s, incident_id)  # refused when closed or unknown
         eid = append_event(ctx, s, ev.AGENCY_NOTIFIED, incident_id, at=now,
                            payload={"agency": a.code, "label": a.label, "method": m,
@@ -95,7 +95,7 @@ def acknowledge(ctx: Context, incident_id: int, agency_code: str | None = None,
     code = agency(agency_code).code if agency_code else None
     reference = _clean(reference, "对方编号")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         get_incident(s, incident_id)
         pending = [n for n in notifications(s, [incident_id])[incident_id] if n.acknowledged_at is None]
         if notification_id is not None:

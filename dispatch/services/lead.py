@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dispatch.domain.decide import decide_move, decide_reopen
 from dispatch.domain.errors import DispatchError
 from dispatch.services.calls import get_incident
-from dispatch.services.context import Changes, Context, ensure_writable, require
+from dispatch.services.context import Changes, Context, ensure_writable, instant, require
 from dispatch.services.projection_rows import IncidentProjection, record
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow
@@ -30,7 +30,7 @@ def reopen(ctx: Context, incident_id: int, reason: str) -> Changes:
     require(ctx, "incident.reopen")
     reason = _reason(reason, required=True, what="重新打开")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         p = IncidentProjection(s, get_incident(s, incident_id))
         ids = record(ctx, s, now, decide_reopen(p.state, reason, _iso(p.row.closed_at)), [p])
         return Changes(incidents=frozenset({incident_id}), last_event_id=ids[-1], incident_id=incident_id,
@@ -50,7 +50,7 @@ def move(ctx: Context, incident_id: int, to_seat: str, reason: str = "") -> Chan
         raise DispatchError(f"席位名称最多 {MAX_SEAT} 字")
     reason = _reason(reason, required=False, what="改派席位")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         p = IncidentProjection(s, get_incident(s, incident_id))
         ids = record(ctx, s, now, decide_move(p.state, to_seat, last_operator_on(s, to_seat), reason), [p])
         return Changes(incidents=frozenset({incident_id}), last_event_id=ids[-1], incident_id=incident_id,

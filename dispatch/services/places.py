@@ -19,7 +19,7 @@ from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
 from dispatch.geo.geocode_index import PlaceRecord
 from dispatch.geo.text import is_meaningless, normalise
-from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
 from dispatch.store.schema import PlaceRow
 
 SOURCE = "地名补录"
@@ -61,7 +61,7 @@ def propose_place(ctx: Context, words: str, lon: float, lat: float,
     words = _check_words(words)
     lon, lat = _check_point(lon, lat)
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         kind, admin, aliases = "poi", [], []
         if alias_of_place_id is not None:
             target = s.get(PlaceRow, alias_of_place_id) if isinstance(alias_of_place_id, int) else None
@@ -90,7 +90,7 @@ def confirm_place(ctx: Context, place_id: int) -> Changes:
     ensure_writable(ctx)
     require(ctx, "place.confirm")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         row = s.get(PlaceRow, place_id) if isinstance(place_id, int) else None
         if row is None or row.source != SOURCE:
             raise DispatchError(f"没有待确认的补录地名 {place_id}")

@@ -28,7 +28,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.text_input import clean_text
 from dispatch.domain.incidents import CATEGORY_BY_CODE
 from dispatch.services.calls import get_incident
-from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
+from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow
 
@@ -115,7 +115,7 @@ def refer(ctx: Context, incident_id: int, to: str, contact: str, follow_up_on: d
     note = clean_text(note, "备注")
     when = _date(follow_up_on)
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         today = today_in(now, tz)
         if when < today:
             raise DispatchError(f"回访日期 {when.isoformat()} 已过（今天是 {today.isoformat()}）")
@@ -141,7 +141,7 @@ def follow_up(ctx: Context, incident_id: int, outcome: str, note: str = "",
         raise DispatchError(f"未知的回访结果: {outcome!r}；可选: {'、'.join(OUTCOMES)}")
     note = clean_text(note, "回访情况")
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         get_incident(s, incident_id)
         waiting = [r for r in referrals(s, [incident_id])[incident_id] if r.pending]
         if referral_id is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dispatch.domain.decide import MAX_REASON, MAX_TO, decide_transfer, transfer_fields
 from dispatch.domain.units import UnitStatus
 from dispatch.services.calls import assigned_units, get_incident
-from dispatch.services.context import Changes, Context, ensure_writable, require
+from dispatch.services.context import Changes, Context, ensure_writable, instant, require
 from dispatch.services.projection_rows import IncidentProjection, record
 
 __all__ = ["MAX_REASON", "MAX_TO", "transfer"]
@@ -23,7 +23,7 @@ def transfer(ctx: Context, incident_id: int, to: str, reason: str) -> Changes:
     require(ctx, "incident.close")
     transfer_fields(to, reason)  # refused before the write transaction
     with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+        now = instant(ctx, s)
         p = IncidentProjection(s, get_incident(s, incident_id))
         units = assigned_units(s, incident_id)
         drafts = decide_transfer(p.state, to, reason, {u.id: UnitStatus(u.status) for u in units})

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from dispatch.domain.decide import decide_dispatch, decide_unit_status, parse_unit_status
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import UnitStatus
-from dispatch.services.context import Changes, Context, ensure_writable, require
+from dispatch.services.context import Changes, Context, ensure_writable, instant, require, retried
 from dispatch.services.projection_rows import IncidentProjection, record, unit_facts
 from dispatch.store.positions import Fix, write_batch
 from dispatch.store.schema import AssignmentRow, IncidentRow, UnitRow
@@ -34,12 +34,17 @@ def dispatch(ctx: Context, incident_id: int, unit_ids: Sequence[int],
         raise DispatchError("请选择要派出的警力")
     if len(set(unit_ids)) != len(unit_ids):
         raise DispatchError("同一警力不能重复派出")
-    with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+    return _dispatch(ctx, incident_id, unit_ids, estimates)
+
+
+@retried
+def _dispatch(ctx: Context, incident_id: int, unit_ids: Sequence[int],
+              estimates: dict[int, tuple[float, float]] | None) -> Changes:
+    with ctx.store.transaction(appends=True, lock_late=True) as s:
         p = IncidentProjection.load(s, incident_id)
         units = [get_unit(s, uid) for uid in unit_ids]
         drafts = decide_dispatch(p.state, [unit_facts(u) for u in units], estimates)
-        ids = record(ctx, s, now, drafts, [p], units)
+        ids = record(ctx, s, instant(ctx, s), drafts, [p], units)
         return Changes(incidents=frozenset({incident_id}), units=frozenset(unit_ids),
                        last_event_id=ids[-1], incident_id=incident_id, event_ids=tuple(ids))
 
@@ -51,14 +56,17 @@ def set_status(ctx: Context, unit_id: int, target: UnitStatus | str, note: str =
     puts it back to 待派警). Moving a committed unit to 空闲 clears its assignment."""
     ensure_writable(ctx)
     require(ctx, "unit.write")
-    target = parse_unit_status(target)
-    with ctx.store.transaction(appends=True) as s:
-        now = ctx.clock.now()
+    return _set_status(ctx, unit_id, parse_unit_status(target), note, fix)
+
+
+@retried
+def _set_status(ctx: Context, unit_id: int, target: UnitStatus, note: str, fix: dict[str, Any] | None) -> Changes:
+    with ctx.store.transaction(appends=True, lock_late=True) as s:
         unit, incident, assignments = _unit_and_incident(s, unit_id)
         facts = unit_facts(unit)
         p = IncidentProjection(s, incident, assignments) if facts.status.committed and incident else None
         drafts = decide_unit_status(facts, target, note, p.state if p else None, fix)
-        ids = record(ctx, s, now, drafts, [p] if p else [], [unit])
+        ids = record(ctx, s, instant(ctx, s), drafts, [p] if p else [], [unit])
         return Changes(incidents=frozenset({p.row.id} if p else ()), units=frozenset({unit_id}),
                        last_event_id=ids[-1], incident_id=facts.incident_id, event_ids=tuple(ids))
 

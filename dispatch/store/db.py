@@ -13,6 +13,15 @@ first takes pg_advisory_xact_lock and reads the end of the hash chain
 takes the lock at its first append (on SQLite by a no-op write; a stale read snapshot
 there is refused as a concurrent change).
 
+`transaction(appends=True, lock_late=True)` is for an action whose every decision rests
+on rows it writes back under their version (services.context.instant): on PostgreSQL its
+reads run before the lock, which it takes when the action takes its instant, so the lock
+is held from there to the commit only (flat out, 8 seats queued on it for the reads and
+the decision of every action). A row that another seat moved between the read and the
+write fails its version check: that is a race, not a stale screen, and is raised as
+`Raced` so the action runs again on what is there now (services.context.retried). SQLite
+has one writer anyway: there it changes nothing.
+
 A refused stale write names who changed the record ("该警情已被 席位3（张三）于 14:02:11
 修改，请刷新后重试"): the versions each flush was about to write are noted before it
 (session.info), and after the rollback a fresh short read finds the incident or unit whose
@@ -55,6 +64,20 @@ class StaleWrite(ConcurrentChange):
                  at: datetime) -> None:
         super().__init__(message)
         self.record, self.by_seat, self.by_operator, self.at = record, by_seat, by_operator, at
+
+
+class Raced(ConcurrentChange):
+    """A lock_late action read a row that another seat wrote before this action took the
+    append lock (the version check at the write failed): run the action again.
+    `refusal()` is what to say if it keeps racing (looked up only then: a race that the
+    next run wins costs no lookup)."""
+
+    def __init__(self, store: Store, seen: dict[tuple[Versioned, int], int]) -> None:
+        super().__init__(STALE)
+        self._store, self._seen = store, seen
+
+    def refusal(self) -> ConcurrentChange:
+        return self._store.stale_refusal(self._seen)
 SQLITE_BUSY_SNAPSHOT = 517  # a deferred transaction read, another wrote, then it tried to write
 WRITE_OPTION = "dispatch_write"  # execution option marking a write transaction (BEGIN IMMEDIATE)
 
@@ -200,22 +223,26 @@ class Store:
             event.listen(factory, "before_flush", _note_versions)
 
     @contextlib.contextmanager
-    def transaction(self, appends: bool = False) -> Iterator[Session]:
+    def transaction(self, appends: bool = False, lock_late: bool = False) -> Iterator[Session]:
         """One write transaction. With `appends` (every service action that appends
         events) it has begun and holds the append lock before the block runs (SQLite:
         BEGIN IMMEDIATE), so the instant the action reads in the block follows the log
-        order; otherwise it begins deferred and locks at its first append, if any."""
+        order; otherwise it begins deferred and locks at its first append, if any.
+        With `lock_late` as well, PostgreSQL takes the lock at the action's instant, after
+        its reads (module docstring); a version check failing there raises `Raced`."""
         session = (self._writer if appends else self._factory)()
+        late = appends and lock_late and self.engine.dialect.name == "postgresql"
         try:
             if appends:
                 session.connection()  # BEGIN IMMEDIATE on SQLite now, not at the first query
-                lock_appends(session)
+                if not late:
+                    lock_appends(session)
             yield session
             session.commit()
         except StaleDataError:
             seen = dict(session.info.get(VERSIONS_SEEN) or {})
             session.rollback()
-            raise self.stale_refusal(seen) from None
+            raise (Raced(self, seen) if late else self.stale_refusal(seen)) from None
         except (OperationalError, DBAPIError) as exc:
             seen = dict(session.info.get(VERSIONS_SEEN) or {})
             session.rollback()

@@ -1,6 +1,7 @@
-"""An action holds the append lock for few round trips (PostgreSQL): the advisory lock
-and the end of the hash chain in one statement, the rows it acts on in one read, its projection writes, and its events with the anchor and the followers'
-notification in one statement at the commit. A transaction still reads its own events;
+"""An action holds the append lock for few round trips (PostgreSQL): it reads the rows it
+acts on (one read) and decides before the lock; then the advisory lock and the end of the
+hash chain in one statement, its projection writes, and its events with the anchor and the
+followers' notification in one statement at the commit. A transaction still reads its own events;
 a log without an anchor row still serialises its appends; a pooled connection dropped
 while idle is replaced before use, not turned into a refusal."""
 from __future__ import annotations
@@ -25,14 +26,14 @@ def _statements(engine) -> list[str]:  # noqa: ANN001
 
 
 @pytest.mark.postgres
-def test_a_note_holds_the_lock_for_four_statements(pg_url, tmp_path):
+def test_a_note_reads_before_the_lock_and_holds_it_for_three_statements(pg_url, tmp_path):
     with fresh_schema(pg_url) as url:
         app = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False))
         iid = app.services.open_call("13800138000", "").incident_id
         seen = _statements(app.engine)
         app.services.add_note(iid, "补充")
         assert len(seen) == 4, seen
-        lock, read, project, append = seen
+        read, lock, project, append = seen
         assert "pg_advisory_xact_lock" in lock and "FROM log_anchor" in lock and "FOR UPDATE" in lock
         assert "FROM incidents LEFT OUTER JOIN assignments" in read
         assert project.startswith("UPDATE incidents SET version")

@@ -61,6 +61,9 @@ def test_two_seats_on_postgresql_in_a_schema_dropped_after(tmp_path, pg_url):
     figures = _figures(_bench(tmp_path, "--seats", "2", "--seconds", "5", "--db", pg_url))
     assert figures["db"] == "postgresql"
     _assert_sound(figures, 2)
+    # the append lock's queue and hold, measured on the actions' real statements
+    assert 0 < figures["lock_hold_p50_ms"] <= figures["lock_hold_p95_ms"]
+    assert 0 <= figures["lock_wait_p50_ms"] <= figures["lock_wait_p95_ms"]
     assert _bench_schemas(pg_url) <= before
 
 
