@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
 import json
 
 from dispatch.bootstrap import App
-from dispatch.domain.decide import MAX_NAME, check_phone
+from dispatch.domain.decide import MAX_NAME, MAX_PLACE, check_phone
 from dispatch.domain.edit_base import EDITABLE
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.incidents import CATEGORY_BY_CODE
@@ -132,6 +132,7 @@ class Intake(QWidget):
         self.place_box.proposal.finished.connect(lambda: self.category.setFocus())
         b = self.place_box
         self.place, self.candidates, self.place_label, self.history_label = b.edit, b.list, b.label, b.history
+        self.place.setMaxLength(MAX_PLACE)  # what the log keeps of the typed place
         lay.addWidget(self.place_box)
         self.call_links = CallLinksPanel(self.app)  # 可能重复报警: link the call to another incident
         self.call_links.problem.connect(self.show_error)

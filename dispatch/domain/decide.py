@@ -91,9 +91,16 @@ def decide_update_caller(inc: IncidentState, caller_number: str, caller_name: st
                                                          "caller_name": caller_name_of(caller_name)})]
 
 
+MAX_PLACE = 200  # what the call-taker typed for the place, and the place's name: one line
+
+
 def decide_locate(inc: IncidentState, payload: Payload) -> list[Draft]:
-    """定位: `payload` is the validated location's (services.locations.Location.payload)."""
+    """定位: `payload` is the validated location's (services.locations.Location.payload);
+    the typed text and the name are one line each, without invisible characters, at most
+    MAX_PLACE characters (refused beyond, naming the field)."""
     _open(inc)
+    payload = {**payload, "text": clean_text(payload.get("text", ""), "报警地点", limit=MAX_PLACE, single_line=True),
+               "name": clean_text(payload.get("name", ""), "地点名称", limit=MAX_PLACE, single_line=True)}
     return [Draft(ev.INCIDENT_LOCATED, inc["id"], payload=payload)]
 
 
