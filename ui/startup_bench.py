@@ -5,7 +5,8 @@ signal), gazetteer loaded, road graph loaded, routing kernels compiled, first
 recommendation done (asked for the moment the window is usable, as a call-taker
 pressing F5 at once would) — and, in the same run, the peer: a bare QApplication with a
 QMainWindow holding a QWebEngineView that loads a local HTML page, its usable and ready
-times, and the ratios. The cold run comes first, after the console's own caches are
+times, and the ratios. The console's modules are compiled to bytecode first, as `main.py
+setup` does. The cold run comes first, after the console's own caches are
 cleared (compiled kernels, road graph, geocoder index, map page; the operating system's
 file cache is not dropped); the warm runs follow and are reported apart. Beside each
 wall time from process start, the GUI thread's CPU time to a usable window
@@ -43,10 +44,11 @@ def wait_for(qt, cond, timeout_s=120):
 """
 
 _CONSOLE = _PRELUDE + r"""
-from ui.app import preload_core, start_kernel_compile
+from ui.app import preload_core, skip_pyside_source_scan, start_kernel_compile
 compiler = start_kernel_compile()  # as run_gui does, first thing
 preload_core()
 import PySide6.QtWebEngineWidgets
+skip_pyside_source_scan()
 from PySide6.QtWidgets import QApplication
 from dispatch.commands.support import settings_from_args
 from dispatch.cli import build_parser
@@ -177,6 +179,9 @@ def _summary(runs: list[dict]) -> dict:
 def bench_startup(global_args: list[str], runs: int = 3, cache_dir: Path | None = None) -> dict:
     """One cold run (the console's caches cleared first), then `runs` warm runs, each
     beside a run of the bare web-view window; medians, and console/peer ratios."""
+    from dispatch.precompile import compile_sources
+
+    compile_sources()  # as `main.py setup` does: with PYTHONDONTWRITEBYTECODE no start would write it
     load_before = round(os.getloadavg()[0], 2)  # wall times are only as good as the machine is quiet
     env = os.environ.copy()
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
