@@ -149,20 +149,24 @@ class _Listener(threading.Thread):
 
     def _relay(self, conn) -> None:  # noqa: ANN001 (psycopg.Connection)
         """Turn notifications into wakes: at once when the last wake is `coalesce_s` old,
-        else one wake when it is (a pending notification is never dropped)."""
-        last_wake, pending = time.monotonic(), False
+        else one wake when it is (a pending notification is never dropped). Within that
+        interval the thread sleeps instead of reading each notification as it comes (the
+        socket keeps them; they are drained before the wake): in a busy room every commit
+        notifies every seat, and each read would take the seat's interpreter lock from the
+        action it is running."""
+        last_wake = time.monotonic()
         while not self._stopping.is_set():
-            wait_s = 0.25
-            if pending:
-                wait_s = last_wake + self._coalesce_s - time.monotonic()
-                if wait_s <= 0:
-                    self.wakes += 1
-                    self._wake_cb()
-                    last_wake, pending = time.monotonic(), False
-                    continue
-            for _ in conn.notifies(timeout=wait_s, stop_after=1):
-                self.notifications += 1
-                pending = True
+            got = sum(1 for _ in conn.notifies(timeout=0.25, stop_after=1))
+            if not got:
+                continue
+            self.notifications += got
+            wait_s = last_wake + self._coalesce_s - time.monotonic()
+            if wait_s > 0 and self._stopping.wait(wait_s):
+                return
+            self.notifications += sum(1 for _ in conn.notifies(timeout=0))  # what came meanwhile
+            self.wakes += 1
+            self._wake_cb()
+            last_wake = time.monotonic()
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stopping.set()
