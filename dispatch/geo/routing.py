@@ -52,7 +52,7 @@ import numpy as np
 from dispatch.domain.units import Travel
 from dispatch.geo.contraction import CH_MIN_NODES
 from dispatch.geo.contraction_query import UpSpaces
-from dispatch.geo.routing_kernel import ALT_SLACK, STOP_LIMIT, Workspace
+from dispatch.geo.routing_kernel import ALT_SLACK, STOP_LIMIT, Workspace, lower_bounds
 
 MODE_ORDER = (Travel.CAR, Travel.EBIKE, Travel.FOOT)
 FIRST_LIMIT_S = 120.0
@@ -107,10 +107,14 @@ class SnapCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._graph: weakref.ReferenceType | None = None
+        self._asked: np.ndarray  # the ids asked last, where they are held, what is held there
+        self._at: np.ndarray
+        self._view: tuple[np.ndarray, ...]
         self._clear()
         self.hits = self.misses = 0
 
     def _clear(self) -> None:
+        self._forget()
         self.ids = np.zeros(0, np.int64)
         self.code = np.zeros(0, np.int64)
         self.lon = np.zeros(0)
@@ -125,30 +129,69 @@ class SnapCache:
              lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(nodes, distances in metres) of points each with its unit id and mode code,
         as graph.snap_modes gives them; only points not seen before are queried."""
+        nodes, dist, _n, _d = self.snap_with(graph, ids, codes, lon, lat, np.zeros(0, np.int64),
+                                             np.zeros(0), np.zeros(0))
+        return nodes, dist
+
+    def snap_with(self, graph, ids: np.ndarray, codes: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                  more_codes: np.ndarray, more_lon: np.ndarray,
+                  more_lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """As `snap`, and the (nodes, distances) of more points that are not kept (the
+        incident's, one per mode), snapped in the same query as the units that missed
+        (graph.snap_modes answers each point on its own: the same nodes as apart)."""
         ids = np.asarray(ids, np.int64)
         with self._lock:
             if self._graph is None or self._graph() is not graph:
                 self._graph = weakref.ref(graph)
                 self._clear()
             if len(self.ids):
-                at = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
-                hit = ((self.ids[at] == ids) & (self.code[at] == codes)
-                       & (self.lon[at] == lon) & (self.lat[at] == lat))
-                nodes, dist = self.node[at].copy(), self.dist[at].copy()
+                if not (self._view and len(ids) == len(self._asked) and np.array_equal(ids, self._asked)):
+                    # other units than last time: where each is held, and its entry read
+                    # there (asked again, the usual F5: neither found nor read again)
+                    at = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+                    self._asked, self._at = ids.copy(), at
+                    self._view = (self.ids[at] == ids, self.code[at], self.lon[at], self.lat[at],
+                                  self.node[at], self.dist[at])
+                at = self._at
+                held, vcode, vlon, vlat, vnode, vdist = self._view
+                hit = held & (vcode == codes) & (vlon == lon) & (vlat == lat)
+                nodes, dist = vnode.copy(), vdist.copy()
             else:
                 hit = np.zeros(len(ids), bool)
                 nodes, dist = np.zeros(len(ids), np.int64), np.zeros(len(ids))
             miss = np.flatnonzero(~hit)
             self.hits += len(ids) - len(miss)
             self.misses += len(miss)
+            k = len(more_codes)
+            if not len(miss) and not k:
+                return nodes, dist, np.zeros(0, np.int64), np.zeros(0)
+            qn, qd = graph.snap_modes(np.concatenate([codes[miss], more_codes]),
+                                      np.concatenate([lon[miss], more_lon]), np.concatenate([lat[miss], more_lat]))
+            mn, md = qn[:len(miss)], qd[:len(miss)]
             if len(miss):
-                mn, md = graph.snap_modes(codes[miss], lon[miss], lat[miss])
                 nodes[miss], dist[miss] = mn, md
-                self._store(ids[miss], codes[miss], lon[miss], lat[miss], mn, md)
-            return nodes, dist
+                mid = ids[miss]
+                slot = at[miss] if len(self.ids) else None
+                if slot is not None and (self.ids[slot] == mid).all() and _distinct(mid):
+                    # only units already held that moved: their entries rewritten in place
+                    self.code[slot], self.lon[slot], self.lat[slot] = codes[miss], lon[miss], lat[miss]
+                    self.node[slot], self.dist[slot] = mn, md
+                    vcode[miss], vlon[miss], vlat[miss] = codes[miss], lon[miss], lat[miss]
+                    vnode[miss], vdist[miss] = mn, md
+                else:
+                    self._store(mid, codes[miss], lon[miss], lat[miss], mn, md)
+            return nodes, dist, qn[len(miss):], qd[len(miss):]
+
+    def _forget(self) -> None:
+        """Drop the last ids asked, their entries' places and the entries read there
+        (the entries move)."""
+        self._asked = np.zeros(0, np.int64)
+        self._at = np.zeros(0, np.int64)
+        self._view = ()
 
     def _store(self, ids, codes, lon, lat, nodes, dist) -> None:
         """Replace the entries of `ids` (sorted merge; the last of duplicate ids wins)."""
+        self._forget()
         keep = ~np.isin(self.ids, ids)
         all_ids = np.concatenate([self.ids[keep], ids])
         order = np.argsort(all_ids, kind="stable")
@@ -161,6 +204,14 @@ class SnapCache:
         self.lat = np.concatenate([self.lat[keep], lat])[order]
         self.node = np.concatenate([self.node[keep], np.asarray(nodes, np.int64)])[order]
         self.dist = np.concatenate([self.dist[keep], dist])[order]
+
+
+def _distinct(values: np.ndarray) -> bool:
+    """Whether no value appears twice."""
+    if len(values) < 2:
+        return True
+    v = np.sort(values)
+    return bool((v[1:] != v[:-1]).all())
 
 
 def snap_cache(graph) -> SnapCache:
@@ -255,7 +306,7 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
     need = max(1, int(need))
     best = np.full(need, np.inf)
     nbest = 0
-    runs: dict[Travel, tuple[Workspace, np.ndarray, np.ndarray, ModeReach]] = {}
+    runs: dict[Travel, tuple[Workspace, np.ndarray, ModeReach]] = {}
     exact: dict[Travel, ModeReach] = {}
     lower: list[np.ndarray] = []
     for mode in MODE_ORDER:
@@ -277,18 +328,17 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
             nbest = int(np.isfinite(best).sum())
             lower.append(counted)
             continue
-        order = np.argsort(t.nodes, kind="stable")
         ws = workspace(graph, mode)
-        tn = t.nodes[order]
-        # lower bound of each ETA: straight line between the nodes at the mode's top speed
-        gap = np.hypot(graph.x[tn] - graph.x[node[0]], graph.y[tn] - graph.y[node[0]])
-        extra = t.extra_s[order] + snap_s
-        tlb = np.maximum(gap * LB_SLACK / graph.modes[mode].max_mps,
-                         alt_bound(ws.to_lm, ws.from_lm, tn, int(node[0]))) + extra
+        # lower bound of each ETA: the straight line between the nodes at the mode's top
+        # speed or the landmark bound, whichever is larger (one pass over the targets' rows)
+        tn = np.asarray(t.nodes, np.int64)
+        extra = t.extra_s + snap_s
+        tlb = lower_bounds(ws.target_rows(tn), ws.lm[int(node[0])], LB_SLACK, graph.modes[mode].max_mps,
+                           extra, ALT_SLACK)
         guide = GUIDE_SLACK / graph.modes[mode].max_mps if len(tn) <= GUIDE_MAX else None
-        teta = ws.start(int(node[0]), tn.astype(np.int32), extra, t.counts[order], tlb, guide)
-        runs[mode] = (ws, order, teta, ModeReach(np.empty(0), int(node[0]), snap_m, snap_s))
-        lower.append(tlb[t.counts[order]])
+        teta = ws.start(int(node[0]), tn, extra, t.counts, tlb, guide)  # in the units' order
+        runs[mode] = (ws, teta, ModeReach(np.empty(0), int(node[0]), snap_m, snap_s))
+        lower.append(tlb[t.counts])
     # the need-th best ETA is at least the need-th smallest lower bound: no round below it
     bounds = np.sort(np.concatenate(lower)) if lower else np.zeros(0)
     limit = FIRST_LIMIT_S if len(bounds) < need else min(max(FIRST_LIMIT_S, float(bounds[need - 1])), MAX_LIMIT_S)
@@ -310,10 +360,8 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
         if mode in exact:
             reach[mode] = exact[mode]
         elif mode in runs:
-            ws, order, teta, r = runs[mode]
-            eta = np.empty(len(order))
-            eta[order] = teta
-            r.eta_s = eta
+            ws, teta, r = runs[mode]
+            r.eta_s = teta.copy()
             r.route = _route_of(ws, targets[mode].nodes, r.at_node)
             reach[mode] = r
     return SearchResult(reach, limit, rounds, tuple(exact))
@@ -327,7 +375,7 @@ def route_search(graph, mode: Travel, source: int, start: int) -> tuple[float, l
     """Fastest time and node path from `start` to `source` (backward search)."""
     with graph.lock:
         ws = workspace(graph, mode)
-        teta = ws.start(int(source), np.array([start], np.int32), np.zeros(1),
+        teta = ws.start(int(source), np.array([start], np.int64), np.zeros(1),
                         np.ones(1, bool), None,
                         GUIDE_SLACK / graph.modes[mode].max_mps)
         best = np.full(1, np.inf)

@@ -140,6 +140,44 @@ def _compact(hx, hlm, glm, order):
 
 
 @njit(cache=True, nogil=True)
+def lower_bounds(rows, srow, lb_slack, max_mps, extra, alt):
+    """Per target, from its node's row rows[i] (x, y, K times to the landmarks, K from
+    them, as Workspace.lm), a lower bound of its time to the node of row `srow`, plus
+    extra[i]: the larger of the straight line at `max_mps` (times `lb_slack`) and the
+    landmark (ALT) bound max_j max(t(v->Lj) - t(src->Lj), t(Lj->src) - t(Lj->v)), at
+    least 0, times `alt`. The same operations, in the same order, as the numpy reading
+    (routing.alt_bound and the straight line)."""
+    n = rows.shape[0]
+    k = (rows.shape[1] - 2) >> 1
+    out = np.empty(n)
+    sx, sy = srow[0], srow[1]
+    for i in range(n):
+        gap = np.hypot(rows[i, 0] - sx, rows[i, 1] - sy) * lb_slack / max_mps
+        if k > 0:
+            best = 0.0
+            for j in range(2, k + 2):
+                a = rows[i, j] - srow[j]
+                b = srow[k + j] - rows[i, k + j]
+                best = max(best, max(a, b))
+            best *= alt
+            if best > gap:
+                gap = best
+        out[i] = gap + extra[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _refresh_rows(rows, last, nodes, lm):
+    """rows[i] = lm[nodes[i]] where nodes[i] != last[i], and last[i] = nodes[i]."""
+    for i in range(nodes.shape[0]):
+        v = nodes[i]
+        if v != last[i]:
+            last[i] = v
+            for c in range(lm.shape[1]):
+                rows[i, c] = lm[v, c]
+
+
+@njit(cache=True, nogil=True)
 def _reset(fl, it, touched, state, source):
     for t in range(state[1]):
         v = touched[t]
@@ -162,15 +200,31 @@ def _push_source(hn, hk, it, state, source):
 
 
 @njit(cache=True, nogil=True)
+def _begin(fl, it, touched, state, hn, hk, source, old, tnode, tnext):
+    """One call for a new search: unmark the last search's targets (`old`), reset what
+    it touched, push the source, and chain the targets by node: it[v, 3] the first
+    target at node v, tnext[j] the next one at the same node (-1: none), in index order
+    (the targets need not be sorted)."""
+    for j in range(old.shape[0]):
+        it[old[j], 3] = -1
+    _reset(fl, it, touched, state, source)
+    _push_source(hn, hk, it, state, source)
+    for j in range(tnode.shape[0] - 1, -1, -1):
+        v = tnode[j]
+        tnext[j] = it[v, 3]
+        it[v, 3] = j
+
+
+@njit(cache=True, nogil=True)
 def _run(indptr, indices, data, fl, it, hn, hk, state, touched,
-         tnode, textra, tcount, tlive, teta, best, need, limit,
+         tnext, textra, tcount, tlive, teta, best, need, limit,
          hx, hc, hmin, lm, hlm, glm, gorder, alt):
     """Settle nodes in order of time until the heap top exceeds `limit` (STOP_LIMIT),
     reaches the need-th best counting ETA in `best` or every live target (one that
     could still rank) is settled (STOP_KTH), or the heap is empty (STOP_EMPTY).
     Per node: fl[v] = (time to the source, bound), it[v] = (heap slot or -1 never seen
-    or -2 settled, predecessor, bound version, first target index or -1)."""
-    ntarget = tnode.shape[0]
+    or -2 settled, predecessor, bound version, first target index or -1); the other
+    targets at the node follow by tnext."""
     size, ntouched, nbest, live = state[0], state[1], state[2], state[3]
     ver, gn = state[4], state[5]
     why = 2
@@ -200,7 +254,7 @@ def _run(indptr, indices, data, fl, it, hn, hk, state, touched,
         j = it[u, 3]
         if j >= 0:
             rekey = False
-            while j < ntarget and tnode[j] == u:
+            while j >= 0:
                 eta = g + textra[j]
                 teta[j] = eta
                 if tlive[j]:
@@ -218,7 +272,7 @@ def _run(indptr, indices, data, fl, it, hn, hk, state, touched,
                         best[k] = eta
                         if nbest < need:
                             nbest += 1
-                j += 1
+                j = tnext[j]
             if rekey:
                 gn = _compact(hx, hlm, glm, gorder)
                 ver += 1
@@ -273,8 +327,11 @@ class Workspace:
     def __init__(self, rev, x: np.ndarray | None = None, y: np.ndarray | None = None,
                  to_lm: np.ndarray | None = None, from_lm: np.ndarray | None = None) -> None:
         n = rev.shape[0]
-        self.indptr = rev.indptr.astype(np.int32 if rev.nnz < 2**31 - 1 else np.int64)
-        self.indices = rev.indices.astype(np.int32)
+        # node and edge numbers read in the search's inner loop (edge ranges and heads, the
+        # heap, touched nodes) are unsigned: an unsigned index needs no check for a
+        # negative (wrap-around) index (about 13 % of the search's instructions)
+        self.indptr = rev.indptr.astype(np.uint32 if rev.nnz < 2**32 - 1 else np.int64)
+        self.indices = rev.indices.astype(np.uint32)
         self.data = rev.data.astype(np.float64)
         self.n = n
         self.fl = np.zeros((n, 2))
@@ -284,13 +341,13 @@ class Workspace:
         self.it[:, 1] = -9999    # predecessor
         self.it[:, 2] = 0        # bound version of fl[v, 1] (lazy re-evaluation)
         self.it[:, 3] = -1       # index of the node's first target
-        self.hn = np.zeros(n, np.int32)
+        self.hn = np.zeros(n, np.uint32)
         self.hk = np.zeros(n, np.float64)
-        self.touched = np.zeros(n, np.int32)
+        self.touched = np.zeros(n, np.uint32)
         # heap size, touched count, best count, live, bound version, guiding targets
         self.state = np.zeros(6, np.int64)
         self.lock = threading.RLock()
-        self._tnode = np.zeros(0, np.int32)
+        self._tnode = np.zeros(0, np.int64)
         self._hx = np.zeros(0)
         self._hc = self._hmin = 0.0
         # one row per node: x, y in metres (for the A* bound; zeros: plain Dijkstra),
@@ -306,16 +363,31 @@ class Workspace:
         self.to_lm, self.from_lm = self.lm[:, 2:2 + k], self.lm[:, 2 + k:]
         self._hlm = self._glm = np.zeros((0, 2 + 2 * k))
         self._gorder = np.zeros(0, np.int64)
+        self._rows_of = (np.zeros(0, np.int64), self.lm[:0].copy())  # target_rows' nodes and rows
+
+    def target_rows(self, nodes: np.ndarray) -> np.ndarray:
+        """lm[nodes] (read-only, valid until the next call): the rows of the last call's
+        nodes are kept, and only those of nodes that changed at their index are read
+        again (units report one by one: the usual F5 reads a few rows, not thousands
+        scattered over the graph's arrays)."""
+        last, rows = self._rows_of
+        if len(last) != len(nodes):
+            last, rows = np.full(len(nodes), -1, np.int64), np.empty((len(nodes), self.lm.shape[1]))
+            self._rows_of = (last, rows)
+        _refresh_rows(rows, last, nodes, self.lm)
+        return rows
 
     def start(self, source: int, tnode: np.ndarray, textra: np.ndarray,
               tcount: np.ndarray, tlb: np.ndarray | None = None,
               guide: float | None = None) -> np.ndarray:
-        """Begin a search from `source` toward targets sorted by node; `tlb` is a lower
-        bound of each target's ETA (a target whose bound is not below the need-th best
-        ETA cannot rank: the search need not wait for it). `guide` (seconds per metre)
-        turns on the A* bound toward the targets still live: it must not exceed any
-        edge's seconds per metre of straight line, or results are wrong.
-        Returns the per-target ETA array (inf until the target's node is settled)."""
+        """Begin a search from `source` toward targets (node indices in any order, several
+        may share a node); `tlb` is a lower bound of each target's ETA (a target whose
+        bound is not below the need-th best ETA cannot rank: the search need not wait
+        for it). `guide` (seconds per metre) turns on the A* bound toward the targets
+        still live: it must not exceed any edge's seconds per metre of straight line, or
+        results are wrong. Returns the per-target ETA array (inf until the target's node
+        is settled)."""
+        tnode = np.asarray(tnode, np.int64)
         if guide is not None and len(tnode):
             self._hx = self.lm[tnode, 0].copy()
             self._hc, self._hmin = float(guide), max(0.0, float(np.min(textra)))
@@ -332,18 +404,14 @@ class Workspace:
             self._gorder = np.zeros(0, np.int64)
         self._tlb = np.zeros(len(tnode)) if tlb is None else tlb
         self._tlive = np.zeros(len(tnode), bool)
-        self.it[self._tnode, 3] = -1
-        _reset(self.fl, self.it, self.touched, self.state, source)
-        _push_source(self.hn, self.hk, self.it, self.state, source)
+        self._tnext = np.empty(len(tnode), np.int64)
+        _begin(self.fl, self.it, self.touched, self.state, self.hn, self.hk, source, self._tnode,
+               tnode, self._tnext)
         self.state[4] += 1
         self.state[5] = len(self._gorder)
         self._tnode = tnode
         self._textra = textra
         self._tcount = tcount
-        if len(tnode):
-            first = np.ones(len(tnode), bool)
-            first[1:] = tnode[1:] != tnode[:-1]
-            self.it[tnode[first], 3] = np.flatnonzero(first)
         self.teta = np.full(len(tnode), np.inf)
         return self.teta
 
@@ -364,7 +432,7 @@ class Workspace:
             self.state[5] = _compact(self._hx, self._hlm, self._glm, self._gorder)
             self.state[4] += 1
         why = _run(self.indptr, self.indices, self.data, self.fl, self.it, self.hn, self.hk,
-                   self.state, self.touched, self._tnode, self._textra, self._tcount,
+                   self.state, self.touched, self._tnext, self._textra, self._tcount,
                    self._tlive, self.teta, best, need, float(limit), self._hx, self._hc,
                    self._hmin, self.lm, self._hlm, self._glm, self._gorder, ALT_SLACK)
         return int(why), int(self.state[2])
