@@ -1,11 +1,12 @@
-"""Reading the log and the positions for replay, fast: the driver's cursor on SQLite
-(times compared and parsed as stored text, payloads kept as the stored JSON bytes),
-SQLAlchemy Core elsewhere. Events come as compact columns (LogColumns: one numpy array
-or list per column, in log order: no tuple per event is kept, the few distinct kinds,
-seats and operators are shared, not one string per row, and a payload stays the JSON it
-was stored as until it is folded or asked for: a third of its dict's memory), read in
-chunks of CHUNK rows so that the driver's rows never exist all at once;
-positions as columns too (PositionColumns), sorted by unit, then time."""
+"""Reading the log and the positions for replay, fast: on SQLite one aggregated row per
+chunk of events (_events_aggregated: each column of up to CHUNK events as one value, so
+no row per event crosses into Python; times compared and parsed as stored text, payloads
+kept as the stored JSON bytes), SQLAlchemy Core elsewhere. Events come as compact
+columns (LogColumns: one numpy array or list per column, in log order: no tuple per
+event is kept, the few distinct kinds, seats and operators are shared, not one string
+per row, and a payload stays the JSON it was stored as until it is folded or asked for:
+a third of its dict's memory), made a chunk at a time; positions as columns too
+(PositionColumns), sorted by unit, then time."""
 from __future__ import annotations
 
 import sys
@@ -57,9 +58,11 @@ class LogColumns:
     def payload(self, k: int) -> dict:
         return self.payloads.payload(k)
 
-    def event(self, k: int) -> tuple:
+    def event(self, k: int, payload: dict | None = None) -> tuple:
+        """(`payload`: the k-th payload if already decoded.)"""
         return (int(self.ids[k]), self.at[k], self.kinds[k], int(self.incident_ids[k]) or None,
-                int(self.unit_ids[k]) or None, self.seats[k], self.operators[k], self.payload(k))
+                int(self.unit_ids[k]) or None, self.seats[k], self.operators[k],
+                self.payload(k) if payload is None else payload)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ _POSITION_COLUMNS = "unit_id, at, lon, lat"  # (speed and heading: replay shows 
 
 def read_sqlite(session: Session, since: datetime | None, until: datetime | None,
                  after_id: int = 0) -> tuple[LogColumns, PositionColumns]:
-    """The fast path on SQLite: the driver's cursor, times compared as stored text."""
+    """The fast path on SQLite: the driver's connection, times compared as stored text;
+    the events in aggregated chunks, the positions in table order (then sorted here)."""
     raw: Any = session.connection().connection.driver_connection
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     ev_where, pos_where = ["id > ?"], list[str]()
@@ -95,20 +99,81 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
     if since is not None:
         pos_where.append("at >= ?")
         pos_args.append(as_utc(since).strftime(fmt))
-    cursor = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(ev_where)} ORDER BY id",
-                         ev_args)
-    log = _events_in_chunks(iter(lambda: cursor.fetchmany(CHUNK), []))
+    log = _events_aggregated(raw, after_id, ev_args[1] if until is not None else None)
+    if log is None:  # (not in id order: never seen, but then row by row as the driver gives them)
+        cursor = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(ev_where)} ORDER BY id",
+                             ev_args)
+        log = _events_in_chunks(iter(lambda: cursor.fetchmany(CHUNK), []))
     pw = (" WHERE " + " AND ".join(pos_where)) if pos_where else ""
-    prows = raw.execute(f"SELECT {_POSITION_COLUMNS} FROM positions{pw} ORDER BY unit_id, at, id",
-                        pos_args).fetchall()
+    # in table order, sorted here: SQLite's ORDER BY walks the (unit, at) index, a random
+    # row lookup per fix (twice the time on a day's log; both read every fix's index entry
+    # or row when `since` leaves out most of a long log)
+    prows = raw.execute(f"SELECT {_POSITION_COLUMNS}, id FROM positions{pw}", pos_args).fetchall()
     if since is not None:  # each unit's last fix before the period: where it stood at `since`
         cols = ", ".join("p." + c.strip() for c in _POSITION_COLUMNS.split(","))
-        before = raw.execute(
-            f"SELECT {cols} FROM positions p JOIN (SELECT unit_id, max(at) AS m FROM positions"
-            " WHERE at < ? GROUP BY unit_id) q ON p.unit_id = q.unit_id AND p.at = q.m"
-            " ORDER BY p.unit_id, p.id", [as_utc(since).strftime(fmt)]).fetchall()
-        prows = _merge_positions(before, prows)
-    return log, _positions(prows)
+        prows += raw.execute(
+            f"SELECT {cols}, p.id FROM positions p JOIN (SELECT unit_id, max(at) AS m FROM positions"
+            " WHERE at < ? GROUP BY unit_id) q ON p.unit_id = q.unit_id AND p.at = q.m",
+            [as_utc(since).strftime(fmt)]).fetchall()
+    return log, _positions_sorted(prows)
+
+
+# One row per chunk of events (ids in (lo, hi], at most CHUNK of them), each column
+# aggregated into one value: numbers and times comma-joined text, kind, seat and operator
+# joined by 0x1f (a text holding that byte makes the count wrong: the rows are read
+# instead), the payloads (stored JSON texts) joined by 0x1f too, which no JSON text holds
+# raw (control characters are escaped in strings and not allowed outside them). No
+# row per event crosses into Python: the driver would make a tuple of eight objects per
+# row and release and take the GIL around each step, most of what reading the log cost.
+# The columns are aggregated over the same rows in one pass, so they line up; the rows
+# come in rowid order (checked: ids ascending) from a range of the primary key.
+_EVENT_CHUNK = (
+    "SELECT count(*), group_concat(id), group_concat(occurred_at), group_concat(kind, char(31)),"
+    " group_concat(ifnull(incident_id, 0)), group_concat(ifnull(unit_id, 0)),"
+    " group_concat(seat, char(31)), group_concat(operator, char(31)),"
+    " CAST(group_concat(ifnull(payload, 'null'), char(31)) AS BLOB)"
+    " FROM events WHERE id > ? AND id <= ?{where}")
+
+
+def _events_aggregated(raw: Any, after_id: int, until: str | None) -> LogColumns | None:
+    """The events after `after_id` (up to `until`, stored text) as columns, read a range of
+    ids at a time with _EVENT_CHUNK; None if a chunk does not line up as it should (then
+    the caller reads rows)."""
+    out = _Columns()
+    query = _EVENT_CHUNK.format(where=" AND occurred_at <= ?" if until is not None else "")
+    if until is None:
+        top = raw.execute("SELECT max(id) FROM events").fetchone()[0]
+    else:
+        top = raw.execute("SELECT max(id) FROM events WHERE occurred_at <= ?", [until]).fetchone()[0]
+    last = after_id
+    while top is not None and last < top:
+        lo = raw.execute("SELECT min(id) FROM events WHERE id > ?", [last]).fetchone()[0]
+        if lo is None:
+            break
+        hi = min(lo - 1 + CHUNK, top)  # (ids are integers: at most CHUNK in (lo - 1, hi])
+        args = [last, hi] + ([until] if until is not None else [])
+        last = hi
+        n, ids_t, at_t, kinds_t, incs_t, units_t, seats_t, ops_t, joined = raw.execute(query, args).fetchone()
+        if not n:
+            continue
+        ids, incs, units = _ints(ids_t, n), _ints(incs_t, n), _ints(units_t, n)
+        moments = at_t.split(",")
+        kinds, seats, ops = kinds_t.split("\x1f"), seats_t.split("\x1f"), ops_t.split("\x1f")
+        seps = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 31)
+        if (ids is None or incs is None or units is None or len(seps) != n - 1
+                or not len(moments) == len(kinds) == len(seats) == len(ops) == n
+                or (n > 1 and not bool((ids[1:] > ids[:-1]).all()))):
+            return None
+        lengths = np.diff(seps, prepend=-1, append=len(joined)) - 1  # each payload's, in bytes
+        out.add_columns(ids, moments, kinds, incs, units, seats, ops,
+                        joined.replace(b"\x1f", b","), lengths)
+    return out.columns()
+
+
+def _ints(text: str, n: int) -> np.ndarray | None:
+    """n comma-joined integers (as SQLite's group_concat writes them); None if not n."""
+    values = np.fromstring(text, dtype=np.int64, sep=",")
+    return values if len(values) == n else None
 
 
 def _core_events(after_id: int) -> Any:
@@ -198,6 +263,19 @@ class _Columns:
         self.operators += _shared(ops)
         self.payloads.add(raw)
 
+    def add_columns(self, ids: np.ndarray, moments: list[str], kinds: list[str], incs: np.ndarray,
+                    units: np.ndarray, seats: list[str], ops: list[str], joined: bytes,
+                    lengths: np.ndarray) -> None:
+        """A chunk read as columns (_events_aggregated): SQLite's times as text, the payloads
+        comma-joined with their lengths."""
+        when = _datetimes(moments)
+        self.arrays.append((ids, incs, units, _seconds(moments, when)))
+        self.at += when
+        self.kinds += _shared(kinds)
+        self.seats += _shared(seats)
+        self.operators += _shared(ops)
+        self.payloads.add_joined(joined, lengths)
+
     def columns(self) -> LogColumns:
         if not self.arrays:
             return LogColumns()
@@ -226,6 +304,22 @@ def _positions(rows: Sequence) -> PositionColumns:
     moments = _datetimes(at)
     return PositionColumns(np.array(units, dtype=np.int64), moments, np.array(lon, dtype=float),
                            np.array(lat, dtype=float), _seconds(at, moments))
+
+
+def _positions_sorted(rows: Sequence) -> PositionColumns:
+    """Rows (unit id, at, lon, lat, id) in any order as columns sorted by unit, then time,
+    then id (what ORDER BY unit_id, at, id gives: the stored times are one fixed-width
+    text format, so their text order is their time order)."""
+    if not rows:
+        return PositionColumns()
+    units, at, lon, lat, ids = zip(*rows)
+    n = len(units)
+    uid = np.fromiter(units, np.int64, n)
+    ts = _seconds(at, [] if isinstance(at[0], str) else _datetimes(at))
+    order = np.lexsort((np.fromiter(ids, np.int64, n), ts, uid))
+    at_sorted = list(map(at.__getitem__, order.tolist()))
+    return PositionColumns(uid[order], _datetimes(at_sorted), np.array(lon, dtype=float)[order],
+                           np.array(lat, dtype=float)[order], ts[order])
 
 
 def _seconds(raw: Sequence, moments: list[datetime]) -> np.ndarray:

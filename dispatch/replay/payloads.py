@@ -46,6 +46,20 @@ class Payloads:
         self._chunks.append(joined)
         self._ends.append(np.cumsum(np.fromiter(map(len, items), np.int64, n)) + np.arange(n))
 
+    def add_joined(self, joined: bytes, lengths: np.ndarray) -> None:
+        """A chunk already joined by commas (as `add` joins it), with each payload's length
+        in bytes."""
+        n = len(lengths)
+        if not n:
+            return
+        ends = np.cumsum(lengths, dtype=np.int64) + np.arange(n)
+        if int(ends[-1]) != len(joined):
+            raise ValueError("joined payloads do not match their lengths")
+        self._starts.append(self._n)
+        self._n += n
+        self._chunks.append(joined)
+        self._ends.append(ends)
+
     def raw(self, k: int) -> Any:
         """The k-th payload as read."""
         if not 0 <= k < self._n:

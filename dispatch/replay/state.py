@@ -10,13 +10,14 @@ those closed before it but reopened after it (their earlier events are read apar
 log_read.read_reopened_before); the state at any instant from `since` on equals the
 whole log's.
 
-Loading costs what the fold must: the events are read as compact columns (log_read: ids,
-times and incident/unit ids in numpy arrays, payloads kept as their stored JSON and
-decoded a chunk at a time while folding; no tuple per event, no list of event positions
-per incident or unit: those are found by one argsort of the id column when a timeline
-asks), each incident state becomes its IncidentView as it is folded (so showing an
-instant builds no incident object), and a unit's snapshot is made the first time it is
-shown (replay.unit_table).
+Loading costs what the fold must: the events are read as compact columns (log_read: on
+SQLite one aggregated row per chunk of events, not one per event; ids, times and
+incident/unit ids in numpy arrays, payloads kept as their stored JSON and decoded a
+chunk at a time while folding, and not again for the checkpoints' last events; no
+tuple per event, no list of event positions per incident or unit: those are found by one
+argsort of the id column when a timeline asks), each incident state becomes its
+IncidentView as it is folded (so showing an instant builds no incident object), and a
+unit's snapshot is made the first time it is shown (replay.unit_table).
 
 Unit positions come from the append-only `positions` table and are interpolated
 linearly between two recorded fixes (unless they are more than `max_gap_s` apart:
@@ -24,10 +25,14 @@ then the unit stays at its last fix, as a parked unit does).
 """
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
+from math import inf
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import gc
@@ -53,18 +58,33 @@ from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import UnitRow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_received, _views, _seeded, _closed_at = (attrgetter("received"), attrgetter("views"), attrgetter("seeded"),
+                                          attrgetter("closed_at"))
+_last_view, _closed_key = itemgetter(-1), itemgetter("closed_at")
+
+
+def _member(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """np.isin(values, known) for ids: one lookup table when the ids are small enough."""
+    if not len(values) or not len(known):
+        return np.zeros(len(values), dtype=bool)
+    lo, hi = min(int(values.min()), int(known.min())), max(int(values.max()), int(known.max()))
+    if lo < 0 or hi > 8 * (len(values) + len(known)) + 4096:
+        return np.isin(values, known)
+    table = np.zeros(hi + 1, dtype=bool)
+    table[known] = True
+    return table[values]
 
 
 def _ts(value: datetime) -> float:
     return (value - _EPOCH).total_seconds()
 
 
-@dataclass
+@dataclass(slots=True)
 class _IncidentTrack:
     """The states of one incident after each of its events (times ascending)."""
 
     received: float = 0.0                       # epoch seconds of its call
-    times: list[float] = field(default_factory=list)
+    times: array = field(default_factory=partial(array, "d"))  # (C doubles: no float object each)
     views: list[IncidentView] = field(default_factory=list)  # the state after each step
     seeded: tuple = ()  # its events before a checkpoint (_seed_closed)
 
@@ -73,7 +93,7 @@ class _IncidentTrack:
 class _UnitTrack:
     row: dict                                   # static attributes from the units table
     initial: tuple = (UnitStatus.AVAILABLE, None, None)
-    times: list[float] = field(default_factory=list)
+    times: array = field(default_factory=partial(array, "d"))  # (C doubles: no float object each)
     states: list[tuple] = field(default_factory=list)  # (status, since, incident_id)
     pos_t: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_lon: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -119,9 +139,10 @@ class ReplayIndex:
 
     def __init__(self, units: dict[int, _UnitTrack], incidents: dict[int, _IncidentTrack],
                  max_gap_s: float = 300.0, since: datetime | None = None, log: LogColumns = LogColumns(),
-                 reopened: bool = False) -> None:
+                 reopened: bool = False, states: dict[int, dict] | None = None) -> None:
         """`log`: the events folded into the tracks; `reopened`: whether any incident was
-        reopened."""
+        reopened; `states`: the fold's last state of each incident, if at hand (the same
+        values as its last view: read where the fold left them)."""
         self._units = units
         self._log = log
         self._grouped: dict[str, _Grouped] = {}  # event positions per incident / unit, made when asked
@@ -129,12 +150,13 @@ class ReplayIndex:
         self._incidents = incidents
         self.max_gap_s = max_gap_s
         ids = sorted(incidents)
+        tracks = list(map(incidents.__getitem__, ids))
         self._inc_ids = np.array(ids, dtype=np.int64)
-        self._recv = np.array([incidents[i].received for i in ids], dtype=float)
-        closes = []
-        for i in ids:
-            closed_at = incidents[i].views[-1].closed_at
-            closes.append(_ts(closed_at) if closed_at is not None else np.inf)
+        self._recv = np.fromiter(map(_received, tracks), dtype=float, count=len(tracks))
+        last = (map(_closed_key, map(states.__getitem__, ids)) if states is not None
+                else map(_closed_at, map(_last_view, map(_views, tracks))))
+        closes = [inf if c is None else c.timestamp() if c.tzinfo is not None else _ts(c)  # (= _ts(c))
+                  for c in last]
         self._close = np.array(closes, dtype=float)
         # a reopened incident was closed for a while before its last close: filter by status
         self._reopened = reopened
@@ -153,11 +175,11 @@ class ReplayIndex:
         self.end = datetime.fromtimestamp(max(times), timezone.utc) if times else None
         # the events of these incidents and units (those of incidents not here are not)
         known = np.fromiter(incidents, np.int64, len(incidents))
-        unit_only = (log.incident_ids == 0) & np.isin(log.unit_ids, np.fromiter(units, np.int64, len(units)))
-        self.event_count = (int(np.isin(log.incident_ids, known).sum()) + int(unit_only.sum())
-                            + sum(len(t.seeded) for t in incidents.values()))
+        unit_only = (log.incident_ids == 0) & _member(log.unit_ids, np.fromiter(units, np.int64, len(units)))
+        seeded = sum(map(len, map(_seeded, incidents.values())))
+        self.event_count = int(_member(log.incident_ids, known).sum()) + int(unit_only.sum()) + seeded
         self.position_count = sum(len(u.pos_t) for u in units.values())
-        self.folded_count = len(log) + sum(len(t.seeded) for t in incidents.values())  # events read and folded
+        self.folded_count = len(log) + seeded  # events read and folded
         self.incident_count = len(incidents)
         self.checkpoints: list[Checkpoint] = []  # taken while folding (see load)
         self.resumed_from: Checkpoint | None = None
@@ -165,9 +187,10 @@ class ReplayIndex:
                                 max_gap_s)
         # units whose unit.created is in this index: not shown before it
         self._born = {}
-        seen, first = np.unique(log.unit_ids, return_index=True)  # each unit's first event
+        with_unit = np.flatnonzero(log.unit_ids)  # (most events are an incident's alone)
+        seen, first = np.unique(log.unit_ids[with_unit], return_index=True)  # each unit's first event
         kinds = log.kinds
-        for uid, k in zip(seen.tolist(), first.tolist()):
+        for uid, k in zip(seen.tolist(), with_unit[first].tolist()):
             u = units.get(uid)
             if u is not None and u.times and kinds[k] == ev.UNIT_CREATED:
                 self._born[uid] = u.times[0]
@@ -247,13 +270,16 @@ class ReplayIndex:
         get_unit, get_state = units.get, states.get
         new, set_dict, view_cls = object.__new__, object.__setattr__, IncidentView  # fold.incident_view, inlined
         seats, operators = log.seats, log.operators
+        recent: list[tuple[int, int, list[dict]]] = []  # this chunk and the one before, decoded
         for start, end, payloads in log.payloads.chunks():  # decoded a chunk at a time, folded while in cache
+            if record:
+                recent = [*recent[-1:], (start, end, payloads)]
             for k, at, t, kind, incident_id, unit_id, payload in zip(
                     range(start, end), log.at[start:end], log.ts[start:end].tolist(), log.kinds[start:end],
                     log.incident_ids[start:end].tolist(), log.unit_ids[start:end].tolist(), payloads):
                 if t >= next_cp:
                     if done + k:  # everything folded so far happened before this whole hour
-                        last = _last_events(by_incident, log, k, open_ids, last_of)
+                        last = _last_events(by_incident, log, k, open_ids, last_of, recent)
                         taken.append(take(float(np.floor(t / EVERY_S) * EVERY_S),
                                           int(log.ids[k - 1]) if k else last_id, done + k, incidents, states,
                                           last, open_ids, units))
@@ -301,7 +327,7 @@ class ReplayIndex:
                             u.times.append(t)
                             ustates.append(nxt)
         _attach_positions(units, positions)
-        index = cls(units, incidents, max_gap_s, since, log=log, reopened=any_reopened)
+        index = cls(units, incidents, max_gap_s, since, log=log, reopened=any_reopened, states=states)
         index.checkpoints = taken
         index.resumed_from = resume
         return index
@@ -453,14 +479,27 @@ class _Grouped:
 
 
 def _last_events(grouped: _Grouped | None, log: LogColumns, k: int, open_ids: set[int],
-                 last_of: dict[int, tuple]) -> dict[int, tuple]:
+                 last_of: dict[int, tuple], recent: Sequence[tuple[int, int, list[dict]]] = ()) -> dict[int, tuple]:
     """Each open incident's last event folded before position k: from the log, or (none
-    folded since the checkpoint it was restored from, or seeded) the one recorded then."""
+    folded since the checkpoint it was restored from, or seeded) the one recorded then.
+    `recent`: chunks of payloads already decoded (start, end, dicts), used rather than
+    decoding those payloads again (most open incidents' last events are that recent)."""
     if grouped is None or not open_ids:
         return {}
     ids = sorted(open_ids)
     found = grouped.last_before(np.array(ids, dtype=np.int64), k).tolist()
-    return {i: log.event(p) if p >= 0 else last_of[i] for i, p in zip(ids, found)}
+    out = {}
+    for i, p in zip(ids, found):
+        if p < 0:
+            out[i] = last_of[i]
+            continue
+        for start, end, dicts in recent:
+            if start <= p < end:
+                out[i] = log.event(p, dicts[p - start])
+                break
+        else:
+            out[i] = log.event(p)
+    return out
 
 
 def _seed_closed(seed: Sequence[tuple], incidents: dict[int, _IncidentTrack], states: dict[int, dict],

@@ -16,6 +16,7 @@ from itertools import chain
 import numpy as np
 
 from dispatch.domain.units import UnitSnapshot
+from dispatch.replay.incident_table import _flat_times
 
 
 _FIELDS = ("id", "callsign", "kind", "status", "lon", "lat", "position_at", "home_lon", "home_lat",
@@ -60,7 +61,7 @@ class UnitTable:
         p_len = [len(u.pos_t) for u in tr]
         rows = self.base  # rank * scale
         self.states: list = list(chain.from_iterable(u.states for u in tr))
-        s_t = np.fromiter(chain.from_iterable(u.times for u in tr), dtype=np.float64, count=sum(s_len))
+        s_t = _flat_times([u.times for u in tr], sum(s_len))
         self.skey = np.repeat(rows, s_len) + (s_t - t0)
         self.soff = _starts(s_len)
         self.pt = np.concatenate([u.pos_t for u in tr]).astype(np.float64) if tr else np.empty(0)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from datetime import datetime, timezone
 
 import numpy as np
 
+from dispatch.replay import log_read
 from dispatch.replay.log_read import _positions
 from dispatch.replay.payloads import decode_many as _payloads
 from dispatch.replay.state import _attach_positions, _UnitTrack
@@ -37,3 +39,69 @@ def test_positions_are_columns_and_each_unit_gets_its_own_run():
     assert len(units[9].pos_t) == 0 and isinstance(units[9].pos_t, np.ndarray)
     _attach_positions(units, _positions([]))  # nothing recorded: nothing changes
     assert len(units[1].pos_t) == 2
+
+
+def _log_db(rows: list[tuple]) -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, occurred_at DATETIME NOT NULL, kind VARCHAR(40) NOT NULL,"
+               " incident_id INTEGER, unit_id INTEGER, seat VARCHAR(64) NOT NULL, operator VARCHAR(64) NOT NULL,"
+               " payload JSON NOT NULL)")
+    db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return db
+
+
+def _same_columns(a, b) -> None:
+    assert len(a) == len(b)
+    for name in ("ids", "incident_ids", "unit_ids", "ts"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    for name in ("at", "kinds", "seats", "operators"):
+        assert getattr(a, name) == getattr(b, name), name
+    assert [a.payloads.raw(k) for k in range(len(a))] == [b.payloads.raw(k) for k in range(len(b))]
+    assert [a.event(k) for k in range(len(a))] == [b.event(k) for k in range(len(b))]
+    decoded = [d for _, _, dicts in a.payloads.chunks() for d in dicts]
+    assert decoded == [d for _, _, dicts in b.payloads.chunks() for d in dicts]
+
+
+def test_the_log_read_as_aggregated_chunks_equals_the_rows(monkeypatch):
+    """SQLite's fast path (one aggregated row per chunk of ids) gives the very columns the
+    rows give: sparse ids, no incident or unit, text with commas, quotes and control
+    characters, NaN and null payloads, `until` and the ids after a checkpoint."""
+    monkeypatch.setattr(log_read, "CHUNK", 3)
+    texts = [{"to": "en_route", "note": "a, b; [c]"}, {"caller_name": "王\u001f五", "q": "\"x\""}, {}, None]
+    rows = []
+    for k, eid in enumerate([1, 2, 3, 7, 8, 20, 21, 22, 23, 50, 51, 1000]):
+        payload = json.dumps({"eta_s": float("nan")}) if k == 4 else json.dumps(texts[k % len(texts)])
+        rows.append((eid, f"2026-11-02 00:{k:02d}:0{k % 10}.{k * 1000:06d}", ["call.received", "unit.status"][k % 2],
+                     None if k % 3 == 0 else 100 + k, None if k % 2 == 0 else 5, "席位,01" if k % 4 else '席"位', "" if k == 5 else "操作员",
+                     payload))
+    db = _log_db(rows)
+    plain = "SELECT " + log_read._EVENT_COLUMNS + " FROM events WHERE id > ? {} ORDER BY id"
+    for after, until in ((0, None), (3, None), (0, "2026-11-02 00:07:07.007000"), (22, "2026-11-02 00:10:00"),
+                         (1000, None)):
+        fast = log_read._events_aggregated(db, after, until)
+        assert fast is not None
+        args = [after] + ([until] if until else [])
+        slow = log_read._events(db.execute(plain.format("AND occurred_at <= ?" if until else ""), args).fetchall())
+        _same_columns(fast, slow)
+        assert len(fast) == len(slow) and (len(fast) > 0) == (after < 1000)
+    every = log_read._events_aggregated(db, 0, None)
+    assert every is not None and math.isnan(every.payload(4)["eta_s"]) and every.payload(3) == {}
+
+
+def test_a_text_holding_the_separator_raw_is_read_row_by_row():
+    for seat, payload in (("s", '{"a": "x\x1fy"}'), ("席\x1f位", '{"a": 1}')):
+        db = _log_db([(1, "2026-11-02 00:00:00.000000", "incident.noted", 1, None, "s", "o", '{"a": 1}'),
+                      (2, "2026-11-02 00:00:01.000000", "incident.noted", 1, None, seat, "o", payload)])
+        assert log_read._events_aggregated(db, 0, None) is None  # the caller then reads the rows
+
+
+def test_positions_in_table_order_are_sorted_by_unit_time_and_id():
+    rows = [(5, "2026-11-02 00:00:10.000000", 121.5, 31.5, 4), (1, "2026-11-02 00:00:30.250000", 121.2, 31.2, 2),
+            (1, "2026-11-02 00:00:00.000000", 121.1, 31.1, 3), (1, "2026-11-02 00:00:00.000000", 121.0, 31.0, 1)]
+    cols = log_read._positions_sorted(rows)
+    ordered = sorted(rows, key=lambda r: (r[0], r[1], r[4]))
+    expect = _positions([r[:4] for r in ordered])
+    for name in ("unit_ids", "lon", "lat", "ts"):
+        assert np.array_equal(getattr(cols, name), getattr(expect, name)), name
+    assert cols.at == expect.at and cols.lon.tolist() == [121.0, 121.1, 121.2, 121.5]
+    assert len(log_read._positions_sorted([])) == 0
