@@ -68,6 +68,27 @@ def parse_transfers(text: str, today: str) -> list[dict]:
     return out
 
 
+def account_lines(accounts) -> str:  # noqa: ANN001 (fraud.Account)
+    """The panel's lines of recorded accounts, as parse_accounts reads them back."""
+    return "\n".join(" ".join(x for x in (a.account, a.bank, a.holder) if x) for a in accounts)
+
+
+def yuan_text(amount: float) -> str:
+    """An amount as typed back into the panel: no exponent, no thousands separator."""
+    return f"{amount:.0f}" if amount == int(amount) else f"{amount:.2f}"
+
+
+def transfer_lines(transfers, tz: str) -> str:  # noqa: ANN001 (fraud.Transfer)
+    """The panel's lines of recorded transfers (local time, full date), as parse_transfers
+    reads them back."""
+    out = []
+    for t in transfers:
+        at = t.at.astimezone(ZoneInfo(tz))
+        when = at.strftime("%Y-%m-%d %H:%M:%S" if at.second else "%Y-%m-%d %H:%M")
+        out.append(" ".join(x for x in (yuan_text(t.amount), when, t.to_account) if x))
+    return "\n".join(out)
+
+
 def timer_text(seconds: float) -> str:
     seconds = int(max(0, seconds))
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
@@ -150,6 +171,7 @@ class FraudPanel(QDialog):
         self._tick.timeout.connect(self.tick)
         self._tick.start(1000)
         self.refresh()
+        self._fill_from_case()
         self.victims.setFocus()
 
     # ---- display -----------------------------------------------------------------
@@ -176,6 +198,26 @@ class FraudPanel(QDialog):
         colour = RED if late else GREEN
         self.timer_label.setStyleSheet(f"font-size:48px; font-weight:bold; color:{colour}")
         self.timer_label.setToolTip("接警至申请发出" if c.requested_at else "接警以来")
+
+    def _fill_from_case(self) -> None:
+        """A panel opened again shows what the case already holds (a new 登记 replaces the
+        last one whole: fields left blank would drop the accounts and transfers recorded
+        before), and counts it as saved."""
+        c = self.case
+        if c is None:
+            return
+        self.victims.setPlainText(account_lines(c.victim_accounts))
+        self.frauds.setPlainText(account_lines(c.fraud_accounts))
+        self.transfers.setPlainText(transfer_lines(c.transfers, self.tz))
+        self.note.setText(c.result_note or c.record_note)
+        self.reference.setText(c.reference)
+        if c.method:
+            self.method.setCurrentIndex(max(0, self.method.findData(c.method)))
+        if c.outcome:
+            self.outcome.setCurrentText(c.outcome)
+        if c.amount_stopped is not None:
+            self.amount_stopped.setText(yuan_text(c.amount_stopped))
+        self._mark_saved(*self._fields)
 
     # ---- what is typed but not saved ------------------------------------------------
     @staticmethod

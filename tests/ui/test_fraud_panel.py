@@ -110,3 +110,40 @@ def test_referral_list_overdue_and_follow_up(qtbot, app, clock):
     w.table.clearSelection()
     w.table.setCurrentCell(-1, -1)
     assert not w.follow_up_selected() and "请先在列表中选择" in w.error.text()
+
+
+def test_reopened_panel_shows_the_case_and_adds_to_it(qtbot, app, clock):
+    """Opened again, the panel shows what was recorded (a new 登记 replaces the last one
+    whole: blank fields would have dropped the earlier accounts), counts it as saved
+    (Esc closes at once), and a line added to it keeps the rest in the case."""
+    iid = app.services.open_call("13900000022", "李明").incident_id
+    app.services.categorise(iid, "telecom_fraud")
+    first = FraudPanel(app, iid)
+    qtbot.addWidget(first)
+    first.victims.setPlainText("6222021234567890123 工商银行 王芳")
+    first.frauds.setPlainText("6217000011112222333 建设银行")
+    first.transfers.setPlainText("30000 2026-11-23 11:40 6217000011112222333\n1234567.5 2026-11-23 11:41:30")
+    first.note.setText("对方自称客服")
+    assert first.record() and first.error.text() == ""
+    first.reference.setText("FZ-90")
+    first.method.setCurrentIndex(first.method.findData("phone"))
+    assert first.request_sent()
+    first.close()
+
+    again = FraudPanel(app, iid)
+    qtbot.addWidget(again)
+    assert again.victims.toPlainText() == "6222021234567890123 工商银行 王芳"
+    assert again.frauds.toPlainText() == "6217000011112222333 建设银行"
+    assert again.transfers.toPlainText() == ("30000 2026-11-23 11:40 6217000011112222333\n"
+                                             "1234567.50 2026-11-23 11:41:30")
+    assert again.note.text() == "对方自称客服" and again.reference.text() == "FZ-90"
+    assert again.method.currentData() == "phone" and again.unsaved() == []
+    again.frauds.appendPlainText("6217000099998888777 农业银行")
+    assert again.unsaved() == ["嫌疑人账户"]
+    assert again.record() and again.error.text() == ""
+    case = again.case
+    assert case is not None
+    assert [a.account for a in case.victim_accounts] == ["6222021234567890123"]
+    assert [a.account for a in case.fraud_accounts] == ["6217000011112222333", "6217000099998888777"]
+    assert [t.amount for t in case.transfers] == [30000.0, 1234567.5]
+    assert case.total_amount == 1264567.5
