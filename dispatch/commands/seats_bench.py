@@ -19,7 +19,10 @@ never delivered, summed over the followers. `double_dispatch`: a unit with two o
 assignments at once, in the log (dispatched again before it was released) or in the
 assignments table at the end. `fold_equal`: the fold of the log equals the projections. `seat_cpu_ms_per_call`: the
 CPU time of the seat processes (service calls and followers) per service call, a figure
-that a busy machine disturbs less than the latencies. On PostgreSQL, `lock_wait_*` and
+that a busy machine disturbs less than the latencies (`service_calls` of them;
+`calls` counts the seats' cycles through a call). `pg_cpu_ms_per_call`: the same for the
+PostgreSQL backends of the seats, when the server runs on this machine (read from /proc).
+On PostgreSQL, `lock_wait_*` and
 `lock_hold_*`: per action, the time its append-lock statement took (the queue) and the
 time from the lock to the end of its commit (what the others queue for).
 
@@ -113,7 +116,8 @@ def _database(url: str | None, scratch: Path) -> Iterator[tuple[str, str]]:
     except DBAPIError as exc:
         raise DispatchError(describe_db_error(exc)) from None
     try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}", "postgresql"
+        yield (f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+               f"&application_name={schema}"), "postgresql"  # the name finds the bench's backends
     finally:
         try:
             with admin.begin() as c:
@@ -149,10 +153,12 @@ def _bench(db_url: str, scratch: Path, seats: int, seconds: int, pace_ms: int = 
                 _expect(p, k, "ready", 300)
             _note(f"{seats} 个席位就绪，运行 {seconds} 秒…")
             t0 = time.monotonic() + 0.3
+            server = _ServerCpu(app)
             for p in procs:
                 _send(p, f"go {t0!r} {t0 + seconds!r}")
             for k, p in enumerate(procs):
                 _expect(p, k, "written", seconds + 120 + 25 * pace_ms / 1000)
+            server_cpu_s = server.used_s()
             with app.session() as s:
                 last = eventlog.last_id(s)
             for p in procs:
@@ -167,9 +173,45 @@ def _bench(db_url: str, scratch: Path, seats: int, seconds: int, pace_ms: int = 
                     p.wait()
         _note("校验日志与投影…")
         results = [json.loads((scratch / f"seat{k}.json").read_text()) for k in range(seats)]
-        return _figures(app, results, base, t0, seats)
+        figures = _figures(app, results, base, t0, seats)
+        if server_cpu_s is not None:
+            figures["pg_cpu_ms_per_call"] = round(1000 * server_cpu_s / max(figures["service_calls"], 1), 2)
+        return figures
     finally:
         app.engine.dispose()
+
+
+class _ServerCpu:
+    """PostgreSQL on this machine: the CPU time of the bench's server backends (the seats'
+    pooled connections and listeners, found by the application_name the bench gives its
+    URL) from the start of the run, read from /proc; None when they cannot be read (a
+    remote server). A backend that connects and ends within the run is not counted."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self._app = app
+        self._start = self._sample()
+
+    def _sample(self) -> dict[int, float] | None:
+        from sqlalchemy import text
+        if self._app.engine.dialect.name != "postgresql":
+            return None
+        with self._app.store.read_connection() as c:
+            pids = c.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                  "current_setting('application_name') AND pid <> pg_backend_pid()")).scalars().all()
+        tick, used = os.sysconf("SC_CLK_TCK"), {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return used or None
+
+    def used_s(self) -> float | None:
+        end = self._sample()
+        if self._start is None or end is None:
+            return None
+        return sum(t - self._start.get(pid, 0.0) for pid, t in end.items())
 
 
 def _start_seats(n: int, common: dict, scratch: Path) -> list[subprocess.Popen]:
@@ -238,7 +280,8 @@ def _figures(app, results: list[dict], base: int, t0: float, seats: int) -> dict
             "visible_p95_ms": _quantile_ms(visible, 0.95), "fold_equal": _fold_equal(app),
             "visible_p50_ms": _quantile_ms(visible, 0.5), "visible_n": len(visible),
             "delivered_twice": sum(r["twice"] for r in results),
-            "calls": sum(r["cycles"] for r in results), "refused": sum(r["refused"] for r in results),
+            "calls": sum(r["cycles"] for r in results), "service_calls": len(durations),
+            "refused": sum(r["refused"] for r in results),
             "errors": sum(len(r["errors"]) for r in results),
             "p95_ms_by_service": {k: _quantile_ms(v, 0.95) for k, v in sorted(by_service.items())},
             "seat_cpu_ms_per_call": round(1000 * sum(r["cpu_s"] for r in results) / max(len(durations), 1), 2),

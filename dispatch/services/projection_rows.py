@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
+import orjson
+from sqlalchemy import JSON, Column, DateTime, Float, Integer, String, Table, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -19,7 +21,9 @@ from dispatch.domain.evolve import (ASSIGNMENT_FIELDS, INCIDENT_FIELDS, Assignme
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import UnitStatus
 from dispatch.services.context import Context, append_event
+from dispatch.store.db import ROWS_AT_COMMIT, VERSIONS_SEEN
 from dispatch.store.eventlog import as_utc
+from dispatch.store.hashchain import GUARDED, GuardedWrites
 from dispatch.store.schema import AssignmentRow, IncidentRow, UnitRow
 
 _ROW_FIELDS = tuple(f for f in INCIDENT_FIELDS if f not in ("id", "version", "assignments"))
@@ -98,22 +102,29 @@ def unit_facts(row: UnitRow) -> UnitFacts:
 def record(ctx: Context, s: Session, now: datetime, drafts: Iterable[Draft],
            incidents: Iterable[IncidentProjection] = (), units: Iterable[UnitRow] = ()) -> list[int]:
     """Append the drafts (at `now`) and evolve the incidents and units they name; returns
-    the event ids."""
+    the event ids. The rows are written through the ORM (one version-checked UPDATE per
+    event that changes an incident), or, in a lock_late PostgreSQL transaction
+    (store.db.ROWS_AT_COMMIT), once each at the commit with the events (_write_at_commit):
+    such an action reads nothing after its record()."""
     incs = {p.row.id: p for p in incidents}
     unit_rows = {u.id: u for u in units}
     unit_states: dict[int, UnitState] = {uid: (UnitStatus(u.status), _utc(u.status_since), u.incident_id)
                    for uid, u in unit_rows.items()}
+    at_commit = bool(s.info.get(ROWS_AT_COMMIT))
     ids = []
     for d in drafts:
         ids.append(append_event(ctx, s, d.kind, d.incident_id, d.unit_id, d.payload, at=now))
         p = incs.get(d.incident_id) if d.incident_id is not None else None
-        if p is not None and evolve_incident(p.state, d.kind, now, d.unit_id, d.payload):
+        if p is not None and evolve_incident(p.state, d.kind, now, d.unit_id, d.payload) and not at_commit:
             p.write(s)  # one UPDATE (one version step) per event that changes the incident
             s.flush()
         if d.unit_id in unit_states:
             nxt = evolve_unit(unit_states[d.unit_id], d.kind, now, d.incident_id, d.payload)
             if nxt is not None:
                 unit_states[d.unit_id] = nxt
+    if at_commit:
+        _write_at_commit(s, incs.values(), unit_rows, unit_states)
+        return ids
     for uid, (status, since, inc) in unit_states.items():
         row = unit_rows[uid]
         if row.status != status.value:
@@ -123,6 +134,96 @@ def record(ctx: Context, s: Session, now: datetime, drafts: Iterable[Draft],
         if row.incident_id != inc:
             row.incident_id = inc
     return ids
+
+
+def _pg_type(column: Column[Any]) -> str:
+    """The json_to_recordset type of a projection column."""
+    kind = column.type
+    if isinstance(kind, DateTime):
+        return "timestamptz"
+    if isinstance(kind, JSON):
+        return "json"
+    if isinstance(kind, Float):
+        return "float8"
+    if isinstance(kind, Integer):
+        return "integer"
+    if isinstance(kind, String):  # Text as well
+        return "text"
+    raise TypeError(f"no recordset type for {column}")
+
+
+def _recordset(table: Table, names: Iterable[str], param: str) -> str:
+    cols = ", ".join(f"{n} {_pg_type(table.c[n])}" for n in names)
+    return f"json_to_recordset(%({param})s::json) AS r({cols})"
+
+
+_INCIDENTS: Table = IncidentRow.__table__  # type: ignore[assignment]
+_UNITS: Table = UnitRow.__table__  # type: ignore[assignment]
+_ASSIGNMENTS: Table = AssignmentRow.__table__  # type: ignore[assignment]
+_ASSIGNMENT_COLUMNS = ("incident_id",) + tuple(f for f in ASSIGNMENT_FIELDS if f != "callsign")
+_UNIT_COLUMNS = ("status", "status_since", "incident_id")
+# The projection rows of a lock_late action, sent with its events (store.hashchain.GuardedWrites):
+# incidents and units version-checked (the guard: each found its row at the version read),
+# assignments updated by id or inserted. Fixed text: the rows travel as JSON arrays.
+_ROWS_AT_COMMIT = (
+    f"incidents_written AS (UPDATE incidents AS t SET version = r.next_version, "
+    f"{', '.join(f'{f} = r.{f}' for f in _ROW_FIELDS)} "
+    f"FROM {_recordset(_INCIDENTS, ('id', 'version', *_ROW_FIELDS), 'incidents')[:-1]}, next_version integer) "
+    f"WHERE t.id = r.id AND t.version = r.version RETURNING t.id), "
+    f"units_written AS (UPDATE units AS t SET version = t.version + 1, "
+    f"{', '.join(f'{f} = r.{f}' for f in _UNIT_COLUMNS)} "
+    f"FROM {_recordset(_UNITS, ('id', 'version', *_UNIT_COLUMNS), 'units')} "
+    f"WHERE t.id = r.id AND t.version = r.version RETURNING t.id), "
+    f"assignments_written AS (UPDATE assignments AS t SET "
+    f"{', '.join(f'{f} = r.{f}' for f in _ASSIGNMENT_COLUMNS)} "
+    f"FROM {_recordset(_ASSIGNMENTS, ('id', *_ASSIGNMENT_COLUMNS), 'assignments')} WHERE t.id = r.id), "
+    f"assignments_added AS (INSERT INTO assignments ({', '.join(_ASSIGNMENT_COLUMNS)}) "
+    f"SELECT {', '.join(_ASSIGNMENT_COLUMNS)} FROM {_recordset(_ASSIGNMENTS, _ASSIGNMENT_COLUMNS, 'new_assignments')})")
+_ROWS_FOUND = ("(SELECT count(*) FROM incidents_written) = %(incidents_n)s"
+               " AND (SELECT count(*) FROM units_written) = %(units_n)s")
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC | orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def _write_at_commit(s: Session, incidents: Iterable[IncidentProjection], unit_rows: dict[int, UnitRow],
+                     unit_states: dict[int, UnitState]) -> None:
+    """Queue the rows the action changed, to be written with its events at the commit;
+    the versions read are noted for a refusal naming who moved a row (store.db.VERSIONS_SEEN)."""
+    if s.info.get(GUARDED) is not None:
+        raise RuntimeError("record() twice in one lock_late transaction")
+    seen = s.info.setdefault(VERSIONS_SEEN, {})
+    incident_rows, assignments, added = [], [], []
+    for p in incidents:
+        state, row = p.state, p.row
+        if state["version"] == row.version:
+            continue
+        seen.setdefault((IncidentRow, row.id), row.version)
+        incident_rows.append({"id": row.id, "version": row.version, "next_version": state["version"],
+                              **{f: state[f] for f in _ROW_FIELDS}, "status": state["status"].value})
+        for i, a in enumerate(state["assignments"]):
+            values = {f: getattr(a, f) for f in _ASSIGNMENT_COLUMNS if f != "incident_id"}
+            values["incident_id"] = row.id
+            if i >= len(p.rows):
+                added.append(values)
+            elif any(_differs(getattr(p.rows[i], f), v) for f, v in values.items()):
+                assignments.append({"id": p.rows[i].id, **values})
+    units = []
+    for uid, (status, since, inc) in unit_states.items():
+        unit = unit_rows[uid]
+        since = since if since is not None else _utc(unit.status_since)
+        if (unit.status, _utc(unit.status_since), unit.incident_id) != (status.value, since, inc):
+            seen.setdefault((UnitRow, uid), unit.version)
+            units.append({"id": uid, "version": unit.version, "status": status.value, "status_since": since,
+                          "incident_id": inc})
+    s.info[GUARDED] = GuardedWrites(_ROWS_AT_COMMIT, _ROWS_FOUND, {
+        "incidents": _json(incident_rows), "units": _json(units), "assignments": _json(assignments),
+        "new_assignments": _json(added), "incidents_n": len(incident_rows), "units_n": len(units)})
+
+
+def _differs(current: object, value: object) -> bool:
+    return (as_utc(current) if isinstance(current, datetime) else current) != value
 
 
 def new_incident_row(state: IncidentState) -> IncidentRow:

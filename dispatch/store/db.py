@@ -45,13 +45,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import ConcurrentChange, DispatchError, StoreUnavailable
-from dispatch.store.hashchain import LOCKED_ANCHOR, lock_anchor
+from dispatch.store.hashchain import LOCKED_ANCHOR, is_guard_failure, lock_anchor
 from dispatch.store.schema import EventRow, IncidentRow, PositionRow, UnitRow
 
 APPEND_ONLY = (EventRow, PositionRow)
 Versioned = type[IncidentRow] | type[UnitRow]
 VERSIONED: dict[Versioned, tuple[str, Any]] = {IncidentRow: ("警情", EventRow.incident_id), UnitRow: ("警力", EventRow.unit_id)}
 VERSIONS_SEEN = "versions_seen"  # session.info key: {(row class, id): version the flush expected}
+ROWS_AT_COMMIT = "rows_at_commit"  # session.info: a lock_late PostgreSQL transaction (see Store.transaction)
 QUIET_KINDS = (ev.UNIT_RECOMMENDED, ev.CALLBACK_DONE, ev.INCIDENT_LINKED)  # bump no version
 STALE = "该记录已被其他席位修改，请刷新后重试"
 
@@ -229,9 +230,14 @@ class Store:
         BEGIN IMMEDIATE), so the instant the action reads in the block follows the log
         order; otherwise it begins deferred and locks at its first append, if any.
         With `lock_late` as well, PostgreSQL takes the lock at the action's instant, after
-        its reads (module docstring); a version check failing there raises `Raced`."""
+        its reads (module docstring); a version check failing there raises `Raced`. Such a
+        transaction is marked ROWS_AT_COMMIT: its projection rows may be written with its
+        events in one statement at the commit (services.projection_rows.record, through
+        store.hashchain.GuardedWrites), whose failed version guard also raises `Raced`."""
         session = (self._writer if appends else self._factory)()
         late = appends and lock_late and self.engine.dialect.name == "postgresql"
+        if late:
+            session.info[ROWS_AT_COMMIT] = True
         try:
             if appends:
                 session.connection()  # BEGIN IMMEDIATE on SQLite now, not at the first query
@@ -246,6 +252,8 @@ class Store:
         except (OperationalError, DBAPIError) as exc:
             seen = dict(session.info.get(VERSIONS_SEEN) or {})
             session.rollback()
+            if late and is_guard_failure(exc):
+                raise Raced(self, seen) from None
             if getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT:
                 raise self.stale_refusal(seen) from None
             raise StoreUnavailable(describe_db_error(exc)) from None

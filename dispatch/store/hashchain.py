@@ -23,9 +23,11 @@ newest).
 In a Session the events of a transaction are sent at its commit (add_pending), in one
 statement with the anchor and, on PostgreSQL, the followers' notification (a fixed SQL text
 with the rows as one JSON parameter: nothing to build or compile per action); the lock is
-held from the anchor read to the commit, so the chain cannot move meanwhile. An ORM read
-in the same transaction (Session.execute/scalars/get) sends them first, so the
-transaction reads its own events.
+held from the anchor read to the commit, so the chain cannot move meanwhile. When nothing
+else is left to flush, that statement and the COMMIT go in one round trip (a psycopg
+pipeline). A lock_late action's projection rows ride in the same statement, guarded by
+their version checks (GuardedWrites). An ORM read in the same transaction
+(Session.execute/scalars/get) sends the events first, so the transaction reads its own events.
 """
 from __future__ import annotations
 
@@ -133,7 +135,11 @@ def seal(conn: Connection | Session, rows: list[dict]) -> None:
     and written once, just before the commit (with the events and the followers'
     notification): the lock is held until the commit, so nobody else can move it meanwhile."""
     if isinstance(conn, Session):
-        anchor = conn.info.get(PENDING_ANCHOR) or conn.info.pop(LOCKED_ANCHOR, None) or read_anchor(conn)
+        anchor = conn.info.get(PENDING_ANCHOR)
+        if anchor is None:
+            anchor = conn.info.pop(LOCKED_ANCHOR, None)
+            conn.info[ANCHOR_ROW_LOCKED] = anchor is not None
+            anchor = anchor or read_anchor(conn)
     else:
         anchor = read_anchor(conn)
     for row in rows:
@@ -151,6 +157,7 @@ PENDING_ANCHOR = "hashchain.anchor"  # Session.info: the anchor this transaction
 LOCKED_ANCHOR = "hashchain.locked"   # Session.info: the anchor as read with the lock (PostgreSQL)
 PENDING_EVENTS = "hashchain.events"  # Session.info: sealed event rows not sent yet
 NOTIFY = "hashchain.notify"          # Session.info: tell the followers at commit (PostgreSQL)
+ANCHOR_ROW_LOCKED = "hashchain.row"  # Session.info: the anchor was read from its row under the lock
 
 
 def add_pending(session: Session, row: dict) -> None:
@@ -159,17 +166,48 @@ def add_pending(session: Session, row: dict) -> None:
 
 
 _EVENT_COLUMNS = ("id", "occurred_at", "seat", "operator", "kind", "incident_id", "unit_id", "payload", "hash")
+
+
+@dataclass(frozen=True)
+class GuardedWrites:
+    """Writes of other tables sent in the events' statement (PostgreSQL), as data-modifying
+    CTEs (`ctes`: "name AS (...), ..."; their %(...)s parameters in `params`). The events go
+    in only when `guard` (an SQL condition over those CTEs, e.g. every version-checked
+    UPDATE found its row) holds; otherwise their id is NULL and the statement fails as a
+    whole (a NOT NULL violation on events.id: see is_guard_failure), writing nothing."""
+
+    ctes: str
+    guard: str
+    params: dict[str, Any]
+
+
+GUARDED = "hashchain.guarded"  # Session.info: GuardedWrites sent with this transaction's events
+
 # PostgreSQL: a transaction's events, its anchor and (_NOTIFY) the followers' wake in one
 # fixed statement: the rows travel as one JSON array, so there is no statement to build,
 # key or compile per action, and the driver prepares it once per connection.
-_PG_APPEND = (
-    "WITH appended AS (INSERT INTO events (id, occurred_at, seat, operator, kind, incident_id, unit_id, payload, hash)"
-    " SELECT id, occurred_at, seat, operator, kind, incident_id, unit_id, payload, hash"
+_PG_APPENDED = (
+    "appended AS (INSERT INTO events (id, occurred_at, seat, operator, kind, incident_id, unit_id, payload, hash)"
+    " SELECT {id}, occurred_at, seat, operator, kind, incident_id, unit_id, payload, hash"
     " FROM json_to_recordset(%(rows)s::json) AS r(id bigint, occurred_at timestamptz, seat text, operator text,"
     " kind text, incident_id integer, unit_id integer, payload json, hash text))"
     " UPDATE log_anchor SET events = %(events)s, last_id = %(last_id)s, last_hash = %(last_hash)s"
     " WHERE id = %(anchor)s")
-_PG_APPEND_NOTIFY = _PG_APPEND + f" RETURNING pg_notify('{NOTIFY_CHANNEL}', '')"
+_PG_APPEND = "WITH " + _PG_APPENDED.format(id="id")
+_RETURNING_NOTIFY = f" RETURNING pg_notify('{NOTIFY_CHANNEL}', '')"
+
+
+def _pg_append_sql(guarded: GuardedWrites | None, notify: bool) -> str:
+    sql = _PG_APPEND if guarded is None else \
+        f"WITH {guarded.ctes}, " + _PG_APPENDED.format(id=f"CASE WHEN {guarded.guard} THEN id END")
+    return sql + _RETURNING_NOTIFY if notify else sql
+
+
+def is_guard_failure(exc: BaseException) -> bool:
+    """Whether a database error is a GuardedWrites guard that did not hold (events.id NULL)."""
+    diag = getattr(getattr(exc, "orig", exc), "diag", None)
+    return getattr(getattr(exc, "orig", exc), "sqlstate", None) == "23502" and diag is not None \
+        and diag.table_name == "events" and diag.column_name == "id"
 
 
 def _events_table() -> Table:
@@ -189,16 +227,25 @@ def _write_pending_anchor(session: Session) -> None:
     rows = session.info.pop(PENDING_EVENTS, None)
     anchor = session.info.pop(PENDING_ANCHOR, None)
     notify = session.info.pop(NOTIFY, False)
+    guarded: GuardedWrites | None = session.info.pop(GUARDED, None)
+    row_locked = session.info.pop(ANCHOR_ROW_LOCKED, False)
     session.info.pop(LOCKED_ANCHOR, None)
     if anchor is None:
+        if guarded is not None:
+            raise RuntimeError("GuardedWrites without events to send them with")
         return
     values = {"events": anchor.events, "last_id": anchor.last_id, "last_hash": anchor.last_hash}
     if session.get_bind().dialect.name == "postgresql":
         conn = session.connection()
-        if rows:  # one statement: the events, the anchor and the notification
-            sql = _PG_APPEND_NOTIFY if notify else _PG_APPEND
-            params = {**values, "anchor": ANCHOR_ID, "rows": orjson.dumps(
+        if guarded is not None and not rows:
+            raise RuntimeError("GuardedWrites after the events were sent (an ORM read in between)")
+        if rows:  # one statement: the guarded writes, the events, the anchor and the notification
+            params = {**(guarded.params if guarded else {}), **values, "anchor": ANCHOR_ID, "rows": orjson.dumps(
                 [{k: r[k] for k in _EVENT_COLUMNS} for r in rows], option=orjson.OPT_NAIVE_UTC).decode()}
+            sql = _pg_append_sql(guarded, notify)
+            if row_locked and not (session.new or session.dirty or session.deleted):
+                _send_and_commit(conn, sql, params)  # the anchor row is there: it is updated
+                return
             done: Any = conn.exec_driver_sql(sql, params)
             anchored = (done.first() is not None) if notify else done.rowcount > 0
         else:
@@ -216,9 +263,33 @@ def _write_pending_anchor(session: Session) -> None:
     write_anchor(session, anchor)
 
 
+def _send_and_commit(conn: Connection, sql: str, params: dict[str, Any]) -> None:
+    """The events' statement and the COMMIT in one round trip (a psycopg pipeline): the
+    append lock ends with a commit that costs no round trip of its own. Used when nothing
+    else is left to flush. A failing statement skips the COMMIT (the transaction stays
+    open, failed, for the caller's rollback) and is raised as SQLAlchemy raises it (a
+    DBAPIError; a lost connection is invalidated); the session's own commit then finds
+    the connection committed and sends nothing."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    conn.dispatch.before_cursor_execute(conn, cur, sql, params, None, False)  # the engine's listeners see it
+    try:
+        with raw.pipeline():  # one Sync: both are sent, then both answers read
+            cur.execute(sql, params)
+            cur.execute("COMMIT")
+        conn.dispatch.after_cursor_execute(conn, cur, sql, params, None, False)
+    except psycopg.Error as exc:
+        if conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None):  # type: ignore[arg-type]
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending_anchor(session: Session, _previous: Any) -> None:
-    for key in (PENDING_ANCHOR, PENDING_EVENTS, LOCKED_ANCHOR, NOTIFY):
+    for key in (PENDING_ANCHOR, PENDING_EVENTS, LOCKED_ANCHOR, NOTIFY, GUARDED, ANCHOR_ROW_LOCKED):
         session.info.pop(key, None)
 
 

@@ -1,12 +1,18 @@
 """An action holds the append lock for few round trips (PostgreSQL): it reads the rows it
 acts on (one read) and decides before the lock; then the advisory lock and the end of the
-hash chain in one statement, its projection writes, and its events with the anchor and the
-followers' notification in one statement at the commit. A transaction still reads its own events;
-a log without an anchor row still serialises its appends; a pooled connection dropped
-while idle is replaced before use, not turned into a refusal."""
+hash chain in one statement, and at the commit one statement with its projection rows
+(version-checked), its events, the anchor and the followers' notification. A transaction
+still reads its own events; a log without an anchor row still serialises its appends; a
+pooled connection dropped while idle is replaced before use, not turned into a refusal."""
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from psycopg import pq
 from sqlalchemy import create_engine, event, text
 
 from dispatch.bootstrap import bootstrap
@@ -19,6 +25,41 @@ from dispatch.store.db import Store, make_engine
 from tests.integration.pg_schema import fresh_schema
 
 
+@contextlib.contextmanager
+def _client_messages(engine) -> Iterator[list[str]]:  # noqa: ANN001
+    """libpq's trace of the connections checked out meanwhile (its lines, filled at the end)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".trace") as out:
+        traced = []
+
+        def trace(dbapi_conn, _record, _proxy) -> None:  # noqa: ANN001
+            dbapi_conn.pgconn.trace(out.fileno())
+            dbapi_conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+            traced.append(dbapi_conn)
+        event.listen(engine, "checkout", trace)
+        lines: list[str] = []
+        try:
+            yield lines
+        finally:
+            event.remove(engine, "checkout", trace)
+            for c in traced:
+                c.pgconn.untrace()
+            lines += Path(out.name).read_text().splitlines()
+
+
+def _round_trips(trace: list[str]) -> list[str]:
+    """The client's messages split at each wait for the server (a Sync, or a simple Query)."""
+    trips, current = [], []
+    for line in trace:
+        direction, _length, message = (line.split("\t") + ["", ""])[:3]
+        if direction != "F":
+            continue
+        current.append(line)
+        if message.startswith(("Sync", "Query")):
+            trips.append("\n".join(current))
+            current = []
+    return trips
+
+
 def _statements(engine) -> list[str]:  # noqa: ANN001
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda _c, _cur, stmt, *_a: seen.append(" ".join(stmt.split())))
@@ -26,18 +67,28 @@ def _statements(engine) -> list[str]:  # noqa: ANN001
 
 
 @pytest.mark.postgres
-def test_a_note_reads_before_the_lock_and_holds_it_for_three_statements(pg_url, tmp_path):
+def test_a_note_reads_before_the_lock_and_holds_it_for_two_round_trips(pg_url, tmp_path):
     with fresh_schema(pg_url) as url:
         app = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False))
         iid = app.services.open_call("13800138000", "").incident_id
         seen = _statements(app.engine)
-        app.services.add_note(iid, "补充")
-        assert len(seen) == 4, seen
-        read, lock, project, append = seen
+        with _client_messages(app.engine) as trace:
+            app.services.add_note(iid, "补充")
+        assert len(seen) == 3, seen
+        read, lock, write = seen
         assert "pg_advisory_xact_lock" in lock and "FROM log_anchor" in lock and "FOR UPDATE" in lock
         assert "FROM incidents LEFT OUTER JOIN assignments" in read
-        assert project.startswith("UPDATE incidents SET version")
-        assert "INSERT INTO events" in append and "UPDATE log_anchor" in append and "pg_notify" in append
+        trips = _round_trips(trace)
+        assert len(trips) == 4, trips  # BEGIN, the read, then under the lock:
+        assert '"BEGIN"' in trips[0] and "SELECT incidents.id" in trips[1]
+        assert "pg_advisory_xact_lock" in trips[2]
+        assert write.startswith("WITH incidents_written AS (UPDATE incidents AS t SET version")
+        assert "AND t.version = r.version" in write
+        assert "INSERT INTO events" in write and "UPDATE log_anchor" in write and "pg_notify" in write
+        # the rows, the events, the anchor, the wake and the commit: one round trip
+        assert "incidents_written" in trips[3] and '"COMMIT"' in trips[3].splitlines()[-5]
+        with app.store.reader() as s:
+            assert s.get(db.IncidentRow, iid).version == 2  # one step for the note
         with app.engine.connect() as c:
             assert hashchain.verify(c).ok
             assert [r[0] for r in c.execute(text("SELECT kind FROM events ORDER BY id"))] == \
