@@ -95,7 +95,8 @@ def describe(e: Event, callsigns: Mapping[int, str] | None = None) -> str:
     if e.kind == ev.INCIDENT_CATEGORISED:
         cat = CATEGORY_BY_CODE.get(p.get("category", ""))
         prio = "紧急" if p.get("priority") == "urgent" else "非紧急"
-        return f"{cat.label if cat else p.get('category', '')}，{prio}"
+        line = f"{cat.label if cat else p.get('category', '')}，{prio}"
+        return _with(line, _one_line(p.get("narrative") or "", NARRATIVE_SHOWN))
     if e.kind == ev.UNIT_RECOMMENDED:
         ranked = p.get("ranked") or []
         return "推荐：" + "、".join(f"{r.get('callsign')}({minutes_seconds(r.get('eta_s') or 0)})" for r in ranked[:5])
@@ -126,6 +127,15 @@ def describe_fix(fix: Mapping) -> str:
     """The fix of a confirmed 到场 suggestion (a unit.status event's `fix`) in words."""
     return (f"定位到场提示：定位 {fix.get('lon') or 0:.6f},{fix.get('lat') or 0:.6f} 时间 {fix.get('at') or '未知'} "
             f"来源 {fix.get('source', '')} 距警情 {fix.get('metres') or 0:.0f}米")
+
+
+NARRATIVE_SHOWN = 40  # characters of a 定性's narrative shown on its timeline line
+
+
+def _one_line(text: str, limit: int) -> str:
+    """`text` on one line (runs of whitespace as one space), cut to `limit` characters with …."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
 def _with(text: str, extra: object) -> str:

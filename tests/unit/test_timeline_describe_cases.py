@@ -38,3 +38,16 @@ def test_a_confirmed_arrival_names_its_fix():
               {"from": "en_route", "to": "on_scene", "callsign": "黄巡01", "fix": fix})
     line = describe(e)
     assert line.startswith("黄巡01 → 到场，定位到场提示") and "121.482315,31.234000" in line and "30米" in line
+
+
+def test_a_categorised_line_shows_its_narrative_on_one_line_cut_short():
+    at = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    bare = Event(3, at, ev.INCIDENT_CATEGORISED, 5, None, "席位01", "张三",
+                 {"category": "dispute", "priority": "normal", "narrative": ""})
+    assert describe(bare) == "矛盾纠纷，非紧急"
+    told = Event(4, at, ev.INCIDENT_CATEGORISED, 5, None, "席位01", "张三",
+                 {"category": "dispute", "priority": "normal", "narrative": "邻里因停车\n发生争吵，  无人受伤"})
+    assert describe(told) == "矛盾纠纷，非紧急：邻里因停车 发生争吵， 无人受伤"
+    long = Event(5, at, ev.INCIDENT_CATEGORISED, 5, None, "席位01", "张三",
+                 {"category": "dispute", "priority": "normal", "narrative": "甲" * 100})
+    assert describe(long) == "矛盾纠纷，非紧急：" + "甲" * 39 + "…"
