@@ -116,9 +116,9 @@ def describe(e: Event, callsigns: Mapping[int, str] | None = None) -> str:
         return p.get("note") or f"更正来电信息 {p.get('caller_number', '')} {p.get('caller_name', '')}".strip()
     if e.kind == ev.CALLBACK_DONE:
         return "回访：" + ("满意" if p.get("satisfied") else "不满意") + (f"，{p['note']}" if p.get("note") else "")
-    line = _describe_case(e.kind, p)
-    if line is not None:
-        return line
+    case = _describe_case(e.kind, p)
+    if case is not None:
+        return case
     from dispatch.domain.agencies import describe as describe_joint  # 联动, 转警, carrier location
     return describe_joint(e.kind, p) or str(p)
 
