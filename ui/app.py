@@ -65,21 +65,51 @@ def skip_pyside_source_scan() -> None:
     feature._mod_uses_pyside = uses_pyside  # type: ignore[union-attr]
 
 
+# Qt-free modules the window needs, imported by preload_core: the store and the services
+# (SQLAlchemy), and the map's road tiles and basemap (numpy)
+PRELOADED = ("dispatch.bootstrap", "dispatch.geo.road_tiles", "dispatch.geo.road_lines", "dispatch.geo.basemap",
+             "dispatch.geo.grids")
+
+
 def preload_core() -> threading.Thread:
-    """Import the store and the services (SQLAlchemy, numpy: the largest imports of the
-    start) on a thread while the GUI thread loads Qt and creates the application: Qt's
-    loading spends much of its time outside the interpreter, so on a second core the two
-    overlap. The GUI thread's own import of them then waits for this one, or finds them
-    loaded. A failure here is left to that import to report."""
+    """Import PRELOADED (SQLAlchemy, numpy: the largest imports of the start) on a
+    thread while the GUI thread loads Qt, creates the application and starts the map's
+    page (wait_turning_events): Qt's loading and the web engine's work are mostly
+    outside the interpreter, so on a second core the two overlap. The GUI thread's own
+    import of them then finds them loaded. A failure here is left to that import to
+    report."""
     def run() -> None:
-        try:
-            import dispatch.bootstrap  # noqa: F401
-        except Exception:  # noqa: S110 (raised again, and shown, by the GUI thread's own import)
-            pass
+        import importlib
+
+        for name in PRELOADED:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112 (raised again, and shown, by the GUI thread's own import)
+                continue
 
     thread = threading.Thread(target=run, name="preload-core", daemon=True)
     thread.start()
     return thread
+
+
+def wait_turning_events(thread: threading.Thread) -> None:
+    """Wait for `thread` (the preload) on the GUI thread without blocking its event loop:
+    the web engine's browser side runs on that loop, so the map's page loads meanwhile
+    instead of after the window is built."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()  # a loop object: see startup_bench's note on QApplication.processEvents
+    while thread.is_alive():
+        loop.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        thread.join(0.005)
+
+
+def open_map_early(settings: Settings):  # noqa: ANN201 (ui.map.map_pane.MapPane)
+    """The map pane, made before the database is opened, loading the page the last start
+    wrote (none on a first start): MainWindow gives it its basemap."""
+    from ui.map.map_pane import MapPane
+
+    return MapPane(None, settings.cache_dir, tile_url=settings.tile_url)
 
 
 def warm_up(app, on_step, on_error, compiler: subprocess.Popen | None = None) -> None:  # noqa: ANN001
@@ -112,15 +142,15 @@ def warm_up(app, on_step, on_error, compiler: subprocess.Popen | None = None) ->
         run_in_background(timed(fn), lambda s, k=key: on_step(k, s), lambda e, k=key: on_error(k, e))
 
 
-def launch(settings: Settings, compiler: subprocess.Popen | None = None, app=None):  # noqa: ANN001, ANN201
+def launch(settings: Settings, compiler: subprocess.Popen | None = None, app=None, map_pane=None):  # noqa: ANN001, ANN201
     """Show the main window at 1920x1080 on `app` (bootstrapped here when not given)
-    and start its warm-up; the QApplication must exist. DispatchError when the
-    database cannot be opened."""
+    and start its warm-up; the QApplication must exist. `map_pane`: open_map_early's.
+    DispatchError when the database cannot be opened."""
     from dispatch.bootstrap import bootstrap
     from ui.main_window import MainWindow
 
     app = app or bootstrap(settings)
-    window = MainWindow(app)
+    window = MainWindow(app, map_pane=map_pane)
     window.resize(1920, 1080)
     window.show()
     once_map_drawn(window, lambda: window.warm_up(compiler))
@@ -245,25 +275,38 @@ def ask_retry(title: str, text: str) -> bool:
     return box.clickedButton() is retry
 
 
-def run_gui(settings: Settings) -> int:
-    compiler = start_kernel_compile()
-    preload_core()
+def make_qt_app():  # noqa: ANN201 (QApplication)
+    """The QApplication (web engine loaded first, as it must be), Chinese, themed."""
     if os.geteuid() == 0 if hasattr(os, "geteuid") else False:
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
         if "--no-sandbox" not in flags:  # Chromium refuses to run sandboxed as root
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --no-sandbox").strip()
     import PySide6.QtWebEngineWidgets  # noqa: F401  (must precede the QApplication)
     skip_pyside_source_scan()
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
-    from dispatch.domain.errors import DispatchError
     from ui.theme import apply_theme
 
     qt_app = QApplication.instance() or QApplication(sys.argv)
     qt_app.setApplicationName("110 接处警调度台")
     install_translations(qt_app)
     apply_theme(qt_app)
+    return qt_app
+
+
+def open_console(settings: Settings, compiler: subprocess.Popen | None, preload: threading.Thread,
+                 guard: bool = True):  # noqa: ANN201 (MainWindow | int)
+    """The shown main window, or the exit code when there is none (the database refused,
+    退出 at its dialog or at the login). The map's page starts loading first, and the
+    event loop turns while `preload` (preload_core) imports the store and services.
+    `guard` False leaves out the login and the idle lock (bench startup: the start
+    without a person typing)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    early_map = open_map_early(settings)
+    wait_turning_events(preload)
+    from dispatch.domain.errors import DispatchError
+
     try:
         app = bootstrap_or_ask(settings)
     except DispatchError as exc:  # a mistake in the settings (bad URL, directory): retrying cannot help
@@ -271,15 +314,27 @@ def run_gui(settings: Settings) -> int:
         return 2
     if app is None:  # 退出 at "无法连接数据库"
         return 2
-    if not log_in_at_start(app):
+    if guard and not log_in_at_start(app):
         return 0
     try:
-        window = launch(app.settings, compiler, app=app)
+        window = launch(app.settings, compiler, app=app, map_pane=early_map)
     except DispatchError as exc:
         QMessageBox.critical(None, "无法启动", str(exc))
         return 2
-    if app.accounts_mode() != "none":
+    if guard and app.accounts_mode() != "none":
         guard_seat(window, app)
+    return window
+
+
+def run_gui(settings: Settings) -> int:
+    compiler = start_kernel_compile()
+    preload = preload_core()
+    qt_app = make_qt_app()
+    window = open_console(settings, compiler, preload)
+    if isinstance(window, int):
+        return window
+    from PySide6.QtCore import Qt
+
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.showMaximized()
     close_on_terminate(window)

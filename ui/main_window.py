@@ -38,7 +38,9 @@ ON_DEMAND = (
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, map_pane: MapPane | None = None) -> None:
+        """``map_pane``: a pane made without its basemap before the database was opened
+        (ui.app.open_map_early), its page loading since; given the basemap here."""
         super().__init__()
         self.app = app
         s = app.settings
@@ -46,7 +48,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{mode}110 接处警调度台 — {s.seat} · {s.operator}")
         # the map first: its web engine starts its own processes, which load the page while
         # the rest of the window is built
-        self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url)
+        if map_pane is not None and map_pane.cache_dir != s.cache_dir:  # another database's page
+            map_pane.deleteLater()
+            map_pane = None
+        if map_pane is not None:
+            self.map = map_pane
+            self.map.use_basemap(build_console_basemap(app))
+        else:
+            self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url)
         self.intake = Intake(app)
         self.queue = IncidentQueue()
         self._places = PositionNames(app)

@@ -44,35 +44,32 @@ def wait_for(qt, cond, timeout_s=120):
 """
 
 _CONSOLE = _PRELUDE + r"""
-from ui.app import preload_core, skip_pyside_source_scan, start_kernel_compile
+from ui.app import make_qt_app, open_console, preload_core, start_kernel_compile
 compiler = start_kernel_compile()  # as run_gui does, first thing
-preload_core()
-import PySide6.QtWebEngineWidgets
-skip_pyside_source_scan()
-from PySide6.QtWidgets import QApplication
+preload = preload_core()
 from dispatch.commands.support import settings_from_args
 from dispatch.cli import build_parser
 from ui.entry import UI_COMMANDS
-from dispatch.services import queries
-from ui.app import install_translations, launch
-from ui.theme import apply_theme
 argv = sys.argv[2:] + ["gui"]
 args = build_parser(UI_COMMANDS, argv).parse_args(argv)  # as main.py: only the modules `gui` needs
-qt = QApplication(sys.argv[:1]); install_translations(qt); apply_theme(qt)
-settings = settings_from_args(args)
+qt = make_qt_app()
+w = open_console(settings_from_args(args), compiler, preload, guard=False)  # as run_gui does, no login
+if isinstance(w, int):
+    print(json.dumps({"error": f"the console did not open (exit code {w})"})); sys.exit(3)
+app = w.app
 out = {}
+if w.map.is_ready:  # drawn already: at the latest now
+    out["map_drawn_s"] = since()
+w.map.ready.connect(lambda: out.setdefault("map_drawn_s", since()))
 steps = {"kernels": "kernels_compiled_s", "gazetteer": "gazetteer_loaded_s", "roads": "road_graph_loaded_s"}
 failed = []
-import ui.main_window as mw
-_step, _fail = mw.MainWindow._on_warm_step, mw.MainWindow._on_warm_failed
-def step(self, key, seconds):
-    out[steps[key]] = since(); _step(self, key, seconds)
-def fail(self, key, exc):
-    failed.append(f"{key}: {exc}"); _fail(self, key, exc)
-mw.MainWindow._on_warm_step, mw.MainWindow._on_warm_failed = step, fail
-w = launch(settings, compiler)
-app = w.app
-w.map.ready.connect(lambda: out.setdefault("map_drawn_s", since()))
+_step, _fail = w._on_warm_step, w._on_warm_failed  # the warm-up starts once the map is drawn
+def step(key, seconds):
+    out[steps[key]] = since(); _step(key, seconds)
+def fail(key, exc):
+    failed.append(f"{key}: {exc}"); _fail(key, exc)
+w._on_warm_step, w._on_warm_failed = step, fail
+from dispatch.services import queries
 with app.session() as s:
     n_open, n_units = len(queries.open_incidents(s)), len(queries.unit_snapshots(s))
 filled = lambda: (w.isVisible() and w.windowHandle() is not None and w.windowHandle().isExposed()

@@ -506,6 +506,17 @@
     }
   }
 
+  function whenShown(fn) {
+    // The next frame of a visible page: its size is the pane's, and its view laid out.
+    function frame() { window.requestAnimationFrame(function () { map.invalidateSize(false); fn(); }); }
+    if (!document.hidden) { frame(); return; }
+    document.addEventListener("visibilitychange", function shown() {
+      if (document.hidden) { return; }
+      document.removeEventListener("visibilitychange", shown);
+      frame();
+    });
+  }
+
   function translateControls() {
     var zin = document.querySelector(".leaflet-control-zoom-in");
     var zout = document.querySelector(".leaflet-control-zoom-out");
@@ -556,11 +567,9 @@
       if (typeof QWebChannel !== "undefined" && typeof qt !== "undefined" && qt.webChannelTransport) {
         new QWebChannel(qt.webChannelTransport, function (channel) {
           bridge = channel.objects.bridge;
-          // Ready once the roads of the first view are drawn: the map is really there.
           var roads = base.roads();
           roads.connected();
-          if (roads.isLoading()) { roads.once("load", function () { send({ type: "ready" }); }); }
-          else { send({ type: "ready" }); }
+          api._drawnAgain();
         });
       }
     },
@@ -607,6 +616,16 @@
     },
     _clickIncident: function (id) { var m = incidents[String(id)]; if (m) { m.fire("click"); } },
     _clickCandidate: function (index) { var m = candidates[String(index)]; if (m) { m.fire("click"); } },
+    /* Ready once the roads of the first view are drawn on the shown page, with the page's
+       size: the map is really there (a page loaded before its window was shown waits for
+       it; Python asks again while the size is not yet the pane's). */
+    _drawnAgain: function () {
+      var roads = base.roads();
+      function drawn() { send({ type: "ready", width: window.innerWidth, height: window.innerHeight }); }
+      whenShown(function () {
+        if (roads.isLoading()) { roads.once("load", drawn); } else { drawn(); }
+      });
+    },
     /* A snapshot for tests and diagnostics. */
     debugState: function () {
       function pos(m) { var p = m.getLatLng(); return { lon: p.lng, lat: p.lat }; }

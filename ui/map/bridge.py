@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 class MapBridge(QObject):
     """Receives the page's messages and re-emits them as typed signals."""
 
-    ready = Signal()
+    ready = Signal(int, int)                # the page's width, height when its roads were drawn
     map_clicked = Signal(float, float)      # lon, lat
     candidate_clicked = Signal(int)         # candidate index
     incident_clicked = Signal(int)          # incident id
@@ -30,7 +30,7 @@ class MapBridge(QObject):
             msg = json.loads(payload)
             kind = msg.get("type")
             if kind == "ready":
-                self.ready.emit()
+                self.ready.emit(int(msg.get("width", 0)), int(msg.get("height", 0)))
             elif kind == "map_click":
                 self.map_clicked.emit(float(msg["lon"]), float(msg["lat"]))
             elif kind == "candidate_click":

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import (
     QWebEnginePage, QWebEngineProfile, QWebEngineSettings, QWebEngineUrlRequestInfo,
@@ -22,14 +22,19 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from dispatch.geo.road_lines import lines_from_basemap
-from dispatch.geo.road_tiles import TileSet, cached_tiles
 from ui.map.bridge import MapBridge
-from ui.map.page import render_page
+from ui.map.page import PAGE_NAME, page_stamp, render_page
+
+if TYPE_CHECKING:  # numpy, loaded off the window's thread at start (ui.app.preload_core)
+    from dispatch.geo.road_tiles import TileSet
 
 log = logging.getLogger(__name__)
 
 _LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about"})
+# A page drawn at another size than its view's (shown, but not yet resized to its pane) is
+# asked again every _SIZE_RETRY_MS, _SIZE_RETRIES times at most, then taken as it is.
+_SIZE_RETRY_MS = 20
+_SIZE_RETRIES = 50
 
 
 def _origin(url: QUrl) -> tuple[str, str, int]:
@@ -80,7 +85,12 @@ class MapPane(QWidget):
     moves: the basemap's own ``road_tiles`` (a TileSet) or else tiles cut from its
     ``roads``, cached under ``cache_dir / "road-tiles"`` by the hash of the roads.
     ``use_roads`` swaps them on the running page (ui.map.road_reload). ``tile_url``
-    points at a deployment's own tile server (default: none)."""
+    points at a deployment's own tile server (default: none).
+
+    ``basemap`` None opens the page the last start wrote under ``cache_dir`` at once (the
+    web engine loads it while the console reads its database) and ``use_basemap`` gives
+    the roads later: the page is loaded again only if the basemap changed it. Until
+    then the page's road tile requests wait."""
 
     ready = Signal()
     map_clicked = Signal(float, float)      # lon, lat
@@ -88,10 +98,11 @@ class MapPane(QWidget):
     incident_clicked = Signal(int)          # incident id
     unit_clicked = Signal(int)              # unit id
 
-    def __init__(self, basemap: dict[str, Any], cache_dir: Path, parent: QWidget | None = None,
+    def __init__(self, basemap: dict[str, Any] | None, cache_dir: Path, parent: QWidget | None = None,
                  tile_url: str | None = None) -> None:
         super().__init__(parent)
         self._ready = False
+        self._size_retries = 0
         self._queue: list[tuple[str, Callable[[Any], None] | None]] = []
         # The latest call per piece of map state, replayed if the page has to be
         # loaded again (the renderer process died): the map never comes back blank.
@@ -136,8 +147,36 @@ class MapPane(QWidget):
 
         self._cache_dir = Path(cache_dir)
         self._tile_url = tile_url
-        self.road_tiles, self.page_path = self.prepare_roads(basemap)
-        self._view.setUrl(QUrl.fromLocalFile(str(self.page_path)))
+        self.road_tiles: TileSet | None = None
+        self._waiting_tiles: list[str] = []  # asked for before use_basemap gave the roads
+        self._early_stamp: tuple | None = None  # the page loaded before its basemap was known
+        if basemap is None:
+            self.page_path = self._cache_dir / "map" / PAGE_NAME
+            if self.page_path.is_file():
+                self._early_stamp = page_stamp(self.page_path.parent)
+                self._view.setUrl(QUrl.fromLocalFile(str(self.page_path)))
+        else:
+            self.road_tiles, self.page_path = self.prepare_roads(basemap)
+            self._view.setUrl(QUrl.fromLocalFile(str(self.page_path)))
+
+    @property
+    def cache_dir(self) -> Path:
+        return self._cache_dir
+
+    def use_basemap(self, basemap: dict[str, Any]) -> None:
+        """The roads, grids and stations of a pane made without ``basemap``: the page
+        loaded at once is kept when writing them changed none of its files, else it is
+        loaded again (as ``use_roads``)."""
+        early, self._early_stamp = self._early_stamp, None
+        prepared = self.prepare_roads(basemap)
+        if early is not None and early == page_stamp(self.page_path.parent) and prepared[1] == self.page_path:
+            self.road_tiles = prepared[0]
+            waiting, self._waiting_tiles = self._waiting_tiles, []
+            if waiting:
+                self._on_road_tiles_requested(waiting)
+        else:
+            self._waiting_tiles = []
+            self.use_roads(prepared)
 
     # ---- state -------------------------------------------------------------
 
@@ -254,6 +293,9 @@ class MapPane(QWidget):
         """The road tiles of ``basemap`` and the page written for them, to be shown by
         ``use_roads``. Touches no Qt object of the pane: may run on a worker thread (cutting
         a city's tiles the first time takes seconds)."""
+        from dispatch.geo.road_lines import lines_from_basemap
+        from dispatch.geo.road_tiles import cached_tiles
+
         tiles: TileSet = basemap.get("road_tiles") or cached_tiles(
             lines_from_basemap(basemap), self._cache_dir / "road-tiles")
         return tiles, render_page(basemap, self._cache_dir / "map", tiles, tile_url=self._tile_url)
@@ -291,8 +333,14 @@ class MapPane(QWidget):
         else:
             self._page.runJavaScript(script, 0, callback)
 
-    def _on_ready(self) -> None:
+    def _on_ready(self, width: int, height: int) -> None:
         if self._ready:
+            return
+        view = self._view
+        if (width, height) != (view.width(), view.height()) and self._size_retries < _SIZE_RETRIES:
+            self._size_retries += 1
+            QTimer.singleShot(_SIZE_RETRY_MS, self, lambda: self._page.runJavaScript(
+                "window.dispatchMap._drawnAgain();", 0))
             return
         self._ready = True
         queued, self._queue = self._queue, []
@@ -302,6 +350,9 @@ class MapPane(QWidget):
 
     def _on_road_tiles_requested(self, keys: list[str]) -> None:
         # Answered at once, ready or not: the page is ready only once its roads are drawn.
+        if self.road_tiles is None:  # a page opened before its basemap: answered by use_basemap
+            self._waiting_tiles += keys
+            return
         tiles = {key: self.road_tiles.payload(key) for key in keys}
         self._page.runJavaScript(f"window.dispatchMap._roadTiles({json.dumps(tiles)});", 0)
 
@@ -312,6 +363,7 @@ class MapPane(QWidget):
     def _reload_page(self) -> None:
         """Load the page again and replay the latest call per piece of map state."""
         self._ready = False
+        self._size_retries = 0
         units = json.dumps(list(self._units.values()), ensure_ascii=False)
         self._state["units"] = f"window.dispatchMap.setUnits({units});"
         incidents = json.dumps(list(self._incidents.values()), ensure_ascii=False)

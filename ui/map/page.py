@@ -8,13 +8,15 @@ import importlib.metadata
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xstatic.pkg.leaflet as xleaflet
 from PySide6.QtCore import QFile, QIODevice
 
 from dispatch.domain.errors import DispatchError
-from dispatch.geo.road_tiles import DATA_MAX_ZOOM, DATA_MIN_ZOOM, EXTENT, TileSet
+
+if TYPE_CHECKING:  # numpy, loaded off the window's thread at start (ui.app.preload_core)
+    from dispatch.geo.road_tiles import TileSet
 
 RESOURCE_DIR = Path(__file__).resolve().parents[2] / "resources" / "map"
 PAGE_NAME = "dispatch_map.html"
@@ -40,6 +42,23 @@ def _json_for_script(data: Any) -> str:
     # "</" would end the <script> element early; "\u2028/9" break old JS parsers.
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def page_stamp(out_dir: Path) -> tuple:
+    """The name, size and modification time of every file of the page in ``out_dir``:
+    equal stamps before and after ``render_page`` mean it rewrote nothing, so a page
+    loaded before it ran shows what it would have shown (see MapPane.use_basemap)."""
+    try:
+        files = sorted(f for f in Path(out_dir).rglob("*") if f.is_file())
+        return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    except OSError:
+        return ()
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    data = text.encode("utf-8")
+    if not (path.is_file() and path.read_bytes() == data):
+        path.write_bytes(data)
 
 
 def _copy_if_changed(src: Path, dst: Path) -> None:
@@ -81,7 +100,8 @@ def render_page(basemap: dict[str, Any], out_dir: Path, road_tiles: TileSet,
     (FeatureCollection) and ``stations`` (list of dicts); the roads are drawn from
     ``road_tiles`` (served to the page over the QWebChannel, only its name table is
     written here). ``tile_url`` is a deployment's own tile server
-    (``.../{z}/{x}/{y}.png``), drawn under the roads.
+    (``.../{z}/{x}/{y}.png``), drawn under the roads. A file whose content is already
+    there is not written again (``page_stamp`` stays as it was).
     """
     out_dir = Path(out_dir)
     try:
@@ -95,6 +115,8 @@ def render_page(basemap: dict[str, Any], out_dir: Path, road_tiles: TileSet,
         "attributionUrl": basemap.get("attribution_url", ""),
         "hasTiles": bool(tile_url),
     }
+    from dispatch.geo.road_tiles import DATA_MAX_ZOOM, DATA_MIN_ZOOM, EXTENT
+
     preload, preload_zoom = road_tiles.preload(PRELOAD_BYTES)
     data = {
         "roadTiles": {"minZoom": DATA_MIN_ZOOM, "maxZoom": DATA_MAX_ZOOM, "extent": EXTENT,
@@ -106,8 +128,7 @@ def render_page(basemap: dict[str, Any], out_dir: Path, road_tiles: TileSet,
         "stations": basemap.get("stations", []),
     }
     try:
-        (out_dir / "dispatch_basemap.js").write_text(
-            "window.DISPATCH_BASEMAP = " + _json_for_script(data) + ";\n", encoding="utf-8")
+        _write_if_changed(out_dir / "dispatch_basemap.js", "window.DISPATCH_BASEMAP = " + _json_for_script(data) + ";\n")
     except OSError as exc:
         raise DispatchError(f"无法写入地图缓存目录 {out_dir}：{exc}") from None
     # The page itself depends only on the config: render it with folium when that
