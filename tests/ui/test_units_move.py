@@ -105,7 +105,7 @@ def test_selected_unit_shows_its_last_ten_minutes_and_the_track_grows(qtbot, app
     qtbot.waitUntil(lambda: (_map_state(qtbot, w)["track"] or {}).get("points") == 5, timeout=3000)
     assert _map_state(qtbot, w)["track"]["unit"] == unit.id
     write_batch(app.store, [Fix(unit.id, t0, unit.home_lon + 0.003, unit.home_lat)])
-    qtbot.waitUntil(lambda: _map_state(qtbot, w)["track"]["points"] == 6, timeout=2000)
+    qtbot.waitUntil(lambda: _map_state(qtbot, w)["track"]["points"] == 6, timeout=5000)  # a loaded CI machine
 
 
 def test_silent_unit_turns_grey_with_its_age(qtbot, app, clock):
