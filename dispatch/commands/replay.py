@@ -25,6 +25,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--start", help="ISO time (naive = local Asia/Shanghai); default: after the log")
     p.add_argument("--interval", type=float, default=30.0, help="seconds between position reports")
+    p.add_argument("--idle-interval", type=float, default=60.0,
+                   help="seconds between a parked unit's position reports (0: only while driving)")
     p.add_argument("--recommend", action="store_true", help="dispatch the top of the recommendation")
     p.add_argument("--straight", action="store_true", help="straight-line router (no road graph)")
     p.add_argument("--feed", metavar="jt808://HOST:PORT",
@@ -93,6 +95,8 @@ def _simulate(args: argparse.Namespace) -> int:
         raise DispatchError("模拟时长须在 0 到 744 小时之间，警情数须在 0 到 1000000 之间")
     if not (args.interval >= 1):
         raise DispatchError("位置上报间隔至少 1 秒")
+    if not (args.idle_interval == 0 or 10 <= args.idle_interval <= 3600):
+        raise DispatchError("停驻上报间隔须为 0（不上报）或 10 到 3600 秒")
     if not getattr(args, "db", None) and not getattr(args, "training", False):
         raise DispatchError("模拟不能写入实战数据库：请用 --training（培训副本）或 --db 指定新的数据库文件")
     realtime = getattr(args, "realtime", False)
@@ -147,7 +151,8 @@ def _simulate(args: argparse.Namespace) -> int:
             if not places:
                 raise
     cfg = SimConfig(hours=hours, calls=args.calls, seed=args.seed, start=start,
-                    position_interval_s=args.interval, tz=settings.tz, use_recommend=args.recommend)
+                    position_interval_s=args.interval, tz=settings.tz, use_recommend=args.recommend,
+                    idle_report_s=args.idle_interval)
     feed = None
     if feed_addr is not None:
         from dispatch.feeds.sim_feed import Jt808Feed

@@ -62,6 +62,10 @@ class SimConfig:
     late_ack_share: float = 0.08      # dispatches acknowledged after the 60 s alarm
     no_dispatch_share: float = 0.05   # closed from the seat (重复报警, 无效警情, 电话劝解)
     use_recommend: bool = False       # rank by services.recommend (needs the road graph)
+    # A parked terminal's report interval (0: a unit reports only while driving). Real
+    # terminals keep reporting when stationary; above a kind's stale limit (patrol cars
+    # 2 min) every parked car of a live demo would turn grey on the board.
+    idle_report_s: float = 0.0
 
 
 @dataclass
@@ -84,6 +88,7 @@ class _Unit:
     lon: float = 0.0
     lat: float = 0.0
     off_when_free: bool = False
+    last_report: datetime | None = None
 
 
 def _pick(rng: random.Random, weighted: Sequence[tuple[str, float]]) -> str:
@@ -146,6 +151,8 @@ class Simulator:
         for u in self.units.values():  # AVL on at the start of the shift
             self._report(u, u.lon, u.lat, 0.0, None)
             self._schedule_duty(u, end)
+            if cfg.idle_report_s > 0:
+                self._at(cfg.start + timedelta(seconds=cfg.idle_report_s), self._idle_tick, u)
         for t in call_times(cfg, self.rng):
             self._at(t, self._call)
         while self._heap:
@@ -365,10 +372,22 @@ class Simulator:
         heading = math.degrees(math.atan2(lon - u.lon, lat - u.lat)) % 360 if speed else None
         self._report(u, lon, lat, speed, heading)
 
+    def _idle_tick(self, u: _Unit) -> None:
+        """A parked terminal's report: where the unit stands, when it has sent nothing for
+        idle_report_s (a driving unit reports on its own ticks); none while off duty (its
+        terminal or phone is off). The next check is one interval after the last report."""
+        now, idle = self.clock.now(), self.cfg.idle_report_s
+        quiet = u.last_report is None or (now - u.last_report).total_seconds() >= idle - 1e-6
+        if quiet and u.status != UnitStatus.OFF_DUTY:
+            self._report(u, u.lon, u.lat, 0.0, None)
+        base = u.last_report if u.last_report is not None and u.last_report > now - timedelta(seconds=idle) else now
+        self._at(base + timedelta(seconds=idle), self._idle_tick, u)
+
     def _report(self, u: _Unit, lon: float, lat: float, speed: float, heading: float | None) -> None:
         self.positions.report_position(u.snap.id, round(lon, 7), round(lat, 7), self.clock.now(),
                                 round(speed, 2), None if heading is None else round(heading, 1))
         u.lon, u.lat = lon, lat
+        u.last_report = self.clock.now()
         self.result.positions += 1
 
     def _set(self, u: _Unit, status: UnitStatus) -> None:

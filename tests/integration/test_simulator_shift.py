@@ -59,3 +59,35 @@ def test_a_24_hour_shift_looks_like_a_shift(tmp_path):
     volunteers = [u for u in app.unit_snapshots() if u.duty]
     moves = [e for e in events if e.unit_id in {u.id for u in volunteers} and e.kind == ev.UNIT_STATUS]
     assert {e.payload["to"] for e in moves} >= {"off_duty", "available"}
+
+
+def _fix_gaps(app) -> dict[int, list[float]]:  # noqa: ANN001
+    """Per unit: the seconds between its consecutive fixes."""
+    with app.session() as s:
+        rows = list(s.execute(select(PositionRow.unit_id, PositionRow.at).order_by(PositionRow.unit_id, PositionRow.at)))
+    gaps: dict[int, list[float]] = {}
+    for (u1, t1), (u2, t2) in zip(rows, rows[1:]):
+        if u1 == u2:
+            gaps.setdefault(u1, []).append((as_utc(t2) - as_utc(t1)).total_seconds())
+    return gaps
+
+
+def test_parked_terminals_keep_reporting_so_no_car_turns_grey(tmp_path):
+    start = MIDNIGHT_SHANGHAI.replace(hour=4)  # noon in Shanghai: every roster unit on duty
+    app, clock, places = roster_app(tmp_path, start)
+    Simulator(app.services, clock, app.unit_snapshots(), places,
+              SimConfig(hours=0.5, calls=3, seed=2, start=start, idle_report_s=60.0)).run()
+    gaps = _fix_gaps(app)
+    on_duty_all_day = [u.id for u in app.unit_snapshots() if not u.duty]
+    assert on_duty_all_day and all(u in gaps for u in on_duty_all_day)
+    for uid in on_duty_all_day:
+        assert max(gaps[uid]) <= 60.0 + 1e-6, (uid, max(gaps[uid]))  # within a patrol car's 2-minute limit
+        assert len(gaps[uid]) >= 29  # half an hour of fixes, not only the first one
+
+
+def test_without_an_idle_interval_a_parked_unit_reports_only_at_the_start(tmp_path):
+    start = MIDNIGHT_SHANGHAI.replace(hour=4)
+    app, clock, places = roster_app(tmp_path, start)
+    Simulator(app.services, clock, app.unit_snapshots(), places,
+              SimConfig(hours=0.5, calls=0, seed=2, start=start)).run()
+    assert _fix_gaps(app) == {}  # one fix per unit: AVL on at the start of the shift
