@@ -79,20 +79,27 @@ class IncidentProjection:
             if current != value:
                 setattr(row, f, value)
         flag_modified(row, "updated_at")
-        for i, a in enumerate(state["assignments"]):
+        changed, added = self.assignment_changes()
+        for target, values in changed:
+            for f, v in values.items():
+                if _differs(getattr(target, f), v):
+                    setattr(target, f, v)
+        for values in added:
+            target = AssignmentRow(incident_id=row.id, **values)
+            s.add(target)
+            self.rows.append(target)
+
+    def assignment_changes(self) -> tuple[list[tuple[AssignmentRow, dict[str, Any]]], list[dict[str, Any]]]:
+        """The assignment rows the evolved state changed, each with its values, and the
+        values of the assignments it added (no row yet); callsign is not a column."""
+        changed, added = [], []
+        for i, a in enumerate(self.state["assignments"]):
             values = {f: getattr(a, f) for f in ASSIGNMENT_FIELDS if f != "callsign"}
-            if i < len(self.rows):
-                target = self.rows[i]
-                for f, v in values.items():
-                    current = getattr(target, f)
-                    if isinstance(current, datetime):
-                        current = as_utc(current)
-                    if current != v:
-                        setattr(target, f, v)
-            else:
-                target = AssignmentRow(incident_id=row.id, **values)
-                s.add(target)
-                self.rows.append(target)
+            if i >= len(self.rows):
+                added.append(values)
+            elif any(_differs(getattr(self.rows[i], f), v) for f, v in values.items()):
+                changed.append((self.rows[i], values))
+        return changed, added
 
 
 def unit_facts(row: UnitRow) -> UnitFacts:
@@ -202,13 +209,9 @@ def _write_at_commit(s: Session, incidents: Iterable[IncidentProjection], unit_r
         seen.setdefault((IncidentRow, row.id), row.version)
         incident_rows.append({"id": row.id, "version": row.version, "next_version": state["version"],
                               **{f: state[f] for f in _ROW_FIELDS}, "status": state["status"].value})
-        for i, a in enumerate(state["assignments"]):
-            values = {f: getattr(a, f) for f in _ASSIGNMENT_COLUMNS if f != "incident_id"}
-            values["incident_id"] = row.id
-            if i >= len(p.rows):
-                added.append(values)
-            elif any(_differs(getattr(p.rows[i], f), v) for f, v in values.items()):
-                assignments.append({"id": p.rows[i].id, **values})
+        changed, new = p.assignment_changes()
+        assignments += [{"id": target.id, "incident_id": row.id, **values} for target, values in changed]
+        added += [{"incident_id": row.id, **values} for values in new]
     units = []
     for uid, (status, since, inc) in unit_states.items():
         unit = unit_rows[uid]
