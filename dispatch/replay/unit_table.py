@@ -24,24 +24,63 @@ _FIELDS = ("id", "callsign", "kind", "status", "lon", "lat", "position_at", "hom
            "terminal", "position_source")
 if UnitSnapshot.__slots__ != _FIELDS:  # the fast constructor below fills exactly these
     raise RuntimeError("UnitSnapshot's fields changed: update replay.unit_table._FIELDS and snapshot()")
-(_s_id, _s_cs, _s_kind, _s_status, _s_lon, _s_lat, _s_pos_at, _s_hlon, _s_hlat, _s_station, _s_duty,
- _s_inc, _s_leader, _s_phone, _s_since, _s_members, _s_extra, _s_terminal, _s_source) = (
-    getattr(UnitSnapshot, name).__set__ for name in _FIELDS)
+
+
+class _Slots:
+    """The same slots as UnitSnapshot, without its frozen dataclass __init__: filled by
+    plain attribute stores (specialised by the interpreter), then given UnitSnapshot's
+    class, whose layout is the same. A third of the cost of filling the frozen
+    dataclass's slots through their descriptors, which matters for the hundreds of units
+    of a replay instant shown the first time."""
+
+    __slots__ = _FIELDS
+
+    def __init__(self, id, callsign, kind, status, lon, lat, position_at, home_lon, home_lat,  # noqa: A002, ANN001, PLR0913
+                 station, duty, incident_id, leader, phone, status_since, members, terminal,  # noqa: ANN001
+                 position_source) -> None:  # noqa: ANN001
+        self.id = id
+        self.callsign = callsign
+        self.kind = kind
+        self.status = status
+        self.lon = lon
+        self.lat = lat
+        self.position_at = position_at
+        self.home_lon = home_lon
+        self.home_lat = home_lat
+        self.station = station
+        self.duty = duty
+        self.incident_id = incident_id
+        self.leader = leader
+        self.phone = phone
+        self.status_since = status_since
+        self.members = members
+        self.extra = {}
+        self.terminal = terminal
+        self.position_source = position_source
 
 
 def snapshot(uid, callsign, kind, status, lon, lat, pos_at, home_lon, home_lat, station, duty,  # noqa: ANN001
              incident_id, leader, phone, since, members, terminal, source,
-             _new=object.__new__, _cls=UnitSnapshot) -> UnitSnapshot:
-    """A UnitSnapshot equal to UnitSnapshot(...) with these values (and extra={}), made
-    by filling its slots directly: less than half the cost of the frozen dataclass's
-    __init__, which matters for hundreds of units per replay instant."""
-    x = _new(_cls)
-    _s_id(x, uid); _s_cs(x, callsign); _s_kind(x, kind); _s_status(x, status)  # noqa: E702
-    _s_lon(x, lon); _s_lat(x, lat); _s_pos_at(x, pos_at); _s_hlon(x, home_lon)  # noqa: E702
-    _s_hlat(x, home_lat); _s_station(x, station); _s_duty(x, duty); _s_inc(x, incident_id)  # noqa: E702
-    _s_leader(x, leader); _s_phone(x, phone); _s_since(x, since); _s_members(x, members)  # noqa: E702
-    _s_extra(x, {}); _s_terminal(x, terminal); _s_source(x, source)  # noqa: E702
-    return x
+             _raw=_Slots, _cls=UnitSnapshot) -> UnitSnapshot:
+    """A UnitSnapshot equal to UnitSnapshot(...) with these values (and extra={})."""
+    x = _raw(uid, callsign, kind, status, lon, lat, pos_at, home_lon, home_lat, station, duty,
+             incident_id, leader, phone, since, members, terminal, source)
+    x.__class__ = _cls  # type: ignore[assignment]
+    return x  # type: ignore[return-value]
+
+
+def _check_layout() -> None:
+    """Fail at import, not in a replay, if UnitSnapshot's layout no longer allows it."""
+    args = (1, "c", None, None, 1.0, 2.0, None, 3.0, 4.0, "s", (), 5, "l", "p", None, 2, "t", "avl")
+    try:
+        made = snapshot(*args)
+    except TypeError as e:  # __class__ assignment refused: the layouts differ
+        raise RuntimeError(f"replay.unit_table.snapshot cannot make a UnitSnapshot: {e}") from e
+    if made != UnitSnapshot(*args[:16], {}, *args[16:]):
+        raise RuntimeError("replay.unit_table.snapshot no longer makes what UnitSnapshot(...) makes")
+
+
+_check_layout()
 
 
 class UnitTable:
@@ -81,17 +120,20 @@ class UnitTable:
         self._m = (len(self.skey) + 1) * (len(self.pkey) + 1)
         self._cache: dict[int, UnitSnapshot] = {}
 
-    def _make(self, r: int, s_i: int, p_i: int, lon: float, lat: float) -> UnitSnapshot:
-        """Unit of rank r with status index s_i and fix index p_i (-1: none) at lon, lat."""
-        (uid, cs, kind, hlon, hlat, station, duty, leader, phone, members, initial,
-         fallback, terminal) = self.statics[r]
-        status, since, incident_id = self.states[s_i] if s_i >= 0 else initial
+    def _make(self, r: int, s_i: int, p_i: int, lon: float, lat: float,
+              _raw=_Slots, _cls=UnitSnapshot) -> UnitSnapshot:  # noqa: ANN001
+        """Unit of rank r with status index s_i and fix index p_i (-1: none) at lon, lat
+        (what `snapshot` makes, inlined: this runs for hundreds of units per instant)."""
+        st = self.statics[r]
+        status, since, incident_id = self.states[s_i] if s_i >= 0 else st[10]
         if p_i >= 0:
             pos_at, source = self.pat[p_i], "avl"
         else:
-            lon, lat, pos_at, source = fallback
-        return snapshot(uid, cs, kind, status, lon, lat, pos_at, hlon, hlat, station, duty,
-                        incident_id, leader, phone, since, members, terminal, source)
+            lon, lat, pos_at, source = st[11]
+        x = _raw(st[0], st[1], st[2], status, lon, lat, pos_at, st[3], st[4], st[5], st[6], incident_id,
+                 st[7], st[8], since, st[9], st[12], source)
+        x.__class__ = _cls
+        return x
 
     @staticmethod
     def _static(uid: int, u) -> tuple:  # noqa: ANN001

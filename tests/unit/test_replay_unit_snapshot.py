@@ -22,3 +22,17 @@ def test_fast_snapshot_equals_the_dataclass_field_by_field():
         assert getattr(fast, f.name) == getattr(slow, f.name), f.name
     assert fast == slow
     assert fast.extra == {} and fast.extra is not slow.extra
+
+
+def test_fast_snapshot_is_as_frozen_and_hashable_as_the_dataclass():
+    import dataclasses
+
+    import pytest
+
+    fast = snapshot(3, "巡03", UnitKind.PATROL_CAR, UnitStatus.AVAILABLE, 121.4, 31.2, None, 121.4, 31.2,
+                    "", (), None, "", "", None, 1, None, "post")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.status = UnitStatus.DISPATCHED  # type: ignore[misc]
+    slow = UnitSnapshot(id=3, callsign="巡03", kind=UnitKind.PATROL_CAR, status=UnitStatus.AVAILABLE, lon=121.4,
+                        lat=31.2, position_at=None, home_lon=121.4, home_lat=31.2)
+    assert hash(fast) == hash(slow) and dataclasses.replace(fast, lon=121.5) == dataclasses.replace(slow, lon=121.5)
