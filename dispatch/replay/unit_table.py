@@ -10,6 +10,7 @@ position fix at or before t.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from itertools import chain
 
@@ -54,7 +55,7 @@ class _Slots:
         self.phone = phone
         self.status_since = status_since
         self.members = members
-        self.extra = {}
+        self.extra: dict = {}
         self.terminal = terminal
         self.position_source = position_source
 
@@ -65,18 +66,19 @@ def snapshot(uid, callsign, kind, status, lon, lat, pos_at, home_lon, home_lat, 
     """A UnitSnapshot equal to UnitSnapshot(...) with these values (and extra={})."""
     x = _raw(uid, callsign, kind, status, lon, lat, pos_at, home_lon, home_lat, station, duty,
              incident_id, leader, phone, since, members, terminal, source)
-    x.__class__ = _cls  # type: ignore[assignment]
-    return x  # type: ignore[return-value]
+    x.__class__ = _cls
+    return x
 
 
 def _check_layout() -> None:
     """Fail at import, not in a replay, if UnitSnapshot's layout no longer allows it."""
-    args = (1, "c", None, None, 1.0, 2.0, None, 3.0, 4.0, "s", (), 5, "l", "p", None, 2, "t", "avl")
+    args: tuple[Any, ...] = (1, "c", None, None, 1.0, 2.0, None, 3.0, 4.0, "s", (), 5, "l", "p", None, 2, "t",
+                             "avl")
     try:
         made = snapshot(*args)
     except TypeError as e:  # __class__ assignment refused: the layouts differ
         raise RuntimeError(f"replay.unit_table.snapshot cannot make a UnitSnapshot: {e}") from e
-    if made != UnitSnapshot(*args[:16], {}, *args[16:]):
+    if made != UnitSnapshot(**dict(zip(_FIELDS, (*args[:16], {}, *args[16:])))):
         raise RuntimeError("replay.unit_table.snapshot no longer makes what UnitSnapshot(...) makes")
 
 
