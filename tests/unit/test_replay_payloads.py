@@ -52,3 +52,20 @@ def test_grouped_positions_in_log_order_and_the_last_before_a_position():
     assert g.last_before(np.array([5, 7, 9, 8]), 4).tolist() == [3, 2, -1, -1]
     assert g.last_before(np.array([5, 9]), 8).tolist() == [4, 7]
     assert g.last_before(np.array([5]), 0).tolist() == [-1]
+
+
+def test_chunks_once_folded_are_kept_compressed_and_read_back_the_same():
+    many = [{"to": "en_route", "callsign": f"巡{k % 40:02d}", "note": "到达现场，纠纷已调解"} for k in range(3000)]
+    store = Payloads()
+    store.add(_bytes(many[:1000]))
+    store.add(_bytes(many[1000:]))
+    store.add([{"to": "on_scene"}])  # dicts (PostgreSQL): kept as they are
+    raw_before = [store.raw(k) for k in range(len(store))]
+    size_before = sum(len(c) for c in store._chunks[:2])
+    assert [d for _, _, dicts in store.chunks() for d in dicts] == many + [{"to": "on_scene"}]
+    assert store._packed == [True, True, False]
+    assert sum(len(c) for c in store._chunks[:2]) * 5 < size_before  # packed, not just flagged
+    assert [store.raw(k) for k in range(len(store))] == raw_before  # any order of chunks
+    assert [store.raw(k) for k in reversed(range(len(store)))] == raw_before[::-1]
+    assert [d for _, _, dicts in store.chunks() for d in dicts] == many + [{"to": "on_scene"}]  # again
+    assert store.payload(1500) == many[1500]
