@@ -224,6 +224,7 @@ class ReplayIndex:
                 log, positions = read_sqlite(session, since, until, after_id)
             else:
                 log, positions = read_core(session, since, until, after_id)
+            _return_free_heap()  # what reading left behind, before the fold grows the heap
             seed = (read_reopened_before(session, resume.event_id, until, set(resume.incidents))
                     if resume is not None else [])
             index = cls.build(units, log, positions, max_gap_s, resume=resume,
@@ -235,10 +236,12 @@ class ReplayIndex:
         finally:
             if gc_was:
                 gc.enable()
-        _return_free_heap()
         # The index is long-lived and large: keep it out of the collector's full passes,
         # which would otherwise stall scrubbing now and then (refcounting still frees it).
+        # (Before anything allocates: the first collection after the load would otherwise
+        # walk every object the load made, seconds for a week.)
         gc.freeze()
+        _return_free_heap()
         return index
 
     @classmethod
