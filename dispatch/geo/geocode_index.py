@@ -11,23 +11,25 @@ build yields the packed index (arrays and joined strings: the cache file's conte
 and the index is made from it, on a build as on a load."""
 from __future__ import annotations
 
-import ctypes
 import json
 import pickle
 from array import array
+from bisect import bisect_left, bisect_right
 from itertools import chain, compress, islice
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
+
+from dispatch.memory import release_free_memory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from dispatch.geo.key_tables import (GramTable, KeyTable, Owners, PrefixTable, core_names, intern_values,
                                      pack_strings, unpack_strings)
-from dispatch.geo.pinyin_keys import bulk_keys
+from dispatch.geo.pinyin_keys import bulk_keys, readings_state, seed_readings
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 ADMIN_KINDS = ("province", "prefecture", "county", "town")
 # Prior of a kind when everything else is equal: what a 110 caller most often means.
 KIND_PRIOR = {"intersection": 0.06, "landmark": 0.06, "square": 0.06, "road": 0.05, "province": 0.05,
@@ -64,12 +66,42 @@ def decoded_json(value, default):
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _intern(index: dict, values: Sequence) -> Iterator[int]:
-    """Slots of the values in index (new values get the next slots), C-level map."""
+def _decoded_all(values: list) -> list:
+    """[decoded_json(v, ()) for v in values], the JSON texts parsed in one json.loads
+    (one call instead of one per text: the national register has ~50k paths)."""
+    texts = [v for v in values if isinstance(v, str) and v != ""]
+    if len(texts) > 1:
+        try:
+            parsed = json.loads("[" + ",".join(texts) + "]")
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list) and len(parsed) == len(texts):
+            it = iter(parsed)
+            return [next(it) if isinstance(v, str) and v != "" else decoded_json(v, ()) for v in values]
+    return [decoded_json(v, ()) for v in values]
+
+
+def _intern(index: dict, values: Sequence) -> Iterable[int]:
+    """Slots of the values in index (new values get the next slots), C-level map.
+    Values that are ints are slots already (PlaceColumns reads known values so)."""
+    new = False
     for v in dict.fromkeys(values):
+        if type(v) is int:
+            continue
+        new = True
         if v not in index:
             index[v] = len(index)
-    return map(index.__getitem__, values)
+    if not new:
+        return values
+    get = index.__getitem__
+    return [v if type(v) is int else get(v) for v in values]
+
+
+def _row_chunks(records: Iterable[PlaceRecord | tuple]) -> Iterator[tuple]:
+    """The records CHUNK at a time, column by column."""
+    it = iter(records)
+    while chunk := list(islice(it, CHUNK)):
+        yield tuple(zip(*chunk))
 
 
 # What the packed index (the cache file) holds as it is: arrays and a few short lists.
@@ -124,7 +156,7 @@ class GeoIndex:
 
     # ---- building -------------------------------------------------------
     @classmethod
-    def build(cls, records: Iterable[PlaceRecord | tuple], signature: tuple | None = (),
+    def build(cls, records: "Iterable[PlaceRecord | tuple] | PlaceColumns", signature: tuple | None = (),
               cache: Path | None = None) -> "GeoIndex":
         """Index the records (PlaceRecords or tuples of the same shape, consumed once, in
         order, CHUNK rows at a time); signature None: places_signature's of the rows
@@ -163,6 +195,7 @@ class GeoIndex:
             idx.context[e] = f"{a} / {b}"
             idx.road_pairs[pair_key(a, b)] = e
         idx.road_entries = state["road_entries"].tolist()
+        seed_readings(state["readings"])
         return idx
 
     def state(self) -> dict:
@@ -171,7 +204,7 @@ class GeoIndex:
         state.update(exact=(pack_strings(list(self.exact.slot)), self.exact.starts, self.exact.ids),
                      core=self.core.__getstate__(), sound=self.sound.__getstate__(),
                      entry_name=self._entry_name, paths=_packed_paths(self.paths), junctions=self._junctions,
-                     road_entries=np.asarray(self.road_entries, dtype=np.int64))
+                     road_entries=np.asarray(self.road_entries, dtype=np.int64), readings=readings_state())
         return state
 
     # ---- cache ----------------------------------------------------------
@@ -207,7 +240,7 @@ def _packed_paths(paths: list[tuple[str, ...]]) -> tuple:
             np.fromiter(map(len, paths), dtype=np.int32, count=len(paths)))
 
 
-def build_state(records: Iterable[PlaceRecord | tuple], signature: tuple | None = ()) -> dict:
+def build_state(records: "Iterable[PlaceRecord | tuple] | PlaceColumns", signature: tuple | None = ()) -> dict:
     """The packed index of the records (see GeoIndex.build). signature None: the
     records are the places table's rows, and the signature is places_signature's of
     what was read."""
@@ -224,10 +257,8 @@ def build_state(records: Iterable[PlaceRecord | tuple], signature: tuple | None 
     aliases_of: list[tuple[int, object]] = []
     junctions: tuple[list[int], list[str], list[str]] = ([], [], [])
     n = 0
-    it = iter(records)
-    while chunk := list(islice(it, CHUNK)):
-        pid, name, kind, aliases, admin, lon, lat, prec, src, extra = zip(*chunk)
-        del chunk
+    chunks = records.chunks(kind_slot, prec_slot, src_slot) if isinstance(records, PlaceColumns) else _row_chunks(records)
+    for pid, name, kind, aliases, admin, lon, lat, prec, src, extra in chunks:
         all_names.extend(name)
         pids.extend(pid)
         kinds.extend(_intern(kind_slot, kind))
@@ -237,10 +268,9 @@ def build_state(records: Iterable[PlaceRecord | tuple], signature: tuple | None 
         lats.append(np.array(lat, dtype=np.float64))
         if not isinstance(admin[0], str):  # decoded already (a driver, or the caller)
             admin = tuple(tuple(a or ()) for a in admin)
-        for raw in dict.fromkeys(admin):
-            if raw not in raw_path:
-                path = tuple(decoded_json(raw, ()))
-                raw_path[raw] = path_ids.setdefault(path, len(path_ids))
+        new = [raw for raw in dict.fromkeys(admin) if raw not in raw_path]
+        for raw, decoded in zip(new, _decoded_all(new)):
+            raw_path[raw] = path_ids.setdefault(tuple(decoded), len(path_ids))
         paths.extend(map(raw_path.__getitem__, admin))
         aliases_of += [(j, aliases[j - n]) for j in compress(range(n, n + len(name)), aliases)]
         if "intersection" in kind_slot:
@@ -281,6 +311,7 @@ def build_state(records: Iterable[PlaceRecord | tuple], signature: tuple | None 
     }
     post_entry = np.concatenate([np.arange(n, dtype=np.int64), np.frombuffer(alias_entry, dtype=np.int32)])
     state.update(_key_tables(unames, name_slots.astype(np.int64), post_entry.astype(np.int64), n))
+    state["readings"] = readings_state()   # those of every character of the names, at least
     return state
 
 
@@ -313,16 +344,6 @@ def _key_tables(unames: list[str], post_name: np.ndarray, post_entry: np.ndarray
     return tables
 
 
-def release_free_memory() -> None:
-    """Give the C heap's free pages back to the system (glibc malloc_trim; elsewhere
-    nothing)."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError, TypeError):
-        return
-    trim(0)
-
-
 def places_signature(engine: Engine) -> tuple:
     """What identifies the content of the places table for the cache."""
     with engine.connect() as conn:
@@ -330,7 +351,78 @@ def places_signature(engine: Engine) -> tuple:
     return (FORMAT_VERSION, int(n or 0), int(mx or 0))
 
 
-def read_places(engine: Engine) -> Iterator[tuple]:
+class PlaceColumns:
+    """The rows of the places table for GeoIndex.build, read column by column (SQLite):
+    CHUNK rows per statement, all in one read transaction, in id order. Per row only
+    what differs from row to row comes into Python (id, name, admin, lon, lat); kind,
+    precision and source come as the slot of a value already seen (a CASE over the
+    values seen so far) and the rare aliases and intersection extras by a query of
+    their own. Equivalent to read_places' rows."""
+
+    KNOWN_MAX = 64   # values per column given to the CASE (more: read as text)
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def chunks(self, kind_slot: dict, prec_slot: dict, src_slot: dict) -> Iterator[tuple]:
+        """Column tuples of CHUNK rows; the ints in kind, precision and source are slots of
+        the three dicts (which the caller fills with the new values of each chunk)."""
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            if not getattr(raw, "driver_connection", raw).in_transaction:
+                cur.execute("BEGIN")  # one snapshot for all the statements
+            cur.execute("SELECT id, CASE WHEN CAST(aliases AS TEXT) IN ('[]', '') THEN NULL ELSE aliases END, "
+                        "CASE WHEN kind = 'intersection' THEN extra END FROM places "
+                        "WHERE aliases NOT IN ('[]', '') OR kind = 'intersection' ORDER BY id")
+            rare = {i: (a, e) for i, a, e in cur.fetchall()}
+            rare_ids = sorted(rare)
+            last = None
+            while True:
+                known = [list(d)[:self.KNOWN_MAX] for d in (kind_slot, prec_slot, src_slot)]
+                cases = [_case(col, len(k), sum(map(len, known[:j])))
+                         for j, (col, k) in enumerate(zip(("kind", '"precision"', "source"), known))]
+                n_known = sum(map(len, known))
+                where = "" if last is None else f"WHERE id > ?{n_known + 1} "
+                cur.execute(f"SELECT id, name, {cases[0]}, admin, lon, lat, {cases[1]}, {cases[2]} "
+                            f"FROM places {where}ORDER BY id LIMIT {CHUNK}",
+                            [v for k in known for v in k] + ([] if last is None else [last]))
+                rows = cur.fetchall()
+                if not rows:
+                    break
+                pid, name, kind, admin, lon, lat, prec, src = zip(*rows)
+                del rows
+                last = pid[-1]
+                aliases: list = [None] * len(pid)
+                extra: list = [None] * len(pid)
+                lo, hi = bisect_left(rare_ids, pid[0]), bisect_right(rare_ids, last)
+                for i in rare_ids[lo:hi]:
+                    j = bisect_left(pid, i)
+                    aliases[j], extra[j] = rare[i]
+                yield pid, name, kind, aliases, admin, lon, lat, prec, src, extra
+            cur.close()
+        finally:
+            raw.rollback()
+            raw.close()
+
+
+def _case(column: str, n: int, first: int) -> str:
+    """CASE column WHEN ?k THEN k-1 ... ELSE column END: the slot of a known value (bound
+    parameters first + 1 .. first + n), the value itself otherwise."""
+    if not n:
+        return column
+    whens = " ".join(f"WHEN ?{first + k + 1} THEN {k}" for k in range(n))
+    return f"CASE {column} {whens} ELSE {column} END"
+
+
+def read_places(engine: Engine) -> "Iterator[tuple] | PlaceColumns":
+    """The places table for GeoIndex.build: PlaceColumns on SQLite, else read_place_rows."""
+    if engine.dialect.name == "sqlite":
+        return PlaceColumns(engine)
+    return read_place_rows(engine)
+
+
+def read_place_rows(engine: Engine) -> Iterator[tuple]:
     """All rows of the places table in id order (streamed), as tuples shaped like
     PlaceRecord with the JSON columns as stored; `aliases` NULL when empty and `extra`
     only for intersections (the index reads nothing else from them)."""

@@ -59,6 +59,7 @@ class RoadResolver:
         self.sounds = list(self.by_sound)
         self._cache: dict[str, list[tuple[int, float]]] = {}
         self._edges: tuple[set[str], set[str], set[int]] | None = None
+        self.edges()   # now, not in the first search
 
     def edges(self) -> tuple[set[str], set[str], set[int]]:
         """Sounds of the first and of the last characters of the road names, and their lengths."""

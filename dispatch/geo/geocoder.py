@@ -28,12 +28,15 @@ from sqlalchemy.engine import Engine
 from dispatch.domain.errors import DispatchError
 from dispatch.geo.coords import haversine_many_m
 from dispatch.geo.gazetteer import Candidate
+from dispatch.memory import release_free_memory
 from dispatch.geo.geocode_index import (ADMIN_KINDS, GeoIndex, PlaceRecord, decoded_json, pair_key, places_signature,
                                         read_places)
 from dispatch.geo.geocode_junctions import MAX_IDS_PER_KEY, Hits, JunctionReader
 from dispatch.geo.geocode_partial import partial_of
 from dispatch.geo.geocode_patterns import RoadResolver, intersection_splits
+from dispatch.geo.key_tables import sorted_unique
 from dispatch.geo.pinyin_keys import canonical, is_typed_pinyin
+from dispatch.geo.pinyin_keys import prepare as prepare_pinyin
 from dispatch.geo.text import NormalisedText, core_name, is_meaningless, normalise
 
 EMPTY_MESSAGE = "请输入地点：路名、路口、地标或村镇名称（例如 西藏中路与福州路交叉口）"
@@ -65,6 +68,7 @@ class Geocoder:
         self.roads = RoadResolver([index.names[e] for e in index.road_entries], index.road_entries)
         self._admin_codes = np.asarray(
             [i for i, k in enumerate(index.kind_names) if k in ADMIN_KINDS], dtype=np.int16)
+        self._is_admin_kind = np.asarray([k in ADMIN_KINDS for k in index.kind_names] or [False], dtype=bool)
         # admin path prefix -> ids of the paths under it (馬渚镇's path -> its villages' paths)
         under: dict[tuple[str, ...], list[int]] = {}
         for pid, path in enumerate(index.paths):
@@ -76,12 +80,17 @@ class Geocoder:
         self._max_road = min(MAX_NAME_CHARS, max((len(n) for n in self.roads.names), default=2))
         self.junctions = JunctionReader(index, self.roads, self._max_road)
         self._piece_cache: dict[str, np.ndarray | None] = {}
+        # Which keys (exact, core, sound) carry some administrative entry: a piece of text
+        # under none of them names no administrative place (most pieces).
+        self._admin_keys = _admin_keys(index, self._admin_codes)
         self._overlay: list[PlaceRecord] = []
         self._overlay_geo: Geocoder | None = None
         self.build_s = 0.0
         self.loaded_from_cache = False
         # The centre's own area: a weaker hint used when a search gives no `near`.
         self.home: tuple[float, float] | None = None
+        if len(index) > 100_000:
+            release_free_memory()   # the temporaries' pages back to the system
 
     def __len__(self) -> int:
         return len(self.index) + len(self._overlay)
@@ -187,16 +196,26 @@ class Geocoder:
             return self._piece_cache[piece]
         idx = self.index
         c = core_name(piece)
+        if not (self._admin_key(0, idx.exact.slot.get(piece)) or self._admin_key(1, idx.core.slot.get(piece))
+                or self._admin_key(1, idx.core.slot.get(c))
+                or self._admin_key(2, idx.sound.slot.get(canonical(c)))):
+            return self._cached_piece(piece, None)   # no administrative place under any of its keys
         lists = [g for g in (idx.exact.get(piece), idx.core.get(piece), idx.core.get(c),
                              idx.sound.get(canonical(c))) if len(g)]
         result: np.ndarray | None = None
         if lists:
             ids = np.concatenate(lists)
-            ids = ids[np.isin(idx.kinds[ids], self._admin_codes)][:MAX_IDS_PER_KEY]
-            found = (self._under.get(idx.full_path(int(i))) for i in ids)
+            ids = ids[self._is_admin_kind[idx.kinds[ids]]][:MAX_IDS_PER_KEY]
+            found = (self._under.get(idx.full_path(i)) for i in dict.fromkeys(ids.tolist()))
             under = [u for u in found if u is not None]
-            if under:
-                result = np.unique(np.concatenate(under))
+            if under:   # each of them sorted without repeats: their union likewise
+                result = under[0] if len(under) == 1 else sorted_unique(np.concatenate(under))
+        return self._cached_piece(piece, result)
+
+    def _admin_key(self, table: int, slot: int | None) -> bool:
+        return slot is not None and self._admin_keys[table][slot] == 1
+
+    def _cached_piece(self, piece: str, result: np.ndarray | None) -> np.ndarray | None:
         if len(self._piece_cache) > 50_000:
             self._piece_cache.clear()
         self._piece_cache[piece] = result
@@ -382,6 +401,21 @@ class Geocoder:
         return np.zeros(len(lon))
 
 
+def _admin_keys(index: GeoIndex, admin_codes: np.ndarray) -> tuple[bytes, bytes, bytes]:
+    """For the exact, core and sound tables: a byte per slot, 1 when the key of the slot
+    carries at least one entry of an administrative kind (over the CSR arrays, for all
+    keys at once; bytes, which the garbage collector does not traverse)."""
+    is_admin = np.zeros(len(index.kind_names) + 1, dtype=bool)
+    is_admin[admin_codes] = True
+    is_admin = is_admin[index.kinds]
+    out: list[bytes] = []
+    for table in (index.exact, index.core, index.sound):
+        seen = np.zeros(len(table.ids) + 1, dtype=np.int64)
+        np.cumsum(is_admin[table.ids], out=seen[1:])
+        out.append((seen[table.starts[1:]] > seen[table.starts[:-1]]).tobytes())
+    return out[0], out[1], out[2]
+
+
 def load_geocoder(engine: Engine, cache_dir: Path | None) -> Geocoder:
     """A Geocoder over the places table: loaded from the cache file in cache_dir when
     the table has not changed since (count, max id, format), else built and cached."""
@@ -406,6 +440,7 @@ def load_geocoder(engine: Engine, cache_dir: Path | None) -> Geocoder:
         finally:
             if gc_was_enabled:
                 gc.enable()
+    prepare_pinyin()   # characters not in the index: pypinyin ready for them
     geo = Geocoder(index)
     # np.unique imports numpy.ma on its first call (~10 ms): here, not in the first search
     import numpy.ma  # noqa: F401

@@ -123,6 +123,45 @@ def core_names(names: list[str]) -> list[str]:
     return from_code_points(cps[np.cumsum(edge[:-1], dtype=np.int8) == 0]).split(sep)
 
 
+def sorted_order(keys: list[str]) -> list[int]:
+    """sorted(range(len(keys)), key=keys.__getitem__), faster for many keys: numpy sorts
+    them by their first 18 characters (7-bit codes packed in two int64s; a character
+    from 127 on reads as 127 and ends what is read of the key: an order that never
+    contradicts the keys' order), then the keys that tie on that are sorted among
+    themselves by comparison."""
+    n = len(keys)
+    if n < 1000:
+        return sorted(range(n), key=keys.__getitem__)
+    lens = np.fromiter(map(len, keys), dtype=np.int64, count=n)
+    cps = code_points("".join(keys))
+    starts = np.cumsum(lens) - lens
+    wide = np.flatnonzero(cps >= 127)     # read up to the first of them only (as 127)
+    if len(wide):
+        key_of = np.searchsorted(starts, wide, side="right") - 1
+        first = np.r_[True, key_of[1:] != key_of[:-1]]
+        lens = lens.copy()
+        lens[key_of[first]] = wide[first] - starts[key_of[first]] + 1
+    cps = np.concatenate([np.minimum(cps, np.uint32(127)).astype(np.uint64), np.zeros(18, dtype=np.uint64)])
+    words = []
+    for first in (0, 9):
+        word = np.zeros(n, dtype=np.uint64)
+        for k in range(first, first + 9):
+            c = cps[starts + k]
+            c[lens <= k] = 0
+            word = (word << np.uint64(7)) | c
+        words.append(word)
+    order = np.lexsort((words[1], words[0]))
+    w0, w1 = words[0][order], words[1][order]
+    tie = np.flatnonzero((w0[1:] == w0[:-1]) & (w1[1:] == w1[:-1]))   # order[t] ties with order[t + 1]
+    out = order.tolist()
+    if len(tie):
+        run_start = tie[np.r_[True, tie[1:] != tie[:-1] + 1]]
+        run_end = tie[np.r_[tie[1:] != tie[:-1] + 1, True]] + 2
+        for a, b in zip(run_start.tolist(), run_end.tolist()):
+            out[a:b] = sorted(out[a:b], key=keys.__getitem__)
+    return out
+
+
 def sorted_unique(keys: np.ndarray) -> np.ndarray:
     """np.unique by sorting (numpy's hash-based unique is several times slower here)."""
     keys = np.sort(keys)
@@ -316,7 +355,7 @@ class PrefixTable:
     def from_postings(cls, keys: list[str], slots: np.ndarray, names: np.ndarray,
                       owners: Owners) -> "PrefixTable":
         """As KeyTable.from_postings; the slots are renumbered in sorted key order."""
-        order = sorted(range(len(keys)), key=keys.__getitem__)
+        order = sorted_order(keys)
         position = np.empty(len(keys), dtype=np.int64)
         position[np.asarray(order, dtype=np.int64)] = np.arange(len(keys), dtype=np.int64)
         starts, ids = owners.csr(position[slots], names, len(keys))

@@ -51,6 +51,31 @@ def _heteronyms(ch: str) -> list[str]:
     return readings[0]
 
 
+def prepare() -> None:
+    """Import pypinyin now (~50 ms), not in the first search that meets a new character."""
+    _heteronyms("中")
+
+
+def readings_state() -> tuple[str, tuple[str, str, int], bytes]:
+    """The readings cached so far, packed (the characters, their readings joined, how
+    many each has), for the index's cache file: a geocoder loaded from it does not
+    call pypinyin for the characters of its names (seed_readings)."""
+    from dispatch.geo.key_tables import pack_strings
+    items = [(c, r) for c, r in _READINGS.items() if len(c) == 1]
+    return "".join(c for c, _r in items), pack_strings([x for _c, r in items for x in r]), \
+        bytes(len(r) for _c, r in items)
+
+
+def seed_readings(state: tuple[str, tuple[str, str, int], bytes]) -> None:
+    """Cache the readings of readings_state (what readings() would compute)."""
+    from dispatch.geo.key_tables import unpack_strings
+    chars, packed, counts = state
+    flat = iter(unpack_strings(packed))
+    for ch, k in zip(chars, counts):
+        got = tuple(itertools.islice(flat, k))
+        _READINGS.setdefault(ch, got)
+
+
 def readings(ch: str) -> tuple[str, ...]:
     """Toneless readings of one character (ü written v), first = canonical; the
     character itself (lower-cased) when it has no pinyin (digits, Latin). Cached."""

@@ -75,6 +75,9 @@ MAX_PLACE_CHARS = 100   # place words kept after normalisation
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _CLAUSE = re.compile(r"[，。！？；,!?;…]+")
 _MEANINGLESS = set("啊呃嗯哦喂哎唉呀吧呢吗嘛的了哈嘿噢额诶欸么呵喔哇")
+# compiled here, not in the first search
+_BRACKETED = re.compile(r"[(\[【]([^)\]】]*)[)\]】]")
+_SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[，。！？；：、,.!?;:\"'“”‘’（）()\[\]【】《》<>~`@#$%^&*_+=|\\/-]")
 
 
@@ -210,8 +213,8 @@ def normalise(raw: str) -> NormalisedText:
     raw = raw or ""
     cut = max(0, len(raw) - MAX_RAW_CHARS)
     text = _INVISIBLE.sub(" ", to_halfwidth(raw[:MAX_RAW_CHARS])).strip()
-    text = re.sub(r"[(\[【]([^)\]】]*)[)\]】]", r" \1 ", text.replace("（", "(").replace("）", ")"))
-    text = re.sub(r"\s+", " ", text).strip()
+    text = _BRACKETED.sub(r" \1 ", text.replace("（", "(").replace("）", ")"))
+    text = _SPACES.sub(" ", text).strip()
     text = convert_numerals(text)
     text = read_speech(text)
     quals: list[str] = []

@@ -35,7 +35,6 @@ from math import inf
 from operator import attrgetter, itemgetter
 from typing import Any
 
-import ctypes
 import gc
 from pathlib import Path
 
@@ -55,6 +54,7 @@ from dispatch.replay.log_read import LogColumns, PositionColumns, read_core, rea
 from dispatch.replay.unit_table import UnitTable
 from dispatch.replay.fold import incident_view, shared_state
 from dispatch.services.queries import AssignmentView, IncidentView
+from dispatch.memory import release_free_memory
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import UnitRow
 
@@ -224,7 +224,7 @@ class ReplayIndex:
                 log, positions = read_sqlite(session, since, until, after_id)
             else:
                 log, positions = read_core(session, since, until, after_id)
-            _return_free_heap()  # what reading left behind, before the fold grows the heap
+            release_free_memory()  # what reading left behind, before the fold grows the heap
             seed = (read_reopened_before(session, resume.event_id, until, set(resume.incidents))
                     if resume is not None else [])
             index = cls.build(units, log, positions, max_gap_s, resume=resume,
@@ -241,7 +241,7 @@ class ReplayIndex:
         # (Before anything allocates: the first collection after the load would otherwise
         # walk every object the load made, seconds for a week.)
         gc.freeze()
-        _return_free_heap()
+        release_free_memory()
         return index
 
     @classmethod
@@ -458,17 +458,6 @@ class ReplayIndex:
                             incident_id=incident_id, leader=row["leader"], phone=row["phone"],
                             status_since=since, members=row["members"], terminal=row["terminal"],
                             position_source=source)
-
-
-def _return_free_heap() -> None:
-    """Hand the heap the load freed (decoded payload chunks, read buffers) back to the
-    system: glibc keeps it otherwise, ~50 MB resident after a week's load for nothing
-    (a millisecond or so). Elsewhere than glibc: nothing to do."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
 
 
 class _Grouped:

@@ -126,3 +126,88 @@ def test_a_bad_cache_file_is_not_loaded(tmp_path, bad):
     if bad is not None:
         path.write_bytes(bad)
     assert GeoIndex.load(path, ("t",)) is None
+
+
+def test_sorted_order_equals_sorting_the_keys():
+    from dispatch.geo.key_tables import sorted_order
+    rng = random.Random(8)
+    # long shared prefixes (ties on the 18 characters numpy sorts by), characters from
+    # 127 on (read as 127), NUL (as the padding of a shorter key), astral characters
+    for alphabet in ("ab", "abz中\U0001d11e\x00é\x7f\x80", "zhongshanlu"):
+        for size in (10, 3000):
+            keys = list({"".join(rng.choices(alphabet, k=rng.randint(0, 30))) for _ in range(size)})
+            keys += ["zhongshanlu" * 3 + k for k in keys[:50]]
+            keys = list(dict.fromkeys(keys))
+            assert sorted_order(keys) == sorted(range(len(keys)), key=keys.__getitem__), alphabet
+
+
+def test_decoded_all_equals_decoding_one_by_one():
+    from dispatch.geo.geocode_index import _decoded_all, decoded_json
+    cases = [['["a"]', "[]", "", None, ("x",), '["b", "c"]'], ["1, 2", "[3]"], ["[1]", " "],
+             ["[1]]", "[[2]"], ['"a"', "null"], ['["\\u4e0a\\u6d77\\u5e02"]', '["上海市"]']]
+    for values in cases:
+        try:
+            want = [decoded_json(v, ()) for v in values]
+        except ValueError:
+            with pytest.raises(ValueError):
+                _decoded_all(values)
+        else:
+            assert _decoded_all(values) == want, values
+
+
+def _place_rows_db(tmp_path):
+    from dispatch.geo.gazetteer import Place, write_places
+    from dispatch.store.schema import Base
+    engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    Base.metadata.create_all(engine)
+    rng = random.Random(4)
+    kinds = ["road", "intersection", "town", "village", "poi", "landmark"]
+    places = []
+    for i in range(2500):   # more kinds, precisions and sources than a CASE has at first
+        kind = rng.choice(kinds) if i % 700 else f"kind{i}"
+        extra = {"roads": [f"路{i}", f"街{i}"]} if kind == "intersection" else ({"code": str(i)} if i % 3 else {})
+        places.append(Place(f"名{rng.randint(0, 400)}", kind, rng.uniform(73, 135) if i % 11 else None,
+                            rng.uniform(18, 53), admin=["浙江省", f"市{rng.randint(0, 30)}"],
+                            aliases=[f"别名{i}"] if i % 17 == 0 else [], precision=rng.choice(["point", "town", ""]),
+                            source=f"src{rng.randint(0, 80)}", extra=extra))
+    with Session(engine) as s:
+        write_places(s, places)
+        s.commit()
+    return engine
+
+
+def test_place_columns_read_what_the_rows_hold(tmp_path, monkeypatch):
+    import dispatch.geo.geocode_index as gi
+    engine = _place_rows_db(tmp_path)
+    monkeypatch.setattr(gi, "CHUNK", 300)     # many statements, the CASE growing between them
+    columns = gi.read_places(engine)
+    assert isinstance(columns, gi.PlaceColumns)
+    from_columns = gi.build_state(columns, signature=None)
+    from_rows = gi.build_state(gi.read_place_rows(engine), signature=None)
+    assert from_columns.keys() == from_rows.keys()
+    for key, value in from_rows.items():
+        got = from_columns[key]
+        if isinstance(value, np.ndarray):
+            assert value.dtype == got.dtype and np.array_equal(value, got, equal_nan=True), key
+        elif key in ("typed", "bigram"):
+            for slot in type(value).__slots__:
+                a, b = getattr(value, slot), getattr(got, slot)
+                assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else list(a) == list(b)), (key, slot)
+        else:
+            assert repr(got) == repr(value), key
+    assert len(from_rows["kind_names"]) > 6 and len(from_rows["src_names"]) > 64
+
+
+def test_a_loaded_index_brings_the_readings_of_its_names(tmp_path):
+    import dispatch.geo.pinyin_keys as pk
+    idx = GeoIndex.build(records(), signature=("t",), cache=tmp_path / "i.pkl")
+    assert idx.names
+    saved = dict(pk._READINGS)
+    try:
+        pk._READINGS.clear()
+        assert GeoIndex.load(tmp_path / "i.pkl", ("t",)) is not None
+        for ch in "福州路西藏中路马渚镇斗门村":
+            assert pk._READINGS[ch] == pk._read(ch), ch
+    finally:
+        pk._READINGS.clear()
+        pk._READINGS.update(saved)

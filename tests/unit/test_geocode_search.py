@@ -145,3 +145,50 @@ def test_every_kind_the_gazetteer_holds_has_a_chinese_label():
     for k in kinds:
         label = Candidate(None, "x", k, 0.0, 0.0, [], 1.0, "point", "").kind_label
         assert label != k and all("\u4e00" <= ch <= "\u9fff" or ch == "/" for ch in label), (k, label)
+
+
+def _admin_paths_by_definition(geo, piece):
+    """What Geocoder._admin_paths answers, looked up without its shortcuts."""
+    import numpy as np
+
+    from dispatch.geo.geocode_junctions import MAX_IDS_PER_KEY
+    from dispatch.geo.pinyin_keys import canonical
+    from dispatch.geo.text import core_name
+    idx = geo.index
+    c = core_name(piece)
+    lists = [g for g in (idx.exact.get(piece), idx.core.get(piece), idx.core.get(c),
+                         idx.sound.get(canonical(c))) if len(g)]
+    if not lists:
+        return None
+    ids = np.concatenate(lists)
+    ids = ids[np.isin(idx.kinds[ids], geo._admin_codes)][:MAX_IDS_PER_KEY]
+    under = [u for u in (geo._under.get(idx.full_path(int(i))) for i in ids) if u is not None]
+    return np.unique(np.concatenate(under)) if under else None
+
+
+def test_admin_paths_equal_their_definition(geo):
+    texts = ["浙江省宁波市余姚市马渚镇斗门村", "宁波江北区慈城镇", "上海黄浦区外滩", "饶阳县城关镇",
+             "余姚马渚", "鄞州区中国人民解放军联勤保障部队第906医院", "浙江宁波", "上海市上海"]
+    pieces = {t[i:j] for t in texts for i in range(len(t)) for j in range(i + 1, min(len(t), i + 16) + 1)}
+    from dispatch.geo.pinyin_keys import canonical
+    from dispatch.geo.text import core_name
+    idx = geo.index
+    admin = [idx.names[i] for i in range(len(idx)) if idx.kinds[i] in geo._admin_codes][::7]
+    same_sound = {}   # a character for each reading: 镇海 -> 震海 (found by sound only)
+    for name in idx.names[::5]:
+        for ch in name:
+            same_sound.setdefault(canonical(ch), ch)
+    for name in admin:
+        core = core_name(name)
+        pieces |= {name, core, core + "区", core + "乡"}
+        if len(core) > 1 and (other := same_sound.get(canonical(core[0]), core[0])) != core[0]:
+            pieces.add(other + core[1:])
+    hits = 0
+    for piece in sorted(pieces):
+        want = _admin_paths_by_definition(geo, piece)
+        got = geo._admin_paths(piece)
+        assert (got is None) == (want is None), piece
+        if want is not None:
+            hits += 1
+            assert got.tolist() == want.tolist(), piece
+    assert hits > 200
