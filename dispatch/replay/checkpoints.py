@@ -68,6 +68,10 @@ class CheckpointStore:
                 continue
         return sorted(out)
 
+    def stored(self) -> frozenset[tuple[float, int]]:
+        """(at, event id) of every checkpoint file here (valid or not: see latest_valid)."""
+        return frozenset((at, eid) for at, eid, _ in self._files())
+
     def latest_valid(self, session: Session, before: float) -> Checkpoint | None:
         """The latest checkpoint at or before epoch second `before` that still matches the log."""
         for at, eid, path in reversed(self._files()):
@@ -116,6 +120,19 @@ def _wanted(ats: list[float]) -> set[float]:
         if at < first_of_day.get(day, float("inf")):
             first_of_day[day] = at
     return {at for at in ats if at >= newest - HOURLY_S} | set(first_of_day.values())
+
+
+def worth_taking(at: float, event_id: int, have: set[tuple[float, int]], newest: float) -> bool:
+    """Whether a fold should take the checkpoint at `at` (after event `event_id`): not one
+    already on disk or taken (`have`: (at, event id) pairs), and one `_wanted` would keep
+    with `newest` the latest checkpoint of the log: in the last HOURLY_S, or the first of
+    its UTC day."""
+    if (at, event_id) in have:
+        return False
+    if at >= newest - HOURLY_S:
+        return True
+    day = int(at // 86400)
+    return not any(a < at and int(a // 86400) == day for a, _ in have)
 
 
 def take(at: float, last_id: int, done: int, incidents: dict, states: dict, last_of: dict,

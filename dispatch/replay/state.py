@@ -48,7 +48,7 @@ from dispatch.domain.events import Event
 from dispatch.domain.evolve import created_incident, evolve_incident, evolve_unit, initial_unit_status
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
-from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take
+from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take, worth_taking
 from dispatch.replay.incident_table import IncidentTable
 from dispatch.replay.log_read import LogColumns, PositionColumns, read_core, read_reopened_before, read_sqlite
 from dispatch.replay.unit_table import UnitTable
@@ -228,7 +228,8 @@ class ReplayIndex:
             seed = (read_reopened_before(session, resume.event_id, until, set(resume.incidents))
                     if resume is not None else [])
             index = cls.build(units, log, positions, max_gap_s, resume=resume,
-                              record=store is not None, since=since, seed=seed)
+                              record=store is not None, since=since, seed=seed,
+                              stored=store.stored() if store is not None else frozenset())
             del log, positions
             if store is not None and index.checkpoints:  # still without GC: no full pass over the index
                 seal(session, index.checkpoints)
@@ -247,11 +248,14 @@ class ReplayIndex:
     @classmethod
     def build(cls, units: dict[int, _UnitTrack], log: LogColumns, positions: PositionColumns,
               max_gap_s: float = 300.0, resume: Checkpoint | None = None, record: bool = False,
-              since: datetime | None = None, seed: Sequence[tuple] = ()) -> "ReplayIndex":
+              since: datetime | None = None, seed: Sequence[tuple] = (),
+              stored: frozenset[tuple[float, int]] = frozenset()) -> "ReplayIndex":
         """Index the events of `log` (log_read.LogColumns, in log order), starting from the
         fold in `resume` (the events must then be those after its event id). With
         `record`, a checkpoint is taken at each whole hour of log time (index.checkpoints,
-        hashes not yet filled in). `seed`: the earlier events of incidents closed at the
+        hashes not yet filled in), but for those in `stored` ((at, event id) of the
+        checkpoints already on disk: the same fold, not taken again) and those the store
+        would not keep (checkpoints.worth_taking). `seed`: the earlier events of incidents closed at the
         checkpoint and reopened after it (log_read.read_reopened_before), folded first
         into their (closed) state then."""
         incidents: dict[int, _IncidentTrack] = {}
@@ -268,7 +272,10 @@ class ReplayIndex:
         next_cp = float((np.floor(max_t / EVERY_S) + 1) * EVERY_S) if max_t > -np.inf else -np.inf
         if not record:
             next_cp = np.inf
-        by_incident = _Grouped(log.incident_ids) if record else None
+        by_incident: _Grouped | None = None  # made at the first checkpoint taken
+        have = set(stored)
+        newest = max([a for a, _ in stored] + ([float(np.floor(log.ts[-1] / EVERY_S) * EVERY_S)] if len(log) else []),
+                     default=-np.inf)
         received, closed, imported = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED, ev.CALL_IMPORTED
         reopened, assignment = ev.INCIDENT_REOPENED, AssignmentView
         any_reopened = False
@@ -283,11 +290,14 @@ class ReplayIndex:
                     range(start, end), log.at[start:end], log.ts[start:end].tolist(), log.kinds[start:end],
                     log.incident_ids[start:end].tolist(), log.unit_ids[start:end].tolist(), payloads):
                 if t >= next_cp:
-                    if done + k:  # everything folded so far happened before this whole hour
+                    cp_at, cp_id = float(np.floor(t / EVERY_S) * EVERY_S), int(log.ids[k - 1]) if k else last_id
+                    # (done + k: everything folded so far happened before this whole hour)
+                    if done + k and worth_taking(cp_at, cp_id, have, newest):
+                        if by_incident is None:
+                            by_incident = _Grouped(log.incident_ids)
                         last = _last_events(by_incident, log, k, open_ids, last_of, recent)
-                        taken.append(take(float(np.floor(t / EVERY_S) * EVERY_S),
-                                          int(log.ids[k - 1]) if k else last_id, done + k, incidents, states,
-                                          last, open_ids, units))
+                        taken.append(take(cp_at, cp_id, done + k, incidents, states, last, open_ids, units))
+                        have.add((cp_at, cp_id))
                     next_cp = float((np.floor(t / EVERY_S) + 1) * EVERY_S)
                 if incident_id:  # (0: none)
                     if kind == received or kind == imported:

@@ -51,6 +51,10 @@ def test_period_from_a_checkpoint_equals_the_whole_log(shift):
     assert len(first.checkpoints) >= HOURS - 1
     assert len(list(cache.glob("*.ckpt"))) == len(first.checkpoints)
     assert sum(len(cp.incidents) for cp in first.checkpoints) > 0  # open incidents carried over
+    files = sorted(p.name for p in cache.glob("*.ckpt"))
+    again = _load(app, cache=cache)  # the same fold: what is on disk is not taken again
+    assert again.checkpoints == [] and sorted(p.name for p in cache.glob("*.ckpt")) == files
+    assert _same_states(full, again, START, 10, 7) == 11
     for k, minutes in enumerate((70, 135, 200, 262)):
         since = START + timedelta(minutes=minutes)
         part = _load(app, since=since, cache=cache)
@@ -176,3 +180,21 @@ def test_bench_replay_loads_the_period_from_checkpoints_beside_the_full_fold(cap
     assert 0 < line["period_events"] < line["events"]
     assert line["checkpoints"] >= 3 and line["full_load_s"] > 0 and line["p95_ms"] > 0
     assert main(["bench", "replay", "--period", "0"]) == 2
+
+
+def test_a_fold_takes_only_the_checkpoints_the_store_would_keep_and_does_not_have():
+    from dispatch.replay.checkpoints import EVERY_S, HOURLY_S, _wanted, worth_taking
+
+    day0 = 20_000 * 86400.0  # a UTC midnight
+    hours = [day0 + h * EVERY_S for h in range(24 * 5)]  # five days of whole hours
+    newest = hours[-1]
+    have: set[tuple[float, int]] = set()
+    taken = []
+    for k, at in enumerate(hours):
+        if worth_taking(at, k, have, newest):
+            taken.append(at)
+            have.add((at, k))
+    assert set(taken) == _wanted(hours)  # exactly what the store keeps of them all
+    assert len(taken) == 3 + HOURLY_S / EVERY_S + 1  # the first of three older days, the last 48 h
+    assert not worth_taking(hours[-1], len(hours) - 1, have, newest)  # on disk already
+    assert worth_taking(hours[-1], 10**6, have, newest)  # the same hour after other events: a new fold
