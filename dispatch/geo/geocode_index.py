@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
-
-from dispatch.memory import release_free_memory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -168,10 +166,8 @@ class GeoIndex:
                 write_state(cache, state)
             except OSError:
                 pass
-        release_free_memory()
         index = cls.from_state(state)
-        del state   # the packed strings: split into the index now
-        release_free_memory()
+        del state   # the packed strings: split into the index now (load_geocoder then hands back the heap)
         return index
 
     @classmethod

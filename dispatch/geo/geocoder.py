@@ -28,7 +28,6 @@ from sqlalchemy.engine import Engine
 from dispatch.domain.errors import DispatchError
 from dispatch.geo.coords import haversine_many_m
 from dispatch.geo.gazetteer import Candidate
-from dispatch.memory import release_free_memory
 from dispatch.geo.geocode_index import (ADMIN_KINDS, GeoIndex, PlaceRecord, decoded_json, pair_key, places_signature,
                                         read_places)
 from dispatch.geo.geocode_junctions import MAX_IDS_PER_KEY, Hits, JunctionReader
@@ -38,6 +37,7 @@ from dispatch.geo.key_tables import sorted_unique
 from dispatch.geo.pinyin_keys import canonical, is_typed_pinyin
 from dispatch.geo.pinyin_keys import prepare as prepare_pinyin
 from dispatch.geo.text import NormalisedText, core_name, is_meaningless, normalise
+from dispatch.memory import release_free_memory
 
 EMPTY_MESSAGE = "请输入地点：路名、路口、地标或村镇名称（例如 西藏中路与福州路交叉口）"
 HEAD_PENALTY = 0.1      # per character before the name that is not administrative context
@@ -89,8 +89,6 @@ class Geocoder:
         self.loaded_from_cache = False
         # The centre's own area: a weaker hint used when a search gives no `near`.
         self.home: tuple[float, float] | None = None
-        if len(index) > 100_000:
-            release_free_memory()   # the temporaries' pages back to the system
 
     def __len__(self) -> int:
         return len(self.index) + len(self._overlay)
@@ -444,6 +442,7 @@ def load_geocoder(engine: Engine, cache_dir: Path | None) -> Geocoder:
     geo = Geocoder(index)
     # np.unique imports numpy.ma on its first call (~10 ms): here, not in the first search
     import numpy.ma  # noqa: F401
+    release_free_memory()   # the build's or the load's temporaries: their pages back to the system
     geo.build_s = time.perf_counter() - t0
     geo.loaded_from_cache = cached
     return geo

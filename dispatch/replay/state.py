@@ -224,7 +224,6 @@ class ReplayIndex:
                 log, positions = read_sqlite(session, since, until, after_id)
             else:
                 log, positions = read_core(session, since, until, after_id)
-            release_free_memory()  # what reading left behind, before the fold grows the heap
             seed = (read_reopened_before(session, resume.event_id, until, set(resume.incidents))
                     if resume is not None else [])
             index = cls.build(units, log, positions, max_gap_s, resume=resume,

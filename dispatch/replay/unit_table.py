@@ -122,20 +122,17 @@ class UnitTable:
         self._m = (len(self.skey) + 1) * (len(self.pkey) + 1)
         self._cache: dict[int, UnitSnapshot] = {}
 
-    def _make(self, r: int, s_i: int, p_i: int, lon: float, lat: float,
-              _raw=_Slots, _cls=UnitSnapshot) -> UnitSnapshot:  # noqa: ANN001
-        """Unit of rank r with status index s_i and fix index p_i (-1: none) at lon, lat
-        (what `snapshot` makes, inlined: this runs for hundreds of units per instant)."""
-        st = self.statics[r]
+    def _make(self, r: int, s_i: int, p_i: int, lon: float, lat: float) -> UnitSnapshot:
+        """Unit of rank r with status index s_i and fix index p_i (-1: none) at lon, lat."""
+        st = self.statics[r]  # (uid, callsign, kind, home lon, lat, station, duty, leader, phone,
+        #                        members, initial state, fallback position, terminal)
         status, since, incident_id = self.states[s_i] if s_i >= 0 else st[10]
         if p_i >= 0:
             pos_at, source = self.pat[p_i], "avl"
         else:
             lon, lat, pos_at, source = st[11]
-        x = _raw(st[0], st[1], st[2], status, lon, lat, pos_at, st[3], st[4], st[5], st[6], incident_id,
-                 st[7], st[8], since, st[9], st[12], source)
-        x.__class__ = _cls
-        return x
+        return snapshot(st[0], st[1], st[2], status, lon, lat, pos_at, st[3], st[4], st[5], st[6], incident_id,
+                        st[7], st[8], since, st[9], st[12], source)
 
     @staticmethod
     def _static(uid: int, u) -> tuple:  # noqa: ANN001
