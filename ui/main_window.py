@@ -25,6 +25,8 @@ from ui.fmt import PositionNames, local_time
 from ui.window_actions import on_demand
 from ui.workers import run_in_background
 
+REPLAY_HOURS = 12  # what F11 / F12 open: the last hours of the log (a shift)
+
 # Screens opened by a key alone: their modules load when the key is first pressed (each
 # attach() binds the key and sets the window's opener), not at every start.
 ON_DEMAND = (
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
                                stale_after_s=s.stale_position_s)
         self._incidents: list[queries.IncidentView] = []
         self._dialogs: list = []
+        self._replay_loading = False  # F11 / F12 folding a period in the background
         self._map_incident: int | None = None  # the incident whose point and routes the map shows
         self._last_closed: int | None = None
 
@@ -317,24 +320,46 @@ class MainWindow(QMainWindow):
                                      callsigns={u.id: u.callsign for u in self._units})
         self._keep(IncidentTimelineDialog(timeline, view, parent=self))
 
-    def _replay_window(self):  # noqa: ANN202
-        """Replay and review read the log through their own read-only connection."""
+    def _open_replay_then(self, then) -> None:  # noqa: ANN001
+        """Replay and review read the log through their own read-only connection, the last
+        REPLAY_HOURS of it (other periods are loaded from the window), folded off the GUI
+        thread: the console keeps taking calls meanwhile. `then(window)` once it is open."""
         from dispatch.bootstrap import bootstrap
-        from ui.replay.window import ReplayWindow
+        from dispatch.replay.state import load_recent
 
+        if self._replay_loading:
+            self._on_message("回放数据正在载入，请稍候")
+            return
         try:
             ro = bootstrap(self.app.settings, read_only=True)
-            return ReplayWindow(ro, parent=self)
         except DispatchError as exc:
             self._on_message(str(exc))
-            return None
+            return
+        self._replay_loading = True
+        self.statusBar().showMessage(f"正在载入回放数据（最近 {REPLAY_HOURS} 小时）……可继续接警")
+
+        def opened(index) -> None:  # noqa: ANN001
+            from ui.replay.window import ReplayWindow
+
+            self._replay_loading = False
+            self.statusBar().clearMessage()
+            try:
+                w = ReplayWindow(ro, index, parent=self)
+            except DispatchError as exc:
+                self._on_message(str(exc))
+                return
+            self._keep(w)
+            then(w)
+
+        def failed(exc: Exception) -> None:
+            self._replay_loading = False
+            self._on_message(f"回放数据载入失败：{exc}")
+
+        run_in_background(lambda: load_recent(ro, REPLAY_HOURS), opened, failed)
 
     def open_shift_review(self) -> None:
         """F11: the shift timeline (units x time) and statistics, for the shift lead."""
-        w = self._replay_window()
-        if w is not None:
-            self._keep(w)
-            w.open_shift_timeline()
+        self._open_replay_then(lambda w: w.open_shift_timeline())
 
     def open_lead_view(self) -> None:
         """Shift+F11: 值班长视图 — seats, calls waiting for dispatch, 改派席位 / 重新打开."""
@@ -350,9 +375,7 @@ class MainWindow(QMainWindow):
 
     def open_replay(self) -> None:
         """F12: replay (read-only) of a period or an incident."""
-        w = self._replay_window()
-        if w is not None:
-            self._keep(w)
+        self._open_replay_then(lambda _w: None)
 
     def _keep(self, widget) -> None:  # noqa: ANN001
         widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

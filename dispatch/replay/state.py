@@ -29,7 +29,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from math import inf
 from operator import attrgetter, itemgetter
@@ -575,3 +575,24 @@ def load_index(app, since: datetime | None = None, until: datetime | None = None
     """The replay index of an App's database (checkpoints kept in its cache folder)."""
     with app.session() as s:
         return ReplayIndex.load(s, since, until, cache=app.settings.cache_dir / "replay")
+
+
+def log_end(app) -> datetime | None:  # noqa: ANN001
+    """When the log's last event happened (None: no event)."""
+    from sqlalchemy import func
+
+    from dispatch.store.schema import EventRow
+
+    with app.session() as s:
+        last = s.scalar(select(func.max(EventRow.occurred_at)))
+    return as_utc(last) if last is not None else None
+
+
+def load_recent(app, hours: float) -> ReplayIndex:  # noqa: ANN001
+    """The `hours` up to the log's last event (a shift to review or replay): from the
+    checkpoint before them, so it costs those hours, not the whole log (which a live
+    centre's is: months)."""
+    if not hours > 0:
+        raise ValueError("hours must be positive")
+    end = log_end(app)
+    return load_index(app, since=end - timedelta(hours=hours) if end is not None else None)

@@ -1,23 +1,22 @@
 """Every unit's statuses and positions in flat numpy arrays, so the state of all units at
-an instant is a few vectorised binary searches (statuses, positions), then the snapshot
-of each unit's (status, last fix) pair, made the first time it is shown and kept; new
-UnitSnapshots are made each time only for the units moving between two fixes.
-
-Keys are `rank * scale + (t - t0)`: sorted by unit, then by time, so one
-`searchsorted` finds, for every unit at once, its last status change and its last
-position fix at or before t.
+an instant is a few vectorised steps (replay.run_index: the last status change and the
+last fix of every unit at once), then the snapshot of each unit's (status, last fix)
+pair, made the first time it is shown and kept; new UnitSnapshots are made each time
+only for the units moving between two fixes.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from itertools import chain
+from itertools import chain, compress, count, repeat
+from operator import is_
 
 import numpy as np
 
 from dispatch.domain.units import UnitSnapshot
 from dispatch.replay.incident_table import _flat_times
+from dispatch.replay.run_index import RunIndex
 
 
 _FIELDS = ("id", "callsign", "kind", "status", "lon", "lat", "position_at", "home_lon", "home_lat",
@@ -85,6 +84,9 @@ def _check_layout() -> None:
 _check_layout()
 
 
+CACHE_PER_UNIT = 256  # snapshots kept per unit on average (see UnitTable._prebuild)
+
+
 class UnitTable:
     """Built from the per-unit tracks of dispatch.replay.state (see ReplayIndex)."""
 
@@ -92,35 +94,32 @@ class UnitTable:
         self.ids = list(unit_ids)
         self.tracks = tracks
         self.t0 = t0
-        self.span = max(0.0, t1 - t0)
-        self.scale = self.span + 10.0
         self.max_gap_s = max_gap_s
         n = len(self.ids)
-        self.base = np.arange(n, dtype=np.float64) * self.scale
         tr = [tracks[uid] for uid in self.ids]
         s_len = [len(u.times) for u in tr]
         p_len = [len(u.pos_t) for u in tr]
-        rows = self.base  # rank * scale
         self.states: list = list(chain.from_iterable(u.states for u in tr))
-        s_t = _flat_times([u.times for u in tr], sum(s_len))
-        self.skey = np.repeat(rows, s_len) + (s_t - t0)
-        self.soff = _starts(s_len)
-        self.pt = np.concatenate([u.pos_t for u in tr]).astype(np.float64) if tr else np.empty(0)
-        self.pkey = np.repeat(rows, p_len) + (self.pt - t0)
-        self.plon = np.concatenate([u.pos_lon for u in tr]).astype(np.float64) if tr else np.empty(0)
-        self.plat = np.concatenate([u.pos_lat for u in tr]).astype(np.float64) if tr else np.empty(0)
+        self.status_runs = RunIndex(_flat_times([u.times for u in tr], sum(s_len)), s_len, t0, t1)
+        self.soff = self.status_runs.off
+        self.pt = np.concatenate([u.pos_t for u in tr]).astype(np.float64) if n else np.empty(0)
+        self.fix_runs = RunIndex(self.pt, p_len, t0, t1)
+        self.plon = np.concatenate([u.pos_lon for u in tr]).astype(np.float64) if n else np.empty(0)
+        self.plat = np.concatenate([u.pos_lat for u in tr]).astype(np.float64) if n else np.empty(0)
         self.pat: list = list(chain.from_iterable(u.pos_at for u in tr))
-        self.poff = _starts(p_len)
-        self.pend = self.poff + np.asarray(p_len, dtype=np.int64)
+        self.poff, self.pend = self.fix_runs.off, self.fix_runs.end
         self.statics = [self._static(uid, tracks[uid]) for uid in self.ids]
         self._prebuild()
 
     def _prebuild(self) -> None:
         """Snapshots are made the first time a (unit, status, last fix) triple is shown and
         kept, keyed by `rank * M + pair key`: making all of them up front cost as much as
-        a third of a day's load, and most are never shown."""
-        self._m = (len(self.skey) + 1) * (len(self.pkey) + 1)
+        a third of a day's load, and most are never shown; a parked unit's stays the same
+        for hours of instants. Kept up to CACHE_PER_UNIT per unit on average, then
+        dropped all at once (a week's scrubbing would otherwise keep millions)."""
+        self._m = (len(self.states) + 1) * (len(self.pt) + 1)
         self._cache: dict[int, UnitSnapshot] = {}
+        self._cache_max = CACHE_PER_UNIT * max(1, len(self.ids))
 
     def _make(self, r: int, s_i: int, p_i: int, lon: float, lat: float) -> UnitSnapshot:
         """Unit of rank r with status index s_i and fix index p_i (-1: none) at lon, lat."""
@@ -131,8 +130,10 @@ class UnitTable:
             pos_at, source = self.pat[p_i], "avl"
         else:
             lon, lat, pos_at, source = st[11]
-        return snapshot(st[0], st[1], st[2], status, lon, lat, pos_at, st[3], st[4], st[5], st[6], incident_id,
-                        st[7], st[8], since, st[9], st[12], source)
+        x: Any = _Slots(st[0], st[1], st[2], status, lon, lat, pos_at, st[3], st[4], st[5], st[6], incident_id,
+                        st[7], st[8], since, st[9], st[12], source)  # (snapshot(), inlined: one frame less)
+        x.__class__ = UnitSnapshot
+        return x
 
     @staticmethod
     def _static(uid: int, u) -> tuple:  # noqa: ANN001
@@ -154,13 +155,11 @@ class UnitTable:
         moving between two fixes gets the (frozen) snapshot of that status and fix, made once."""
         if not self.ids:
             return []
-        d = min(max(te - self.t0, -1.0), self.span + 1.0)
-        q = self.base + d
-        si = np.searchsorted(self.skey, q, side="right") - 1
+        si = self.status_runs.at(te)
         has_s = si >= self.soff
-        npos = len(self.pkey)
+        npos = len(self.pt)
         if npos:
-            pi = np.searchsorted(self.pkey, q, side="right") - 1
+            pi = self.fix_runs.at(te)
             has_p = pi >= self.poff
             pic = np.clip(pi, 0, npos - 1)
             lon, lat = self.plon[pic], self.plat[pic]
@@ -182,9 +181,11 @@ class UnitTable:
         s_idx, p_idx = np.where(has_s, si, -1), np.where(has_p, pic, -1)
         keys = (np.arange(len(self.ids), dtype=np.int64) * self._m + (s_idx + 1) * (npos + 1) + p_idx + 1).tolist()
         cache = self._cache
+        if len(cache) > self._cache_max:
+            cache = self._cache = {}
         out: list = list(map(cache.get, keys))
         between = np.flatnonzero(moving).tolist()  # made anew: their place is interpolated
-        unseen = [k for k, x in enumerate(out) if x is None]
+        unseen = list(compress(count(), map(is_, out, repeat(None))))  # (no Python frame per unit)
         if between or unseen:
             s_l, p_l, lon_l, lat_l = s_idx.tolist(), p_idx.tolist(), lon.tolist(), lat.tolist()
             make = self._make
@@ -198,16 +199,8 @@ class UnitTable:
     def position_at(self, unit_id: int, te: float) -> tuple[float, float, datetime | None] | None:
         """The last fix of one unit at or before te (None if none)."""
         r = self.ids.index(unit_id)
-        i = int(np.searchsorted(self.pkey, self.base[r] + min(max(te - self.t0, -1.0), self.span + 1.0),
-                                side="right")) - 1
+        i = self.fix_runs.one(r, te)
         if i < self.poff[r]:
             return None
         return float(self.plon[i]), float(self.plat[i]), self.pat[i]
 
-
-def _starts(lengths: list[int]) -> np.ndarray:
-    """Where each of consecutive runs of these lengths starts."""
-    out = np.zeros(len(lengths), dtype=np.int64)
-    if len(lengths) > 1:
-        np.cumsum(lengths[:-1], out=out[1:])
-    return out

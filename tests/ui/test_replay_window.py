@@ -79,7 +79,7 @@ def test_replay_one_incident_and_open_its_timeline(replay, qtbot):
 def test_replay_cannot_write(replay, qtbot, tmp_path):
     live, ro, _index, win = replay
     with pytest.raises(DispatchError):
-        ReplayWindow(live, with_map=False)  # a writable app is refused
+        ReplayWindow(live, _index, with_map=False)  # a writable app is refused
     assert win.views.board.buttons == {}   # the board has no status actions in replay
     labels = {b.text() for b in win.findChildren(QPushButton)}
     assert labels <= {"回放时段", "回放警情", "班次时间轴", "统计", "播放 (空格)", "暂停 (空格)"}

@@ -10,7 +10,8 @@ from tests.ui.window_support import open_window
 def test_esc_closes_the_replay_and_f2_goes_to_the_console(qtbot, app):
     w = open_window(qtbot, app)
     w.intake.new_call("13800000001", "")  # a log to replay
-    w.open_replay()
+    w.open_replay()  # folded in the background: the window comes when it is done
+    qtbot.waitUntil(lambda: any(type(d).__name__ == "ReplayWindow" for d in w._dialogs), timeout=10000)
     replay = next(d for d in w._dialogs if type(d).__name__ == "ReplayWindow")
     replay.show()
     qtbot.waitExposed(replay)

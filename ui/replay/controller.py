@@ -32,6 +32,12 @@ class ReplayController(QObject):
         self._elapsed = QElapsedTimer()
 
     # ---- period and cursor -------------------------------------------------------------
+    def set_index(self, index: ReplayIndex) -> None:
+        """Replay another loaded period (paused, at its start)."""
+        self.pause()
+        self.index = index
+        self.set_period(index.start, index.end)
+
     def set_period(self, start: datetime, end: datetime) -> None:
         if end <= start:
             end = start + timedelta(minutes=1)

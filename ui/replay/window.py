@@ -12,11 +12,13 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QHBoxLayout, Q
                                QVBoxLayout, QWidget)
 
 from dispatch.domain.errors import DispatchError
-from dispatch.replay.state import ReplayIndex, ReplayState, load_index
+from dispatch.services import queries
+from dispatch.replay.state import ReplayIndex, ReplayState, load_index, log_end
 from dispatch.replay.stats import compute_stats
 from dispatch.replay.timeline import incident_timeline
 from ui.fmt import local_time
 from ui.replay.controller import SPEEDS, ReplayController
+from ui.workers import run_in_background
 
 LOCAL_TZ = QTimeZone(b"Asia/Shanghai")
 REPLAY_RESIZE_ROWS = 30
@@ -57,13 +59,16 @@ class ConsoleViews:
 class ReplayWindow(QMainWindow):
     """The trainer's / shift lead's replay of the log."""
 
-    def __init__(self, app, index: ReplayIndex | None = None, with_map: bool = True,  # noqa: ANN001
+    def __init__(self, app, index: ReplayIndex, with_map: bool = True,  # noqa: ANN001
                  parent: QWidget | None = None) -> None:
+        """`index`: the period to show first (replay.state.load_index / load_recent); the
+        window loads others, off the GUI thread, when asked for one outside it."""
         super().__init__(parent)
         if not getattr(app, "read_only", False):
             raise DispatchError("回放只能使用只读数据库连接")
         self.app = app
-        self.index = index or load_index(app)
+        self.index = index
+        self._loading = False
         if self.index.start is None:
             raise DispatchError("数据库中没有可回放的事件")
         self.controller = ReplayController(self.index, parent=self)
@@ -160,21 +165,86 @@ class ReplayWindow(QMainWindow):
         self.controller.set_period(start, end)
         self._set_slider_range()
 
-    def replay_incident(self, incident_id: int) -> None:
-        """Replay one incident: from a minute before its call to a minute after it closed."""
+    def replay_incident(self, incident_id: int, _loaded: bool = False) -> None:
+        """Replay one incident: from a minute before its call to a minute after it closed
+        (loaded first if it is not in the period loaded)."""
         final = self.index.incident_at(incident_id, self.index.end)
-        if final is None:
+        if final is None and _loaded:  # (an imported call: its events are not in its own times)
             raise DispatchError(f"警情 {incident_id} 不在回放数据中")
+        if final is None:
+            with self.app.session() as s:
+                final = queries.incident(s, incident_id)
+            if final is None:
+                raise DispatchError(f"没有警情 {incident_id}")
+            start = final.received_at - timedelta(minutes=1)
+            end = (final.closed_at or log_end(self.app) or final.updated_at) + timedelta(minutes=1)
+            self._load(start, end, lambda: self._replay_loaded(incident_id))
+            return
         end = final.closed_at or self.index.end
         self.set_period(final.received_at - timedelta(minutes=1), end + timedelta(minutes=1))
         if hasattr(self.views.queue, "select"):
             self.controller.step(60)
             self.views.queue.select(incident_id)
 
+    def _replay_loaded(self, incident_id: int) -> None:
+        try:
+            self.replay_incident(incident_id, _loaded=True)
+        except DispatchError as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+
     def _on_load_period(self) -> None:
         start = datetime.fromtimestamp(self.from_edit.dateTime().toSecsSinceEpoch(), timezone.utc)
         end = datetime.fromtimestamp(self.to_edit.dateTime().toSecsSinceEpoch(), timezone.utc)
-        self.set_period(start, end)
+        if end <= start:
+            self.statusBar().showMessage("结束时间须晚于开始时间", 5000)
+            return
+        if self._holds(start, end):
+            self.set_period(start, end)
+        else:
+            self._load(start, end, lambda: self.set_period(max(start, self.index.start), end))
+
+    def _holds(self, start: datetime, end: datetime) -> bool:
+        """Whether the period loaded has all of start..end that the log has."""
+        if start < self.index.start:
+            return False
+        if end <= self.index.end:
+            return True
+        last = log_end(self.app)
+        return last is None or last <= self.index.end
+
+    def _load(self, start: datetime, end: datetime, then) -> None:  # noqa: ANN001
+        """Fold start..end off the GUI thread (from the checkpoint before it: it costs the
+        period), then show it and call `then`; the buttons wait meanwhile."""
+        if self._loading:
+            self.statusBar().showMessage("正在载入，请稍候", 3000)
+            return
+        self._loading = True
+        for b in (self.load_period, self.load_incident):
+            b.setEnabled(False)
+        self.statusBar().showMessage(
+            f"正在载入 {local_time(start, with_date=True)} 至 {local_time(end, with_date=True)} 的回放数据……")
+
+        def loaded(index: ReplayIndex) -> None:
+            self._loading_done()
+            if index.start is None:
+                self.statusBar().showMessage("该时段没有可回放的事件", 5000)
+                return
+            self.index = index
+            self.controller.set_index(index)
+            self._set_slider_range()
+            then()
+
+        def failed(exc: Exception) -> None:
+            self._loading_done()
+            self.statusBar().showMessage(f"回放数据载入失败：{exc}", 8000)
+
+        run_in_background(lambda: load_index(self.app, since=start, until=end), loaded, failed)
+
+    def _loading_done(self) -> None:
+        self._loading = False
+        self.statusBar().clearMessage()
+        for b in (self.load_period, self.load_incident):
+            b.setEnabled(True)
 
     def _on_load_incident(self) -> None:
         try:
