@@ -340,6 +340,8 @@ class ReplayIndex:
                         if nxt is not None:
                             u.times.append(t)
                             ustates.append(nxt)
+        if since is not None:  # (folded from the log's start: no checkpoint before `since` yet)
+            _drop_closed_before(incidents, states, as_utc(since))
         _attach_positions(units, positions)
         index = cls(units, incidents, max_gap_s, since, log=log, reopened=any_reopened, states=states)
         index.checkpoints = taken
@@ -540,6 +542,15 @@ def _seed_closed(seed: Sequence[tuple], incidents: dict[int, _IncidentTrack], st
                 track.views.append(incident_view(states[incident_id]))
         track.seeded += (e,)
         last_of[incident_id] = e
+
+
+def _drop_closed_before(incidents: dict[int, _IncidentTrack], states: dict[int, dict], since: datetime) -> None:
+    """Forget the incidents last closed before `since`: no instant of the period shows
+    them, and a period loaded from a checkpoint does not hold them either; a period
+    folded from the log's start (no checkpoint before it yet) then holds the period's
+    incidents, not every incident of the log (a live centre's: months of them)."""
+    for iid in [i for i, st in states.items() if st["closed_at"] is not None and as_utc(st["closed_at"]) < since]:
+        del incidents[iid], states[iid]
 
 
 def _unit_static(r: Any) -> dict:

@@ -74,6 +74,12 @@ def test_a_period_without_checkpoints_still_has_each_units_last_fix_before_it(sh
     part = _load(app, since=since)
     assert part.resumed_from is None
     _same_states(full, part, since, 10, 3)
+    # folded from the log's start, it keeps only the incidents still open at `since` or
+    # after it (like a period loaded from a checkpoint), not every one closed before
+    kept = {v.id for v in part.final_incidents()}
+    gone = {v.id for v in full.final_incidents() if v.closed_at is not None and v.closed_at < since}
+    assert gone and not kept & gone
+    assert kept == {v.id for v in full.final_incidents()} - gone
 
 
 def test_checkpoint_of_a_changed_prefix_is_ignored(shift, tmp_path):
