@@ -234,13 +234,15 @@ class ReplayIndex:
                 seal(session, index.checkpoints)
                 store.save(index.checkpoints)
         finally:
+            # The index is long-lived and large: keep it out of the collector's passes,
+            # which would otherwise stall scrubbing now and then (refcounting still frees
+            # it). Frozen before the collector is on again: the first collection after
+            # the load would otherwise walk every object the load made (seconds for a
+            # week), and with the load in a worker thread another thread (the console's
+            # GUI) may set it off the moment the collector is on.
+            gc.freeze()
             if gc_was:
                 gc.enable()
-        # The index is long-lived and large: keep it out of the collector's full passes,
-        # which would otherwise stall scrubbing now and then (refcounting still frees it).
-        # (Before anything allocates: the first collection after the load would otherwise
-        # walk every object the load made, seconds for a week.)
-        gc.freeze()
         release_free_memory()
         return index
 
