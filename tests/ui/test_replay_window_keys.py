@@ -25,3 +25,31 @@ def test_esc_closes_the_replay_and_f2_goes_to_the_console(qtbot, app):
     replay.activateWindow()
     qtbot.keyClick(replay, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not replay.isVisible(), timeout=3000)
+
+
+def test_space_and_arrows_work_as_soon_as_the_replay_opens(qtbot, tmp_path):
+    """The window opens with the keys of replay working, not in the 从 date field (which
+    took Space and ←/→ as date edits until the trainer clicked elsewhere)."""
+    from tests.ui.replay_fixture import simulated_replay
+    from ui.replay.window import ReplayWindow
+
+    _live, ro, index = simulated_replay(tmp_path)
+    win = ReplayWindow(ro, index, with_map=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=3000)
+    dates = (win.from_edit.dateTime(), win.to_edit.dateTime())
+    start = win.controller.at
+    for _ in range(3):
+        qtbot.keyClick(win.focusWidget(), Qt.Key.Key_Right)
+    win.flush_scrub()
+    assert (win.controller.at - start).total_seconds() == 180
+    qtbot.keyClick(win.focusWidget(), Qt.Key.Key_Left)
+    win.flush_scrub()
+    assert (win.controller.at - start).total_seconds() == 120
+    qtbot.keyClick(win.focusWidget(), Qt.Key.Key_Space)
+    assert win.controller.playing
+    qtbot.keyClick(win.focusWidget(), Qt.Key.Key_Space)
+    assert not win.controller.playing
+    assert (win.from_edit.dateTime(), win.to_edit.dateTime()) == dates

@@ -79,6 +79,9 @@ class ReplayWindow(QMainWindow):
         self.controller.state_changed.connect(self._on_state)
         self.controller.playing_changed.connect(self._on_playing)
         self.controller.seek(self.index.start)
+        # the keys of replay (Space, ←/→) work at once: not in the 从 date field, which
+        # would take them as date edits
+        self.slider.setFocus()
 
     # ---- layout ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -114,6 +117,8 @@ class ReplayWindow(QMainWindow):
         self.speed_box.currentIndexChanged.connect(
             lambda i: self.controller.set_speed(self.speed_box.itemData(i)))
         self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setSingleStep(60)  # ←/→ on the slider (where the window opens): ±60 s
+        self.slider.setPageStep(600)
         self.slider.valueChanged.connect(self._on_slider)
         self._pending: int | None = None
         self._scrub_timer = QTimer(self)
@@ -232,6 +237,7 @@ class ReplayWindow(QMainWindow):
             self.index = index
             self.controller.set_index(index)
             self._set_slider_range()
+            self.slider.setFocus()
             then()
 
         def failed(exc: Exception) -> None:
