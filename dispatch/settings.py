@@ -42,12 +42,17 @@ class Settings:
         return self.db_url or f"sqlite:///{self.data_dir / 'dispatch.sqlite3'}"
 
     @property
-    def cache_dir(self) -> Path:
-        """Derived indexes (geocoder, road graph), one folder per database."""
+    def database_key(self) -> str:
+        """A short name of the database (its URL hashed: no password written anywhere),
+        for what is kept per database beside it: caches, drafts."""
         import hashlib
 
-        digest = hashlib.sha1(self.database_url.encode()).hexdigest()[:12]
-        return self.data_dir / "cache" / digest
+        return hashlib.sha1(self.database_url.encode()).hexdigest()[:12]
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived indexes (geocoder, road graph), one folder per database."""
+        return self.data_dir / "cache" / self.database_key
 
     def with_overrides(self, **kw) -> "Settings":
         kw = {k: v for k, v in kw.items() if v is not None}

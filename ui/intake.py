@@ -78,7 +78,7 @@ class Intake(QWidget):
         self._was_open = False
         self._loading = False     # fields are being filled from the log, not typed
         self._base: dict = {}     # the editable fields as last shown from the log (base_of)
-        self._draft_path = draft_path(app.settings.data_dir, app.settings.seat)
+        self._draft_path = draft_path(app.settings.data_dir, app.settings.seat, app.settings.database_key)
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_DELAY_MS)

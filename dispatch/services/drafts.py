@@ -28,10 +28,13 @@ class Draft:
     base: str = ""  # JSON: the incident's fields as shown when this was typed (ui.intake.base_of)
 
 
-def draft_path(data_dir: Path, seat: str) -> Path:
-    """`data_dir/drafts/<seat>.json`; characters a file name cannot hold become `_`."""
+def draft_path(data_dir: Path, seat: str, database_key: str) -> Path:
+    """`data_dir/drafts/<database key>/<seat>.json` (Settings.database_key): a draft
+    typed on one database never comes back on another (a training copy holds the live
+    incident numbers); characters a file name cannot hold become `_`."""
     safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", seat).strip(". ") or "seat"
-    return Path(data_dir) / "drafts" / f"{safe}.json"
+    key = re.sub(r"[^0-9A-Za-z]", "_", database_key) or "db"
+    return Path(data_dir) / "drafts" / key / f"{safe}.json"
 
 
 def write_draft(path: Path, draft: Draft) -> None:

@@ -111,7 +111,7 @@ def test_a_bad_number_keeps_the_cursor_and_the_name_is_saved(qtbot, app):
 def test_a_clean_close_leaves_no_stale_draft_and_a_restored_draft_is_checked(qtbot, app, clock):
     w = open_window(qtbot, app)
     iid = w.intake.new_call("13800138003", "")
-    path = draft_path(app.settings.data_dir, app.settings.seat)
+    path = draft_path(app.settings.data_dir, app.settings.seat, app.settings.database_key)
     w.intake.narrative.setPlainText("saved")
     w.intake.category.select("theft")
     assert w.intake.save_details()
