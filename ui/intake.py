@@ -28,6 +28,7 @@ from ui.place_search import PlaceSearch
 from ui.recommendation_list import RecommendationList, busy_reason
 from ui.workers import run_in_background
 
+NUMBER_FIELD_MAX = 40
 DRAFT_DELAY_MS = 1000   # typed text reaches the draft file within this (and the write)
 TYPED = ("caller_number", "caller_name", "category", "priority", "narrative")  # the fields typed on screen
 
@@ -108,6 +109,10 @@ class Intake(QWidget):
         form = QFormLayout(caller)
         self.number = QLineEdit()
         self.number.setPlaceholderText("来电号码")
+        # a number is at most 32 characters (domain.decide.PHONE): a longer paste is cut
+        # here, still long enough to be refused with its reason, never 10,000 digits
+        # echoed across the intake
+        self.number.setMaxLength(NUMBER_FIELD_MAX)
         self.name = QLineEdit()
         self.name.setPlaceholderText("报警人姓名")
         self.name.setMaxLength(MAX_NAME)  # what the log keeps; more cannot be typed
