@@ -285,7 +285,8 @@ class MainWindow(QMainWindow):
         try:
             self.app.services.close(incident_id, code, note)
         except DispatchError as exc:
-            self._on_message(str(exc))
+            self.follower.poll()  # another seat's close: the queue and intake show it at once
+            self.intake.show_error(str(exc))  # in red where the eyes are (and the status bar)
             return False
         self._last_closed = incident_id
         in_hand = self.intake.incident_id == incident_id

@@ -15,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.domain import edit_base
+from dispatch.domain import events as ev
 from dispatch.domain.decide import (PHONE, Draft, check_phone, close_drafts, decide_callback, decide_categorise,
                                     decide_close, decide_locate, decide_note, decide_open_call,
                                     decide_update_caller, parse_priority)
 from dispatch.domain.decide import result_code as parse_result
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.evolve import IncidentState, Payload, new_incident
-from dispatch.domain.incidents import CATEGORY_BY_CODE, IncidentStatus, category
+from dispatch.domain.incidents import CATEGORY_BY_CODE, RESULT_CODES, IncidentStatus, category
 from dispatch.domain.units import UnitStatus
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require, retried
 from dispatch.services.locations import Location
@@ -150,11 +151,27 @@ def close(ctx: Context, incident_id: int, result_code: str, note: str = "") -> C
 def _close(ctx: Context, incident_id: int, code: str, note: str) -> Changes:
     with ctx.store.transaction(appends=True, lock_late=True) as s:
         p = IncidentProjection.load(s, incident_id)
+        if p.state["status"] is IncidentStatus.CLOSED:
+            _refuse_closed(ctx, s, p.state)
         units = assigned_units(s, incident_id)
         drafts = decide_close(p.state, code, note, {u.id: UnitStatus(u.status) for u in units})
         ids = record(ctx, s, instant(ctx, s), drafts, [p], units)
         return Changes(incidents=frozenset({incident_id}), units=frozenset(u.id for u in units),
                        last_event_id=ids[-1], incident_id=incident_id, event_ids=tuple(ids))
+
+
+def _refuse_closed(ctx: Context, s: Session, inc: IncidentState) -> None:
+    """Another seat closed it first: say who, when and how (the state machine's refusal,
+    "已结警 cannot become 已结警", told the call-taker nothing of it)."""
+    row = s.execute(select(EventRow.seat, EventRow.operator, EventRow.occurred_at)
+                    .where(EventRow.incident_id == inc["id"], EventRow.kind == ev.INCIDENT_CLOSED)
+                    .order_by(EventRow.id.desc()).limit(1)).first()
+    seat, operator, at = (row.seat or "其他席位", row.operator or "", row.occurred_at) if row else ("其他席位", "", None)
+    who = f"{seat}（{operator}）" if operator else seat
+    when = ctx.store.time_of(at) if at is not None else ""
+    how = RESULT_CODES.get(inc["result_code"] or "", "")
+    raise StaleWrite(f"警情 {inc['id']} 已被 {who} {when}结警{f'（{how}）' if how else ''}；您的结警未保存",
+                     ("警情", inc["id"]), seat, operator, at if at is not None else ctx.clock.now())
 
 
 def close_in(ctx: Context, s: Session, inc: IncidentRow, code: str, note: str, now: datetime,

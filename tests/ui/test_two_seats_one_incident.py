@@ -137,3 +137,19 @@ def test_a_clean_close_leaves_no_stale_draft_and_a_restored_draft_is_checked(qtb
         assert _incident(again, iid).narrative == "changed by 席位02"
     finally:
         again.engine.dispose()
+
+
+def test_a_close_lost_to_another_seat_names_who_closed_it(qtbot, app):
+    """Both seats close one incident: the later is refused naming the seat, the time and
+    the result of the close that won (not "已结警 cannot become 已结警"), in red in the
+    intake, and the first close stands."""
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800000001", "")
+    other = _other_seat(app)
+    other.services.close(iid, "invalid", "误拨，已核实")
+    assert not w.do_close(iid, "handled", "现场处置完毕")
+    msg = w.intake.error.text()
+    assert f"警情 {iid} 已被 席位02" in msg and "结警（" in msg and "您的结警未保存" in msg
+    assert "不能改为" not in msg
+    assert _incident(app, iid).close_note == "误拨，已核实"
+    other.engine.dispose()
