@@ -86,6 +86,30 @@ class RecommendationList(QTreeWidget):
             item.setForeground(col, GREY)
         return item
 
+    def units_changed(self, units: list[UnitSnapshot]) -> list[str]:
+        """Units of the ranked list that another seat (or a terminal) committed since it
+        was made: unticked, greyed, marked 忙 with the reason, as the busy ones are; the
+        callsigns of those newly taken (the list no longer offers a unit Enter would
+        have dispatched in vain)."""
+        if self.recommendation is None:
+            return []
+        by_id = {u.id: u for u in units}
+        taken = []
+        for i in range(self.topLevelItemCount()):
+            item = self.topLevelItem(i)
+            uid = item.data(0, Qt.ItemDataRole.UserRole)
+            u = by_id.get(int(uid)) if uid is not None else None
+            if u is None or u.status is UnitStatus.AVAILABLE or item.text(0) == "忙":
+                continue
+            reason = busy_reason([u], [u.id]) or ""
+            item.setText(0, "忙")
+            item.setCheckState(0, Qt.CheckState.Unchecked)
+            item.setText(5, reason)
+            item.setToolTip(5, reason)
+            self._greyed(item)
+            taken.append(u.callsign)
+        return taken
+
     def checked_units(self) -> list[int]:
         """Ticked units, busy ones included (the intake refuses those by name)."""
         out = []

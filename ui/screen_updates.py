@@ -83,6 +83,7 @@ class ScreenUpdates(QObject):
         w.map.set_units(w.live.markers(units))
         w.map.set_incidents(incident_markers(w._incidents))
         w.intake.refresh()
+        w.intake.units_changed(units)
         if w._map_incident is not None and w._map_incident != w.intake.incident_id:
             w._clear_map_incident()  # closed here or by another seat: its routes go too
         w.live.settle()  # what was just read is long-lived: out of the GC's full passes
@@ -127,6 +128,7 @@ class ScreenUpdates(QObject):
         if delta.units:
             replace_units(w, delta.units)
             w.live.seed(delta.units)
+            w.intake.units_changed(list(delta.units))
         redraw = [u for uid in sorted({u.id for u in delta.units} | alerted) if (u := board.unit(uid)) is not None]
         if redraw:
             markers = w.live.markers(redraw)  # none for a unit off duty: its marker goes

@@ -153,3 +153,33 @@ def test_a_close_lost_to_another_seat_names_who_closed_it(qtbot, app):
     assert "不能改为" not in msg
     assert _incident(app, iid).close_note == "误拨，已核实"
     other.engine.dispose()
+
+
+def test_a_recommended_unit_taken_by_another_seat_goes_busy_on_the_list(qtbot, app):
+    """Seat B dispatches the unit seat A's recommendation ticked first: A's list marks it
+    忙 with the reason, unticked, and the intake asks for F5 again; Enter then dispatches
+    nothing in vain (it asks for a tick)."""
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800000001", "")
+    app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
+    app.services.categorise(iid, "theft", "normal")
+    w.intake.refresh()
+    w.intake.recommend()
+    qtbot.waitUntil(lambda: w.intake.rec_tree.recommendation is not None, timeout=15000)
+    first = w.intake.rec_tree.recommendation.ranked[0]
+    assert w.intake.checked_units() == [first.unit_id]
+    other = _other_seat(app)
+    theirs = other.services.open_call("13800000002", "").incident_id
+    other.services.locate(theirs, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
+    other.services.dispatch(theirs, [first.unit_id])
+    w.follower.poll()
+    qtbot.waitUntil(lambda: first.callsign in w.intake.error.text(), timeout=5000)
+    assert "F5" in w.intake.error.text()
+    row = w.intake.rec_tree.topLevelItem(0)
+    assert row.text(0) == "忙" and f"已派往警情 {theirs}" in row.text(5)
+    assert w.intake.checked_units() == []
+    w.intake.rec_tree.setFocus()
+    qtbot.keyClick(w.intake.rec_tree, Qt.Key.Key_Return)
+    assert "请勾选" in w.intake.error.text()
+    assert _incident(app, iid).assignments == ()
+    other.engine.dispose()
