@@ -21,6 +21,9 @@ from ui.fmt import local_time
 RING_KEY = "cti-accuracy"
 
 
+MIN_VIEW_RADIUS_M = 1500.0  # the map around a caller's location shows at least this far
+
+
 def accuracy_ring(lon: float, lat: float, radius_m: float, points: int = 48) -> list[list[float]]:
     """A closed ring of `radius_m` around (lon, lat), as [[lon, lat], ...] for the map."""
     dlat = radius_m / 111_320.0
@@ -83,12 +86,12 @@ class CtiFeed(QObject):
         if not view_located:
             m.set_pick_point(call.lon, call.lat, f"来电定位{acc}")
         if call.accuracy_m:
-            ring = accuracy_ring(call.lon, call.lat, call.accuracy_m)
-            m.show_route(RING_KEY, ring)  # the accuracy circle (until the map has a circle of its own)
-            lons, lats = [p[0] for p in ring], [p[1] for p in ring]
-            m.fit_bounds([min(lons), min(lats), max(lons), max(lats)])
-        else:
-            m.focus(call.lon, call.lat)
+            m.show_route(RING_KEY, accuracy_ring(call.lon, call.lat, call.accuracy_m))  # the accuracy circle
+        # the circle, and at least the streets and units around it: a 50 m view of a
+        # ±20 m fix shows where the caller is but no unit that could go
+        view = accuracy_ring(call.lon, call.lat, max(call.accuracy_m or 0.0, MIN_VIEW_RADIUS_M), points=8)
+        lons, lats = [p[0] for p in view], [p[1] for p in view]
+        m.fit_bounds([min(lons), min(lats), max(lons), max(lats)])
 
     def show_history(self, number: str, incident_id: int) -> None:
         with self.window.app.session() as s:

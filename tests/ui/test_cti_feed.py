@@ -37,6 +37,9 @@ def test_answered_fills_the_call_and_draws_the_carrier_location(qtbot, app, monk
     with app.session() as s:
         assert [i.caller_number for i in queries.open_incidents(s)] == ["13800000061"]  # no second call opened
     assert "来电定位 ±350米" in w.map._state["pick"] and RING_KEY in w.map._routes
+    # the view: the circle and at least 1.5 km around it (units that could go), not 50 m
+    view = json.loads(w.map._state["view"].split("fitBounds(", 1)[1].rsplit(")", 1)[0])
+    assert (view[3] - view[1]) * 111.32 >= 2.9 and view[0] < LON < view[2] and view[1] < LAT < view[3]
     qtbot.waitUntil(lambda: w.map.is_ready, timeout=60000)  # on the page itself: the pick point and the ring
     box: list = []
     w.map.evaluate("JSON.stringify(dispatchMap.debugState())", box.append)
