@@ -102,7 +102,9 @@ class SearchDialog(QDialog):
         try:
             with self.app.session() as s:
                 self._views = search_incidents(s, self.query())
-        except DispatchError as exc:
+        except DispatchError as exc:  # a refused query shows nothing: Enter opens nothing
+            self._views = []
+            self.table.setRowCount(0)
             self.info.setText(str(exc))
             return
         self.table.setRowCount(len(self._views))

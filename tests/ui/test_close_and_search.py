@@ -132,3 +132,19 @@ def test_the_service_refuses_a_close_without_a_code(app):
     with app.session() as s:
         assert queries.incident(s, iid).status is IncidentStatus.PENDING
         assert len(eventlog.read(s, incident_id=iid)) == 1
+
+
+def test_a_refused_search_shows_nothing_and_enter_opens_nothing(qtbot, app):
+    """A query the search refuses (over its length) empties the list: Enter then opens
+    no incident (it opened the top row of the unfiltered list)."""
+    app.services.open_call("13900001111", "王女士")
+    w = _window(qtbot, app)
+    in_hand = w.intake.incident_id
+    qtbot.keyClick(w.queue.view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    dlg = next(x for x in w._dialogs if isinstance(x, SearchDialog))
+    qtbot.waitUntil(lambda: dlg.table.rowCount() >= 1, timeout=3000)
+    dlg.text.setText("王" * 500)
+    dlg.run()
+    assert "过长" in dlg.info.text() and dlg.table.rowCount() == 0 and dlg.current_id() is None
+    qtbot.keyClick(dlg.text, Qt.Key.Key_Return)
+    assert w.intake.incident_id == in_hand
