@@ -46,6 +46,12 @@ QLabel#hint { color: #8b949e; font-size: 12px; }
 QLabel#incident { font-size: 15px; font-weight: bold; color: #f0f6fc; }
 QLabel#error { color: #ff7b72; font-weight: bold; }
 QToolTip { background: #161b22; color: #e6edf3; border: 1px solid #30363d; }
+QSlider::groove:horizontal { height: 8px; background: #30363d; border-radius: 4px; }
+QSlider::sub-page:horizontal { background: #1f6feb; border-radius: 4px; }
+QSlider::handle:horizontal { background: #e6edf3; border: 2px solid #58a6ff; width: 14px;
+    margin: -6px 0; border-radius: 9px; }
+QSlider:focus { border: 1px solid #58a6ff; border-radius: 4px; }
+QSlider { min-height: 28px; }
 """
 
 
