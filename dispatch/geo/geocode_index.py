@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import sqlite3
 from array import array
-from bisect import bisect_left, bisect_right
 from itertools import chain, compress, islice
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, Sequence
@@ -93,6 +93,25 @@ def _intern(index: dict, values: Sequence) -> Iterable[int]:
         return values
     get = index.__getitem__
     return [v if type(v) is int else get(v) for v in values]
+
+
+def _slots(index: dict, values: "Sequence | np.ndarray") -> np.ndarray:
+    """The slots of the values (see _intern) as an int16 array; an array is slots already."""
+    if isinstance(values, np.ndarray):
+        return values.astype(np.int16, copy=False)
+    return np.fromiter(_intern(index, values), dtype=np.int16, count=len(values))
+
+
+def _floats(values: tuple) -> np.ndarray:
+    """The values as float64, None as nan."""
+    try:
+        return np.fromiter(values, dtype=np.float64, count=len(values))
+    except (TypeError, ValueError):
+        return np.array(values, dtype=np.float64)
+
+
+def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
 
 def _row_chunks(records: Iterable[PlaceRecord | tuple]) -> Iterator[tuple]:
@@ -246,8 +265,11 @@ def build_state(records: "Iterable[PlaceRecord | tuple] | PlaceColumns", signatu
     raw_path: dict = {}              # admin as read -> path id
     path_ids: dict[tuple[str, ...], int] = {}
     all_names: list[str] = []
-    pids, paths = array("q"), array("i")
-    kinds, precs, srcs = array("h"), array("h"), array("h")
+    paths = array("i")
+    pids: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
+    precs: list[np.ndarray] = []
+    srcs: list[np.ndarray] = []
     lons: list[np.ndarray] = []
     lats: list[np.ndarray] = []
     aliases_of: list[tuple[int, object]] = []
@@ -256,12 +278,12 @@ def build_state(records: "Iterable[PlaceRecord | tuple] | PlaceColumns", signatu
     chunks = records.chunks(kind_slot, prec_slot, src_slot) if isinstance(records, PlaceColumns) else _row_chunks(records)
     for pid, name, kind, aliases, admin, lon, lat, prec, src, extra in chunks:
         all_names.extend(name)
-        pids.extend(pid)
-        kinds.extend(_intern(kind_slot, kind))
-        precs.extend(_intern(prec_slot, prec))
-        srcs.extend(_intern(src_slot, src))
-        lons.append(np.array(lon, dtype=np.float64))  # None -> nan
-        lats.append(np.array(lat, dtype=np.float64))
+        pids.append(np.asarray(pid, dtype=np.int64))
+        kinds.append(_slots(kind_slot, kind))
+        precs.append(_slots(prec_slot, prec))
+        srcs.append(_slots(src_slot, src))
+        lons.append(np.asarray(lon, dtype=np.float64))  # None -> nan
+        lats.append(np.asarray(lat, dtype=np.float64))
         if not isinstance(admin[0], str):  # decoded already (a driver, or the caller)
             admin = tuple(tuple(a or ()) for a in admin)
         new = [raw for raw in dict.fromkeys(admin) if raw not in raw_path]
@@ -270,8 +292,7 @@ def build_state(records: "Iterable[PlaceRecord | tuple] | PlaceColumns", signatu
         paths.extend(map(raw_path.__getitem__, admin))
         aliases_of += [(j, aliases[j - n]) for j in compress(range(n, n + len(name)), aliases)]
         if "intersection" in kind_slot:
-            slots = np.frombuffer(kinds, dtype=np.int16)[n:].copy()  # no view may outlive the chunk: kinds grows
-            for j in np.flatnonzero(slots == kind_slot["intersection"]).tolist():
+            for j in np.flatnonzero(kinds[-1] == kind_slot["intersection"]).tolist():
                 roads = decoded_json(extra[j], {}).get("roads")
                 if roads and len(roads) == 2:
                     for column, value in zip(junctions, (n + j, str(roads[0]), str(roads[1]))):
@@ -285,9 +306,9 @@ def build_state(records: "Iterable[PlaceRecord | tuple] | PlaceColumns", signatu
                 alias_entry.append(i)
     unames, name_slots = intern_values(all_names + alias_names)  # distinct names; aliases follow
     del all_names
-    kind_codes = np.frombuffer(kinds, dtype=np.int16).copy()
+    kind_codes = _joined(kinds, np.int16)
     prior_of_kind = np.asarray([KIND_PRIOR.get(k, 0.03) for k in kind_slot] or [0.0], dtype=np.float32)
-    place_ids = np.frombuffer(pids, dtype=np.int64).copy()
+    place_ids = _joined(pids, np.int64)
     if signature is None:
         signature = (FORMAT_VERSION, n, int(place_ids.max()) if n else 0)
     state = {
@@ -297,8 +318,8 @@ def build_state(records: "Iterable[PlaceRecord | tuple] | PlaceColumns", signatu
         "lon": np.concatenate(lons) if lons else np.zeros(0),
         "lat": np.concatenate(lats) if lats else np.zeros(0),
         "path_id": np.frombuffer(paths, dtype=np.int32).copy(), "paths": _packed_paths(list(path_ids)),
-        "prec_names": [p or "point" for p in prec_slot], "prec": np.frombuffer(precs, dtype=np.int16).copy(),
-        "src_names": [s or "" for s in src_slot], "src": np.frombuffer(srcs, dtype=np.int16).copy(),
+        "prec_names": [p or "point" for p in prec_slot], "prec": _joined(precs, np.int16),
+        "src_names": [s or "" for s in src_slot], "src": _joined(srcs, np.int16),
         "entry_name": name_slots[:n].astype(np.int32),
         "junctions": (np.asarray(junctions[0], dtype=np.int64), pack_strings(junctions[1]),
                       pack_strings(junctions[2])),
@@ -348,12 +369,16 @@ def places_signature(engine: Engine) -> tuple:
 
 
 class PlaceColumns:
-    """The rows of the places table for GeoIndex.build, read column by column (SQLite):
-    CHUNK rows per statement, all in one read transaction, in id order. Per row only
-    what differs from row to row comes into Python (id, name, admin, lon, lat); kind,
-    precision and source come as the slot of a value already seen (a CASE over the
-    values seen so far) and the rare aliases and intersection extras by a query of
-    their own. Equivalent to read_places' rows."""
+    """The rows of the places table for GeoIndex.build, read column by column (SQLite),
+    a range of at most CHUNK ids at a time, all in one read transaction, in id order.
+    Of each range, id, name and admin come as one value each (group_concat: the driver
+    makes no tuple per row for them, most of what reading rows cost), the texts joined
+    by 0x1f; then, row by row, only the coordinates (SQLite writes floats as text
+    neither exactly nor fast) and kind, precision and source, those as the slot of a
+    value already seen (a CASE over up to KNOWN_MAX of them, the most frequent first).
+    The rare aliases and intersection extras are read by id. A range that does not line
+    up (a name or admin text holding 0x1f, ids out of order) is read row by row
+    instead. Equivalent to read_places' rows."""
 
     KNOWN_MAX = 64   # values per column given to the CASE (more: read as text)
 
@@ -361,54 +386,97 @@ class PlaceColumns:
         self.engine = engine
 
     def chunks(self, kind_slot: dict, prec_slot: dict, src_slot: dict) -> Iterator[tuple]:
-        """Column tuples of CHUNK rows; the ints in kind, precision and source are slots of
-        the three dicts (which the caller fills with the new values of each chunk)."""
+        """Column tuples of the rows of a range of ids, in id order: id, lon and lat numpy
+        arrays, kind, precision and source as int16 arrays of slots of the three dicts
+        (the caller's dicts get the new values, in the order first seen), names, admin
+        texts, aliases and extras (None where empty or not an intersection) lists. A
+        range read row by row gives the values as read (tuples)."""
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
             if not getattr(raw, "driver_connection", raw).in_transaction:
                 cur.execute("BEGIN")  # one snapshot for all the statements
-            cur.execute("SELECT id, CASE WHEN CAST(aliases AS TEXT) IN ('[]', '') THEN NULL ELSE aliases END, "
-                        "CASE WHEN kind = 'intersection' THEN extra END FROM places "
-                        "WHERE aliases NOT IN ('[]', '') OR kind = 'intersection' ORDER BY id")
-            rare = {i: (a, e) for i, a, e in cur.fetchall()}
-            rare_ids = sorted(rare)
+            cur.execute("SELECT max(id) FROM places")
+            (top,) = cur.fetchall()[0]
             last = None
-            while True:
-                known = [list(d)[:self.KNOWN_MAX] for d in (kind_slot, prec_slot, src_slot)]
-                cases = [_case(col, len(k), sum(map(len, known[:j])))
-                         for j, (col, k) in enumerate(zip(("kind", '"precision"', "source"), known))]
-                n_known = sum(map(len, known))
-                where = "" if last is None else f"WHERE id > ?{n_known + 1} "
-                cur.execute(f"SELECT id, name, {cases[0]}, admin, lon, lat, {cases[1]}, {cases[2]} "
-                            f"FROM places {where}ORDER BY id LIMIT {CHUNK}",
-                            [v for k in known for v in k] + ([] if last is None else [last]))
-                rows = cur.fetchall()
-                if not rows:
+            counts = [np.zeros(0, dtype=np.int64)] * 3   # rows read so far of each kind, precision, source
+            while top is not None and (last is None or last < top):
+                cur.execute("SELECT min(id) FROM places" + ("" if last is None else " WHERE id > ?"),
+                            [] if last is None else [last])
+                (lo,) = cur.fetchall()[0]
+                if lo is None:
                     break
-                pid, name, kind, admin, lon, lat, prec, src = zip(*rows)
-                del rows
-                last = pid[-1]
-                aliases: list = [None] * len(pid)
-                extra: list = [None] * len(pid)
-                lo, hi = bisect_left(rare_ids, pid[0]), bisect_right(rare_ids, last)
-                for i in rare_ids[lo:hi]:
-                    j = bisect_left(pid, i)
-                    aliases[j], extra[j] = rare[i]
-                yield pid, name, kind, aliases, admin, lon, lat, prec, src, extra
+                after, last = lo - 1, min(lo - 1 + CHUNK, top)   # ids are integers: at most CHUNK in (after, last]
+                got = self._aggregated(cur, after, last, (kind_slot, prec_slot, src_slot), counts)
+                if got is None:
+                    got = self._rows(cur, after, last)
+                if got:
+                    yield got
             cur.close()
         finally:
             raw.rollback()
             raw.close()
 
+    def _aggregated(self, cur, after: int, last: int, slots: tuple[dict, dict, dict],
+                    counts: list[np.ndarray]) -> tuple | None:
+        """The columns of the ids in (after, last] (see chunks); None if they do not line up."""
+        try:
+            cur.execute("SELECT group_concat(id), group_concat(name, char(31)), group_concat(admin, char(31)), "
+                        f"group_concat(CASE WHEN {_RARE} THEN id END) FROM places WHERE id > ? AND id <= ?",
+                        [after, last])
+            ids_t, names_t, admin_t, rare_t = cur.fetchone()
+        except sqlite3.DataError:   # longer than SQLite's longest text: the rows, then
+            return None
+        if ids_t is None:
+            return ()
+        pid = np.fromstring(ids_t, dtype=np.int64, sep=",")
+        n = len(pid)
+        if names_t is None or admin_t is None:
+            return None
+        name, admin = names_t.split("\x1f"), admin_t.split("\x1f")
+        if not len(name) == len(admin) == n or (n > 1 and not bool((pid[1:] > pid[:-1]).all())):
+            return None
+        cases: list[str] = []
+        params: list = []
+        for column, index, seen in zip(("kind", '"precision"', "source"), slots, counts):
+            # the values seen most often first: most rows stop at the first WHEN
+            known = sorted(range(min(len(index), len(seen))), key=lambda k: -seen[k])[:self.KNOWN_MAX]  # noqa: B023
+            whens = " ".join(f"WHEN ?{len(params) + j + 1} THEN {k}" for j, k in enumerate(known))
+            values = list(index)
+            params += [values[k] for k in known]
+            cases.append(f"CASE {column} {whens} ELSE {column} END" if known else column)
+        cur.execute(f"SELECT lon, lat, {', '.join(cases)} FROM places "
+                    f"WHERE id > ?{len(params) + 1} AND id <= ?{len(params) + 2} ORDER BY id", params + [after, last])
+        rows = cur.fetchall()
+        if len(rows) != n:
+            return None
+        lon, lat, kind, prec, src = zip(*rows)
+        del rows
+        coded = [_slots(index, values) for index, values in zip(slots, (kind, prec, src))]
+        for j, codes in enumerate(coded):
+            more = np.bincount(codes, minlength=len(counts[j]))
+            more[:len(counts[j])] += counts[j]
+            counts[j] = more
+        aliases: list = [None] * n
+        extra: list = [None] * n
+        if rare_t is not None:
+            cur.execute(f"SELECT id, {_ALIASES}, {_EXTRA} FROM places WHERE id IN ({rare_t}) ORDER BY id")
+            rare = cur.fetchall()
+            at = np.searchsorted(pid, np.fromiter((r[0] for r in rare), dtype=np.int64, count=len(rare))).tolist()
+            for j, (_i, a, e) in zip(at, rare):
+                aliases[j], extra[j] = a, e
+        return pid, name, coded[0], aliases, admin, _floats(lon), _floats(lat), coded[1], coded[2], extra
 
-def _case(column: str, n: int, first: int) -> str:
-    """CASE column WHEN ?k THEN k-1 ... ELSE column END: the slot of a known value (bound
-    parameters first + 1 .. first + n), the value itself otherwise."""
-    if not n:
-        return column
-    whens = " ".join(f"WHEN ?{first + k + 1} THEN {k}" for k in range(n))
-    return f"CASE {column} {whens} ELSE {column} END"
+    def _rows(self, cur, after: int, last: int) -> tuple:
+        cur.execute(f"SELECT id, name, kind, {_ALIASES}, admin, lon, lat, \"precision\", source, {_EXTRA} "
+                    "FROM places WHERE id > ? AND id <= ? ORDER BY id", [after, last])
+        return tuple(zip(*cur.fetchall()))
+
+
+# What the index reads of aliases (NULL when none) and extra (an intersection's only).
+_ALIASES = "CASE WHEN CAST(aliases AS TEXT) IN ('[]', '') THEN NULL ELSE aliases END"
+_EXTRA = "CASE WHEN kind = 'intersection' THEN extra END"
+_RARE = "aliases NOT IN ('[]', '') OR kind = 'intersection'"
 
 
 def read_places(engine: Engine) -> "Iterator[tuple] | PlaceColumns":

@@ -123,43 +123,53 @@ def core_names(names: list[str]) -> list[str]:
     return from_code_points(cps[np.cumsum(edge[:-1], dtype=np.int8) == 0]).split(sep)
 
 
+SORT_CHARS = 24   # characters of each key that numpy sorts on (one byte each)
+
+
 def sorted_order(keys: list[str]) -> list[int]:
-    """sorted(range(len(keys)), key=keys.__getitem__), faster for many keys: numpy sorts
-    them by their first 18 characters (7-bit codes packed in two int64s; a character
-    from 127 on reads as 127 and ends what is read of the key: an order that never
-    contradicts the keys' order), then the keys that tie on that are sorted among
-    themselves by comparison."""
+    """sorted(range(len(keys)), key=keys.__getitem__), faster for many keys (see
+    _sorted_order)."""
+    if len(keys) < 1000:
+        return sorted(range(len(keys)), key=keys.__getitem__)
+    lens, cps = _key_code_points(keys)
+    return _sorted_order(keys, lens, cps).tolist()
+
+
+def _key_code_points(keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The keys' lengths and the code points of all of them joined."""
+    return np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), code_points("".join(keys))
+
+
+def _sorted_order(keys: list[str], lens: np.ndarray, cps: np.ndarray) -> np.ndarray:
+    """The order of sorted(range(len(keys)), key=keys.__getitem__): numpy sorts the keys
+    by their first SORT_CHARS characters (a byte each, in three big-endian words; a
+    character from 255 on reads as 255 and ends what is read of the key: an order that
+    never contradicts the keys' order), then the keys that tie on that are sorted
+    among themselves by comparison."""
     n = len(keys)
-    if n < 1000:
-        return sorted(range(n), key=keys.__getitem__)
-    lens = np.fromiter(map(len, keys), dtype=np.int64, count=n)
-    cps = code_points("".join(keys))
     starts = np.cumsum(lens) - lens
-    wide = np.flatnonzero(cps >= 127)     # read up to the first of them only (as 127)
+    read = np.minimum(lens, SORT_CHARS)
+    wide = np.flatnonzero(cps >= 255)     # read up to the first of them only (as 255)
     if len(wide):
         key_of = np.searchsorted(starts, wide, side="right") - 1
         first = np.r_[True, key_of[1:] != key_of[:-1]]
-        lens = lens.copy()
-        lens[key_of[first]] = wide[first] - starts[key_of[first]] + 1
-    cps = np.concatenate([np.minimum(cps, np.uint32(127)).astype(np.uint64), np.zeros(18, dtype=np.uint64)])
-    words = []
-    for first in (0, 9):
-        word = np.zeros(n, dtype=np.uint64)
-        for k in range(first, first + 9):
-            c = cps[starts + k]
-            c[lens <= k] = 0
-            word = (word << np.uint64(7)) | c
-        words.append(word)
-    order = np.lexsort((words[1], words[0]))
-    w0, w1 = words[0][order], words[1][order]
-    tie = np.flatnonzero((w0[1:] == w0[:-1]) & (w1[1:] == w1[:-1]))   # order[t] ties with order[t + 1]
-    out = order.tolist()
+        read[key_of[first]] = np.minimum(read[key_of[first]], wide[first] - starts[key_of[first]] + 1)
+    total = int(read.sum())
+    out_start = np.cumsum(read) - read
+    at = np.repeat(starts - out_start, read) + np.arange(total, dtype=np.int64)   # the characters read
+    cell = np.repeat(np.arange(n, dtype=np.int64) * SORT_CHARS - out_start, read) + np.arange(total, dtype=np.int64)
+    grid = np.zeros(n * SORT_CHARS, dtype=np.uint8)
+    grid[cell] = np.minimum(cps[at], 255)
+    words = grid.view(">u8").reshape(n, SORT_CHARS // 8).astype(np.uint64)
+    order = np.lexsort(words.T[::-1])
+    w = words[order]
+    tie = np.flatnonzero((w[1:] == w[:-1]).all(axis=1))   # order[t] ties with order[t + 1]
     if len(tie):
         run_start = tie[np.r_[True, tie[1:] != tie[:-1] + 1]]
         run_end = tie[np.r_[tie[1:] != tie[:-1] + 1, True]] + 2
         for a, b in zip(run_start.tolist(), run_end.tolist()):
-            out[a:b] = sorted(out[a:b], key=keys.__getitem__)
-    return out
+            order[a:b] = sorted(order[a:b].tolist(), key=keys.__getitem__)
+    return order
 
 
 def sorted_unique(keys: np.ndarray) -> np.ndarray:
@@ -310,17 +320,33 @@ class SortedKeys(Sequence[str]):
 
     @classmethod
     def of(cls, sorted_keys: list[str]) -> "SortedKeys":
-        joined = "".join(sorted_keys)
-        blob = joined.encode()  # UTF-8
-        offsets = np.zeros(len(sorted_keys) + 1, dtype=np.int64)   # in characters, then in bytes
-        np.cumsum(np.fromiter(map(len, sorted_keys), dtype=np.int64, count=len(sorted_keys)), out=offsets[1:])
-        if len(blob) != len(joined):   # not all ASCII: the extra UTF-8 bytes of the others count
-            cps = code_points(joined)
+        lens, cps = _key_code_points(sorted_keys)
+        return cls.of_code_points(lens, cps)
+
+    @classmethod
+    def of_code_points(cls, lens: np.ndarray, cps: np.ndarray) -> "SortedKeys":
+        """The keys (sorted) given by their lengths and their code points joined."""
+        blob = from_code_points(cps).encode()  # UTF-8
+        offsets = np.zeros(len(lens) + 1, dtype=np.int64)   # in characters, then in bytes
+        np.cumsum(lens, out=offsets[1:])
+        if len(blob) != len(cps):   # not all ASCII: the extra UTF-8 bytes of the others count
             at = np.flatnonzero(cps >= 0x80)
             extra = 1 + (cps[at] >= 0x800).astype(np.int64) + (cps[at] >= 0x10000)
             key_of = np.searchsorted(offsets, at, side="right") - 1
-            offsets[1:] += np.cumsum(np.bincount(key_of, weights=extra, minlength=len(sorted_keys))).astype(np.int64)
+            offsets[1:] += np.cumsum(np.bincount(key_of, weights=extra, minlength=len(lens))).astype(np.int64)
         return cls(blob, offsets)
+
+    @classmethod
+    def sorted(cls, keys: list[str]) -> "tuple[np.ndarray, SortedKeys]":
+        """The order that sorts the keys (sorted_order) and the keys in that order."""
+        lens, cps = _key_code_points(keys)
+        order = _sorted_order(keys, lens, cps) if len(keys) >= 1000 else \
+            np.asarray(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+        starts = np.cumsum(lens) - lens
+        new_lens = lens[order]
+        total = int(new_lens.sum())
+        at = np.repeat(starts[order] - (np.cumsum(new_lens) - new_lens), new_lens) + np.arange(total, dtype=np.int64)
+        return order, cls.of_code_points(new_lens, cps[at])
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -355,11 +381,11 @@ class PrefixTable:
     def from_postings(cls, keys: list[str], slots: np.ndarray, names: np.ndarray,
                       owners: Owners) -> "PrefixTable":
         """As KeyTable.from_postings; the slots are renumbered in sorted key order."""
-        order = sorted_order(keys)
+        order, sorted_keys = SortedKeys.sorted(keys)
         position = np.empty(len(keys), dtype=np.int64)
-        position[np.asarray(order, dtype=np.int64)] = np.arange(len(keys), dtype=np.int64)
+        position[order] = np.arange(len(keys), dtype=np.int64)
         starts, ids = owners.csr(position[slots], names, len(keys))
-        return cls(SortedKeys.of(list(map(keys.__getitem__, order))), starts, ids)
+        return cls(sorted_keys, starts, ids)
 
     def _find(self, key: str) -> int:
         i = bisect_left(self.keys, key)

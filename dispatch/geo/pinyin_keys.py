@@ -15,6 +15,10 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_VARIANTS = 3  # _variants relies on it being at most 3
 _ASCII_QUERY = re.compile(r"^[a-zA-Z][a-zA-Z' ]*$")
@@ -85,10 +89,32 @@ def readings(ch: str) -> tuple[str, ...]:
     return got_readings
 
 
+def read_all(chars: "set[str] | list[str]") -> None:
+    """Cache the readings of the characters (as readings() would): those pypinyin
+    knows in one call (its result for a run of such characters is theirs one by one),
+    which is several times faster than a call each."""
+    new = [c for c in chars if len(c) == 1 and not c.isascii() and c not in _READINGS]
+    if not new:
+        return
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+    os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+    from pypinyin import Style, pinyin
+    from pypinyin.constants import PINYIN_DICT
+    known = [c for c in new if ord(c) in PINYIN_DICT]
+    got: list[list[str]] = pinyin("".join(known), style=Style.NORMAL, heteronym=True,
+                                  errors=lambda x: [x])  # type: ignore[arg-type,return-value]
+    if len(got) == len(known):
+        for c, heteronyms in zip(known, got):
+            _READINGS[c] = _reading_of(c, heteronyms)
+
+
 def _read(ch: str) -> tuple[str, ...]:
     if ch.isascii():
         return (ch.lower(),) if ch.isalnum() else ("",)
-    got = _heteronyms(ch)
+    return _reading_of(ch, _heteronyms(ch))
+
+
+def _reading_of(ch: str, got: list[str]) -> tuple[str, ...]:
     first = got[0].replace("ü", "v") if got and got[0] else ch
     out = [first]
     for r in ALTERNATE_READINGS.get(ch, ()):
@@ -146,18 +172,23 @@ def bulk_keys(names: list[str], cores: list[str]) -> tuple[list[str], list[str],
     last but one) polyphonic character is replaced by a private character that stands
     for its second reading (found for all names at once over their code points), and
     all those variants are translated at once."""
+    import numpy as np
+
+    from dispatch.geo.key_tables import code_points
     if not names:
         return [], [], [], [], []
-    chars = set("".join(names))
+    codes = np.flatnonzero(np.bincount(code_points("".join(names)))).tolist()
+    chars = set(map(chr, codes))
+    read_all(chars)
     free = (chr(c) for c in itertools.chain(range(32), range(0xE000, 0xF900), range(0xF0000, 0xFFFFE))
             if chr(c) not in chars)
     sep = next(free)
     full_of = {ord(c): readings(c)[0] for c in chars}
     initial_of = {ord(c): readings(c)[0][:1] for c in chars}
-    joined = sep.join(names)
-    fulls = joined.translate(full_of).split(sep)
-    initials = _initials(joined, sep, initial_of).split(sep)
-    sounds = sep.join(cores).translate(full_of).split(sep)
+    cps = code_points(sep.join(names))
+    fulls = _translate(cps, sep, full_of).split(sep)
+    initials = _initials(cps, sep, initial_of).split(sep)
+    sounds = _prefix_sounds(cps, sep, fulls, names, cores, full_of)
     poly = sorted(c for c in chars if len(readings(c)) > 1)
     if not poly:
         return sounds, fulls, initials, [], []
@@ -165,18 +196,66 @@ def bulk_keys(names: list[str], cores: list[str]) -> tuple[list[str], list[str],
     for c, a in zip(poly, alt):
         full_of[ord(a)] = readings(c)[1]
         initial_of[ord(a)] = readings(c)[1][:1]
-    owners, vjoined = _variant_text(names, joined, sep, poly, alt)
-    keys = vjoined.translate(full_of).split(sep) + _initials(vjoined, sep, initial_of).split(sep)
+    owners, variants = _variant_text(names, cps, sep, poly, alt)
+    if not owners:
+        return sounds, fulls, initials, [], []
+    keys = _translate(variants, sep, full_of).split(sep) + _initials(variants, sep, initial_of).split(sep)
     return sounds, fulls, initials, owners + owners, keys
 
 
-def _initials(text: str, sep: str, initial_of: dict[int, str]) -> str:
-    """text.translate(initial_of) (every character of text in initial_of, which maps to
-    one character or none; sep kept) over the code points at once."""
+def _translate(cps: "np.ndarray", sep: str, table: dict[int, str]) -> str:
+    """The text of the code points translated by table (str.translate; every character
+    but sep in table, sep kept), over the code points at once: each character's
+    translation gathered from all translations joined."""
     import numpy as np
 
     from dispatch.geo.key_tables import code_points, from_code_points
-    cps = code_points(text)
+    if not len(cps):
+        return ""
+    codes = np.fromiter(table, dtype=np.int64, count=len(table))
+    values = list(table.values())
+    lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    joined = code_points("".join(values) + sep)
+    size = max(int(cps.max()), int(codes.max(initial=0)), ord(sep)) + 1
+    length_of = np.zeros(size, dtype=np.int64)
+    length_of[codes] = lens
+    length_of[ord(sep)] = 1
+    start_of = np.zeros(size, dtype=np.int64)
+    start_of[codes] = np.cumsum(lens) - lens
+    start_of[ord(sep)] = len(joined) - 1
+    read = length_of[cps]
+    out_start = np.cumsum(read) - read
+    at = np.repeat(start_of[cps] - out_start, read)
+    at += np.arange(len(at), dtype=np.int64)
+    return from_code_points(joined[at])
+
+
+def _prefix_sounds(cps: "np.ndarray", sep: str, fulls: list[str], names: list[str], cores: list[str],
+                   full_of: dict[int, str]) -> list[str]:
+    """[core.translate(full_of) for core in cores], cut from the names' full readings
+    (each core is a prefix of its name): the length of each core's reading summed over
+    the code points of all names at once."""
+    import numpy as np
+
+    codes = np.fromiter(full_of, dtype=np.int64, count=len(full_of))
+    length_of = np.zeros(max(int(cps.max(initial=0)), int(codes.max(initial=0)), ord(sep)) + 1, dtype=np.int64)
+    length_of[codes] = np.fromiter(map(len, full_of.values()), dtype=np.int64, count=len(full_of))
+    length_of[ord(sep)] = 0
+    read = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(length_of[cps], out=read[1:])
+    lens = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
+    starts = np.cumsum(lens + 1) - (lens + 1)
+    core_lens = np.fromiter(map(len, cores), dtype=np.int64, count=len(cores))
+    cut = (read[starts + core_lens] - read[starts]).tolist()
+    return [full[:k] for full, k in zip(fulls, cut)]
+
+
+def _initials(cps: "np.ndarray", sep: str, initial_of: dict[int, str]) -> str:
+    """The text of the code points translated by initial_of (every character but sep in
+    initial_of, which maps to one character or none; sep kept) at once."""
+    import numpy as np
+
+    from dispatch.geo.key_tables import from_code_points
     if not len(cps):
         return ""
     chars = np.fromiter(initial_of, dtype=np.int64, count=len(initial_of))
@@ -188,22 +267,22 @@ def _initials(text: str, sep: str, initial_of: dict[int, str]) -> str:
     return from_code_points(out[out >= 0])
 
 
-def _variant_text(names: list[str], joined: str, sep: str, poly: list[str],
-                  alt: list[str]) -> tuple[list[int], str]:
+def _variant_text(names: list[str], joined: "np.ndarray", sep: str, poly: list[str],
+                  alt: list[str]) -> "tuple[list[int], np.ndarray]":
     """The names with a polyphonic character, once with the last one replaced by its
     private character and (MAX_VARIANTS 3) once with the last but one: their name
-    indexes and the variants joined by sep."""
+    indexes and the code points of the variants joined by sep (joined: the names'
+    code points joined by sep)."""
     import numpy as np
 
-    from dispatch.geo.key_tables import code_points, from_code_points
-    cps = code_points(joined + sep)
+    cps = np.concatenate([joined, np.asarray([ord(sep)], dtype=joined.dtype)])
     lens = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
     ends = np.cumsum(lens + 1) - 1          # the separator after each name
     poly_cps = np.asarray([ord(c) for c in poly], dtype=np.uint32)   # sorted
     alt_cps = np.asarray([ord(a) for a in alt], dtype=np.uint32)
     pos = np.flatnonzero(np.isin(cps, poly_cps))
     if not len(pos):
-        return [], ""
+        return [], cps[:0]
     name_of = np.searchsorted(ends, pos)
     last = np.ones(len(pos), dtype=bool)
     np.not_equal(name_of[1:], name_of[:-1], out=last[:-1])
@@ -217,7 +296,7 @@ def _variant_text(names: list[str], joined: str, sep: str, poly: list[str],
     name_start = ends[var_name] - lens[var_name]
     text = cps[np.repeat(name_start - out_start, counts) + np.arange(int(counts.sum()), dtype=np.int64)]
     text[out_start + var_pos - name_start] = alt_cps[np.searchsorted(poly_cps, cps[var_pos])]
-    return var_name.tolist(), from_code_points(text[:-1])
+    return var_name.tolist(), text[:-1]
 
 
 def is_typed_pinyin(text: str) -> bool:

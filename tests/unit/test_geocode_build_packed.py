@@ -155,7 +155,7 @@ def test_decoded_all_equals_decoding_one_by_one():
             assert _decoded_all(values) == want, values
 
 
-def _place_rows_db(tmp_path):
+def _place_rows_db(tmp_path, odd_name: str | None = None):
     from dispatch.geo.gazetteer import Place, write_places
     from dispatch.store.schema import Base
     engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
@@ -166,7 +166,8 @@ def _place_rows_db(tmp_path):
     for i in range(2500):   # more kinds, precisions and sources than a CASE has at first
         kind = rng.choice(kinds) if i % 700 else f"kind{i}"
         extra = {"roads": [f"路{i}", f"街{i}"]} if kind == "intersection" else ({"code": str(i)} if i % 3 else {})
-        places.append(Place(f"名{rng.randint(0, 400)}", kind, rng.uniform(73, 135) if i % 11 else None,
+        name = odd_name if odd_name is not None and i == 1234 else f"名{rng.randint(0, 400)}"
+        places.append(Place(name, kind, rng.uniform(73, 135) if i % 11 else None,
                             rng.uniform(18, 53), admin=["浙江省", f"市{rng.randint(0, 30)}"],
                             aliases=[f"别名{i}"] if i % 17 == 0 else [], precision=rng.choice(["point", "town", ""]),
                             source=f"src{rng.randint(0, 80)}", extra=extra))
@@ -176,10 +177,14 @@ def _place_rows_db(tmp_path):
     return engine
 
 
-def test_place_columns_read_what_the_rows_hold(tmp_path, monkeypatch):
+@pytest.mark.parametrize("odd_name", [None, "名\x1f号"])
+def test_place_columns_read_what_the_rows_hold(tmp_path, monkeypatch, odd_name):
     import dispatch.geo.geocode_index as gi
-    engine = _place_rows_db(tmp_path)
+    engine = _place_rows_db(tmp_path, odd_name)
     monkeypatch.setattr(gi, "CHUNK", 300)     # many statements, the CASE growing between them
+    by_rows = []
+    rows = gi.PlaceColumns._rows
+    monkeypatch.setattr(gi.PlaceColumns, "_rows", lambda self, cur, a, b: by_rows.append(a) or rows(self, cur, a, b))
     columns = gi.read_places(engine)
     assert isinstance(columns, gi.PlaceColumns)
     from_columns = gi.build_state(columns, signature=None)
@@ -196,6 +201,8 @@ def test_place_columns_read_what_the_rows_hold(tmp_path, monkeypatch):
         else:
             assert repr(got) == repr(value), key
     assert len(from_rows["kind_names"]) > 6 and len(from_rows["src_names"]) > 64
+    # a name holding the separator: its range (and only it) read row by row
+    assert len(by_rows) == (0 if odd_name is None else 1)
 
 
 def test_a_loaded_index_brings_the_readings_of_its_names(tmp_path):
@@ -211,3 +218,41 @@ def test_a_loaded_index_brings_the_readings_of_its_names(tmp_path):
     finally:
         pk._READINGS.clear()
         pk._READINGS.update(saved)
+
+
+def test_readings_read_together_equal_one_by_one():
+    import dispatch.geo.pinyin_keys as pk
+    chars = list("长重行乐藏厦堡单曾会都石解六番尉蚌埔浒莞荥丽济泊圳涌车家沙大柏洞地传广调台觉秘角蔚铅阿宿率校场还仇查盖区员相省"
+                 "福州路西藏中路马渚镇斗门村𠀀〇·、（），０ｅ\ue170 a1!")
+    saved = dict(pk._READINGS)
+    try:
+        pk._READINGS.clear()
+        pk.read_all(chars)
+        assert "福" in pk._READINGS and "长" in pk._READINGS
+        together = {c: pk.readings(c) for c in chars}
+        pk._READINGS.clear()
+        assert together == {c: pk._read(c) for c in chars}
+    finally:
+        pk._READINGS.clear()
+        pk._READINGS.update(saved)
+
+
+def test_place_columns_read_rows_when_a_range_is_too_long_for_sqlite(tmp_path, monkeypatch):
+    import sqlite3
+
+    from sqlalchemy import event
+
+    import dispatch.geo.geocode_index as gi
+    engine = _place_rows_db(tmp_path)
+    engine.dispose()
+    event.listen(engine, "connect", lambda conn, _rec: conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 5_000))
+    monkeypatch.setattr(gi, "CHUNK", 300)     # 300 admin texts joined: longer than 5,000
+    by_rows = []
+    rows = gi.PlaceColumns._rows
+    monkeypatch.setattr(gi.PlaceColumns, "_rows", lambda self, cur, a, b: by_rows.append(a) or rows(self, cur, a, b))
+    from_columns = gi.build_state(gi.read_places(engine), signature=None)
+    from_rows = gi.build_state(gi.read_place_rows(engine), signature=None)
+    assert by_rows
+    assert repr(from_columns["kind_names"]) == repr(from_rows["kind_names"])
+    for key in ("place_ids", "kinds", "lon", "lat", "path_id", "prec", "src", "entry_name"):
+        assert np.array_equal(from_columns[key], from_rows[key], equal_nan=True), key
