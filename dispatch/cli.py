@@ -248,10 +248,32 @@ def _registered(parser: argparse.ArgumentParser, command: str) -> bool:
     return name[1] in bench.choices if name[0] == "bench" else name[0] in commands.choices
 
 
+# A coordinate pair with a minus sign ("-121.47,-31.23"): argparse takes anything starting
+# with "-" that is not a plain negative number for an option, so `--near -200,-100` would
+# be "--near 后面缺少取值"; such a value is joined to its option ("--near=-200,-100") and
+# then refused by the command's own check (not in China) with a message that says so.
+_NEGATIVE_PAIR = re.compile(r"-\s*\d*\.?\d+(?:[eE][-+]?\d+)?\s*[,，]\s*[-+]?\s*\d*\.?\d+(?:[eE][-+]?\d+)?")
+
+
+def join_negative_values(argv: Sequence[str]) -> list[str]:
+    """`argv` with each negative coordinate pair that follows an option (`--at -1,2`)
+    joined to it (`--at=-1,2`); everything else as given (after `--`, untouched)."""
+    out: list[str] = []
+    for i, word in enumerate(argv):
+        if word == "--":
+            return out + list(argv[i:])
+        prev = out[-1] if out else ""
+        if _NEGATIVE_PAIR.fullmatch(word) and prev.startswith("-") and "=" not in prev and prev != "-":
+            out[-1] = f"{prev}={word}"
+        else:
+            out.append(word)
+    return out
+
+
 def main(argv: list[str] | None = None, extra_modules: Sequence[str] = (),
          default: Callable[[argparse.Namespace], int] | None = None) -> int:
     """Run one sub-command; with none given, `default` (the console) or the help."""
-    argv = sys.argv[1:] if argv is None else argv
+    argv = join_negative_values(sys.argv[1:] if argv is None else argv)
     parser = build_parser(extra_modules, argv)
     try:
         args = parser.parse_args(argv)
@@ -274,6 +296,7 @@ def main(argv: list[str] | None = None, extra_modules: Sequence[str] = (),
         sys.stderr.write(f"错误: 输入文件不是 UTF-8 文本（第 {exc.start} 字节附近无法解码）\n")
         return 2
     except OSError as exc:  # a path the user gave cannot be read or written
+        from dispatch.importers.file_errors import os_error_text
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        sys.stderr.write(f"错误: 无法访问文件或目录{where}: {exc.strerror or exc}\n")
+        sys.stderr.write(f"错误: 无法访问文件或目录{where}: {os_error_text(exc)}\n")
         return 2

@@ -73,6 +73,8 @@ class CtiFeed(QObject):
             return
         w.follower.poll()
         w._on_incident_clicked(iid)
+        if call.location_problem:  # the call is taken; its location was not (noted on the incident)
+            w._on_message(f"来电位置未采用：{call.location_problem}")
         self.show_carrier_location(call)
         self.show_history(call.number, iid)
 

@@ -85,10 +85,12 @@ class Actions:
         return {"incident_id": changes.incident_id}
 
     def locate(self, c: dict) -> dict:
+        from dispatch.geo.coords import check_in_china
         from dispatch.services.locations import Location
         iid = _id(c, "incident_id")
         if "lon" in c or "lat" in c:
             lon, lat = _number(c, "lon"), _number(c, "lat")
+            check_in_china(lon, lat, "地点坐标")  # before naming the point: refused, nothing changed
             text = _text(c, "text", required=False)
             loc = Location.manual(lon, lat, text, point=self.app.reverse.describe(lon, lat))
         else:
@@ -99,6 +101,7 @@ class Actions:
                 if not (isinstance(near, list) and len(near) == 2):
                     raise DispatchError("near 应为 [经度, 纬度]")
                 near = (_finite(near[0], "near"), _finite(near[1], "near"))
+                check_in_china(*near, "near 坐标")
             cands = self.app.geocoder.search(text, near=near or self.app.area_centre(), limit=5)
             full = [k for k in cands if not getattr(k, "partial", False)]
             if not full:

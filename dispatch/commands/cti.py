@@ -76,6 +76,8 @@ def _listen(args: argparse.Namespace) -> int:
             call = events.get()
             handled += 1
             out: dict = {"event": call.event, "seat": call.seat, "number": call.number}
+            if call.location_problem:
+                out["location_problem"] = call.location_problem
             if call.seat != seat:
                 out["ignored"] = "其他席位"
             elif call.event == "answered":

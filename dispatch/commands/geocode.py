@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 from dispatch.commands.geocode_bench import percentile
 from dispatch.commands.support import record_id
 from dispatch.domain.errors import DispatchError
+from dispatch.geo.coords import check_in_china
 
 if TYPE_CHECKING:  # numpy and the store load only when a command runs
     from dispatch.geo.gazetteer import Candidate
@@ -64,8 +64,7 @@ def parse_query_line(line: str, number: int = 0) -> tuple[str, tuple[float, floa
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in near)):
         raise DispatchError(f"{where}的 near 应是 [经度, 纬度]")
     lon, lat = float(near[0]), float(near[1])
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise DispatchError(f"{where}的 near 坐标超出范围: {lon}, {lat}")
+    check_in_china(lon, lat, f"{where}的 near 坐标")
     return text, (lon, lat)
 
 

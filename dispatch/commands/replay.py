@@ -67,15 +67,32 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.set_defaults(handler=_bench_replay)
 
 
+EARLIEST, LATEST = 2000, 2100  # years: an instant outside is a typing slip, not a shift of this centre
+
+
 def parse_instant(text: str, tz: str = "Asia/Shanghai") -> datetime:
-    """An ISO 8601 time; without an offset it is local time in `tz`. Returned in UTC."""
+    """An ISO 8601 time; without an offset it is local time in `tz`. Returned in UTC.
+    DispatchError (in Chinese) when malformed or outside the years EARLIEST..LATEST
+    (0001-01-01 would otherwise overflow turning into UTC)."""
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise DispatchError(f"时间格式不正确（应为 ISO 8601，如 2026-11-02T09:30:00）: {text}") from None
+    if not EARLIEST <= value.year < LATEST:
+        raise DispatchError(f"时间 {text} 超出范围（应在 {EARLIEST} 年到 {LATEST} 年之间）")
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
     return value.astimezone(timezone.utc)
+
+
+def parse_period(since_text: str | None, until_text: str | None,
+                 tz: str = "Asia/Shanghai") -> tuple[datetime | None, datetime | None]:
+    """--from/--to: each parse_instant's; refused when the end is not after the start."""
+    since = parse_instant(since_text, tz) if since_text else None
+    until = parse_instant(until_text, tz) if until_text else None
+    if since is not None and until is not None and until <= since:
+        raise DispatchError(f"结束时间 --to {until_text} 应晚于开始时间 --from {since_text}")
+    return since, until
 
 
 SIMULATION_PURPOSE = "simulation"
@@ -252,8 +269,7 @@ def _stats(args: argparse.Namespace) -> int:
         from dispatch.replay.stats import check_output_path
         check_output_path(args.csv)
     app = open_app(args, read_only=True)
-    since = parse_instant(args.since, app.settings.tz) if args.since else None
-    until = parse_instant(args.until, app.settings.tz) if args.until else None
+    since, until = parse_period(args.since, args.until, app.settings.tz)
     from dispatch.services.callbacks import callback_summary
     from dispatch.services.fraud import fraud_summary
     from dispatch.services.joint_response import ack_summary, notifications

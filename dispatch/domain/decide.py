@@ -174,6 +174,7 @@ def decide_unit_status(unit: UnitFacts, target: UnitStatus | str, note: str = ""
     check_unit_move(unit.callsign, unit.status, target)
     kind = ev.UNIT_ACKNOWLEDGED if target is UnitStatus.ACKNOWLEDGED else ev.UNIT_STATUS
     payload = {"from": unit.status.value, "to": target.value, "callsign": unit.callsign}
+    note = clean_text(note, "状态说明", limit=MAX_REASON)
     if note:
         payload["note"] = note
     if fix is not None:
@@ -205,7 +206,7 @@ def close_drafts(inc: IncidentState, code: str, note: str, units: dict[int, Unit
 
 def decide_close(inc: IncidentState, result: str, note: str, units: dict[int, UnitStatus]) -> list[Draft]:
     """结警: `units` maps each unit still assigned to its status."""
-    return close_drafts(inc, result_code(result), note.strip(), units, None)
+    return close_drafts(inc, result_code(result), clean_text(note, "结警说明", limit=MAX_NARRATIVE), units, None)
 
 
 def decide_transfer(inc: IncidentState, to: str, reason: str, units: dict[int, UnitStatus]) -> list[Draft]:
@@ -217,21 +218,22 @@ def decide_transfer(inc: IncidentState, to: str, reason: str, units: dict[int, U
 
 
 def transfer_fields(to: str, reason: str) -> tuple[str, str]:
-    """转警's where-to and why, stripped; refused when empty or too long."""
-    to, reason = (to or "").strip(), (reason or "").strip()
+    """转警's where-to (one line) and why, cleaned as all typed text (clean_text); refused
+    when empty or too long."""
+    to = clean_text(to, "转往单位", limit=MAX_TO, single_line=True)
     if not to:
         raise DispatchError("请填写转往的单位（其他接警中心或部门）")
+    reason = clean_text(reason, "转警原因", limit=MAX_REASON)
     if not reason:
         raise DispatchError("请填写转警原因")
-    if len(to) > MAX_TO or len(reason) > MAX_REASON:
-        raise DispatchError(f"转往单位最多 {MAX_TO} 字，原因最多 {MAX_REASON} 字")
     return to, reason
 
 
 def decide_callback(inc: IncidentState, satisfied: bool, note: str = "") -> list[Draft]:
     if inc["status"] is not IncidentStatus.CLOSED:
         raise DispatchError(f"警情 {inc['id']} 尚未结警，不能回访")
-    return [Draft(ev.CALLBACK_DONE, inc["id"], payload={"satisfied": bool(satisfied), "note": note.strip()})]
+    return [Draft(ev.CALLBACK_DONE, inc["id"], payload={"satisfied": bool(satisfied),
+                                                        "note": clean_text(note, "回访情况", limit=MAX_NARRATIVE)})]
 
 
 def decide_handover(incidents: Sequence[IncidentState], outgoing: str, incoming: str, seat: str) -> list[Draft]:

@@ -22,14 +22,12 @@ from sqlalchemy import select
 from dispatch.feeds import jt808
 from dispatch.feeds.avl_store import PositionWriter
 from dispatch.store.positions import Fix
-from dispatch.geo.coords import gcj02_to_wgs84
+from dispatch.geo.coords import gcj02_to_wgs84, in_china
 from dispatch.store.db import Store
 from dispatch.store.schema import UnitRow
 
 log = logging.getLogger("dispatch.avl")
 
-# mainland China with its coastal waters and islands (WGS-84); a fix outside is a fault
-CHINA_BBOX = (73.4, 3.8, 135.1, 53.6)
 _RECENT = 16  # fix times remembered per unit to spot duplicates
 
 
@@ -131,8 +129,7 @@ class Receiver:
     def accept_fix(self, unit_id: int, who: str, at: datetime, lon: float, lat: float,
                    speed_kmh: float | None, heading: float | None) -> bool:
         """Check one fix and queue it for writing; False (and counted) when refused."""
-        if not (math.isfinite(lon) and math.isfinite(lat)) or not (
-                CHINA_BBOX[0] <= lon <= CHINA_BBOX[2] and CHINA_BBOX[1] <= lat <= CHINA_BBOX[3]):
+        if not in_china(lon, lat):  # a fix outside China (or NaN) is a fault
             self._fault("outside_china", who, f"{lon},{lat}")
             return False
         now = self.clock.now()

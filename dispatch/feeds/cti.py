@@ -5,7 +5,10 @@ system's call events, one JSON object per line:
      "lon": 121.47, "lat": 31.23, "accuracy_m": 350}
 
 (lon/lat WGS-84, the carrier's location of the caller, optional; accuracy_m its radius.)
-The address comes from DISPATCH_CTI=HOST:PORT; without it the listener is off. A bad line
+A call is never dropped for its location: a malformed one (not numbers, only one of the
+two, a bad radius) is left out, one outside China kept in lon/lat but not `located`
+(phone_calls.answer notes it on the incident instead of storing it); either way
+`location_problem` says what was wrong. The address comes from DISPATCH_CTI=HOST:PORT; without it the listener is off. A bad line
 is counted in `CtiListener.bad_lines` and ignored; nothing stops the listener.
 
 What the console then does with a call is dispatch.services.phone_calls (answer, caller
@@ -23,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dispatch.domain.errors import DispatchError
+from dispatch.geo.coords import NOT_IN_CHINA, in_china
 
 log = logging.getLogger("dispatch.cti")
 
@@ -40,10 +44,12 @@ class CallEvent:
     lon: float | None = None
     lat: float | None = None
     accuracy_m: float | None = None
+    location_problem: str = ""  # why the carrier location was left out ("" when it was fine or absent)
 
     @property
     def located(self) -> bool:
-        return self.lon is not None and self.lat is not None
+        """A carrier location to use: given, and in China."""
+        return self.lon is not None and self.lat is not None and in_china(self.lon, self.lat)
 
 
 def address_from_env(env: Mapping[str, str]) -> tuple[str, int] | None:
@@ -78,14 +84,27 @@ def parse_line(line: str | bytes) -> CallEvent:
         raise ValueError("缺少席位 seat")
     if not isinstance(number, str) or (number and not _NUMBER.match(number.strip())):
         raise ValueError("来电号码格式不正确")
-    lon, lat, acc = (_coord(obj, k) for k in ("lon", "lat", "accuracy_m"))
+    lon, lat, acc, problem = _location(obj)
+    if problem:
+        log.warning("CTI: 来电 %s 的位置未采用：%s", number.strip() or "（未显示号码）", problem)
+    return CallEvent(event, seat.strip(), number.strip(), lon, lat, acc, problem)
+
+
+def _location(obj: dict) -> tuple[float | None, float | None, float | None, str]:
+    """The carrier location of a call line: (lon, lat, accuracy_m, problem). A malformed
+    one is left out (None) with the problem said; one outside China is kept for the
+    service to refuse (and note) — the call itself is always kept."""
+    try:
+        lon, lat, acc = (_coord(obj, k) for k in ("lon", "lat", "accuracy_m"))
+    except ValueError as exc:
+        return None, None, None, f"{exc}，来电位置已忽略"
     if (lon is None) != (lat is None):
-        raise ValueError("经纬度应同时给出")
-    if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ValueError("经纬度超出范围")
+        return None, None, None, "经纬度应同时给出，来电位置已忽略"
     if acc is not None and not 0 <= acc <= 100_000:
-        raise ValueError("accuracy_m 应在 0 到 100000 米之间")
-    return CallEvent(event, seat.strip(), number.strip(), lon, lat, acc)
+        return lon, lat, None, "accuracy_m 应在 0 到 100000 米之间，精度已忽略"
+    if lon is not None and lat is not None and not in_china(lon, lat):
+        return lon, lat, acc, f"来电位置 {lon:g},{lat:g} {NOT_IN_CHINA}，未采用"
+    return lon, lat, acc, ""
 
 
 def _coord(obj: dict, key: str) -> float | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from dispatch.domain.errors import DispatchError
+
 if TYPE_CHECKING:  # numpy is imported by the vectorised function only (start-up)
     import numpy as np
 
@@ -31,8 +33,40 @@ def haversine_many_m(lon, lat, lons, lats) -> np.ndarray:
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
 
 
+# China (the mainland, its coastal waters and islands; WGS-84 lon/lat bounds): the one box
+# every "is this point in China" check uses — the position feed, the importers, a located
+# incident, a manual unit fix, the caller's carrier location — and where the GCJ-02 offset applies.
+CHINA_BOX = (72.004, 0.8293, 137.8347, 55.8271)  # lon min, lat min, lon max, lat max
+NOT_IN_CHINA = "不在中国境内（经纬度是否写反？）"
+
+
+def in_china(lon: float, lat: float) -> bool:
+    """True when (lon, lat) is inside CHINA_BOX; False for NaN, infinities and non-numbers."""
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        return False
+    return CHINA_BOX[0] <= lon <= CHINA_BOX[2] and CHINA_BOX[1] <= lat <= CHINA_BOX[3]
+
+
+def in_china_many(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """in_china over arrays: a boolean mask (NaN is outside)."""
+    lo, la, hi, ha = CHINA_BOX
+    return (lon >= lo) & (lon <= hi) & (lat >= la) & (lat <= ha)
+
+
+def check_in_china(lon: float, lat: float, what: str = "坐标") -> None:
+    """DispatchError naming `what` and the point when it is not in China (or not a number)."""
+    if not in_china(lon, lat):
+        raise DispatchError(f"{what} {_fmt(lon)},{_fmt(lat)} {NOT_IN_CHINA}")
+
+
+def _fmt(v: object) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else repr(v)
+
+
 def _out_of_china(lon: float, lat: float) -> bool:
-    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+    return not in_china(lon, lat)
 
 
 def _transform_lat(x: float, y: float) -> float:
@@ -85,12 +119,11 @@ def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 
 
 def parse_lonlat(text: str) -> tuple[float, float]:
-    """Parse 'LON,LAT' as given on the command line; DispatchError if malformed."""
-    from dispatch.domain.errors import DispatchError
+    """Parse 'LON,LAT' as given on the command line; DispatchError if malformed or not
+    in China (the console's points are)."""
     try:
         a, b = (float(p) for p in text.replace("，", ",").split(","))
     except ValueError:
         raise DispatchError(f"坐标格式应为 经度,纬度 (例如 121.475,31.232): {text!r}") from None
-    if not (-180 <= a <= 180 and -90 <= b <= 90):
-        raise DispatchError(f"坐标超出范围: {text!r}")
+    check_in_china(a, b)
     return a, b

@@ -220,8 +220,11 @@ def _read_xml(path: Path) -> OsmData:
             elif tag == "bounds":
                 bounds = (float(elem.get("minlon")), float(elem.get("minlat")),
                           float(elem.get("maxlon")), float(elem.get("maxlat")))
-    except (ET.ParseError, StopIteration) as exc:
-        raise DispatchError(f"不是有效的 OSM XML 文件: {path} ({exc})") from None
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise DispatchError(f"不是有效的 OSM XML 文件（第 {line} 行第 {column + 1} 列格式错误）: {path}") from None
+    except StopIteration:
+        raise DispatchError(f"不是有效的 OSM XML 文件（内容不完整）: {path}") from None
     except (TypeError, ValueError):  # a node without coordinates, an id that is not a number
         raise DispatchError(f"OSM 文件中有缺少坐标或编号无效的要素: {path}") from None
     return OsmData(nodes=nodes.table(ways, named), ways=ways, named_nodes=named, bounds=bounds)

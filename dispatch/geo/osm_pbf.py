@@ -48,7 +48,7 @@ def read_pbf(path: str | Path) -> OsmData:
                     ways.append(OsmWay(obj.id, tuple([nd.ref for nd in obj.nodes]), tags))
         table = _located(fp.node_location_storage, ways, named)
     except RuntimeError as exc:  # libosmium: not PBF, truncated, bad blob
-        raise DispatchError(f"不是有效的 OSM PBF 文件: {path} ({exc})") from None
+        raise DispatchError(f"不是有效的 OSM PBF 文件（{_pbf_reason(str(exc))}）: {path}") from None
     return OsmData(nodes=table, ways=ways, named_nodes=named, bounds=bounds, format="pbf")
 
 
@@ -72,3 +72,22 @@ def _located(storage: Any, ways: list[OsmWay], named: list[OsmNamedNode]) -> Nod
         lat.append(loc.lat)
     return NodeTable(ids[found], np.frombuffer(lon, dtype=np.float64) if len(lon) else np.zeros(0),
                      np.frombuffer(lat, dtype=np.float64) if len(lat) else np.zeros(0))
+
+
+_PBF_REASONS = (
+    ("unexpected eof", "文件不完整，可能下载或复制中断"),
+    ("blobheader", "文件头损坏，或根本不是 PBF 文件"),
+    ("blob", "数据块损坏"),
+    ("zlib", "数据块解压失败，文件已损坏"),
+    ("compress", "数据块解压失败，文件已损坏"),
+    ("no such file", "文件不存在"),
+    ("permission", "没有读取权限"),
+    ("unknown", "含不支持的内容"),
+)
+
+
+def _pbf_reason(message: str) -> str:
+    """libosmium's (English) reason, said in Chinese."""
+    low = message.lower()
+    return next((text for key, text in _PBF_REASONS if key in low), "格式错误")
+

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -41,8 +42,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatch.domain.errors import DispatchError
+from dispatch.importers.file_errors import decode_error_text
 from dispatch.domain.incidents import CATEGORY_BY_CODE, RESULT_CODES, Priority
-from dispatch.importers.data_files import reading
+from dispatch.importers.data_files import csv_rows, reading
 
 FIELDS = ("id", "received_at", "dispatched_at", "arrived_at", "closed_at", "priority", "category",
           "result", "lon", "lat", "place")
@@ -85,14 +87,25 @@ class ImportedCall:
                 "result": self.result, "lon": self.lon, "lat": self.lat, "place": self.place}
 
 
+def _toml_where(message: str) -> str:
+    """Where tomllib's (English) message places the error: "第 3 行第 5 列", or "文件末尾"."""
+    found = re.search(r"at line (\d+), column (\d+)", message)
+    if found:
+        return f"第 {found[1]} 行第 {found[2]} 列"
+    return "文件末尾" if "end of document" in message else ""
+
+
 def read_mapping(path: str | Path) -> Mapping:
     path = Path(path)
     if not path.is_file():
         raise DispatchError(f"找不到映射文件: {path}")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DispatchError(f"映射文件不是有效的 TOML: {path.name}（{exc}）") from None
+    except UnicodeDecodeError as exc:
+        raise DispatchError(f"映射文件{decode_error_text(exc)}: {path.name}") from None
+    except tomllib.TOMLDecodeError as exc:
+        where = _toml_where(str(exc))
+        raise DispatchError(f"映射文件不是有效的 TOML（{where}有格式错误）: {path.name}") from None
     unknown = set(doc) - {"source", "columns", "time", "values"}
     if unknown:
         raise DispatchError(f"映射文件有未知的表: {'、'.join(sorted(unknown))}")
@@ -196,13 +209,13 @@ def read_call_log(path: str | Path, mapping: Mapping) -> list[ImportedCall]:
     out: list[ImportedCall] = []
     errors: list[str] = []
     with reading(path, "通话记录文件") as f:
-        reader = csv.DictReader(f)
+        reader = csv.DictReader(f, strict=True)
         header = reader.fieldnames or []
         missing = [c for c in _source_columns(mapping) if c not in header]
         if missing:
             raise DispatchError(f"源文件缺少映射中的列: {'、'.join(missing)}（文件的列: {'、'.join(header[:20])}）")
         seen: dict[str, int] = {}
-        for row in reader:
+        for row in csv_rows(reader, "通话记录文件"):
             line = reader.line_num
             if None in row:  # more fields than the header
                 errors.append(f"第 {line} 行: 字段数多于表头")

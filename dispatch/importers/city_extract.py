@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from dispatch.domain.errors import DispatchError
+from dispatch.geo.coords import in_china_many
 from dispatch.geo.gazetteer import Place
 from dispatch.geo.osm import NodeTable, OsmData
 from dispatch.importers.gazetteer_osm import osm_places, present
 
-# The box dispatch.geo.coords uses for "in China" (the GCJ-02 offset applies inside it).
-CHINA_BOX = (72.004, 0.8293, 137.8347, 55.8271)
 PEDESTRIAN_HIGHWAYS = frozenset({"pedestrian", "footway", "living_street", "path", "steps"})
 MAX_LISTED = 200  # problems listed by element; the totals count them all
 COUNT_LABELS = {"drivable_ways": "可通行道路", "graph_nodes": "路网节点", "graph_edges": "路网有向边（驾车）",
@@ -103,8 +102,7 @@ def _coords(osm: OsmData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def outside_china(osm: OsmData) -> tuple[list[ElementIssue], int]:
     """Nodes (of the kept ways and the named nodes) outside China: listed, and their total."""
     ids, lon, lat = _coords(osm)
-    lo, la, hi, ha = CHINA_BOX
-    bad = np.flatnonzero(~((lon >= lo) & (lon <= hi) & (lat >= la) & (lat <= ha)))
+    bad = np.flatnonzero(~in_china_many(lon, lat))
     return [ElementIssue(f"node {int(ids[i])}", f"坐标 {lon[i]:.6f},{lat[i]:.6f} 不在中国境内（经纬度颠倒或文件不对？）")
             for i in bad[:MAX_LISTED]], len(bad)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from dispatch.domain.errors import DispatchError
+from dispatch.importers.file_errors import csv_error_text, decode_error_text, os_error_text
 from dispatch.settings import RESOURCES
 
 NATIONAL_DIR = RESOURCES / "national"
@@ -25,8 +26,10 @@ _OPENERS = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
 
 def open_text(path: str | Path, what: str = "文件") -> TextIO:
     """A UTF-8 text file (BOM skipped, newlines kept for csv), decompressed on the fly
-    by its suffix. DispatchError when it is missing."""
+    by its suffix. DispatchError when it is missing or a directory."""
     path = Path(path)
+    if path.is_dir():
+        raise DispatchError(f"{what}应是一个文件，{path} 是目录")
     if not path.is_file():
         raise DispatchError(f"找不到{what}: {path}")
     opener = _OPENERS.get(path.suffix.lower())
@@ -43,5 +46,28 @@ def reading(path: str | Path, what: str = "文件") -> Iterator[TextIO]:
     try:
         with open_text(path, what) as f:
             yield f
-    except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, EOFError, csv.Error, OSError) as exc:
-        raise DispatchError(f"{what}不是可读的 UTF-8 文本: {path.name} ({type(exc).__name__})") from None
+    except UnicodeDecodeError as exc:
+        raise DispatchError(f"{what}{decode_error_text(exc)}: {path.name}") from None
+    except (lzma.LZMAError, gzip.BadGzipFile, EOFError) as exc:
+        why = "压缩内容不完整" if isinstance(exc, EOFError) else "压缩内容已损坏或不是该压缩格式"
+        raise DispatchError(f"{what}不是可读的压缩文件（{why}）: {path.name}") from None
+    except csv.Error as exc:
+        raise DispatchError(f"{what}不是有效的 CSV（{csv_error_text(exc)}）: {path.name}") from None
+    except OSError as exc:
+        raise DispatchError(f"{what}无法读取（{os_error_text(exc)}）: {path.name}") from None
+
+
+def csv_rows(reader: csv.DictReader, what: str) -> Iterator[dict]:
+    """The rows of `reader` (made with strict=True, so that a quote left open is an error
+    instead of swallowing the rest of the file into one field), a CSV error said in
+    Chinese with the line its row starts on."""
+    rows = iter(reader)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DispatchError(f"{what}第 {start} 行起: {csv_error_text(exc)}") from None
+        yield row

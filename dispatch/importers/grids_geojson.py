@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.domain.errors import DispatchError
-from dispatch.geo.coords import bd09_to_gcj02, gcj02_to_wgs84
+from dispatch.importers.file_errors import decode_error_text, json_error_text, os_error_text
+from dispatch.geo.coords import bd09_to_gcj02, gcj02_to_wgs84, in_china
 from dispatch.geo.grids import overlapping_pairs, ring_area_m2, ring_self_crosses, stored_shape
 
 MAX_BYTES = 64 * 1024 * 1024
-CHINA = (72.004, 0.8293, 137.8347, 55.8271)  # lon/lat bounds (as dispatch.geo.coords)
 WIDTHS = {"id": 32, "name": 64, "leader": 64, "leader_phone": 32}
 MIN_AREA_M2 = 1.0
 
@@ -133,7 +133,7 @@ def _ring(raw: Any, where: str, convert: Any) -> list[list[float]]:
         lon, lat = float(p[0]), float(p[1])
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise ValueError(f"{where}有非有限坐标")
-        if not (CHINA[0] <= lon <= CHINA[2] and CHINA[1] <= lat <= CHINA[3]):
+        if not in_china(lon, lat):
             raise ValueError(f"{where}的点 {lon:g},{lat:g} 不在中国境内（经纬度是否写反，或不是经纬度坐标？）")
         ring.append([lon, lat])
     if ring[0] != ring[-1]:
@@ -235,6 +235,8 @@ def read_grids(path: str | Path, known_callsigns: set[str] | None = None) -> Gri
     feature. A file that is not a GeoJSON FeatureCollection raises one DispatchError.
     `known_callsigns`: the units an officer may name (None: not checked)."""
     path = Path(path)
+    if path.is_dir():
+        raise DispatchError(f"网格文件应是一个文件，{path} 是目录")
     if not path.is_file():
         raise DispatchError(f"找不到网格文件: {path}")
     if path.stat().st_size > MAX_BYTES:
@@ -242,10 +244,15 @@ def read_grids(path: str | Path, known_callsigns: set[str] | None = None) -> Gri
     try:
         text = path.read_text(encoding="utf-8-sig")
         doc = json.loads(text)
-    except UnicodeDecodeError:
-        raise DispatchError(f"网格文件不是 UTF-8 文本: {path.name}") from None
+    except UnicodeDecodeError as exc:
+        raise DispatchError(f"网格文件{decode_error_text(exc)}: {path.name}") from None
+    except OSError as exc:
+        raise DispatchError(f"网格文件无法读取（{os_error_text(exc)}）: {path.name}") from None
     except json.JSONDecodeError as exc:
-        raise DispatchError(f"网格文件不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列: {exc.msg}）") from None
+        raise DispatchError(f"网格文件不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列: "
+                            f"{json_error_text(exc.msg)}）: {path.name}") from None
+    except RecursionError:  # e.g. 100,000 "[": nested deeper than any GeoJSON
+        raise DispatchError(f"网格文件嵌套层数过深，不是有效的 GeoJSON: {path.name}") from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise DispatchError("网格文件应为 GeoJSON FeatureCollection（含 features 数组）")
     crs_name, convert = _crs_converter(doc)

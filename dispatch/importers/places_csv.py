@@ -23,9 +23,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from dispatch.domain.errors import DispatchError
-from dispatch.geo.coords import bd09_to_gcj02, gcj02_to_wgs84
+from dispatch.geo.coords import NOT_IN_CHINA, bd09_to_gcj02, gcj02_to_wgs84, in_china
 from dispatch.geo.gazetteer import Place, write_places
-from dispatch.importers.data_files import COUNTY_CENTRES, open_text, reading
+from dispatch.importers.data_files import COUNTY_CENTRES, csv_rows, open_text, reading
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -77,11 +77,12 @@ def read_places_csv(path: str | Path) -> list[Place]:
     path = Path(path)
     places: list[Place] = []
     with reading(path, "地点文件") as f:
-        reader = csv.DictReader(f)
+        reader = csv.DictReader(f, strict=True)
         missing = {"name", "lon", "lat"} - set(reader.fieldnames or [])
         if missing:
             raise DispatchError(f"地点文件缺少列 {', '.join(sorted(missing))}: {path}")
-        for line, row in enumerate(reader, start=2):
+        for row in csv_rows(reader, "地点文件"):
+            line = reader.line_num
             name = (row.get("name") or "").strip()
             if not name:
                 continue
@@ -91,8 +92,8 @@ def read_places_csv(path: str | Path) -> list[Place]:
                 lon, lat = float(row["lon"]), float(row["lat"])
             except (TypeError, ValueError):
                 raise DispatchError(f"{path.name} 第 {line} 行坐标无效: {row.get('lon')},{row.get('lat')}") from None
-            if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # also nan
-                raise DispatchError(f"{path.name} 第 {line} 行坐标超出范围")
+            if not in_china(lon, lat):  # also nan
+                raise DispatchError(f"{path.name} 第 {line} 行坐标 {lon:g},{lat:g} {NOT_IN_CHINA}")
             crs = (row.get("crs") or "wgs84").strip().lower()
             if crs == "bd09":
                 lon, lat = gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))

@@ -23,7 +23,6 @@ number; nothing is written by them.
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,10 +35,10 @@ from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.evolve import unit_created_payload
 from dispatch.domain.units import DutyWindow, UnitKind, UnitStatus
-from dispatch.geo.coords import gcj02_to_wgs84
+from dispatch.geo.coords import gcj02_to_wgs84, in_china
 from dispatch.geo.osm import OsmData
-from dispatch.importers.data_files import reading
-from dispatch.importers.grids_geojson import CHINA, Issue
+from dispatch.importers.data_files import csv_rows, reading
+from dispatch.importers.grids_geojson import Issue
 from dispatch.store import eventlog
 from dispatch.store.schema import StationRow, UnitRow
 
@@ -91,13 +90,13 @@ def _table(path: Path, what: str, required: tuple[str, ...]) -> list[tuple[int, 
     """The rows of a CSV file with their line numbers (values stripped)."""
     out = []
     with reading(path, what) as fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(fh, strict=True)
         header = [h.strip() for h in reader.fieldnames or []]
         reader.fieldnames = header
         missing = [c for c in required if c not in header]
         if missing:
             raise DispatchError(f"{what}缺少列: {'、'.join(missing)}（文件的列: {'、'.join(header[:20]) or '无'}）")
-        for r in reader:
+        for r in csv_rows(reader, what):
             if None in r:
                 out.append((reader.line_num, {"__extra__": "1"}))
                 continue
@@ -127,8 +126,7 @@ def _station(r: dict[str, str], osm_node: Callable[[int], tuple[float, float] | 
             lon, lat = float(r.get("lon", "")), float(r.get("lat", ""))
         except ValueError:
             raise ValueError(f"经纬度应为数字: {r.get('lon')!r},{r.get('lat')!r}") from None
-        if not (math.isfinite(lon) and math.isfinite(lat) and CHINA[0] <= lon <= CHINA[2]
-                and CHINA[1] <= lat <= CHINA[3]):
+        if not in_china(lon, lat):
             raise ValueError(f"经纬度 {lon:g},{lat:g} 不在中国境内（是否写反？）")
         crs = r.get("crs", "").lower().replace("-", "")
         if crs not in ("", "wgs84", "gcj02"):

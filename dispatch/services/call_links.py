@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from dispatch.domain import events as ev
 from dispatch.domain.decide import decide_note, decide_reopen
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
 from dispatch.domain.incidents import CATEGORY_BY_CODE, IncidentStatus
 from dispatch.geo.coords import haversine_m
 from dispatch.services.calls import close_in, get_incident
@@ -275,9 +276,7 @@ def link(ctx: Context, incident_id: int, to_incident_id: int, reason: str = "") 
     a linked call links to its root. Changes.incident_id is the incident linked to."""
     ensure_writable(ctx)
     require(ctx, "incident.close")
-    reason = (reason or "").strip()
-    if len(reason) > MAX_REASON:
-        raise DispatchError(f"关联说明最多 {MAX_REASON} 字")
+    reason = clean_text(reason, "关联说明", limit=MAX_REASON)
     if incident_id == to_incident_id:
         raise DispatchError("不能把警情关联到它自身")
     with ctx.store.transaction(appends=True) as s:

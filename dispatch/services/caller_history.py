@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
 from dispatch.domain.incidents import CATEGORY_BY_CODE, RESULT_CODES
 from dispatch.services.calls import _PHONE
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
@@ -130,11 +131,9 @@ def mark_number(ctx: Context, number: str, mark: str, note: str = "") -> Changes
     code = mark if mark in MARKS else {v: k for k, v in MARKS.items()}.get((mark or "").strip())
     if code is None:
         raise DispatchError(f"未知的号码标记: {mark!r}；可用: repeat（重复来电）、nuisance（骚扰电话）、clear（取消标记）")
-    note = (note or "").strip()
+    note = clean_text(note, "标记说明", limit=MAX_NOTE)
     if code != "clear" and not note:
         raise DispatchError(f"标记为「{MARKS[code]}」需要填写说明")
-    if len(note) > MAX_NOTE:
-        raise DispatchError(f"说明最多 {MAX_NOTE} 字")
     with ctx.store.transaction(appends=True) as s:
         current = number_mark(s, number)
         if code == "clear" and current is None:

@@ -59,6 +59,8 @@ def _checked_admin(admin: list[str] | None) -> list[str] | None:
 def _plan(ctx: Context, path: str | Path, admin: list[str] | None, progress: Progress, graph: bool) -> CityPlan:
     admin = _checked_admin(admin)
     path = Path(path)
+    if path.is_dir():
+        raise DispatchError(f"应给出一个 OSM 文件，{path} 是目录")
     if not path.is_file():
         raise DispatchError(f"找不到文件: {path}")
     osm_format(path)  # a file that is not OSM is refused before any progress is said

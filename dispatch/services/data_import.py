@@ -317,6 +317,8 @@ def apply_roster(ctx: Context, path: str | Path) -> Preview:
 def check_file(path: str | Path) -> Path:
     """The path, if it names a readable file."""
     p = Path(path)
+    if p.is_dir():
+        raise DispatchError(f"应给出一个文件，{p} 是目录")
     if not p.is_file():
         raise DispatchError(f"找不到文件: {p}")
     return p

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from dispatch.domain import events as ev
 from dispatch.domain.agencies import ACK_REMINDER_S, AGENCY_BY_CODE, METHODS, agency, method
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.services.calls import get_incident, open_incident
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
@@ -61,10 +62,7 @@ class Notification:
 
 
 def _clean(text: str | None, what: str) -> str:
-    text = (text or "").strip()
-    if len(text) > MAX_TEXT:
-        raise DispatchError(f"{what}过长（最多 {MAX_TEXT} 字）")
-    return text
+    return clean_text(text, what, limit=MAX_TEXT)
 
 
 def notify(ctx: Context, incident_id: int, agency_code: str, how: str = "phone",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain.decide import decide_move, decide_reopen
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
 from dispatch.services.calls import get_incident
 from dispatch.services.context import Changes, Context, ensure_writable, instant, require
 from dispatch.services.projection_rows import IncidentProjection, record
@@ -43,11 +44,9 @@ def move(ctx: Context, incident_id: int, to_seat: str, reason: str = "") -> Chan
     One `incident.moved` event {from_seat, to_seat, to_operator, reason}."""
     ensure_writable(ctx)
     require(ctx, "incident.move")
-    to_seat = (to_seat or "").strip() if isinstance(to_seat, str) else ""
+    to_seat = clean_text(to_seat if isinstance(to_seat, str) else "", "席位名称", limit=MAX_SEAT, single_line=True)
     if not to_seat:
         raise DispatchError("请填写要改派到的席位")
-    if len(to_seat) > MAX_SEAT:
-        raise DispatchError(f"席位名称最多 {MAX_SEAT} 字")
     reason = _reason(reason, required=False, what="改派席位")
     with ctx.store.transaction(appends=True) as s:
         now = instant(ctx, s)
@@ -65,11 +64,9 @@ def last_operator_on(s: Session, seat: str) -> str:
 
 
 def _reason(reason: str, required: bool, what: str) -> str:
-    text = reason.strip() if isinstance(reason, str) else ""
+    text = clean_text(reason if isinstance(reason, str) else "", f"{what}的原因", limit=MAX_REASON)
     if required and not text:
         raise DispatchError(f"请填写{what}的原因")
-    if len(text) > MAX_REASON:
-        raise DispatchError(f"{what}的原因最多 {MAX_REASON} 字")
     return text
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dispatch.domain.errors import DispatchError
+from dispatch.geo.coords import check_in_china
 
 if TYPE_CHECKING:
     from dispatch.geo.gazetteer import Candidate
@@ -30,8 +31,7 @@ class Location:
     precision: str = "point"
 
     def validate(self) -> None:
-        if not (-180 <= self.lon <= 180 and -90 <= self.lat <= 90):
-            raise DispatchError(f"坐标超出范围: {self.lon}, {self.lat}")
+        check_in_china(self.lon, self.lat, "地点坐标")
         if not self.name.strip():
             raise DispatchError("地点名称不能为空")
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
-from dispatch.services.calls import get_incident, open_call, update_caller
+from dispatch.geo.coords import NOT_IN_CHINA, in_china
+from dispatch.services.calls import add_note, get_incident, open_call, update_caller
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, require
 from dispatch.services.queries import IncidentView, _assignments, _incident_view
 from dispatch.store.schema import IncidentRow
@@ -38,7 +39,9 @@ def answer(ctx: Context, number: str, lon: float | None = None, lat: float | Non
            accuracy_m: float | None = None, in_hand: int | None = None) -> int:
     """On "answered": fill the number of the call in hand (an open incident without a
     number), else open a new call with it; record the carrier location (lon, lat WGS-84
-    and its radius) as a `call.carrier_located` event. Returns the incident id."""
+    and its radius) as a `call.carrier_located` event — unless it is outside China (or not
+    numbers): then the call is still answered, the location is not stored and a note on the
+    incident says so. Returns the incident id."""
     ensure_writable(ctx)
     require(ctx, "incident.write")
     incident_id: int | None = None
@@ -53,12 +56,20 @@ def answer(ctx: Context, number: str, lon: float | None = None, lat: float | Non
         with ctx.store.reader() as s:
             name = get_incident(s, incident_id).caller_name
         update_caller(ctx, incident_id, number, name)
-    if lon is not None and lat is not None:
+    if lon is not None and lat is not None and not in_china(lon, lat):
+        # the call is kept (it matters more than its location); the location is not
+        # stored as the caller's, and the incident's timeline says why
+        add_note(ctx, incident_id, f"电话系统提供的来电位置 {_num(lon)},{_num(lat)} {NOT_IN_CHINA}，未采用")
+    elif lon is not None and lat is not None:
         with ctx.store.transaction(appends=True) as s:
             append_event(ctx, s, ev.CALL_CARRIER_LOCATED, incident_id,
                          payload={"lon": lon, "lat": lat, "accuracy_m": accuracy_m,
                                   "number": number})
     return incident_id
+
+
+def _num(v: object) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else repr(v)[:20]
 
 
 def _opened(changes: Changes) -> int:

@@ -9,7 +9,6 @@ next built from the places table (the changed table is re-indexed at their next 
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
 from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
+from dispatch.geo.coords import check_in_china
 from dispatch.geo.geocode_index import PlaceRecord
 from dispatch.geo.text import is_meaningless, normalise
 from dispatch.services.context import Changes, Context, append_event, ensure_writable, instant, require
@@ -27,9 +28,13 @@ MAX_WORDS = 64
 
 
 def _check_words(words: str) -> str:
-    if not isinstance(words, str) or is_meaningless(normalise(words).text):
+    """The caller's words as typed text is checked everywhere (clean_text: no invisible or
+    control characters — U+202E would turn the bar's and the list's text round), on one
+    line with single spaces; refused when empty, meaningless or too long."""
+    words = " ".join(clean_text(words if isinstance(words, str) else "", "补录地名", limit=4 * MAX_WORDS,
+                                single_line=True).split())
+    if is_meaningless(normalise(words).text):
         raise DispatchError("补录地名不能为空：请写下报警人所说的地点名称")
-    words = " ".join(words.split())
     if len(words) > MAX_WORDS:
         raise DispatchError(f"补录地名过长（最多 {MAX_WORDS} 个字）")
     return words
@@ -40,8 +45,7 @@ def _check_point(lon: Any, lat: Any) -> tuple[float, float]:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
         raise DispatchError(f"坐标不是数字: {lon}, {lat}") from None
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise DispatchError(f"坐标超出范围: {lon}, {lat}")
+    check_in_china(lon, lat, "补录地点")
     return lon, lat
 
 

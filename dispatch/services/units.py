@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from dispatch.domain.decide import decide_dispatch, decide_unit_status, parse_unit_status
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.units import UnitStatus
+from dispatch.geo.coords import check_in_china
 from dispatch.services.context import Changes, Context, ensure_writable, instant, require, retried
 from dispatch.services.projection_rows import IncidentProjection, record, unit_facts
 from dispatch.store.positions import Fix, write_batch
@@ -78,8 +79,7 @@ def report_position(ctx: Context, unit_id: int, lon: float, lat: float, at: date
     unit's version, so a fix cannot make a seat's action fail as changed by another seat."""
     ensure_writable(ctx)
     require(ctx, "unit.write")
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise DispatchError(f"坐标超出范围: {lon}, {lat}")
+    check_in_china(lon, lat, "警力位置")
     at = at or ctx.clock.now()
     with ctx.store.reader() as s:
         get_unit(s, unit_id)

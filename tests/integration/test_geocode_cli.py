@@ -24,7 +24,8 @@ def run(capsys, data_dir, *argv):
 @pytest.mark.parametrize("content,says", [
     ('{"near": 5}\n', "第 1 行的 near"),
     ('福州路\n{"text": "豫园", "near": [121.48]}\n', "第 2 行的 near"),
-    ('{"text": "豫园", "near": [999, 31]}\n', "超出范围"),
+    ('{"text": "豫园", "near": [999, 31]}\n', "不在中国境内"),
+    ('{"text": "豫园", "near": [-121.47, -31.23]}\n', "第 1 行的 near 坐标 -121.47,-31.23 不在中国境内"),
     ('{"text": "豫园", "near": ["a", "b"]}\n', "第 1 行的 near"),
     ('[1, 2]\n', "第 1 行应是 JSON 对象"),
     ('福州路\n\n"字符串"\n', None),  # a plain line that happens to be quoted: searched as text

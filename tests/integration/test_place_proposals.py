@@ -64,8 +64,9 @@ def test_alias_of_an_existing_place(app):
 
 @pytest.mark.parametrize("words,lon,lat,alias,message", [
     ("", *POINT, None, "不能为空"), ("   ", *POINT, None, "不能为空"), ("啊啊", *POINT, None, "不能为空"),
-    (WORDS, 181.0, 31.2, None, "超出范围"), (WORDS, 121.4, -91.0, None, "超出范围"),
-    (WORDS, math.nan, 31.2, None, "超出范围"), (WORDS, "东经", 31.2, None, "不是数字"),
+    (WORDS, 181.0, 31.2, None, "不在中国境内"), (WORDS, 121.4, -91.0, None, "不在中国境内"),
+    (WORDS, math.nan, 31.2, None, "不在中国境内"), (WORDS, -121.47, -31.23, None, "不在中国境内（经纬度是否写反？）"),
+    (WORDS, 31.23, 121.47, None, "不在中国境内"), (WORDS, "东经", 31.2, None, "不是数字"),
     ("福" * 65, *POINT, None, "过长"), (WORDS, *POINT, 99_999_999, "不存在"),
 ])
 def test_bad_proposal_is_refused_and_writes_nothing(app, words, lon, lat, alias, message):

@@ -119,8 +119,11 @@ def test_simulate_clock_never_passes_the_real_now(tmp_path, capsys):
     from datetime import datetime, timedelta, timezone
     url = f"sqlite:///{tmp_path / 'sim.sqlite3'}"
     code, _out, err = _run(capsys, "--db", url, "simulate", "--hours", "2", "--calls", "2", "--straight",
-                           "--start", "2999-01-01T00:00:00")
+                           "--start", "2099-01-01T00:00:00")
     assert code == 2 and "不能晚于当前时间" in err
+    code, _out, err = _run(capsys, "--db", url, "simulate", "--hours", "2", "--calls", "2", "--straight",
+                           "--start", "2999-01-01T00:00:00")  # not a date of this centre at all
+    assert code == 2 and "超出范围" in err
     code, out, err = _run(capsys, "--db", url, "simulate", "--hours", "1", "--calls", "6", "--straight",
                           "--json")
     assert code == 0, err

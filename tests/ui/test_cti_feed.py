@@ -66,3 +66,19 @@ def test_off_without_the_variable(qtbot, app, monkeypatch):
     monkeypatch.delenv("DISPATCH_CTI", raising=False)
     w = open_window(qtbot, app)
     assert w.cti_feed is None
+
+
+def test_a_caller_location_outside_china_is_dropped_the_call_is_taken(qtbot, app, monkeypatch):
+    """The phone system's location of a call at -121.47,-31.23 (signs lost): the call is
+    answered all the same, the map neither marks nor jumps to it, the status bar says so."""
+    monkeypatch.setenv("DISPATCH_CTI", "127.0.0.1:0")
+    w = open_window(qtbot, app)
+    feed = w.cti_feed
+    host, port = feed.listener.address
+    seat = app.services.ctx.actor.seat
+    send(host, port, [event_line("answered", seat, "13800000071", -121.47, -31.23, 30)])
+    qtbot.waitUntil(lambda: w.intake.number.text() == "13800000071", timeout=5000)
+    qtbot.waitUntil(lambda: "未采用" in w.statusBar().currentMessage(), timeout=3000)
+    assert "不在中国境内" in w.statusBar().currentMessage()
+    assert "来电定位" not in w.map._state.get("pick", "") and RING_KEY not in w.map._routes
+    assert "fitBounds" not in w.map._state.get("view", "")

@@ -18,7 +18,7 @@ def test_gcj02_offset_and_round_trip():
 
 def test_parse_lonlat_rejects_garbage():
     assert parse_lonlat("121.47,31.23") == (121.47, 31.23)
-    for bad in ("abc", "121.47", "500,20"):
+    for bad in ("abc", "121.47", "500,20", "-121.47,-31.23", "31.23,121.47", "nan,31"):
         with pytest.raises(DispatchError):
             parse_lonlat(bad)
 
