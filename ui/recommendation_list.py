@@ -108,6 +108,13 @@ class RecommendationList(QTreeWidget):
             item.setToolTip(5, reason)
             self._greyed(item)
             taken.append(u.callsign)
+        current = self.currentItem()
+        if taken and current is not None and current.text(0) == "忙":  # Space would tick a busy unit
+            free = next((it for i in range(self.topLevelItemCount())
+                         if (it := self.topLevelItem(i)).data(0, Qt.ItemDataRole.UserRole) is not None
+                         and it.text(0) != "忙"), None)
+            if free is not None:
+                self.setCurrentItem(free)  # (the cursor only: what goes is still the call-taker's tick)
         return taken
 
     def checked_units(self) -> list[int]:

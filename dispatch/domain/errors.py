@@ -16,3 +16,11 @@ class ConcurrentChange(DispatchError):
 
 class StoreUnavailable(DispatchError):
     """The database cannot be written: read-only, locked or unreachable."""
+
+
+def reason_in_chinese(message: str, reasons: tuple[tuple[str, str], ...], default: str,
+                      prefix: bool = False) -> str:
+    """A library's English reason said in Chinese: the text of the first (key, text) of
+    `reasons` whose key is in the lower-cased message (or starts it, with `prefix`)."""
+    low = message.lower()
+    return next((text for key, text in reasons if (low.startswith(key) if prefix else key in low)), default)

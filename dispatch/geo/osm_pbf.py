@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dispatch.domain.errors import DispatchError
+from dispatch.domain.errors import DispatchError, reason_in_chinese
 from dispatch.geo.osm import NodeTable, OsmData, OsmNamedNode, OsmWay, kept_way
 
 
@@ -88,6 +88,5 @@ _PBF_REASONS = (
 
 def _pbf_reason(message: str) -> str:
     """libosmium's (English) reason, said in Chinese."""
-    low = message.lower()
-    return next((text for key, text in _PBF_REASONS if key in low), "格式错误")
+    return reason_in_chinese(message, _PBF_REASONS, "格式错误")
 

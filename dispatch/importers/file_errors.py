@@ -1,10 +1,12 @@
 """Why a file could not be read, in Chinese: the operating system's, the decoder's, the
 CSV reader's and the JSON parser's own words are English (and name Python's types), so a
-message to the user is made from these instead. Standard library only (the command line
-imports it when it reports an error)."""
+message to the user is made from these instead. Standard library and the domain only (the
+command line imports it when it reports an error)."""
 from __future__ import annotations
 
 import errno
+
+from dispatch.domain.errors import reason_in_chinese
 
 _OS = {
     errno.ENOENT: "文件或目录不存在",
@@ -44,8 +46,7 @@ _CSV = (
 
 def csv_error_text(exc: Exception) -> str:
     """A csv.Error's reason in Chinese."""
-    message = str(exc).lower()
-    return next((text for key, text in _CSV if key in message), "CSV 格式错误")
+    return reason_in_chinese(str(exc), _CSV, "CSV 格式错误")
 
 
 _JSON = (
@@ -63,5 +64,4 @@ _JSON = (
 
 def json_error_text(msg: str) -> str:
     """A json.JSONDecodeError's `msg` in Chinese."""
-    low = msg.lower()
-    return next((text for key, text in _JSON if low.startswith(key)), "格式错误")
+    return reason_in_chinese(msg, _JSON, "格式错误", prefix=True)

@@ -19,10 +19,7 @@ MIN_BUCKET_S = 30.0
 class RunIndex:
     """Runs of ascending times laid one after another in `t` (run r holds t[off[r]:off[r] + n[r]])."""
 
-    def __init__(self, t: np.ndarray, lengths: list[int] | np.ndarray, t0: float, t1: float,
-                 table: bool = True) -> None:
-        """`table`: make the bucket table for `at` (all runs at once); without it only
-        `in_runs` (some runs) and `one` answer."""
+    def __init__(self, t: np.ndarray, lengths: list[int] | np.ndarray, t0: float, t1: float) -> None:
         self.t = np.ascontiguousarray(t, dtype=np.float64)
         n = np.asarray(lengths, dtype=np.int64)
         self.runs = len(n)
@@ -31,8 +28,6 @@ class RunIndex:
             np.cumsum(n[:-1], out=self.off[1:])
         self.end = self.off + n  # (exclusive)
         self.t0, span = t0, max(0.0, t1 - t0)
-        if not table:
-            return
         nb = int(span // MIN_BUCKET_S) + 1
         nb = max(1, min(nb, TABLE_CELLS // max(1, self.runs)))
         self.nb, self.width = nb, (span + 1.0) / nb
@@ -51,13 +46,6 @@ class RunIndex:
         """For each run, the index in `t` of its last entry with time <= te (off[r] - 1 if none)."""
         b = min(max(int((te - self.t0) // self.width), 0), self.nb - 1)
         return self._halve(self.last[b], self.last[b + 1], te, self.steps[b])
-
-    def in_runs(self, runs: np.ndarray, te: float) -> np.ndarray:
-        """`at(te)[runs]`, searching only those runs (halving steps over their whole length)."""
-        lo, hi = self.off[runs] - 1, self.end[runs] - 1
-        if not len(lo):
-            return lo
-        return self._halve(lo, hi, te, int((hi - lo).max()).bit_length())
 
     def _halve(self, lo: np.ndarray, hi: np.ndarray, te: float, steps: int) -> np.ndarray:
         """The last index in [lo, hi] of each run with t <= te, lo a valid answer (t[lo] <= te,

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
@@ -56,7 +56,7 @@ from dispatch.replay.fold import incident_view, shared_state
 from dispatch.services.queries import AssignmentView, IncidentView
 from dispatch.memory import release_free_memory
 from dispatch.store.eventlog import as_utc
-from dispatch.store.schema import UnitRow
+from dispatch.store.schema import EventRow, UnitRow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _received, _views, _seeded, _closed_at = (attrgetter("received"), attrgetter("views"), attrgetter("seeded"),
@@ -592,10 +592,6 @@ def load_index(app, since: datetime | None = None, until: datetime | None = None
 
 def log_end(app) -> datetime | None:  # noqa: ANN001
     """When the log's last event happened (None: no event)."""
-    from sqlalchemy import func
-
-    from dispatch.store.schema import EventRow
-
     with app.session() as s:
         last = s.scalar(select(func.max(EventRow.occurred_at)))
     return as_utc(last) if last is not None else None

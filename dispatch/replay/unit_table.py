@@ -130,10 +130,8 @@ class UnitTable:
             pos_at, source = self.pat[p_i], "avl"
         else:
             lon, lat, pos_at, source = st[11]
-        x: Any = _Slots(st[0], st[1], st[2], status, lon, lat, pos_at, st[3], st[4], st[5], st[6], incident_id,
-                        st[7], st[8], since, st[9], st[12], source)  # (snapshot(), inlined: one frame less)
-        x.__class__ = UnitSnapshot
-        return x
+        return snapshot(st[0], st[1], st[2], status, lon, lat, pos_at, st[3], st[4], st[5], st[6], incident_id,
+                        st[7], st[8], since, st[9], st[12], source)
 
     @staticmethod
     def _static(uid: int, u) -> tuple:  # noqa: ANN001

@@ -7,7 +7,7 @@ raises DispatchError and writes nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -79,23 +79,29 @@ def _on_incident(ctx: Context, incident_id: int, decide: Callable[[IncidentState
                        event_ids=tuple(ids))
 
 
+def _last_by(ctx: Context, s: Session, incident_id: int, kinds: Sequence[str]) -> tuple[str, str, datetime | None, str]:
+    """Who last changed the incident by an event of `kinds`: (seat, operator, UTC time or
+    None, "seat（operator） local time" as the refusals say it)."""
+    row = s.execute(select(EventRow.seat, EventRow.operator, EventRow.occurred_at)
+                    .where(EventRow.incident_id == incident_id, EventRow.kind.in_(kinds))
+                    .order_by(EventRow.id.desc()).limit(1)).first()
+    seat, operator, at = (row.seat or "其他席位", row.operator or "", row.occurred_at) if row else ("其他席位", "", None)
+    who = f"{seat}（{operator}）" if operator else seat
+    return seat, operator, at, f"{who} {ctx.store.time_of(at)}" if at is not None else f"{who} "
+
+
 def _refuse_moved(ctx: Context, s: Session, inc: IncidentState, based_on: Mapping[str, Any]) -> None:
     moved = edit_base.moved_fields(inc, based_on)
     if not moved:
         return
-    row = s.execute(select(EventRow.seat, EventRow.operator, EventRow.occurred_at)
-                    .where(EventRow.incident_id == inc["id"], EventRow.kind.in_(edit_base.kinds_of(moved)))
-                    .order_by(EventRow.id.desc()).limit(1)).first()
-    seat, operator, at = (row.seat or "其他席位", row.operator or "", row.occurred_at) if row else ("其他席位", "", None)
-    who = f"{seat}（{operator}）" if operator else seat
+    seat, operator, at, who_when = _last_by(ctx, s, inc["id"], edit_base.kinds_of(moved))
     now_is = ""
     if "category" in moved or "priority" in moved:
         cat = CATEGORY_BY_CODE.get(inc["category"] or "")
         now_is = f"，现为「{cat.label if cat else '未定性'}·{'紧急' if inc['priority'] == 'urgent' else '非紧急'}」"
     elif moved == ["place"]:
         now_is = f"，现为「{inc['place_name'] or inc['place_text'] or '地图选点'}」"
-    when = ctx.store.time_of(at) if at is not None else ""
-    raise StaleWrite(f"该警情的{edit_base.labels(moved)}已被 {who} {when}修改{now_is}；您的修改未保存："
+    raise StaleWrite(f"该警情的{edit_base.labels(moved)}已被 {who_when}修改{now_is}；您的修改未保存："
                      "请核对（在警情队列中重新打开该警情可载入最新内容）", ("警情", inc["id"]), seat, operator,
                      at if at is not None else ctx.clock.now())
 
@@ -163,14 +169,9 @@ def _close(ctx: Context, incident_id: int, code: str, note: str) -> Changes:
 def _refuse_closed(ctx: Context, s: Session, inc: IncidentState) -> None:
     """Another seat closed it first: say who, when and how (the state machine's refusal,
     "已结警 cannot become 已结警", told the call-taker nothing of it)."""
-    row = s.execute(select(EventRow.seat, EventRow.operator, EventRow.occurred_at)
-                    .where(EventRow.incident_id == inc["id"], EventRow.kind == ev.INCIDENT_CLOSED)
-                    .order_by(EventRow.id.desc()).limit(1)).first()
-    seat, operator, at = (row.seat or "其他席位", row.operator or "", row.occurred_at) if row else ("其他席位", "", None)
-    who = f"{seat}（{operator}）" if operator else seat
-    when = ctx.store.time_of(at) if at is not None else ""
+    seat, operator, at, who_when = _last_by(ctx, s, inc["id"], [ev.INCIDENT_CLOSED])
     how = RESULT_CODES.get(inc["result_code"] or "", "")
-    raise StaleWrite(f"警情 {inc['id']} 已被 {who} {when}结警{f'（{how}）' if how else ''}；您的结警未保存",
+    raise StaleWrite(f"警情 {inc['id']} 已被 {who_when}结警{f'（{how}）' if how else ''}；您的结警未保存",
                      ("警情", inc["id"]), seat, operator, at if at is not None else ctx.clock.now())
 
 

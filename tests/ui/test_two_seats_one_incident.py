@@ -178,6 +178,8 @@ def test_a_recommended_unit_taken_by_another_seat_goes_busy_on_the_list(qtbot, a
     row = w.intake.rec_tree.topLevelItem(0)
     assert row.text(0) == "忙" and f"已派往警情 {theirs}" in row.text(5)
     assert w.intake.checked_units() == []
+    current = w.intake.rec_tree.currentItem()  # the cursor moved off the busy row, nothing ticked
+    assert current.text(0) != "忙" and current.text(1) != first.callsign
     w.intake.rec_tree.setFocus()
     qtbot.keyClick(w.intake.rec_tree, Qt.Key.Key_Return)
     assert "请勾选" in w.intake.error.text()

@@ -50,8 +50,6 @@ def test_every_run_at_any_instant_is_the_plain_answer(monkeypatch, cells):
     for te in instants:
         want = _plain(runs, te)
         assert index.at(te).tolist() == want, te
-        some = np.array(rng.sample(range(len(runs)), 10))
-        assert index.in_runs(some, te).tolist() == [want[r] for r in some.tolist()]
         assert [index.one(r, te) for r in range(len(runs))] == want
 
 
@@ -59,4 +57,3 @@ def test_no_runs_and_only_empty_runs():
     assert RunIndex(np.empty(0), [], 0.0, 0.0).at(5.0).tolist() == []
     index = RunIndex(np.empty(0), [0, 0, 0], 10.0, 20.0)
     assert index.at(15.0).tolist() == [-1, -1, -1]
-    assert index.in_runs(np.array([], dtype=np.int64), 15.0).tolist() == []
