@@ -9,8 +9,12 @@ a third of its dict's memory), made a chunk at a time; positions as columns too
 (PositionColumns), sorted by unit, then time."""
 from __future__ import annotations
 
+import itertools
+import queue
+import sqlite3
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -85,36 +89,45 @@ _POSITION_COLUMNS = "unit_id, at, lon, lat"  # (speed and heading: replay shows 
 def read_sqlite(session: Session, since: datetime | None, until: datetime | None,
                  after_id: int = 0) -> tuple[LogColumns, PositionColumns]:
     """The fast path on SQLite: the driver's connection, times compared as stored text;
-    the events in aggregated chunks, the positions in table order (then sorted here)."""
-    raw: Any = session.connection().connection.driver_connection
+    the events in aggregated chunks, the positions in table order (then sorted here).
+
+    SQLite runs the statements on a worker thread (the driver lets go of the GIL while a
+    statement runs) while this thread makes columns of what came before: the reading and
+    the parsing overlap on two cores. The connection is used by one thread at a time: the
+    worker's statements end before this function returns."""
+    raw = session.connection().connection.driver_connection
     fmt = "%Y-%m-%d %H:%M:%S.%f"
-    ev_where, pos_where = ["id > ?"], list[str]()
-    ev_args: list[Any] = [after_id]
-    pos_args: list[Any] = []
-    if until is not None:
-        ev_where.append("occurred_at <= ?")
-        ev_args.append(as_utc(until).strftime(fmt))
+    upto = as_utc(until).strftime(fmt) if until is not None else None
+    pos_where, pos_args = list[str](), list[Any]()
+    if upto is not None:
         pos_where.append("at <= ?")
-        pos_args.append(as_utc(until).strftime(fmt))
+        pos_args.append(upto)
     if since is not None:
         pos_where.append("at >= ?")
         pos_args.append(as_utc(since).strftime(fmt))
-    log = _events_aggregated(raw, after_id, ev_args[1] if until is not None else None)
-    if log is None:  # (not in id order: never seen, but then row by row as the driver gives them)
-        cursor = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(ev_where)} ORDER BY id",
-                             ev_args)
-        log = _events_in_chunks(iter(lambda: cursor.fetchmany(CHUNK), []))
     pw = (" WHERE " + " AND ".join(pos_where)) if pos_where else ""
-    # in table order, sorted here: SQLite's ORDER BY walks the (unit, at) index, a random
-    # row lookup per fix (twice the time on a day's log; both read every fix's index entry
-    # or row when `since` leaves out most of a long log)
-    prows = raw.execute(f"SELECT {_POSITION_COLUMNS}, id FROM positions{pw}", pos_args).fetchall()
-    if since is not None:  # each unit's last fix before the period: where it stood at `since`
-        cols = ", ".join("p." + c.strip() for c in _POSITION_COLUMNS.split(","))
-        prows += raw.execute(
-            f"SELECT {cols}, p.id FROM positions p JOIN (SELECT unit_id, max(at) AS m FROM positions"
-            " WHERE at < ? GROUP BY unit_id) q ON p.unit_id = q.unit_id AND p.at = q.m",
-            [as_utc(since).strftime(fmt)]).fetchall()
+
+    def positions() -> list:
+        # in table order, sorted here: SQLite's ORDER BY walks the (unit, at) index, a random
+        # row lookup per fix (twice the time on a day's log; both read every fix's index entry
+        # or row when `since` leaves out most of a long log)
+        rows = raw.execute(f"SELECT {_POSITION_COLUMNS}, id FROM positions{pw}", pos_args).fetchall()
+        if since is not None:  # each unit's last fix before the period: where it stood at `since`
+            cols = ", ".join("p." + c.strip() for c in _POSITION_COLUMNS.split(","))
+            rows += raw.execute(
+                f"SELECT {cols}, p.id FROM positions p JOIN (SELECT unit_id, max(at) AS m FROM positions"
+                " WHERE at < ? GROUP BY unit_id) q ON p.unit_id = q.unit_id AND p.at = q.m",
+                [as_utc(since).strftime(fmt)]).fetchall()
+        return rows
+
+    with _Prefetch(raw, after_id, upto, positions) as fetched:
+        log = _events_aggregated(fetched.chunks())
+        prows = fetched.positions()
+    if log is None:  # (not in id order: never seen, but then row by row as the driver gives them)
+        cursor = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ?"
+                             + (" AND occurred_at <= ?" if upto is not None else "") + " ORDER BY id",
+                             [after_id] + ([upto] if upto is not None else []))
+        log = _events_in_chunks(iter(lambda: cursor.fetchmany(CHUNK), []))
     return log, _positions_sorted(prows)
 
 
@@ -135,25 +148,108 @@ _EVENT_CHUNK = (
     " FROM events WHERE id > ? AND id <= ?{where}")
 
 
-def _events_aggregated(raw: Any, after_id: int, until: str | None) -> LogColumns | None:
-    """The events after `after_id` (up to `until`, stored text) as columns, read a range of
-    ids at a time with _EVENT_CHUNK; None if a chunk does not line up as it should (then
-    the caller reads rows)."""
+class _Prefetch:
+    """The aggregated event chunks after `after_id` (up to `upto`, stored text), then the
+    rows `positions()` returns, read on a worker thread a step ahead of the reader (at
+    most two chunks wait: a chunk's text is a few MB). A connection bound to the thread
+    that made it (sqlite3's check_same_thread; the console's file databases are not) is
+    read on the caller's thread instead, the same statements in the same order."""
+
+    def __init__(self, raw: Any, after_id: int, upto: str | None, positions: Any) -> None:
+        self._raw, self._after, self._upto, self._positions = raw, after_id, upto, positions
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="replay-read", daemon=True)
+        self._inline: Iterator[tuple] | None = None
+
+    def __enter__(self) -> "_Prefetch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # (drain: the worker may wait on a full queue)
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _items(self) -> Iterator[tuple]:
+        """("chunk", row) for each chunk, ("end", None), ("positions", rows)."""
+        raw, upto = self._raw, self._upto
+        query = _EVENT_CHUNK.format(where=" AND occurred_at <= ?" if upto is not None else "")
+        if upto is None:
+            top = raw.execute("SELECT max(id) FROM events").fetchone()[0]
+        else:
+            top = raw.execute("SELECT max(id) FROM events WHERE occurred_at <= ?", [upto]).fetchone()[0]
+        last = self._after
+        while top is not None and last < top:
+            lo = raw.execute("SELECT min(id) FROM events WHERE id > ?", [last]).fetchone()[0]
+            if lo is None:
+                break
+            hi = min(lo - 1 + CHUNK, top)  # (ids are integers: at most CHUNK in (lo - 1, hi])
+            row = raw.execute(query, [last, hi] + ([upto] if upto is not None else [])).fetchone()
+            last = hi
+            yield "chunk", row
+        yield "end", None
+        yield "positions", self._positions()
+
+    def _run(self) -> None:
+        items = self._items()
+        try:
+            try:
+                first = next(items)
+            except sqlite3.ProgrammingError:  # bound to its thread: nothing read yet
+                self._put(("inline", None))
+                return
+            for item in itertools.chain((first,), items):
+                if not self._put(item):
+                    return
+        except BaseException as exc:  # noqa: BLE001  (handed to the reader, raised there)
+            self._put(("error", exc))
+
+    def _put(self, item: tuple) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def _next(self) -> tuple:
+        if self._inline is None:
+            what, value = self._queue.get()
+            if what == "error":
+                raise value
+            if what != "inline":
+                return what, value
+            self._thread.join()
+            self._inline = self._items()
+        return next(self._inline)
+
+    def chunks(self) -> Iterator[tuple]:
+        """The chunks' rows, in id order."""
+        while True:
+            what, row = self._next()
+            if what == "end":
+                return
+            yield row
+
+    def positions(self) -> list:
+        """The position rows (after the chunks, taken or not)."""
+        what, rows = self._next()
+        while what != "positions":
+            what, rows = self._next()
+        return rows
+
+
+def _events_aggregated(chunks: Iterable[tuple]) -> LogColumns | None:
+    """Events as columns from the rows of _EVENT_CHUNK (_Prefetch.chunks); None if a chunk
+    does not line up as it should (then the caller reads rows)."""
     out = _Columns()
-    query = _EVENT_CHUNK.format(where=" AND occurred_at <= ?" if until is not None else "")
-    if until is None:
-        top = raw.execute("SELECT max(id) FROM events").fetchone()[0]
-    else:
-        top = raw.execute("SELECT max(id) FROM events WHERE occurred_at <= ?", [until]).fetchone()[0]
-    last = after_id
-    while top is not None and last < top:
-        lo = raw.execute("SELECT min(id) FROM events WHERE id > ?", [last]).fetchone()[0]
-        if lo is None:
-            break
-        hi = min(lo - 1 + CHUNK, top)  # (ids are integers: at most CHUNK in (lo - 1, hi])
-        args = [last, hi] + ([until] if until is not None else [])
-        last = hi
-        n, ids_t, at_t, kinds_t, incs_t, units_t, seats_t, ops_t, joined = raw.execute(query, args).fetchone()
+    for n, ids_t, at_t, kinds_t, incs_t, units_t, seats_t, ops_t, joined in chunks:
         if not n:
             continue
         ids, incs, units = _ints(ids_t, n), _ints(incs_t, n), _ints(units_t, n)

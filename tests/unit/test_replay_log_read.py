@@ -2,6 +2,7 @@
 positions as columns split per unit (dispatch.replay.state._attach_positions)."""
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sqlite3
@@ -41,8 +42,9 @@ def test_positions_are_columns_and_each_unit_gets_its_own_run():
     assert len(units[1].pos_t) == 2
 
 
-def _log_db(rows: list[tuple]) -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:")
+def _log_db(rows: list[tuple], any_thread: bool = False) -> sqlite3.Connection:
+    """(`any_thread`: usable from other threads, as the console's file databases are.)"""
+    db = sqlite3.connect(":memory:", check_same_thread=not any_thread)
     db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, occurred_at DATETIME NOT NULL, kind VARCHAR(40) NOT NULL,"
                " incident_id INTEGER, unit_id INTEGER, seat VARCHAR(64) NOT NULL, operator VARCHAR(64) NOT NULL,"
                " payload JSON NOT NULL)")
@@ -62,6 +64,15 @@ def _same_columns(a, b) -> None:
     assert decoded == [d for _, _, dicts in b.payloads.chunks() for d in dicts]
 
 
+def _aggregated(db, after: int, until: str | None):  # noqa: ANN001, ANN202
+    """The event columns as read_sqlite reads them (the statements on the worker thread, or
+    on this one when the connection is bound to it)."""
+    with log_read._Prefetch(db, after, until, list) as fetched:
+        log = log_read._events_aggregated(fetched.chunks())
+        assert fetched.positions() == []
+    return log
+
+
 def test_the_log_read_as_aggregated_chunks_equals_the_rows(monkeypatch):
     """SQLite's fast path (one aggregated row per chunk of ids) gives the very columns the
     rows give: sparse ids, no incident or unit, text with commas, quotes and control
@@ -74,25 +85,27 @@ def test_the_log_read_as_aggregated_chunks_equals_the_rows(monkeypatch):
         rows.append((eid, f"2026-11-02 00:{k:02d}:0{k % 10}.{k * 1000:06d}", ["call.received", "unit.status"][k % 2],
                      None if k % 3 == 0 else 100 + k, None if k % 2 == 0 else 5, "席位,01" if k % 4 else '席"位', "" if k == 5 else "操作员",
                      payload))
-    db = _log_db(rows)
     plain = "SELECT " + log_read._EVENT_COLUMNS + " FROM events WHERE id > ? {} ORDER BY id"
-    for after, until in ((0, None), (3, None), (0, "2026-11-02 00:07:07.007000"), (22, "2026-11-02 00:10:00"),
-                         (1000, None)):
-        fast = log_read._events_aggregated(db, after, until)
+    for db, (after, until) in itertools.product(
+            (_log_db(rows), _log_db(rows, any_thread=True)),
+            ((0, None), (3, None), (0, "2026-11-02 00:07:07.007000"), (22, "2026-11-02 00:10:00"), (1000, None))):
+        fast = _aggregated(db, after, until)
         assert fast is not None
         args = [after] + ([until] if until else [])
         slow = log_read._events(db.execute(plain.format("AND occurred_at <= ?" if until else ""), args).fetchall())
         _same_columns(fast, slow)
         assert len(fast) == len(slow) and (len(fast) > 0) == (after < 1000)
-    every = log_read._events_aggregated(db, 0, None)
+    every = _aggregated(db, 0, None)
     assert every is not None and math.isnan(every.payload(4)["eta_s"]) and every.payload(3) == {}
 
 
 def test_a_text_holding_the_separator_raw_is_read_row_by_row():
-    for seat, payload in (("s", '{"a": "x\x1fy"}'), ("席\x1f位", '{"a": 1}')):
+    for (seat, payload), any_thread in itertools.product((("s", '{"a": "x\x1fy"}'), ("席\x1f位", '{"a": 1}')),
+                                                        (False, True)):
         db = _log_db([(1, "2026-11-02 00:00:00.000000", "incident.noted", 1, None, "s", "o", '{"a": 1}'),
-                      (2, "2026-11-02 00:00:01.000000", "incident.noted", 1, None, seat, "o", payload)])
-        assert log_read._events_aggregated(db, 0, None) is None  # the caller then reads the rows
+                      (2, "2026-11-02 00:00:01.000000", "incident.noted", 1, None, seat, "o", payload)],
+                     any_thread)
+        assert _aggregated(db, 0, None) is None  # the caller then reads the rows
 
 
 def test_positions_in_table_order_are_sorted_by_unit_time_and_id():
@@ -105,3 +118,14 @@ def test_positions_in_table_order_are_sorted_by_unit_time_and_id():
         assert np.array_equal(getattr(cols, name), getattr(expect, name)), name
     assert cols.at == expect.at and cols.lon.tolist() == [121.0, 121.1, 121.2, 121.5]
     assert len(log_read._positions_sorted([])) == 0
+
+
+def test_a_failing_statement_on_the_worker_is_raised_to_the_reader():
+    db = _log_db([], any_thread=True)
+    db.execute("DROP TABLE events")
+    try:
+        _aggregated(db, 0, None)
+    except sqlite3.OperationalError as exc:
+        assert "events" in str(exc)
+    else:
+        raise AssertionError("a missing table read as an empty log")
