@@ -36,7 +36,7 @@ COMMANDS_OF = {
     "dispatch.commands.incidents": ("units", "incidents", "events"),
     "dispatch.commands.geocode": ("geocode", "gazetteer", "bench geocode"),
     "dispatch.commands.roads": ("roads", "recommend", "bench recommend"),
-    "dispatch.commands.replay": ("simulate", "state", "stats", "import-calls", "bench replay"),
+    "dispatch.commands.replay": ("simulate", "state", "checkpoints", "stats", "import-calls", "bench replay"),
     "dispatch.commands.log": ("verify-log", "backup", "restore", "db-console-role", "bench follow"),
     "dispatch.commands.act": ("act",),
     "dispatch.commands.cti": ("cti",),

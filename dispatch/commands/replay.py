@@ -1,4 +1,4 @@
-"""Headless commands of replay: `simulate`, `state --at`, `stats`, `bench replay`."""
+"""Headless commands of replay: `simulate`, `state --at`, `checkpoints`, `stats`, `bench replay`."""
 from __future__ import annotations
 
 import argparse
@@ -41,6 +41,10 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--at", required=True, help="ISO time (naive = local Asia/Shanghai)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_state)
+
+    p = commands.add_parser("checkpoints", help="bring the replay checkpoints up to the log's end, a slice at a time")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_checkpoints)
 
     p = commands.add_parser("stats", help="statistics of a period (CSV with --csv)")
     p.add_argument("--from", dest="since", help="ISO time (naive = local)")
@@ -234,6 +238,43 @@ def _sigterm_stops(active: bool):  # noqa: ANN202
 
 def _short(url: str) -> str:
     return url.split("///", 1)[-1] if url.startswith("sqlite") else url.rsplit("@", 1)[-1]
+
+
+def _checkpoints(args: argparse.Namespace) -> int:
+    """Fold the log into the replay cache up to its end (nightly, or before the first replay
+    of a long log): a slice of at most replay.state.STEP_EVENTS events at a time."""
+    import math
+
+    from dispatch.replay.checkpoints import CheckpointStore
+    from dispatch.replay.state import catch_up, load_index, log_end
+
+    app = open_app(args, read_only=True)
+    store = CheckpointStore(app.settings.cache_dir / "replay")
+    t0 = time.perf_counter()
+    with app.session() as s:
+        slices = catch_up(s, store, math.inf)
+    end = log_end(app)
+    if end is not None:  # the last slice: folded as a period at the log's end is, its checkpoints kept
+        load_index(app, since=end)
+    with app.session() as s:
+        newest = store.latest_valid(s, math.inf)
+    seconds = round(time.perf_counter() - t0, 2)
+    folded = slices + (end is not None)
+    if newest is None:
+        if args.json:
+            print_json({"slices": folded, "checkpoint": None, "events_before": 0, "seconds": seconds})
+        else:
+            print("日志不足一小时，没有可用的回放检查点")
+        return 0
+    at = datetime.fromtimestamp(newest.at, timezone.utc)
+    if args.json:
+        print_json({"slices": folded, "checkpoint": at.isoformat().replace("+00:00", "Z"),
+                    "events_before": newest.count, "seconds": seconds})
+        return 0
+    local = at.astimezone(ZoneInfo(app.settings.tz))
+    print(f"回放检查点已更新：本次折叠 {folded} 段，用时 {seconds} 秒；最新检查点 {local:%Y-%m-%d %H:%M}（本地），"
+          f"其前 {newest.count} 条事件")
+    return 0
 
 
 def _state(args: argparse.Namespace) -> int:

@@ -87,15 +87,16 @@ _POSITION_COLUMNS = "unit_id, at, lon, lat"  # (speed and heading: replay shows 
 
 
 def read_sqlite(session: Session, since: datetime | None, until: datetime | None,
-                 after_id: int = 0) -> tuple[LogColumns, PositionColumns]:
+                 after_id: int = 0, positions: bool = True) -> tuple[LogColumns, PositionColumns]:
     """The fast path on SQLite: the driver's connection, times compared as stored text;
-    the events in aggregated chunks, the positions in table order (then sorted here).
+    the events in aggregated chunks, the positions in table order (then sorted here;
+    none read with `positions` false).
 
     SQLite runs the statements on a worker thread (the driver lets go of the GIL while a
     statement runs) while this thread makes columns of what came before: the reading and
     the parsing overlap on two cores. The connection is used by one thread at a time: the
     worker's statements end before this function returns."""
-    raw = session.connection().connection.driver_connection
+    raw: Any = session.connection().connection.driver_connection
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     upto = as_utc(until).strftime(fmt) if until is not None else None
     pos_where, pos_args = list[str](), list[Any]()
@@ -107,7 +108,9 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
         pos_args.append(as_utc(since).strftime(fmt))
     pw = (" WHERE " + " AND ".join(pos_where)) if pos_where else ""
 
-    def positions() -> list:
+    def position_rows() -> list:
+        if not positions:
+            return []
         # in table order, sorted here: SQLite's ORDER BY walks the (unit, at) index, a random
         # row lookup per fix (twice the time on a day's log; both read every fix's index entry
         # or row when `since` leaves out most of a long log)
@@ -120,7 +123,7 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
                 [as_utc(since).strftime(fmt)]).fetchall()
         return rows
 
-    with _Prefetch(raw, after_id, upto, positions) as fetched:
+    with _Prefetch(raw, after_id, upto, position_rows) as fetched:
         log = _events_aggregated(fetched.chunks())
         prows = fetched.positions()
     if log is None:  # (not in id order: never seen, but then row by row as the driver gives them)
@@ -279,8 +282,8 @@ def _core_events(after_id: int) -> Any:
 
 
 def read_core(session: Session, since: datetime | None, until: datetime | None,
-               after_id: int = 0) -> tuple[LogColumns, PositionColumns]:
-    """Any other database (PostgreSQL) through SQLAlchemy Core."""
+              after_id: int = 0, positions: bool = True) -> tuple[LogColumns, PositionColumns]:
+    """Any other database (PostgreSQL) through SQLAlchemy Core (`positions` as read_sqlite's)."""
     conn = session.connection()
     evq = _core_events(after_id)
     cols = (PositionRow.unit_id, PositionRow.at, PositionRow.lon, PositionRow.lat)
@@ -291,6 +294,8 @@ def read_core(session: Session, since: datetime | None, until: datetime | None,
         posq = posq.where(PositionRow.at >= since)
     result = conn.execute(evq.order_by(EventRow.id))
     log = _events_in_chunks(iter(lambda: result.fetchmany(CHUNK), []))
+    if not positions:
+        return log, PositionColumns()
     prows = conn.execute(posq.order_by(PositionRow.unit_id, PositionRow.at, PositionRow.id)).all()
     if since is not None:
         last = (select(PositionRow.unit_id.label("u"), func.max(PositionRow.at).label("m"))

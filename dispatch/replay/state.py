@@ -216,14 +216,11 @@ class ReplayIndex:
             resume = None
             if store is not None and since is not None:
                 first = min(as_utc(since), as_utc(until)) if until is not None else as_utc(since)
+                catch_up(session, store, _ts(first))
                 resume = store.latest_valid(session, _ts(first))
-            # (rows, not ORM objects: a tenth of the cost for thousands of units)
-            units = {r.id: _UnitTrack(row=_unit_static(r)) for r in session.execute(select(UnitRow.__table__))}
+            units = _units(session)
             after_id = resume.event_id if resume is not None else 0
-            if session.get_bind().dialect.name == "sqlite":
-                log, positions = read_sqlite(session, since, until, after_id)
-            else:
-                log, positions = read_core(session, since, until, after_id)
+            log, positions = _read(session, since, until, after_id)
             seed = (read_reopened_before(session, resume.event_id, until, set(resume.incidents))
                     if resume is not None else [])
             index = cls.build(units, log, positions, max_gap_s, resume=resume,
@@ -582,6 +579,61 @@ def _attach_positions(units: dict[int, _UnitTrack], positions: PositionColumns) 
         track.pos_t = positions.ts[start:end]
         track.pos_lon = positions.lon[start:end]
         track.pos_lat = positions.lat[start:end]
+
+
+STEP_EVENTS = 200_000  # events folded at most per slice of a catch-up (about a busy day)
+
+
+def catch_up(session: Session, store: CheckpointStore, upto: float, step_events: int | None = None) -> int:
+    """Bring the checkpoints up to epoch second `upto`, a slice of at most `step_events`
+    events at a time, each slice folded from the checkpoint before it, its hourly
+    checkpoints written, then dropped: memory is a slice's, never the log's. Does nothing
+    when at most `step_events` events lie between the latest valid checkpoint and `upto`
+    (a load then folds them itself). Returns the number of slices folded.
+
+    A live centre's log is months long and the first period it replays (or the first
+    after the cache was cleared) would otherwise fold all of it in one go: minutes, and
+    gigabytes held until the end."""
+    step = step_events or STEP_EVENTS
+    slices = 0
+    while True:
+        cp = store.latest_valid(session, upto)
+        after = cp.event_id if cp is not None else 0
+        later = select(EventRow.occurred_at).where(EventRow.id > after).order_by(EventRow.id)
+        row = session.execute(later.offset(step - 1).limit(1)).first()
+        if row is None or _ts(as_utc(row[0])) >= upto:
+            return slices
+        # at least to the first event of the next whole hour: a checkpoint to resume from
+        # (an hour busier than a slice, or a silent stretch of days, is one slice)
+        base = cp.at if cp is not None else _ts(as_utc(session.execute(later.limit(1)).scalar_one()))
+        hour = as_utc(datetime.fromtimestamp((np.floor(base / EVERY_S) + 1) * EVERY_S, timezone.utc))
+        crossing = session.execute(later.where(EventRow.occurred_at >= hour).limit(1)).first()
+        end = max(as_utc(row[0]), as_utc(crossing[0])) if crossing is not None else as_utc(row[0])
+        if _ts(end) >= upto:
+            return slices  # (every event before `upto` is in the hour it ends in: no nearer checkpoint)
+        log, positions = _read(session, None, end, after, positions=False)
+        seed = read_reopened_before(session, after, end, set(cp.incidents)) if cp is not None else []
+        index = ReplayIndex.build(_units(session), log, positions, resume=cp, record=True, seed=seed,
+                                  stored=store.stored())
+        taken = index.checkpoints
+        del index, log
+        seal(session, taken)
+        store.save(taken)
+        slices += 1
+        newest = store.latest_valid(session, upto)
+        if newest is None or (cp is not None and newest.event_id <= cp.event_id):
+            return slices  # (nothing written: a read-only cache folder; a load folds it all then)
+
+
+def _units(session: Session) -> dict[int, _UnitTrack]:
+    """Every unit's track, empty (rows, not ORM objects: a tenth of the cost for thousands)."""
+    return {r.id: _UnitTrack(row=_unit_static(r)) for r in session.execute(select(UnitRow.__table__))}
+
+
+def _read(session: Session, since: datetime | None, until: datetime | None, after_id: int,
+          positions: bool = True) -> tuple[LogColumns, PositionColumns]:
+    read = read_sqlite if session.get_bind().dialect.name == "sqlite" else read_core
+    return read(session, since, until, after_id, positions)
 
 
 def load_index(app, since: datetime | None = None, until: datetime | None = None) -> ReplayIndex:  # noqa: ANN001

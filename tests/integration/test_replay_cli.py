@@ -153,3 +153,24 @@ def test_simulate_bad_numbers_one_line(tmp_path, capsys, bad):
     url = f"sqlite:///{tmp_path / 'sim.sqlite3'}"
     code, _out, err = _run(capsys, "--db", url, "simulate", "--straight", *bad)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_checkpoints_bring_the_replay_cache_up_to_the_log_end(tmp_path, capsys):
+    app, _clock, _places = roster_app(tmp_path)
+    url = app.settings.database_url
+    code, out, err = _run(capsys, "--data-dir", str(tmp_path), "--db", url, "--no-demo", "checkpoints", "--json")
+    assert code == 0, err
+    assert json.loads(out)["checkpoint"] is None  # a roster and no shift: no whole hour of log
+    code, out, err = _run(capsys, "--data-dir", str(tmp_path), "--db", url, "--no-demo", "simulate", "--hours", "3", "--calls", "30",
+                          "--seed", "5", "--straight", "--start", "2026-11-02T09:00:00", "--json")
+    assert code == 0, err
+    code, out, err = _run(capsys, "--data-dir", str(tmp_path), "--db", url, "--no-demo", "checkpoints", "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    # the last checkpoint: the last whole hour of the shift (09:00-12:00 Shanghai = 01:00-04:00Z)
+    assert first["checkpoint"] == "2026-11-02T03:00:00Z" and first["events_before"] > 100
+    files = sorted(p.name for p in (app.settings.cache_dir / "replay").glob("*.ckpt"))
+    assert len(files) >= 3
+    code, out, err = _run(capsys, "--data-dir", str(tmp_path), "--db", url, "--no-demo", "checkpoints")
+    assert code == 0 and "回放检查点已更新" in out and "2026-11-02 11:00" in out, err
+    assert sorted(p.name for p in (app.settings.cache_dir / "replay").glob("*.ckpt")) == files
