@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+                               QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 import json
 
@@ -169,13 +169,14 @@ class Intake(QWidget):
         wf.addRow("", self.save_btn)
         lay.addWidget(what)
 
-        rec = QGroupBox("推荐警力（F5 推荐；空格勾选；F6 或回车派警）")
+        rec = self.rec_box = QGroupBox("推荐警力（F5 推荐；空格勾选；F6 或回车派警）")
         rl = QVBoxLayout(rec)
         self.grid_label = QLabel("")
         self.grid_label.setObjectName("hint")
         self.grid_label.setWordWrap(True)
         # at most two lines (the whole text in its tooltip): the list and its buttons stay in view
         self.grid_label.setMaximumHeight(2 * self.grid_label.fontMetrics().lineSpacing() + 4)
+        self.grid_label.hide()  # (shown while it says something)
         self.rec_tree = RecommendationList()
         self.rec_tree.dispatch_requested.connect(self.dispatch_checked)
         buttons = QHBoxLayout()
@@ -213,6 +214,16 @@ class Intake(QWidget):
     def show_error(self, text: str) -> None:
         _say(self.error, text)
         self.message.emit(text)
+        self._into_view(self.error)
+
+    def _into_view(self, widget: QWidget) -> None:
+        """Scroll the intake, when the window holds it in a scroll area (a screen too short
+        for all of it), so that `widget` is seen whole."""
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        if area is not None:
+            area.ensureWidgetVisible(widget, 0, 4)
 
     def clear_error(self) -> None:
         """The state a message described has changed: the message goes."""
@@ -358,17 +369,17 @@ class Intake(QWidget):
         self._show_calls(view)
         if view is None or view.lon is None:
             self.place_label.setText("未定位")
-            self.grid_label.setText("")
-            self.history_label.setText("")
+            _say(self.grid_label, "")
+            _say(self.history_label, "")
             return
         admin = " / ".join(view.place_admin)
         q = f"（{view.qualifier}）" if view.qualifier else ""
         grid = f"  网格 {view.grid_id}" if view.grid_id else ""
         self.place_label.setText(f"已定位：{view.place_name}{q}  {admin}{grid}")
         grid_text, text, alert = place_summary(self.app, view)
-        self.grid_label.setText(grid_text)
+        _say(self.grid_label, grid_text)
         self.grid_label.setToolTip(grid_text)
-        self.history_label.setText(text)
+        _say(self.history_label, text)
         self.history_label.setStyleSheet("color:#ff7b72;font-weight:bold" if alert else "")
 
     def _number_ok(self) -> bool:
@@ -540,9 +551,10 @@ class Intake(QWidget):
         self.acted.emit()  # unit.recommended was logged
         self.clear_error()
         self.rec_tree.show_recommendation(rec)
+        self.rec_tree.setFocus()
+        self._into_view(self.rec_box)  # the list and its buttons, where Space and F6 act
         if not rec.ranked:
             self.show_error("没有可派的空闲警力")
-        self.rec_tree.setFocus()
 
     def units_changed(self, units: list) -> None:
         """Units changed at any seat: those the recommendation offered and another seat

@@ -19,6 +19,9 @@ from ui.workers import run_in_background
 PARTIAL_GREY = QBrush(QColor("#8b949e"))
 
 
+LIST_ROWS = 6  # candidates shown without scrolling (the search returns up to 8)
+
+
 class PlaceSearch(QGroupBox):
     """`choose(candidate, words) -> bool` locates at a confirmed candidate;
     `set_point(lon, lat, words, point) -> bool` at a named map point. Signals:
@@ -50,7 +53,6 @@ class PlaceSearch(QGroupBox):
         self.edit.textEdited.connect(self._on_edited)
         self.edit.installEventFilter(self)
         self.list = QListWidget()
-        self.list.setMinimumHeight(150)
         self.list.setWordWrap(True)   # what differs must be read, not scrolled to
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self.candidate_highlighted.emit)
@@ -62,6 +64,7 @@ class PlaceSearch(QGroupBox):
         self.history = QLabel("")
         self.history.setWordWrap(True)
         self.history.setObjectName("hint")
+        self.history.hide()  # (shown while it says something)
         for w in (self.edit, self.list, self.label, self.proposal, self.history):
             lay.addWidget(w)
 
@@ -118,9 +121,11 @@ class PlaceSearch(QGroupBox):
             self.list.addItem(item)
         if not self.found and text:
             self.list.addItem(QListWidgetItem("没有找到匹配的地点，可换一种说法或在地图上点选"))
-        # the list takes room only while there is something to choose from (a 1080-line
-        # screen must keep the recommendation and its buttons in view)
+        # the list takes room only while there is something to choose from, and only its
+        # rows' (a 1080-line screen must keep the recommendation and its buttons in view
+        # with a repeat caller's history and a possible duplicate above them)
         self.list.setVisible(bool(self.list.count()))
+        self._fit_list()
         # only a full match is pre-selected for Enter
         self.list.setCurrentRow(0 if self.found and not self.found[0].partial else -1)
         self.candidates_changed.emit([
@@ -129,6 +134,13 @@ class PlaceSearch(QGroupBox):
         if self._pick_pending:
             self._pick_pending = False
             self.pick()
+
+    def _fit_list(self) -> None:
+        """The list as tall as its rows (two at least, LIST_ROWS at most: then it scrolls)."""
+        lst = self.list
+        line = lst.fontMetrics().lineSpacing() + 6
+        rows = [max(lst.sizeHintForRow(i), line) for i in range(min(lst.count(), LIST_ROWS))]
+        lst.setFixedHeight(max(sum(rows), 2 * line) + 2 * lst.frameWidth() + 2)
 
     def _enter(self) -> None:
         """Enter: confirm the highlighted candidate; typed faster than the search, wait
@@ -143,6 +155,7 @@ class PlaceSearch(QGroupBox):
             self.list.clear()
             self.list.addItem(QListWidgetItem("查找中…"))
             self.list.show()
+            self._fit_list()
             self.run_geocode()
             return
         self.pick()

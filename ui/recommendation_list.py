@@ -39,7 +39,8 @@ class RecommendationList(QTreeWidget):
         self.setHeaderLabels(COLUMNS)
         for col, width in enumerate((56, 80, 80, 80, 70)):
             self.setColumnWidth(col, width)
-        self.setMinimumHeight(200)
+        # the header and five units (the top five are what is dispatched from; more scroll)
+        self.setMinimumHeight(160)
 
     def show_busy(self) -> None:
         self.reset_list()
