@@ -46,6 +46,7 @@ def test_map_markers_follow_the_cursor(window, qtbot):
         at = index.start + timedelta(minutes=minutes)
         window.controller.seek(at)
         expected = window.controller.state
+        qtbot.waitUntil(window.views.map_idle, timeout=5000)
         page = _page_state(qtbot, window.views.map)
         on_map = {u.id: u for u in expected.units if u.status.value != "off_duty"}
         assert set(page["units"]) == {str(i) for i in on_map}
@@ -54,3 +55,24 @@ def test_map_markers_follow_the_cursor(window, qtbot):
             assert (marker["lon"], marker["lat"]) == pytest.approx((u.lon, u.lat))
             assert marker["status"] == u.status.value
         assert set(page["incidents"]) == {str(i.id) for i in expected.incidents if i.lon is not None}
+
+
+def test_a_scrub_draws_the_latest_state_not_every_one(window, qtbot):
+    """Dragging the slider shows dozens of states a second: the tables follow each, the
+    map draws one at a time and then the last one (it used to queue every one in the page
+    and trail the tables by seconds)."""
+    index, views = window.index, window.views
+    qtbot.waitUntil(views.map_idle, timeout=5000)
+    before = views.map_drawings
+    for k in range(60):
+        window.controller.seek(index.start + timedelta(minutes=20, seconds=20 * k))
+    last = window.controller.state
+    qtbot.waitUntil(views.map_idle, timeout=5000)
+    assert views.map_drawings - before < 20
+    page = _page_state(qtbot, views.map)
+    on_map = {u.id: u for u in last.units if u.status.value != "off_duty"}
+    assert set(page["units"]) == {str(i) for i in on_map}
+    for uid, marker in page["units"].items():
+        u = on_map[int(uid)]
+        assert (marker["lon"], marker["lat"]) == pytest.approx((u.lon, u.lat))
+        assert marker["status"] == u.status.value

@@ -54,6 +54,7 @@ def test_replay_draws_each_units_last_minutes_up_to_the_cursor(window, qtbot, ap
         cursor = window.index.start + timedelta(minutes=minutes)
         window.controller.seek(cursor)
         state = window.controller.state
+        qtbot.waitUntil(window.views.map_idle, timeout=5000)
         page = _page(qtbot, window.views.map)
         since = cursor - timedelta(seconds=TRACK_WINDOW_S)
         for u in state.units:

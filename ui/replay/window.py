@@ -3,6 +3,8 @@ at the replay cursor; choose a period or an incident, play/pause, speed 1×–60
 Read-only: it holds a read-only App and no widget in it can write."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from PySide6.QtCore import QDateTime, Qt, QTimer, QTimeZone
@@ -23,6 +25,7 @@ from ui.workers import run_in_background
 LOCAL_TZ = QTimeZone(b"Asia/Shanghai")
 REPLAY_RESIZE_ROWS = 30
 TRACK_WINDOW_S = 300.0  # each unit's last 5 minutes of positions, drawn up to the cursor
+MAP_STALL_S = 2.0  # a drawing the page never answered (reloaded meanwhile): the next is sent anyway
 
 
 class ConsoleViews:
@@ -43,17 +46,40 @@ class ConsoleViews:
             # sample of rows, not from every row of a busy shift.
             table.horizontalHeader().setResizeContentsPrecision(REPLAY_RESIZE_ROWS)
         self.map = MapPane(build_console_basemap(app), s.cache_dir, tile_url=s.tile_url) if with_map else None
+        self._map_next: tuple | None = None  # the newest state not yet drawn on the map
+        self._map_busy, self._map_sent = False, 0.0
+        self.map_drawings = 0  # states drawn on the map (fewer than shown while scrubbing)
 
-    def show(self, state: ReplayState, tracks: dict[int, list] | None = None) -> None:
-        """The state at the cursor; `tracks` (unit id -> recent positions) drawn on the map."""
+    def show(self, state: ReplayState, tracks: Callable[[], dict[int, list]] | None = None) -> None:
+        """The state at the cursor; `tracks()` (unit id -> recent positions) drawn on the map."""
         self.queue.set_incidents(state.incidents, state.at)
         self.board.set_units(state.units, state.incidents, state.at)
         if self.map is not None:
-            from ui.map_feed import incident_markers, unit_markers
-            self.map.set_units(unit_markers(state.units, {}, state.at, self.tz))
-            self.map.set_incidents(incident_markers(state.incidents))
-            if tracks is not None:
-                self.map.set_tracks(tracks)
+            self._map_next = (state, tracks)
+            if not self._map_busy or time.monotonic() - self._map_sent > MAP_STALL_S:
+                self._draw_map()
+
+    def map_idle(self) -> bool:
+        """The map shows the latest state (no drawing in flight, none waiting)."""
+        return not self._map_busy and self._map_next is None
+
+    def _draw_map(self) -> None:
+        """The latest state the cursor reached, on the map: one drawing in flight at a time
+        (a scrub sends dozens of states a second; queued in the page they made the markers
+        trail the tables by seconds), the markers and tracks made only for what is drawn."""
+        from ui.map_feed import incident_markers, unit_markers
+
+        if self._map_next is None or self.map is None:
+            self._map_busy = False
+            return
+        (state, tracks), self._map_next = self._map_next, None
+        self._map_busy, self._map_sent = True, time.monotonic()
+        self.map_drawings += 1
+        self.map.set_units(unit_markers(state.units, {}, state.at, self.tz))
+        self.map.set_incidents(incident_markers(state.incidents))
+        if tracks is not None:
+            self.map.set_tracks(tracks())
+        self.map.evaluate("0", lambda _v: self._draw_map())  # (after the three: the page runs them in order)
 
 
 class ReplayWindow(QMainWindow):
@@ -276,8 +302,8 @@ class ReplayWindow(QMainWindow):
         self._on_scrub_timer()
 
     def _on_state(self, state: ReplayState) -> None:
-        tracks = self.index.tracks_at(state.at, TRACK_WINDOW_S) if self.views.map is not None else None
-        self.views.show(state, tracks)
+        index = self.index
+        self.views.show(state, lambda: index.tracks_at(state.at, TRACK_WINDOW_S))
         self.slider.blockSignals(True)
         self.slider.setValue(int(self.controller.position_s))
         self.slider.blockSignals(False)
