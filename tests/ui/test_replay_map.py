@@ -23,6 +23,16 @@ def _page_state(qtbot, pane) -> dict:
     return json.loads(box[0])
 
 
+def _units_drawn(page: dict, state) -> None:  # noqa: ANN001
+    """The page's unit markers are the state's units on duty, where and as they are."""
+    on_map = {u.id: u for u in state.units if u.status.value != "off_duty"}
+    assert set(page["units"]) == {str(i) for i in on_map}
+    for uid, marker in page["units"].items():
+        u = on_map[int(uid)]
+        assert (marker["lon"], marker["lat"]) == pytest.approx((u.lon, u.lat))
+        assert marker["status"] == u.status.value
+
+
 @pytest.fixture
 def window(app, clock, qtbot, tmp_path):
     Simulator(app.services, clock, app.unit_snapshots(), places_from_db(app.store),
@@ -48,12 +58,7 @@ def test_map_markers_follow_the_cursor(window, qtbot):
         expected = window.controller.state
         qtbot.waitUntil(window.views.map_idle, timeout=5000)
         page = _page_state(qtbot, window.views.map)
-        on_map = {u.id: u for u in expected.units if u.status.value != "off_duty"}
-        assert set(page["units"]) == {str(i) for i in on_map}
-        for uid, marker in page["units"].items():
-            u = on_map[int(uid)]
-            assert (marker["lon"], marker["lat"]) == pytest.approx((u.lon, u.lat))
-            assert marker["status"] == u.status.value
+        _units_drawn(page, expected)
         assert set(page["incidents"]) == {str(i.id) for i in expected.incidents if i.lon is not None}
 
 
@@ -69,10 +74,4 @@ def test_a_scrub_draws_the_latest_state_not_every_one(window, qtbot):
     last = window.controller.state
     qtbot.waitUntil(views.map_idle, timeout=5000)
     assert views.map_drawings - before < 20
-    page = _page_state(qtbot, views.map)
-    on_map = {u.id: u for u in last.units if u.status.value != "off_duty"}
-    assert set(page["units"]) == {str(i) for i in on_map}
-    for uid, marker in page["units"].items():
-        u = on_map[int(uid)]
-        assert (marker["lon"], marker["lat"]) == pytest.approx((u.lon, u.lat))
-        assert marker["status"] == u.status.value
+    _units_drawn(_page_state(qtbot, views.map), last)
