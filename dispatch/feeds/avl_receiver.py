@@ -10,6 +10,7 @@ roster's code) on that same connection; before that they are answered with resul
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import math
@@ -287,7 +288,8 @@ class Receiver:
     # ------------------------------------------------------------ JSON lines
 
     def handle_json_line(self, line: bytes | str) -> bool:
-        """One JSON fix {"terminal","lon","lat","at","speed_kmh","heading","crs"}."""
+        """One JSON fix {"terminal","code","lon","lat","at","speed_kmh","heading","crs"}
+        (`code`: the terminal's authentication code, as JT/T 808 terminals send once)."""
         self.stats["json_lines"] += 1
         try:
             d = json.loads(line)
@@ -316,6 +318,14 @@ class Receiver:
         term = self._terminal(jt808.normalise_terminal(who))
         if term is None:
             self._fault("unknown_terminal", who[:24])
+            return False
+        # the code the terminal authenticates with over JT/T 808, in every datagram: UDP has
+        # no connection to authenticate once, and a fix from anyone who knows a unit's
+        # terminal number would move that unit on every screen
+        code = d.get("code")
+        if not isinstance(code, str) or not term.auth_code or not hmac.compare_digest(
+                code.encode("utf-8", "replace"), term.auth_code.encode("utf-8")):
+            self._fault("auth_failed", who[:24], "udp: missing or wrong code")
             return False
         lon, lat = float(lon), float(lat)
         if crs == "gcj02" and math.isfinite(lon) and math.isfinite(lat):

@@ -70,7 +70,7 @@ def test_ten_thousand_bad_frames_never_stop_the_receiver(app, caplog):
     mutants = [_mutant(rng) for _ in range(10_000)]
     json_mutants = []
     for _ in range(2_000):
-        d = {"terminal": TERMINAL, "lon": 121.48, "lat": 31.23, "at": "2026-11-23T12:00:00+08:00"}
+        d = {"terminal": TERMINAL, "code": TERMINAL, "lon": 121.48, "lat": 31.23, "at": "2026-11-23T12:00:00+08:00"}
         key = rng.choice(list(d) + ["crs", "speed_kmh"])
         d[key] = rng.choice([None, "", "x" * 300, -1e308, float("nan"), [], {}, True, 10 ** 30, "gcj02"])
         text = json.dumps(d)

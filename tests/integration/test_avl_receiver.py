@@ -176,15 +176,21 @@ def test_json_lines_over_udp_with_gcj02_converted(app):
     now = app.clock.now()
     # 外滩 (the Bund) in WGS-84, as a Chinese phone app would send it in GCJ-02
     glon, glat = wgs84_to_gcj02(121.490317, 31.241701)
+    code = TERMINAL  # (the demo's codes are the terminal numbers)
     lines = [
-        {"terminal": TERMINAL, "lon": 121.4805, "lat": 31.2351, "at": (now + timedelta(seconds=3)).isoformat(),
-         "speed_kmh": 20.5, "heading": 180, "crs": "wgs84"},
-        {"terminal": "310101000002", "lon": glon, "lat": glat, "at": "2026-11-23T12:00:04+08:00",
-         "speed_kmh": 0, "heading": 0, "crs": "gcj02"},
-        {"terminal": "000000000000", "lon": 121.48, "lat": 31.23, "at": now.isoformat()},  # unknown
-        {"terminal": TERMINAL, "lon": 121.48, "lat": 31.23, "at": "2026-11-23T04:00:09"},  # no offset
-        {"terminal": TERMINAL, "lon": "121.48", "lat": 31.23, "at": now.isoformat()},      # lon a string
-        {"terminal": TERMINAL, "lon": 121.48, "lat": 31.23, "at": now.isoformat(), "crs": "bd09"},
+        {"terminal": TERMINAL, "code": code, "lon": 121.4805, "lat": 31.2351,
+         "at": (now + timedelta(seconds=3)).isoformat(), "speed_kmh": 20.5, "heading": 180, "crs": "wgs84"},
+        {"terminal": "310101000002", "code": "310101000002", "lon": glon, "lat": glat,
+         "at": "2026-11-23T12:00:04+08:00", "speed_kmh": 0, "heading": 0, "crs": "gcj02"},
+        {"terminal": "000000000000", "code": "000000000000", "lon": 121.48, "lat": 31.23,
+         "at": now.isoformat()},  # unknown
+        {"terminal": TERMINAL, "code": code, "lon": 121.48, "lat": 31.23, "at": "2026-11-23T04:00:09"},  # no offset
+        {"terminal": TERMINAL, "code": code, "lon": "121.48", "lat": 31.23, "at": now.isoformat()},  # lon a string
+        {"terminal": TERMINAL, "code": code, "lon": 121.48, "lat": 31.23, "at": now.isoformat(), "crs": "bd09"},
+        # anyone on the network who knows a terminal number: no code, a wrong one, not a string
+        {"terminal": TERMINAL, "lon": 121.40, "lat": 31.20, "at": now.isoformat()},
+        {"terminal": TERMINAL, "code": "310101000002", "lon": 121.40, "lat": 31.20, "at": now.isoformat()},
+        {"terminal": TERMINAL, "code": 310101000001, "lon": 121.40, "lat": 31.20, "at": now.isoformat()},
     ]
     payload = "\n".join(json.dumps(d) for d in lines).encode() + b"\nnot json\n\xff\xfe\n"
 
@@ -198,6 +204,7 @@ def test_json_lines_over_udp_with_gcj02_converted(app):
     stats = _run(go())
     assert stats["fixes"] == 2
     assert (stats["unknown_terminal"], stats["bad_time"], stats["bad_crs"], stats["bad_json"]) == (1, 1, 1, 3)
+    assert stats["auth_failed"] == 3
     u = _unit(app, uid)
     assert (u.lon, u.lat, u.position_source) == (121.4805, 31.2351, "avl")
     u2 = _unit(app, uid2)

@@ -140,7 +140,7 @@ def test_avl_listen_stores_and_stops_cleanly_on_sigterm(tmp_path, demo_template)
         m = re.search(r"udp=127\.0\.0\.1:(\d+)", line)
         assert m and "jt808=127.0.0.1:" in line, line
         at = datetime.now(timezone.utc).isoformat()  # the command runs on the system clock
-        fix = {"terminal": TERMINAL, "lon": 121.4811, "lat": 31.2388, "at": at, "crs": "wgs84"}
+        fix = {"terminal": TERMINAL, "code": TERMINAL, "lon": 121.4811, "lat": 31.2388, "at": at, "crs": "wgs84"}
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(json.dumps(fix).encode() + b"\n{broken\n", ("127.0.0.1", int(m.group(1))))
         time.sleep(0.5)
