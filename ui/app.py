@@ -335,10 +335,16 @@ def run_gui(settings: Settings) -> int:
         return window
     from PySide6.QtCore import Qt
 
+    from ui.checkpoint_keeper import CheckpointKeeper
+
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.showMaximized()
     close_on_terminate(window)
-    return qt_app.exec()
+    keeper = CheckpointKeeper(window.app.settings)  # (not the window's child: stopped after it is gone)
+    try:
+        return qt_app.exec()
+    finally:
+        keeper.stop()
 
 
 def close_on_terminate(window) -> None:  # noqa: ANN001 (QWidget)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
 import signal
 import sys
 import tempfile
@@ -44,6 +45,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
     p = commands.add_parser("checkpoints", help="bring the replay checkpoints up to the log's end, a slice at a time")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--background", action="store_true",
+                   help="at the lowest CPU priority (what the console runs hourly beside itself)")
     p.set_defaults(handler=_checkpoints)
 
     p = commands.add_parser("stats", help="statistics of a period (CSV with --csv)")
@@ -248,6 +251,8 @@ def _checkpoints(args: argparse.Namespace) -> int:
     from dispatch.replay.checkpoints import CheckpointStore
     from dispatch.replay.state import catch_up, load_index, log_end
 
+    if args.background and hasattr(os, "nice"):
+        os.nice(19)  # (the console's seat keeps the processor)
     app = open_app(args, read_only=True)
     store = CheckpointStore(app.settings.cache_dir / "replay")
     t0 = time.perf_counter()
