@@ -559,7 +559,7 @@ class Intake(QWidget):
     def units_changed(self, units: list) -> None:
         """Units changed at any seat: those the recommendation offered and another seat
         (or a terminal) took meanwhile go 忙 on the list, and the intake says so."""
-        taken = self.rec_tree.units_changed(units)
+        taken = self.rec_tree.units_changed(units, self.incident_id)
         if taken:
             self.show_error(f"推荐中的 {'、'.join(taken)} 已被其他席位派出或状态已变，请按 F5 重新推荐")
 

@@ -87,11 +87,13 @@ class RecommendationList(QTreeWidget):
             item.setForeground(col, GREY)
         return item
 
-    def units_changed(self, units: list[UnitSnapshot]) -> list[str]:
+    def units_changed(self, units: list[UnitSnapshot], incident_id: int | None = None) -> list[str]:
         """Units of the ranked list that another seat (or a terminal) committed since it
         was made: unticked, greyed, marked 忙 with the reason, as the busy ones are; the
         callsigns of those newly taken (the list no longer offers a unit Enter would
-        have dispatched in vain)."""
+        have dispatched in vain). A unit now committed to `incident_id` (the one the list
+        is for: this seat's own dispatch, read back before the list is cleared) is not
+        taken from it."""
         if self.recommendation is None:
             return []
         by_id = {u.id: u for u in units}
@@ -100,7 +102,8 @@ class RecommendationList(QTreeWidget):
             item = self.topLevelItem(i)
             uid = item.data(0, Qt.ItemDataRole.UserRole)
             u = by_id.get(int(uid)) if uid is not None else None
-            if u is None or u.status is UnitStatus.AVAILABLE or item.text(0) == "忙":
+            if (u is None or u.status is UnitStatus.AVAILABLE or item.text(0) == "忙"
+                    or (incident_id is not None and u.incident_id == incident_id)):
                 continue
             reason = busy_reason([u], [u.id]) or ""
             item.setText(0, "忙")

@@ -70,6 +70,8 @@ def test_a_typical_call_takes_at_most_8_keys(qtbot, app):
     first = w.intake.rec_tree.recommendation.ranked[0]
     assert w.intake.checked_units() == [first.unit_id]  # the first is ticked for you
     kb.press(Qt.Key.Key_Return)                     # 5: 派警
+    qtbot.wait(300)  # (the window reads its own dispatch back from the log)
+    assert not w.intake.error.isVisible(), w.intake.error.text()  # no "taken by another seat" for our own
 
     with app.session() as s:
         events = eventlog.read(s, incident_id=iid)
