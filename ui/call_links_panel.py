@@ -40,6 +40,7 @@ class CallLinksPanel(QGroupBox):
         self.suggestions: list[call_links.LinkSuggestion] = []
         self.link_now: call_links.Link | None = None
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.status.setWordWrap(True)
         self.list = QListWidget()
         self.list.itemActivated.connect(lambda _i: self.link_selected())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -29,6 +30,7 @@ class CallbackList(QDialog):
         self.setWindowTitle("回访 — 待回访警情")
         self.due: list[callbacks.DueCallback] = []
         self.summary = QLabel("")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.table = read_only_table(COLUMNS)
         self.satisfied = QComboBox()
         self.satisfied.addItem("满意", True)
@@ -36,6 +38,7 @@ class CallbackList(QDialog):
         self.note = QLineEdit()
         self.note.setPlaceholderText("回访记录（群众意见）")
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setStyleSheet("color:#ff7b72")
         record = QPushButton("记录回访 (Ctrl+Enter)")
         record.clicked.connect(self.record)

@@ -33,7 +33,9 @@ class CallerHistoryPanel(QGroupBox):
         self.app = app
         self.history: CallerHistory | None = None
         self.badge = QLabel("")
+        self.badge.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.summary = QLabel("")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setWordWrap(True)
         self.list = QListWidget()
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes 号码 → 姓名 → 地点 as before

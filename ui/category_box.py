@@ -46,6 +46,7 @@ class CategoryBox(QComboBox):
         self._before = ""       # the choice when the letters being typed began
         self.no_match = False
         self.typed_label = QLabel(self)  # over the right end of the box, left of the arrow
+        self.typed_label.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.typed_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.typed_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.typed_label.hide()

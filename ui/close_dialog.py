@@ -5,6 +5,7 @@ leaves the note."""
 from __future__ import annotations
 
 from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QPlainTextEdit, QWidget)
 
@@ -50,9 +51,11 @@ class CloseDialog(QDialog):
         self.note.setTabChangesFocus(True)
         self.note.setFixedHeight(90)
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.error.setObjectName("error")
         self.result_code.currentIndexChanged.connect(lambda _i: self.error.setText(""))  # chosen: it goes
         self.release = QLabel(release_text(view))
+        self.release.setTextFormat(Qt.TextFormat.PlainText)
         self.release.setObjectName("release")
         self.release.setWordWrap(True)
         self.release.setStyleSheet("color:#d29922;font-weight:bold")
@@ -71,7 +74,9 @@ class CloseDialog(QDialog):
             QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
         what = f"警情 {view.id} · {view.place_name or '未定位'} · {view.status.label}"
         form = QFormLayout(self)
-        form.addRow(QLabel(what))
+        what_label = QLabel(what)
+        what_label.setTextFormat(Qt.TextFormat.PlainText)
+        form.addRow(what_label)
         form.addRow("处理结果", self.result_code)
         form.addRow("说明", self.note)
         form.addRow(self.release)

@@ -3,6 +3,7 @@
 deliberate Tab to its button."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -14,6 +15,7 @@ from dispatch.services.queries import IncidentView
 def confirm_box(parent: QWidget | None, title: str, text: str, action: str) -> QMessageBox:
     """The dialog itself (tests find it among the top-level widgets)."""
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # (it quotes what people typed: never markup)
     box.setObjectName("confirm")
     yes = box.addButton(f"{action} (Ctrl+Enter)", QMessageBox.ButtonRole.AcceptRole)
     no = box.addButton("取消 (Esc)", QMessageBox.ButtonRole.RejectRole)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot, Qt
 from PySide6.QtWidgets import QLabel
 
 from dispatch.domain.errors import DispatchError
@@ -42,6 +42,7 @@ class CtiFeed(QObject):
         self.window = window
         self.seat = window.app.services.ctx.actor.seat
         self.label = QLabel("")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         window.statusBar().addPermanentWidget(self.label)
         self.history: list = []
         self.received.connect(self.on_call)

@@ -103,6 +103,7 @@ class FraudPanel(QDialog):
         self.setWindowTitle(f"紧急止付 — 警情 {incident_id}")
         self.case: fraud.FraudCase | None = None
         self.timer_label = QLabel("00:00")
+        self.timer_label.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.timer_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.timer_label.setAccessibleName("接警以来")
         self.checklist = QLabel("")
@@ -127,6 +128,7 @@ class FraudPanel(QDialog):
         self.amount_stopped = QLineEdit()
         self.amount_stopped.setPlaceholderText("止付金额（元），止付成功可留空表示全部")
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color:{RED}")

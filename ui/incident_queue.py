@@ -145,6 +145,7 @@ class IncidentQueue(QWidget):
         self.view.activated.connect(self._on_activated)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         title = QLabel("警情队列（待派 / 处置中）")
+        title.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         title.setObjectName("title")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

@@ -5,7 +5,7 @@ geocoder, the reverse geocoder and the recommendation run off the GUI thread; wh
 is typed but not saved is kept as a draft that survives a crash."""
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QTimer, Signal, Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
@@ -92,11 +92,14 @@ class Intake(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 4, 4)
         self.header = QLabel("无当前警情 — 按 F2 新接警")
+        self.header.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.header.setObjectName("incident")
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         self.notice = QLabel("")
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setStyleSheet("color:#d29922;font-weight:bold")
         self.notice.setWordWrap(True)
         self.error.hide()
@@ -172,6 +175,7 @@ class Intake(QWidget):
         rec = self.rec_box = QGroupBox("推荐警力（F5 推荐；空格勾选；F6 或回车派警）")
         rl = QVBoxLayout(rec)
         self.grid_label = QLabel("")
+        self.grid_label.setTextFormat(Qt.TextFormat.PlainText)
         self.grid_label.setObjectName("hint")
         self.grid_label.setWordWrap(True)
         # at most two lines (the whole text in its tooltip): the list and its buttons stay in view

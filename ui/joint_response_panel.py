@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -45,6 +45,7 @@ class JointResponsePanel(QDialog):
         self.note = QLineEdit()
         self.note.setPlaceholderText("通报内容摘要")
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.error.setObjectName("error")
         self.error.setStyleSheet("color:#ff7b72")
         self.notify_btn = QPushButton("通知 (Ctrl+Enter)")

@@ -181,8 +181,10 @@ class LeadView(QWidget):
         follower.changed.connect(self.refresh)
 
         self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.summary.setObjectName("title")
         self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
         self.waiting_model, self.seats_model = WaitingModel(), SeatsModel()
         self.waiting = _table(self.waiting_model, 2)
@@ -228,6 +230,7 @@ class LeadView(QWidget):
             w, head = QWidget(), QHBoxLayout()
             for text, name in ((title, "title"), (hint, "hint")):
                 label = QLabel(text)
+                label.setTextFormat(Qt.TextFormat.PlainText)
                 label.setObjectName(name)
                 head.addWidget(label, 1 if name == "title" else 0)
             lay = QVBoxLayout(w)

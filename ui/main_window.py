@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.banner: QLabel | None = None
         if s.training:
             self.banner = QLabel("培训演练 · 本席位使用数据库副本，所有操作不影响实战数据")
+            self.banner.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
             self.banner.setObjectName("training_banner")
             self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.banner.setStyleSheet("background:#9e6a03;color:#ffffff;font-weight:bold;font-size:16px;"
@@ -114,11 +115,15 @@ class MainWindow(QMainWindow):
         col.addWidget(main, 1)
         self.setCentralWidget(central)
         self.clock_label = QLabel()
+        self.clock_label.setTextFormat(Qt.TextFormat.PlainText)
         self.warm_label = QLabel("")
+        self.warm_label.setTextFormat(Qt.TextFormat.PlainText)
         self.warm_label.setObjectName("warm")
         self.statusBar().addPermanentWidget(self.warm_label)
-        self.statusBar().addPermanentWidget(QLabel(f"数据库：{_short_url(s.database_url)}"))
-        self.statusBar().addPermanentWidget(QLabel("地图数据 © OpenStreetMap contributors (ODbL)"))
+        for text in (f"数据库：{_short_url(s.database_url)}", "地图数据 © OpenStreetMap contributors (ODbL)"):
+            label = QLabel(text)
+            label.setTextFormat(Qt.TextFormat.PlainText)  # (a path may hold anything)
+            self.statusBar().addPermanentWidget(label)
         self.statusBar().addPermanentWidget(self.clock_label)
 
         self.follower = LogFollower(app, parent=self)

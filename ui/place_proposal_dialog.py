@@ -25,6 +25,7 @@ class PlaceProposalBar(QFrame):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 3, 6, 3)
         self.text = QLabel()
+        self.text.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.text.setWordWrap(True)
         self.accept_btn = QPushButton("补录 (回车)")
         self.accept_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QFormLayout, QLabel, QLineEdit,
                                QWidget)
 
@@ -51,6 +51,7 @@ class ReferDialog(QDialog):
         self.note = QLineEdit()
         self.note.setPlaceholderText("备注（纠纷要点、双方情况）")
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.error.setStyleSheet("color:#ff7b72")
         self.error.setWordWrap(True)
         buttons = submit_buttons(self, "移交")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -40,9 +40,11 @@ class ReferralList(QDialog):
         self.note = QLineEdit()
         self.note.setPlaceholderText("回访情况")
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.error.setObjectName("error")
         self.error.setStyleSheet("color:#ff7b72")
         self.summary = QLabel("")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.follow_btn = QPushButton("登记回访 (Ctrl+Enter)")
         self.follow_btn.clicked.connect(self.follow_up_selected)
         close_btn = QPushButton("关闭 (Esc)")

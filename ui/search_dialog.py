@@ -60,6 +60,7 @@ class SearchDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _i: self.open_current())
         self.info = QLabel("")
+        self.info.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         row = QHBoxLayout()
         row.addWidget(self.text, 3)
         row.addWidget(QLabel("状态"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QLabel, QPlainTextEdit,
                                QWidget)
 
@@ -33,6 +34,7 @@ class TransferDialog(QDialog):
         self.reason.setTabChangesFocus(True)
         self.reason.setFixedHeight(80)
         self.error = QLabel("")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.error.setStyleSheet("color:#ff7b72")
         buttons = submit_buttons(self, "转警")
         form = QFormLayout(self)

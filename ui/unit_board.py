@@ -39,9 +39,12 @@ SUGGEST = QColor("#1f6f3f")  # a 到场 suggestion: the row to confirm with Ctrl
 class UnitBoardModel(QAbstractTableModel):
     def __init__(self, ack_timeout_s: float = 60.0, arrival_target_s: float = 300.0,
                  tz: str = "Asia/Shanghai", describe: Describe | None = None,
-                 stale_after_s: float | None = None) -> None:
+                 stale_after_s: float | None = None, suggest: bool = True) -> None:
+        """`suggest`: offer 到场 (Ctrl+3) for units near their incident (not in replay,
+        which is read-only: no key acts there)."""
         super().__init__()
         self.tz, self._describe, self.stale_after_s = tz, describe, stale_after_s
+        self._suggesting = suggest
         self._suggest: dict[int, tuple[int, float]] = {}  # unit id -> (incident id, metres)
         self._units: list[UnitSnapshot] = []
         self._rows: dict[int, int] = {}  # unit id -> row
@@ -116,7 +119,7 @@ class UnitBoardModel(QAbstractTableModel):
         return out
 
     def _update_suggestion(self, u: UnitSnapshot, by_id: dict[int, IncidentView] | None = None) -> None:
-        wanted = u.status is UnitStatus.EN_ROUTE and u.position_source != "post"
+        wanted = self._suggesting and u.status is UnitStatus.EN_ROUTE and u.position_source != "post"
         inc = None if not wanted else by_id.get(u.incident_id) if by_id is not None \
             else next((v for v in self._incidents if v.id == u.incident_id), None)
         metres = arrival_distance(u.lon, u.lat, inc.lon, inc.lat) if inc is not None else None
@@ -275,7 +278,8 @@ class UnitBoard(QWidget):
                  read_only: bool = False, parent: QWidget | None = None, tz: str = "Asia/Shanghai",
                  describe: Describe | None = None, stale_after_s: float | None = None) -> None:
         super().__init__(parent)
-        self.model = UnitBoardModel(ack_timeout_s, arrival_target_s, tz, describe, stale_after_s)
+        self.model = UnitBoardModel(ack_timeout_s, arrival_target_s, tz, describe, stale_after_s,
+                                    suggest=not read_only)
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -290,12 +294,14 @@ class UnitBoard(QWidget):
         self.columns = ColumnFitter(self.view, stretch=POSITION_COLUMN)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         title = QLabel("警力看板")
+        title.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         title.setObjectName("title")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(title)
         lay.addWidget(self.view)
         self.message = QLabel("")  # a refused key, next to the keys; goes when the unit changes
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setObjectName("error")
         self.message.setWordWrap(True)
         self.message.hide()

@@ -59,3 +59,27 @@ def test_training_copy_is_a_separate_database(tmp_path):
     from dispatch.replay.state import load_index
     assert len(load_index(copy).final_incidents()) == len(index.final_incidents()) + 1
     assert len(load_index(live).final_incidents()) == len(index.final_incidents())
+
+
+def test_the_shift_axis_names_days_and_months_in_chinese(qtbot):
+    import re
+
+    import pyqtgraph as pg
+
+    from ui.timeline.shift_timeline import SHANGHAI_UTC_OFFSET, ChineseDateAxis
+
+    axis = ChineseDateAxis(orientation="bottom", utcOffset=SHANGHAI_UTC_OFFSET)
+    plot = pg.PlotWidget(axisItems={"bottom": axis})
+    qtbot.addWidget(plot)
+    plot.resize(1200, 300)
+    plot.show()
+    seen = []
+    for days in (4, 400):  # day ticks ("Thu 03"), then month ticks ("Dec")
+        start = 1764720000.0  # 2025-12-03 00:00 UTC
+        plot.setXRange(start, start + days * 86400, padding=0)
+        qtbot.wait(50)
+        axis.setZoomLevelForDensity(days * 86400 / 1200)
+        for spacing, values in axis.tickValues(start, start + days * 86400, 1200):
+            seen += axis.tickStrings(values, 1, spacing)
+    assert seen and not [t for t in seen if re.search(r"[A-Za-z]", t)], seen
+    assert any("日 周" in t for t in seen) and any(t.endswith("月") for t in seen), seen

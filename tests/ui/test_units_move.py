@@ -224,3 +224,20 @@ def test_moved_units_stay_where_they_are_after_a_map_renderer_crash(qtbot, app, 
         w.map._page.setUrl(QUrl("chrome://crash"))
     marker = _map_state(qtbot, w)["units"][str(unit.id)]
     assert abs(marker["lon"] - lon) < 1e-9 and abs(marker["lat"] - lat) < 1e-9   # not back at its post
+
+
+def test_a_read_only_board_offers_no_arrival_key(qtbot, app, clock):
+    """Replay's board (read-only) shows where the unit was, never 按 Ctrl+3 确认到场."""
+    from ui.unit_board import UnitBoard
+
+    iid, unit = _en_route_unit(app)
+    write_batch(app.store, [Fix(unit.id, clock.now(), SCENE[0] + 0.000315, SCENE[1])])
+    with app.session() as s:
+        units, incidents = queries.unit_snapshots(s), queries.open_incidents(s)
+    for read_only, offered in ((False, True), (True, False)):
+        board = UnitBoard(read_only=read_only)
+        qtbot.addWidget(board)
+        board.set_units(units, incidents, clock.now())
+        m = board.model
+        assert (m.suggestion(unit.id) is not None) is offered
+        assert ("Ctrl+3" in _row_text(m, unit.id, 5)) is offered

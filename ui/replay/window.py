@@ -131,6 +131,7 @@ class ReplayWindow(QMainWindow):
             top.addWidget(w)
         top.addStretch(1)
         tag = QLabel("只读回放：不会写入实战日志")
+        tag.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         tag.setStyleSheet("color:#c62828;font-weight:bold")
         top.addWidget(tag)
         lay.addLayout(top)
@@ -152,6 +153,7 @@ class ReplayWindow(QMainWindow):
         self._scrub_timer.setInterval(0)
         self._scrub_timer.timeout.connect(self._on_scrub_timer)
         self.time_label = QLabel()
+        self.time_label.setTextFormat(Qt.TextFormat.PlainText)
         self.time_label.setMinimumWidth(180)
         for w in (self.play_button, self.speed_box):
             bar.addWidget(w)
@@ -195,6 +197,12 @@ class ReplayWindow(QMainWindow):
         self.controller.pause()
         self.controller.set_period(start, end)
         self._set_slider_range()
+        self._show_period()
+
+    def _show_period(self) -> None:
+        """从/到 say the period shown (after an incident's replay, a refused entry)."""
+        for edit, value in ((self.from_edit, self.controller.start), (self.to_edit, self.controller.end)):
+            edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(value.timestamp()), LOCAL_TZ))
 
     def replay_incident(self, incident_id: int, _loaded: bool = False) -> None:
         """Replay one incident: from a minute before its call to a minute after it closed
@@ -227,7 +235,8 @@ class ReplayWindow(QMainWindow):
         start = datetime.fromtimestamp(self.from_edit.dateTime().toSecsSinceEpoch(), timezone.utc)
         end = datetime.fromtimestamp(self.to_edit.dateTime().toSecsSinceEpoch(), timezone.utc)
         if end <= start:
-            self.statusBar().showMessage("结束时间须晚于开始时间", 5000)
+            self.statusBar().showMessage("结束时间须晚于开始时间；已恢复为正在回放的时段", 5000)
+            self._show_period()  # (the refused values would otherwise stay, looking loaded)
             return
         if self._holds(start, end):
             self.set_period(start, end)

@@ -2,6 +2,7 @@
 what) and its intervals against the targets."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
@@ -27,6 +28,7 @@ class IncidentTimelineDialog(QDialog):
             head = QLabel(f"警情 {view.id} · {view.status.label} · {view.place_name or '(未定位)'} · "
                           f"接警 {local_time(view.received_at, with_date=True)}")
             head.setObjectName("title")
+            head.setTextFormat(Qt.TextFormat.PlainText)  # (a place's name: what people typed)
             lay.addWidget(head)
         self.events = QTableWidget(len(timeline.entries), len(EVENT_COLUMNS))
         self.events.setHorizontalHeaderLabels(EVENT_COLUMNS)

@@ -19,6 +19,27 @@ STATUS_COLOURS = {UnitStatus.AVAILABLE: "#66bb6a", UnitStatus.DISPATCHED: "#ef53
 SHANGHAI_UTC_OFFSET = -8 * 3600  # pyqtgraph counts seconds west of UTC, like time.timezone
 
 
+_WEEKDAYS = dict(zip(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "一二三四五六日"))
+_MONTHS = {m: f"{k}月" for k, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+                                                "Oct", "Nov", "Dec"), 1)}
+
+
+class ChineseDateAxis(pg.DateAxisItem):
+    """pyqtgraph's date axis in the console's words: its day ticks read "Thu 03" and its
+    month ticks "Dec" (English names from strftime); here "3日 周四" and "12月"."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201, N802 (pyqtgraph's API)
+        out = []
+        for text in super().tickStrings(values, scale, spacing):
+            head, _, rest = text.partition(" ")
+            if head in _WEEKDAYS and rest.isdigit():
+                text = f"{int(rest)}日 周{_WEEKDAYS[head]}"
+            elif head in _MONTHS and not rest:
+                text = _MONTHS[head]
+            out.append(text)
+        return out
+
+
 def _ts(d: datetime) -> float:
     return d.astimezone(timezone.utc).timestamp()
 
@@ -32,7 +53,7 @@ class ShiftTimeline(QWidget):
         self.index = index
         self.start = start or index.start
         self.end = end or index.end
-        axis = pg.DateAxisItem(orientation="bottom", utcOffset=SHANGHAI_UTC_OFFSET)
+        axis = ChineseDateAxis(orientation="bottom", utcOffset=SHANGHAI_UTC_OFFSET)
         self.plot = pg.PlotWidget(axisItems={"bottom": axis}, background="w")
         self.plot.setMouseEnabled(x=True, y=True)
         self.plot.showGrid(x=True, y=False, alpha=0.2)

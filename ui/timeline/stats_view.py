@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
@@ -23,6 +24,7 @@ class StatsView(QWidget):
         yoy = ("同比：数据不足一年" if stats.year_on_year is None else
                f"同比：去年同期 {stats.last_year_calls} 起，变化 {stats.year_on_year:+.1%}")
         self.summary = QLabel(f"共 {stats.calls} 起警情　{yoy}")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.summary.setObjectName("title")
         lay.addWidget(self.summary)
         grid = QGridLayout()
@@ -42,6 +44,7 @@ class StatsView(QWidget):
             met = "" if iv.share_met is None else f"，目标内 {iv.share_met:.0%}"
             lines.append(f"{iv.name}: {pct}{met}")
         self.interval_text = QLabel("\n".join(lines))
+        self.interval_text.setTextFormat(Qt.TextFormat.PlainText)
         lay.addWidget(self.interval_text)
         row = QHBoxLayout()
         b_csv, b_png = QPushButton("导出 CSV"), QPushButton("导出 PNG")
