@@ -21,10 +21,14 @@ BADGE_STYLE = {"nuisance": "background:#da3633;color:white;font-weight:bold;padd
                "repeat": "background:#d29922;color:black;font-weight:bold;padding:1px 6px;border-radius:3px"}
 
 
-def fit_rows(view: QListWidget, most: int = SHOWN) -> None:
-    """A short list as high as its rows (at most `most`), no empty space under them."""
-    rows = max(1, min(view.count(), most))
-    view.setFixedHeight(rows * max(view.sizeHintForRow(0), 16) + 2 * view.frameWidth() + 2)
+def fit_rows(view: QListWidget, most: int = SHOWN, least: int = 1) -> None:
+    """A short list as high as its rows (`least` to `most` of them: more scroll), no empty
+    space under them, and no horizontal scroll bar hiding its one row: long rows wrap."""
+    view.setWordWrap(True)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    line = view.fontMetrics().lineSpacing() + 6
+    heights = [max(view.sizeHintForRow(i), line) for i in range(min(view.count(), most))]
+    view.setFixedHeight(max(sum(heights), least * line) + 2 * view.frameWidth() + 2)
 
 
 class CallerHistoryPanel(QGroupBox):

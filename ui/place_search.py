@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from dispatch.bootstrap import App
+from ui.caller_history_panel import fit_rows
 from ui.place_context import candidate_text, full_first
 from ui.place_proposal_dialog import PlaceProposalBar
 from ui.workers import run_in_background
@@ -127,7 +128,7 @@ class PlaceSearch(QGroupBox):
         # rows' (a 1080-line screen must keep the recommendation and its buttons in view
         # with a repeat caller's history and a possible duplicate above them)
         self.list.setVisible(bool(self.list.count()))
-        self._fit_list()
+        fit_rows(self.list, LIST_ROWS, least=2)
         # only a full match is pre-selected for Enter
         self.list.setCurrentRow(0 if self.found and not self.found[0].partial else -1)
         self.candidates_changed.emit([
@@ -136,13 +137,6 @@ class PlaceSearch(QGroupBox):
         if self._pick_pending:
             self._pick_pending = False
             self.pick()
-
-    def _fit_list(self) -> None:
-        """The list as tall as its rows (two at least, LIST_ROWS at most: then it scrolls)."""
-        lst = self.list
-        line = lst.fontMetrics().lineSpacing() + 6
-        rows = [max(lst.sizeHintForRow(i), line) for i in range(min(lst.count(), LIST_ROWS))]
-        lst.setFixedHeight(max(sum(rows), 2 * line) + 2 * lst.frameWidth() + 2)
 
     def _enter(self) -> None:
         """Enter: confirm the highlighted candidate; typed faster than the search, wait
@@ -157,7 +151,7 @@ class PlaceSearch(QGroupBox):
             self.list.clear()
             self.list.addItem(QListWidgetItem("查找中…"))
             self.list.show()
-            self._fit_list()
+            fit_rows(self.list, LIST_ROWS, least=2)
             self.run_geocode()
             return
         self.pick()

@@ -36,6 +36,10 @@ def test_a_fourth_call_from_one_number_keeps_the_recommendation_in_view(qtbot, a
     kb.press(Qt.Key.Key_Return)
     intake = w.intake
     qtbot.waitUntil(lambda: intake.caller_history.isVisible() and intake.call_links.isVisible(), timeout=5000)
+    for lst in (intake.call_links.list, intake.caller_history.list):
+        # (QA: a single duplicate row hidden behind a horizontal scroll bar)
+        assert not lst.horizontalScrollBar().isVisible()
+        assert lst.viewport().height() >= sum(lst.sizeHintForRow(i) for i in range(min(lst.count(), 6))) - 2
     kb.type_chinese("福州路 西藏中路 口")
     qtbot.waitUntil(lambda: intake.candidates.isVisible() and intake.candidates.count() > 0, timeout=10000)
     # the candidate list is as tall as its rows, not a fixed block
