@@ -11,7 +11,7 @@ Operations (fields in brackets are optional):
   note        incident_id, text
   recommend   incident_id, [limit]                  -> ranked [{unit_id, callsign, eta_s}]
   dispatch    incident_id, [unit_ids]               -> unit_ids (default: the first recommended)
-  status      unit_id, status
+  status      unit_id, status, [note]
   close       incident_id, result, [note]
   callback    incident_id, satisfied, [note]
   notify      incident_id, agency (119/120/122/12345/燃气/供电/供水/住建), [method 电话|系统|对讲],
@@ -20,6 +20,10 @@ Operations (fields in brackets are optional):
   transfer    incident_id, to, reason               (closes the incident as 转办)
   reopen      incident_id, reason                   (值班长: a closed incident back to 待派) -> status
   move        incident_id, to, [reason]             (值班长: an open incident to seat `to`) -> seat, operator
+
+A field an operation does not take (a typo, a field of another operation) refuses the
+whole line, naming it: a misspelt field must never fall back to a default and act.
+A phone `number` may be given as text or as a JSON integer (read as its decimal digits).
 """
 from __future__ import annotations
 
@@ -37,6 +41,23 @@ from dispatch.domain.errors import DispatchError
 MAX_LINE = 64 * 1024
 # Modules holding further operations: each has ops(app) -> {name: handler(cmd) -> result}.
 EXTRA_OPS = ("dispatch.commands.act_calls", "dispatch.commands.act_cases")
+# Each module holding operations also has FIELDS: {name: the fields it takes besides "op"}.
+FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields.split()) for name, fields in {
+    "open_call": "number name",
+    "locate": "incident_id text lon lat near",
+    "categorise": "incident_id category priority narrative",
+    "note": "incident_id text",
+    "recommend": "incident_id limit",
+    "dispatch": "incident_id unit_ids",
+    "status": "unit_id status note",
+    "close": "incident_id result note",
+    "callback": "incident_id satisfied note",
+    "notify": "incident_id agency method reference note",
+    "acknowledge": "incident_id agency notification_id reference",
+    "transfer": "incident_id to reason",
+    "reopen": "incident_id reason",
+    "move": "incident_id to reason",
+}.items()}
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -57,8 +78,14 @@ class Actions:
             "notify": self.notify, "acknowledge": self.acknowledge, "transfer": self.transfer,
             "reopen": self.reopen, "move": self.move,
         }
+        self.fields: dict[str, frozenset[str]] = dict(FIELDS)
         for module in EXTRA_OPS:
-            self.ops.update(importlib.import_module(module).ops(app))
+            mod = importlib.import_module(module)
+            self.ops.update(mod.ops(app))
+            self.fields.update(mod.FIELDS)
+        undeclared = set(self.ops) - set(self.fields)
+        if undeclared:  # a programming error: every operation declares its fields
+            raise RuntimeError(f"act operations without FIELDS: {sorted(undeclared)}")
 
     def run(self, line: str) -> dict:
         """One command line -> one result object; never raises for bad input."""
@@ -66,7 +93,7 @@ class Actions:
             return _refused(f"命令过长（超过 {MAX_LINE} 字节）")
         try:
             cmd = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError: also an integer of over 4300 digits
             return _refused("不是有效的 JSON 行")
         if not isinstance(cmd, dict):
             return _refused("每行应是一个 JSON 对象，如 {\"op\": \"open_call\", \"number\": \"110\"}")
@@ -74,6 +101,11 @@ class Actions:
         fn = self.ops.get(op) if isinstance(op, str) else None
         if fn is None:
             return _refused(f"{_unknown_op(cmd)}；支持: {', '.join(self.ops)}")
+        fields = self.fields[str(op)]
+        unknown = [k for k in cmd if k != "op" and k not in fields]
+        if unknown:
+            takes = "、".join(sorted(fields)) or "（无）"
+            return _refused(f"{op} 不支持的字段: {_shown('、'.join(unknown))}；{op} 的字段: {takes}")
         try:
             return {"ok": True, **fn(cmd)}
         except DispatchError as exc:
@@ -81,7 +113,7 @@ class Actions:
 
     # ---- operations --------------------------------------------------------------
     def open_call(self, c: dict) -> dict:
-        changes = self.sv.open_call(_text(c, "number", required=False), _text(c, "name", required=False))
+        changes = self.sv.open_call(_phone(c, "number", required=False), _text(c, "name", required=False))
         return {"incident_id": changes.incident_id}
 
     def locate(self, c: dict) -> dict:
@@ -239,6 +271,19 @@ def _text(c: dict, key: str, required: bool = True) -> str:
     if not isinstance(v, str) or (required and not v.strip()):
         raise DispatchError(f"{key} 应为非空文字")
     return v
+
+
+def _phone(c: dict, key: str, required: bool = True) -> str:
+    """A phone number: text, or a JSON integer read as its decimal digits (then checked
+    as any number is)."""
+    v = c.get(key)
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v < 0:
+            raise DispatchError(f"{key} 应为电话号码文字（用引号）")
+        return str(v)
+    if v is not None and not isinstance(v, str):
+        raise DispatchError(f"{key} 应为电话号码文字（用引号）")
+    return _text(c, key, required)
 
 
 def _finite(v: Any, key: str) -> float:

@@ -14,9 +14,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from dispatch.commands.act import _id, _text
+from dispatch.commands.act import _id, _phone, _text
 from dispatch.domain.errors import DispatchError
 from dispatch.services import call_links, caller_history
+
+
+FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields.split()) for name, fields in {
+    "link": "incident_id to reason", "unlink": "incident_id", "suggest_links": "incident_id",
+    "calls": "incident_id", "history": "number incident_id", "mark_number": "number mark note",
+}.items()}
 
 
 def _iso(d: datetime | None) -> str | None:
@@ -62,7 +68,7 @@ def ops(app: Any) -> dict[str, Callable[[dict], dict]]:
             for r in records]}
 
     def history(c: dict) -> dict:
-        number = _text(c, "number").strip()
+        number = _phone(c, "number").strip()
         exclude = _id(c, "incident_id") if "incident_id" in c else None
         with app.session() as s:
             h = caller_history.caller_history(s, number, app.clock.now(), exclude)
@@ -75,7 +81,7 @@ def ops(app: Any) -> dict[str, Callable[[dict], dict]]:
                               for x in h.calls]}
 
     def mark_number(c: dict) -> dict:
-        number = _text(c, "number")
+        number = _phone(c, "number")
         changes = caller_history.mark_number(ctx(), number, _text(c, "mark"), _text(c, "note", required=False))
         return {"number": number.strip(), "event_id": changes.last_event_id}
 

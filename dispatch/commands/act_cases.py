@@ -21,6 +21,21 @@ from typing import Any
 from dispatch.commands.act import _id, _number, _text
 from dispatch.domain.errors import DispatchError
 
+FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields.split()) for name, fields in {
+    "fraud_record": "incident_id victim_accounts fraud_accounts transfers note",
+    "fraud_request": "incident_id reference method",
+    "fraud_result": "incident_id outcome amount_stopped note",
+    "fraud_case": "incident_id",
+    "fraud_export": "incident_id path",
+    "refer": "incident_id to contact follow_up_on note",
+    "follow_up": "incident_id outcome note referral_id",
+    "overdue_referrals": "today",
+}.items()}
+# The fields of the items of fraud_record's lists: a misspelt one is refused, not dropped.
+ITEM_FIELDS = {"victim_accounts": frozenset({"account", "bank", "holder"}),
+               "fraud_accounts": frozenset({"account", "bank", "holder"}),
+               "transfers": frozenset({"amount", "at", "to_account"})}
+
 
 def ops(app: Any) -> dict[str, Callable[[dict], dict]]:
     from dispatch.services import fraud, referrals
@@ -36,6 +51,12 @@ def ops(app: Any) -> dict[str, Callable[[dict], dict]]:
             return []
         if not isinstance(v, list):
             raise DispatchError(f"{key} 应为列表")
+        known = ITEM_FIELDS.get(key)
+        for i, item in enumerate(v, 1):
+            unknown = [k for k in item if k not in known] if known and isinstance(item, dict) else []
+            if unknown:
+                raise DispatchError(f"{key} 第 {i} 项不支持的字段: {'、'.join(unknown)[:60]}；"
+                                    f"可用: {'、'.join(sorted(known or ()))}")
         return v
 
     def fraud_record(c: dict) -> dict:

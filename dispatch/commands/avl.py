@@ -3,12 +3,14 @@ SIGTERM or Ctrl+C. `bench avl`: N terminals over real TCP against the receiver."
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import socket
 import sys
-
 
 from dispatch.commands.support import open_app, positive_int
 from dispatch.domain.errors import DispatchError
+from dispatch.importers.file_errors import os_error_text
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -58,7 +60,7 @@ async def _run_listener(app, jt808_addr, udp_addr) -> int:  # noqa: ANN001
         bound = await receiver.start(jt808_addr, udp_addr)
     except OSError as exc:
         await receiver.close()
-        raise DispatchError(f"无法监听: {exc.strerror or exc}") from None
+        raise DispatchError(f"无法监听: {_listen_error_text(exc, jt808_addr, udp_addr)}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -70,6 +72,25 @@ async def _run_listener(app, jt808_addr, udp_addr) -> int:  # noqa: ANN001
     await receiver.close()
     print(json.dumps({"avl": receiver.summary()}, ensure_ascii=False), flush=True)
     return 0
+
+
+_LISTEN_ERRORS = {
+    errno.EADDRINUSE: "端口已被占用（另一个接收程序在运行？）",
+    errno.EADDRNOTAVAIL: "本机没有这个地址",
+    errno.EACCES: "没有权限（1024 以下的端口需要管理员权限）",
+    errno.EPERM: "操作不被允许（权限不足）",
+    errno.EAFNOSUPPORT: "本机不支持这种地址",
+}
+
+
+def _listen_error_text(exc: OSError, *addrs: tuple[str, int] | None) -> str:
+    """Why the receiver could not listen, in Chinese (never the system's English text)."""
+    hosts = "、".join(dict.fromkeys(f"{a[0]}:{a[1]}" for a in addrs if a))
+    if isinstance(exc, socket.gaierror):  # getaddrinfo: an unknown name, a malformed address
+        return f"地址无法解析（不是本机的有效地址或主机名）: {hosts}"
+    if exc.errno in _LISTEN_ERRORS:
+        return f"{_LISTEN_ERRORS[exc.errno]}: {hosts}"
+    return f"{os_error_text(exc)}: {hosts}"
 
 
 # ---------------------------------------------------------------- bench

@@ -50,7 +50,7 @@ def parse_query_line(line: str, number: int = 0) -> tuple[str, tuple[float, floa
         return s, None
     try:
         obj = json.loads(s)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # (ValueError: also an integer of over 4300 digits)
         raise DispatchError(f"{where}不是有效的 JSON: {s[:60]}") from None
     if not isinstance(obj, dict):
         raise DispatchError(f"{where}应是 JSON 对象 {{\"text\": ..., \"near\": [经度, 纬度]}}")

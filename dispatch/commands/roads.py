@@ -26,7 +26,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     rec = commands.add_parser("recommend", help="units best first by road travel time")
     rec.add_argument("--at", required=True, metavar="LON,LAT", help="incident point (WGS-84)")
     rec.add_argument("--category", help="警情类别 code or label (default: police units only)")
-    rec.add_argument("--limit", type=int, default=5)
+    rec.add_argument("--limit", type=int, default=5, help="number of units 1-50")
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(handler=_recommend)
 
@@ -133,8 +133,8 @@ def _recommend(args: argparse.Namespace) -> int:
     from dispatch.geo.coords import parse_lonlat
     from dispatch.geo.recommend import recommend
     at = parse_lonlat(args.at)
-    if args.limit < 1:
-        raise DispatchError("--limit 至少为 1")
+    if not 1 <= args.limit <= 50:  # as `act recommend`; a huge limit would exhaust memory
+        raise DispatchError("--limit 应在 1 到 50 之间")
     cat = category(args.category) if args.category else None
     app = open_app(args)
     settings = app.settings

@@ -106,6 +106,8 @@ def read_mapping(path: str | Path) -> Mapping:
     except tomllib.TOMLDecodeError as exc:
         where = _toml_where(str(exc))
         raise DispatchError(f"映射文件不是有效的 TOML（{where}有格式错误）: {path.name}") from None
+    except (ValueError, RecursionError):  # an integer of over 4300 digits, arrays nested too deep
+        raise DispatchError(f"映射文件不是有效的 TOML（含超长数字或嵌套过深）: {path.name}") from None
     unknown = set(doc) - {"source", "columns", "time", "values"}
     if unknown:
         raise DispatchError(f"映射文件有未知的表: {'、'.join(sorted(unknown))}")

@@ -253,6 +253,8 @@ def read_grids(path: str | Path, known_callsigns: set[str] | None = None) -> Gri
                             f"{json_error_text(exc.msg)}）: {path.name}") from None
     except RecursionError:  # e.g. 100,000 "[": nested deeper than any GeoJSON
         raise DispatchError(f"网格文件嵌套层数过深，不是有效的 GeoJSON: {path.name}") from None
+    except ValueError:  # e.g. an integer of over 4300 digits (int() refuses to convert it)
+        raise DispatchError(f"网格文件含超长数字，不是有效的 GeoJSON: {path.name}") from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise DispatchError("网格文件应为 GeoJSON FeatureCollection（含 features 数组）")
     crs_name, convert = _crs_converter(doc)

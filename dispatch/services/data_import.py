@@ -12,6 +12,7 @@ loading posts or grids appends stations.imported / grids.imported. A 管理员's
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -319,6 +320,12 @@ def check_file(path: str | Path) -> Path:
     p = Path(path)
     if p.is_dir():
         raise DispatchError(f"应给出一个文件，{p} 是目录")
-    if not p.is_file():
+    if not p.exists():
         raise DispatchError(f"找不到文件: {p}")
+    if not p.is_file():  # a device or a pipe: /dev/null reads as an empty file
+        if p.samefile(os.devnull):
+            raise DispatchError(f"文件是空的，没有可导入的内容: {p}")
+        raise DispatchError(f"应给出一个普通文件，{p} 是设备或管道")
+    if p.stat().st_size == 0:
+        raise DispatchError(f"文件是空的，没有可导入的内容: {p}")
     return p

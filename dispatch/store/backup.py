@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, LargeBinary, MetaData, inspect, select, text
 
 from dispatch.domain.errors import DispatchError
+from dispatch.importers.file_errors import os_error_text
 from dispatch.store.db import make_engine
 
 JSONL_FORMAT = "dispatch-jsonl-1"
@@ -45,9 +46,11 @@ def backup(engine: Engine, dest: Path, fmt: str | None = None) -> dict:
     `fmt` forces "jsonl" (logical export); by default SQLite uses its backup API and
     PostgreSQL pg_dump when available. Returns {"format", "file", "bytes"}."""
     dest = Path(dest)
+    if dest.is_dir():
+        raise DispatchError(f"备份路径是一个目录，请给出文件名: {dest}")
     if dest.exists():
         raise DispatchError(f"备份文件已存在，不会覆盖: {dest}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    _check_parent(dest, "备份")
     dialect = engine.dialect.name
     if fmt not in (None, "jsonl"):
         raise DispatchError(f"未知的备份格式: {fmt}（可用: jsonl）")
@@ -68,7 +71,18 @@ def restore(src: Path, target_url: str) -> dict:
     src = Path(src)
     if not src.is_file():
         raise DispatchError(f"找不到备份文件: {src}")
-    head = src.read_bytes()[:16]
+    try:
+        with src.open("rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise DispatchError(f"无法读取备份文件 {src}: {os_error_text(exc)}") from None
+    if not head.startswith((SQLITE_MAGIC, PGDUMP_MAGIC)):
+        _jsonl_header(src)  # refused before the target is touched
+    path = sqlite_path(target_url)
+    if path is not None:
+        if path.exists() and path.is_dir():
+            raise DispatchError(f"恢复目标是一个目录，请给出数据库文件名: {path}")
+        _check_parent(path, "恢复目标")  # make_engine would create it
     target = make_engine(target_url)
     try:
         _refuse_non_empty(target)
@@ -91,6 +105,26 @@ def restore(src: Path, target_url: str) -> dict:
     finally:
         target.dispose()
     return {"format": kind, "db": target_url}
+
+
+def _check_parent(path: Path, what: str) -> None:
+    """Refuse a file path whose directory does not exist (it is never created)."""
+    if not path.parent.is_dir():
+        raise DispatchError(f"{what}目录不存在: {path.parent}")
+
+
+def _jsonl_header(src: Path) -> dict:
+    """The header line of a logical export; refuses any other file."""
+    try:
+        with src.open(encoding="utf-8") as f:
+            header = json.loads(f.readline(1 << 16) or "{}")
+    except (ValueError, RecursionError):  # not JSON, not UTF-8 (UnicodeDecodeError), huge integers
+        header = None
+    except OSError as exc:
+        raise DispatchError(f"无法读取备份文件 {src}: {os_error_text(exc)}") from None
+    if not isinstance(header, dict) or header.get("format") != JSONL_FORMAT:
+        raise DispatchError(f"无法识别的备份文件: {src}")
+    return header
 
 
 def _refuse_non_empty(engine: Engine) -> None:
@@ -175,10 +209,9 @@ def _decode(value, column):  # noqa: ANN001, ANN202
 def _import_jsonl(src: Path, target: Engine) -> None:
     from dispatch.store import migrate
 
+    _jsonl_header(src)
     with src.open(encoding="utf-8") as f:
-        header = json.loads(f.readline() or "{}")
-        if header.get("format") != JSONL_FORMAT:
-            raise DispatchError(f"无法识别的备份文件: {src}")
+        f.readline()  # the header, checked above
         migrate.upgrade(target)
         meta = _tables(target)
         skip = {"alembic_version"}

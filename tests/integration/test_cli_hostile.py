@@ -147,3 +147,113 @@ def test_every_command_refuses_an_unknown_option(capsys, tmp_path, command):
     # in Chinese: the unknown option named, or first what the command is missing
     assert "不支持的参数 --no-such-option-x" in line or "缺少" in line, line
     assert "unrecognized" not in line and "required" not in line, line  # neither argparse's English
+
+
+# ---- hostile inputs of the QA review: huge limits and numbers, typos, missing directories
+
+def test_recommend_limit_is_bounded(capsys, demo_dir):
+    for limit in ("1000000000000", "51", "0"):  # a huge limit exhausted memory (numpy) before
+        line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "recommend", "--at", "121.47,31.23",
+                                         "--limit", limit])
+        assert "1 到 50" in line, line
+
+
+def test_huge_integers_in_import_files_are_refused(capsys, demo_dir, tmp_path):
+    before = _counts(demo_dir)
+    digits = tmp_path / "digits.geojson"
+    digits.write_text("1" * 10000, encoding="utf-8")  # int() refuses over 4300 digits: ValueError
+    line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "import-grids", str(digits), "--preview"])
+    assert "GeoJSON" in line and "digits.geojson" in line, line
+    inside = tmp_path / "inside.geojson"
+    inside.write_text('{"type": "FeatureCollection", "features": [], "x": ' + "9" * 5000 + "}", encoding="utf-8")
+    line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "import-grids", str(inside)])
+    assert "GeoJSON" in line, line
+    calls = tmp_path / "calls.csv"
+    calls.write_text("时间,号码\n2026-11-30 08:00,110\n", encoding="utf-8")
+    for name, body in (("big.toml", "x = " + "1" * 5000 + "\n"), ("deep.toml", "x = " + "[" * 100000 + "\n")):
+        mapping = tmp_path / name
+        mapping.write_text(body, encoding="utf-8")
+        line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "import-calls", str(calls),
+                                         "--mapping", str(mapping)])
+        assert "TOML" in line and name in line, line
+    batch = tmp_path / "queries.txt"  # a geocode batch line with such a number
+    batch.write_text('{"text": "人民广场", "near": [' + "1" * 5000 + ', 31.2]}\n', encoding="utf-8")
+    line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "geocode", "--batch", str(batch)])
+    assert "JSON" in line and "第 1 行" in line, line
+    assert _counts(demo_dir) == before
+
+
+def _act_fields() -> dict:
+    from dispatch.commands import act, act_calls, act_cases
+    return {**act.FIELDS, **act_calls.FIELDS, **act_cases.FIELDS}
+
+
+def test_act_refuses_unknown_fields_of_every_operation(demo_dir):
+    from tests.integration.act_support import run_act
+    out = run_act(demo_dir, [{"op": "open_call", "number": "13800000101"}])
+    iid = out[0]["incident_id"]
+    run_act(demo_dir, [{"op": "locate", "incident_id": iid, "lon": 121.4840, "lat": 31.2360},
+                       {"op": "categorise", "incident_id": iid, "category": "dispute"}])
+    before = _counts(demo_dir)
+    typo = {"op": "dispatch", "incident_id": iid, "callsigns": ["不存在"]}  # acted on the first unit before
+    lines = [typo] + [{"op": op, "incident_id": iid, "incident_idd": 1} for op in _act_fields()]
+    out = run_act(demo_dir, lines)
+    assert out[0]["ok"] is False and "callsigns" in out[0]["error"] and "unit_ids" in out[0]["error"], out[0]
+    for line, result in zip(lines[1:], out[1:]):
+        assert result["ok"] is False and "incident_idd" in result["error"], (line, result)
+    assert _counts(demo_dir) == before  # nothing dispatched, nothing written
+    out = run_act(demo_dir, [{"op": "dispatch", "incident_id": iid}])  # without the typo it acts
+    assert out[0]["ok"] is True, out
+
+
+def test_act_reads_an_integer_phone_number_as_text(demo_dir):
+    from tests.integration.act_support import run_act
+    huge = '{"op": "note", "incident_id": ' + "1" * 5000 + ', "text": "x"}'  # over int()'s 4300 digits
+    out = run_act(demo_dir, [{"op": "open_call", "number": 13800000102},
+                             {"op": "history", "number": "13800000102"},
+                             {"op": "history", "number": 13800000102},
+                             {"op": "open_call", "number": -110},
+                             {"op": "open_call", "number": 110.5},
+                             {"op": "open_call", "number": 10 ** 40}, huge])
+    assert out[0]["ok"] is True and out[2]["number"] == "13800000102", out
+    assert out[1]["total"] == out[2]["total"] >= 1, out  # the same caller, as text or as a number
+    assert out[3]["ok"] is False and "用引号" in out[3]["error"], out[3]
+    assert out[4]["ok"] is False and "用引号" in out[4]["error"], out[4]
+    assert out[5]["ok"] is False and "号码" in out[5]["error"], out[5]  # the phone check applies
+    assert out[6] == {"ok": False, "error": "不是有效的 JSON 行"}, out[6]
+
+
+def test_backup_and_restore_refuse_a_missing_directory(capsys, demo_dir, tmp_path):
+    missing = tmp_path / "no-such-dir"
+    line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "backup", str(missing / "x.db")])
+    assert "目录不存在" in line, line
+    assert not missing.exists()  # never created
+    line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "backup", str(tmp_path)])
+    assert "目录" in line, line
+    backup = tmp_path / "ok.db"
+    assert main(["--data-dir", str(demo_dir), "backup", str(backup)]) == 0
+    capsys.readouterr()
+    line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "restore", str(backup),
+                                     "--db", f"sqlite:///{missing}/new.db"])
+    assert "目录不存在" in line, line
+    assert not missing.exists()
+    files = _files(tmp_path)
+    target = tmp_path / "new.db"
+    for src in (files["binary"], files["nonsense"], missing / "x.db"):
+        _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "restore", str(src), "--db", f"sqlite:///{target}"])
+        assert not target.exists()  # refused before the target was touched
+
+
+def test_empty_import_file_is_called_empty(capsys, demo_dir, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for path in ("/dev/null", str(empty)):
+        for command in ("import-roster", "import-stations", "import-grids", "import-city"):
+            line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), command, path])
+            assert "文件是空的" in line and "找不到" not in line, line
+
+
+def test_avl_listen_unresolvable_address_in_chinese(capsys, demo_dir):
+    line = _one_line_exit_2(capsys, ["--data-dir", str(demo_dir), "avl", "listen", "--jt808", "999.0.0.1:7808"])
+    assert "无法监听" in line and "无法解析" in line and "999.0.0.1:7808" in line, line
+    assert "not known" not in line and "Name" not in line, line  # not the system's English
