@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, LargeBinary, MetaData, inspect, select, text
 
 from dispatch.domain.errors import DispatchError
-from dispatch.importers.file_errors import os_error_text
 from dispatch.store.db import make_engine
 
 JSONL_FORMAT = "dispatch-jsonl-1"
@@ -71,11 +70,8 @@ def restore(src: Path, target_url: str) -> dict:
     src = Path(src)
     if not src.is_file():
         raise DispatchError(f"找不到备份文件: {src}")
-    try:
-        with src.open("rb") as f:
-            head = f.read(16)
-    except OSError as exc:
-        raise DispatchError(f"无法读取备份文件 {src}: {os_error_text(exc)}") from None
+    with src.open("rb") as f:  # (an OSError is said in Chinese by the command line)
+        head = f.read(16)
     if not head.startswith((SQLITE_MAGIC, PGDUMP_MAGIC)):
         _jsonl_header(src)  # refused before the target is touched
     path = sqlite_path(target_url)
@@ -120,8 +116,6 @@ def _jsonl_header(src: Path) -> dict:
             header = json.loads(f.readline(1 << 16) or "{}")
     except (ValueError, RecursionError):  # not JSON, not UTF-8 (UnicodeDecodeError), huge integers
         header = None
-    except OSError as exc:
-        raise DispatchError(f"无法读取备份文件 {src}: {os_error_text(exc)}") from None
     if not isinstance(header, dict) or header.get("format") != JSONL_FORMAT:
         raise DispatchError(f"无法识别的备份文件: {src}")
     return header
