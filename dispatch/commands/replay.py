@@ -249,7 +249,7 @@ def _checkpoints(args: argparse.Namespace) -> int:
     import math
 
     from dispatch.replay.checkpoints import CheckpointStore
-    from dispatch.replay.state import catch_up, load_index, log_end
+    from dispatch.replay.state import catch_up
 
     if args.background and hasattr(os, "nice"):
         os.nice(19)  # (the console's seat keeps the processor)
@@ -257,14 +257,8 @@ def _checkpoints(args: argparse.Namespace) -> int:
     store = CheckpointStore(app.settings.cache_dir / "replay")
     t0 = time.perf_counter()
     with app.session() as s:
-        slices = catch_up(s, store, math.inf)
-    end = log_end(app)
-    if end is not None:  # the last slice: folded as a period at the log's end is, its checkpoints kept
-        load_index(app, since=end)
-    with app.session() as s:
-        newest = store.latest_valid(s, math.inf)
+        folded, newest = catch_up(s, store, math.inf, to_the_end=True)
     seconds = round(time.perf_counter() - t0, 2)
-    folded = slices + (end is not None)
     if newest is None:
         if args.json:
             print_json({"slices": folded, "checkpoint": None, "events_before": 0, "seconds": seconds})

@@ -216,8 +216,7 @@ class ReplayIndex:
             resume = None
             if store is not None and since is not None:
                 first = min(as_utc(since), as_utc(until)) if until is not None else as_utc(since)
-                catch_up(session, store, _ts(first))
-                resume = store.latest_valid(session, _ts(first))
+                resume = catch_up(session, store, _ts(first))[1]
             units = _units(session)
             after_id = resume.event_id if resume is not None else 0
             log, positions = _read(session, since, until, after_id)
@@ -256,89 +255,7 @@ class ReplayIndex:
         would not keep (checkpoints.worth_taking). `seed`: the earlier events of incidents closed at the
         checkpoint and reopened after it (log_read.read_reopened_before), folded first
         into their (closed) state then."""
-        incidents: dict[int, _IncidentTrack] = {}
-        states: dict[int, dict] = {}
-        last_of: dict[int, tuple] = {}  # last event of restored/seeded incidents (see _last_events)
-        open_ids: set[int] = set()
-        done, last_id, max_t = 0, 0, -np.inf
-        if resume is not None:
-            done, last_id, max_t = resume.count, resume.event_id, resume.at - 1e-6
-            restore(resume, units, incidents, states, last_of, open_ids, lambda r: _IncidentTrack(received=r))
-            _seed_closed(seed, incidents, states, last_of)
-        taken: list[Checkpoint] = []
-        # plain floats: comparing a float with a numpy scalar costs several times more
-        next_cp = float((np.floor(max_t / EVERY_S) + 1) * EVERY_S) if max_t > -np.inf else -np.inf
-        if not record:
-            next_cp = np.inf
-        by_incident: _Grouped | None = None  # made at the first checkpoint taken
-        have = set(stored)
-        newest = max([a for a, _ in stored] + ([float(np.floor(log.ts[-1] / EVERY_S) * EVERY_S)] if len(log) else []),
-                     default=-np.inf)
-        received, closed, imported = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED, ev.CALL_IMPORTED
-        reopened, assignment = ev.INCIDENT_REOPENED, AssignmentView
-        any_reopened = False
-        get_unit, get_state = units.get, states.get
-        new, set_dict, view_cls = object.__new__, object.__setattr__, IncidentView  # fold.incident_view, inlined
-        seats, operators = log.seats, log.operators
-        recent: list[tuple[int, int, list[dict]]] = []  # this chunk and the one before, decoded
-        for start, end, payloads in log.payloads.chunks():  # decoded a chunk at a time, folded while in cache
-            if record:
-                recent = [*recent[-1:], (start, end, payloads)]
-            for k, at, t, kind, incident_id, unit_id, payload in zip(
-                    range(start, end), log.at[start:end], log.ts[start:end].tolist(), log.kinds[start:end],
-                    log.incident_ids[start:end].tolist(), log.unit_ids[start:end].tolist(), payloads):
-                if t >= next_cp:
-                    cp_at, cp_id = float(np.floor(t / EVERY_S) * EVERY_S), int(log.ids[k - 1]) if k else last_id
-                    # (done + k: everything folded so far happened before this whole hour)
-                    if done + k and worth_taking(cp_at, cp_id, have, newest):
-                        if by_incident is None:
-                            by_incident = _Grouped(log.incident_ids)
-                        last = _last_events(by_incident, log, k, open_ids, last_of, recent)
-                        taken.append(take(cp_at, cp_id, done + k, incidents, states, last, open_ids, units))
-                        have.add((cp_at, cp_id))
-                    next_cp = float((np.floor(t / EVERY_S) + 1) * EVERY_S)
-                if incident_id:  # (0: none)
-                    if kind == received or kind == imported:
-                        state = states[incident_id] = shared_state(created_incident(
-                            kind, incident_id, at, seats[k], operators[k], payload))
-                        track = incidents[incident_id] = _IncidentTrack(received=t)
-                        track.times.append(t)
-                        track.views.append(incident_view(state))
-                        if kind == received:  # an imported call is history: closed from the start
-                            open_ids.add(incident_id)
-                    else:
-                        folding = get_state(incident_id)
-                        if folding is not None and evolve_incident(folding, kind, at, unit_id or None, payload,
-                                                                   assignment):
-                            track = incidents[incident_id]
-                            view = new(view_cls)
-                            set_dict(view, "__dict__", folding.copy())
-                            times = track.times
-                            if times[-1] == t:  # same instant: only the last state is ever seen
-                                track.views[-1] = view
-                            else:
-                                times.append(t)
-                                track.views.append(view)
-                            if kind == closed:
-                                open_ids.discard(incident_id)
-                            elif kind == reopened:
-                                open_ids.add(incident_id)
-                                any_reopened = True
-                if unit_id:
-                    u = get_unit(unit_id)
-                    if u is not None:
-                        ustates = u.states
-                        if ustates:
-                            current = ustates[-1]
-                        else:
-                            first = initial_unit_status(kind, payload)
-                            if first is not None:
-                                u.initial = (first, None, None)
-                            current = u.initial
-                        nxt = evolve_unit(current, kind, at, incident_id or None, payload)
-                        if nxt is not None:
-                            u.times.append(t)
-                            ustates.append(nxt)
+        incidents, states, taken, any_reopened = _fold(units, log, resume, record, seed, stored)
         if since is not None:  # (folded from the log's start: no checkpoint before `since` yet)
             _drop_closed_before(incidents, states, as_utc(since))
         _attach_positions(units, positions)
@@ -493,6 +410,98 @@ class _Grouped:
         return np.where((j >= 0) & (self.keys[jc] == values), self.order[jc], -1)
 
 
+def _fold(units: dict[int, _UnitTrack], log: LogColumns, resume: Checkpoint | None, record: bool,
+          seed: Sequence[tuple], stored: frozenset[tuple[float, int]]
+          ) -> tuple[dict[int, _IncidentTrack], dict[int, dict], list[Checkpoint], bool]:
+    """ReplayIndex.build's fold (its arguments): each incident's track and last state, the
+    checkpoints taken, whether any incident was reopened; the units' tracks filled in
+    place. A catch-up slice (catch_up) needs only this, not the index built on it."""
+    incidents: dict[int, _IncidentTrack] = {}
+    states: dict[int, dict] = {}
+    last_of: dict[int, tuple] = {}  # last event of restored/seeded incidents (see _last_events)
+    open_ids: set[int] = set()
+    done, last_id, max_t = 0, 0, -np.inf
+    if resume is not None:
+        done, last_id, max_t = resume.count, resume.event_id, resume.at - 1e-6
+        restore(resume, units, incidents, states, last_of, open_ids, lambda r: _IncidentTrack(received=r))
+        _seed_closed(seed, incidents, states, last_of)
+    taken: list[Checkpoint] = []
+    # plain floats: comparing a float with a numpy scalar costs several times more
+    next_cp = float((np.floor(max_t / EVERY_S) + 1) * EVERY_S) if max_t > -np.inf else -np.inf
+    if not record:
+        next_cp = np.inf
+    by_incident: _Grouped | None = None  # made at the first checkpoint taken
+    have = set(stored)
+    newest = max([a for a, _ in stored] + ([float(np.floor(log.ts[-1] / EVERY_S) * EVERY_S)] if len(log) else []),
+                 default=-np.inf)
+    received, closed, imported = ev.CALL_RECEIVED, ev.INCIDENT_CLOSED, ev.CALL_IMPORTED
+    reopened, assignment = ev.INCIDENT_REOPENED, AssignmentView
+    any_reopened = False
+    get_unit, get_state = units.get, states.get
+    new, set_dict, view_cls = object.__new__, object.__setattr__, IncidentView  # fold.incident_view, inlined
+    seats, operators = log.seats, log.operators
+    recent: list[tuple[int, int, list[dict]]] = []  # this chunk and the one before, decoded
+    for start, end, payloads in log.payloads.chunks():  # decoded a chunk at a time, folded while in cache
+        if record:
+            recent = [*recent[-1:], (start, end, payloads)]
+        for k, at, t, kind, incident_id, unit_id, payload in zip(
+                range(start, end), log.at[start:end], log.ts[start:end].tolist(), log.kinds[start:end],
+                log.incident_ids[start:end].tolist(), log.unit_ids[start:end].tolist(), payloads):
+            if t >= next_cp:
+                cp_at, cp_id = float(np.floor(t / EVERY_S) * EVERY_S), int(log.ids[k - 1]) if k else last_id
+                # (done + k: everything folded so far happened before this whole hour)
+                if done + k and worth_taking(cp_at, cp_id, have, newest):
+                    if by_incident is None:
+                        by_incident = _Grouped(log.incident_ids)
+                    last = _last_events(by_incident, log, k, open_ids, last_of, recent)
+                    taken.append(take(cp_at, cp_id, done + k, incidents, states, last, open_ids, units))
+                    have.add((cp_at, cp_id))
+                next_cp = float((np.floor(t / EVERY_S) + 1) * EVERY_S)
+            if incident_id:  # (0: none)
+                if kind == received or kind == imported:
+                    state = states[incident_id] = shared_state(created_incident(
+                        kind, incident_id, at, seats[k], operators[k], payload))
+                    track = incidents[incident_id] = _IncidentTrack(received=t)
+                    track.times.append(t)
+                    track.views.append(incident_view(state))
+                    if kind == received:  # an imported call is history: closed from the start
+                        open_ids.add(incident_id)
+                else:
+                    folding = get_state(incident_id)
+                    if folding is not None and evolve_incident(folding, kind, at, unit_id or None, payload,
+                                                               assignment):
+                        track = incidents[incident_id]
+                        view = new(view_cls)
+                        set_dict(view, "__dict__", folding.copy())
+                        times = track.times
+                        if times[-1] == t:  # same instant: only the last state is ever seen
+                            track.views[-1] = view
+                        else:
+                            times.append(t)
+                            track.views.append(view)
+                        if kind == closed:
+                            open_ids.discard(incident_id)
+                        elif kind == reopened:
+                            open_ids.add(incident_id)
+                            any_reopened = True
+            if unit_id:
+                u = get_unit(unit_id)
+                if u is not None:
+                    ustates = u.states
+                    if ustates:
+                        current = ustates[-1]
+                    else:
+                        first = initial_unit_status(kind, payload)
+                        if first is not None:
+                            u.initial = (first, None, None)
+                        current = u.initial
+                    nxt = evolve_unit(current, kind, at, incident_id or None, payload)
+                    if nxt is not None:
+                        u.times.append(t)
+                        ustates.append(nxt)
+    return incidents, states, taken, any_reopened
+
+
 def _last_events(grouped: _Grouped | None, log: LogColumns, k: int, open_ids: set[int],
                  last_of: dict[int, tuple], recent: Sequence[tuple[int, int, list[dict]]] = ()) -> dict[int, tuple]:
     """Each open incident's last event folded before position k: from the log, or (none
@@ -584,45 +593,52 @@ def _attach_positions(units: dict[int, _UnitTrack], positions: PositionColumns) 
 STEP_EVENTS = 200_000  # events folded at most per slice of a catch-up (about a busy day)
 
 
-def catch_up(session: Session, store: CheckpointStore, upto: float, step_events: int | None = None) -> int:
+def catch_up(session: Session, store: CheckpointStore, upto: float, step_events: int | None = None,
+             to_the_end: bool = False) -> tuple[int, Checkpoint | None]:
     """Bring the checkpoints up to epoch second `upto`, a slice of at most `step_events`
     events at a time, each slice folded from the checkpoint before it, its hourly
-    checkpoints written, then dropped: memory is a slice's, never the log's. Does nothing
-    when at most `step_events` events lie between the latest valid checkpoint and `upto`
-    (a load then folds them itself). Returns the number of slices folded.
+    checkpoints written, then dropped: memory is a slice's, never the log's. Stops when
+    at most `step_events` events lie between the latest valid checkpoint and `upto` (a
+    load then folds them itself), or, `to_the_end`, after folding those too (the
+    `checkpoints` command). Returns the slices folded and the latest valid checkpoint at
+    or before `upto` (verified once: what a load resumes from).
 
     A live centre's log is months long and the first period it replays (or the first
     after the cache was cleared) would otherwise fold all of it in one go: minutes, and
     gigabytes held until the end."""
     step = step_events or STEP_EVENTS
     slices = 0
+    cp = store.latest_valid(session, upto)
     while True:
-        cp = store.latest_valid(session, upto)
         after = cp.event_id if cp is not None else 0
         later = select(EventRow.occurred_at).where(EventRow.id > after).order_by(EventRow.id)
         row = session.execute(later.offset(step - 1).limit(1)).first()
-        if row is None or _ts(as_utc(row[0])) >= upto:
-            return slices
-        # at least to the first event of the next whole hour: a checkpoint to resume from
-        # (an hour busier than a slice, or a silent stretch of days, is one slice)
-        base = cp.at if cp is not None else _ts(as_utc(session.execute(later.limit(1)).scalar_one()))
-        hour = as_utc(datetime.fromtimestamp((np.floor(base / EVERY_S) + 1) * EVERY_S, timezone.utc))
-        crossing = session.execute(later.where(EventRow.occurred_at >= hour).limit(1)).first()
-        end = max(as_utc(row[0]), as_utc(crossing[0])) if crossing is not None else as_utc(row[0])
-        if _ts(end) >= upto:
-            return slices  # (every event before `upto` is in the hour it ends in: no nearer checkpoint)
+        if row is not None and _ts(as_utc(row[0])) < upto:
+            # at least to the first event of the next whole hour: a checkpoint to resume from
+            # (an hour busier than a slice, or a silent stretch of days, is one slice)
+            first = session.execute(later.limit(1)).scalar_one()
+            base = cp.at if cp is not None else _ts(as_utc(first))
+            hour = as_utc(datetime.fromtimestamp((np.floor(base / EVERY_S) + 1) * EVERY_S, timezone.utc))
+            crossing = session.execute(later.where(EventRow.occurred_at >= hour).limit(1)).first()
+            end: datetime | None = max(as_utc(row[0]), as_utc(crossing[0])) if crossing is not None else as_utc(row[0])
+            last = end is not None and _ts(end) >= upto  # (all before `upto` in the hour it ends in)
+        elif to_the_end and session.execute(later.limit(1)).first() is not None:
+            end, last = None, True  # the rest of the log, at most a slice
+        else:
+            return slices, cp
+        if last and not to_the_end:
+            return slices, cp
         log, positions = _read(session, None, end, after, positions=False)
         seed = read_reopened_before(session, after, end, set(cp.incidents)) if cp is not None else []
-        index = ReplayIndex.build(_units(session), log, positions, resume=cp, record=True, seed=seed,
-                                  stored=store.stored())
-        taken = index.checkpoints
-        del index, log
+        taken = _fold(_units(session), log, cp, True, seed, store.stored())[2]
+        del log
         seal(session, taken)
         store.save(taken)
         slices += 1
         newest = store.latest_valid(session, upto)
-        if newest is None or (cp is not None and newest.event_id <= cp.event_id):
-            return slices  # (nothing written: a read-only cache folder; a load folds it all then)
+        if last or newest is None or (cp is not None and newest.event_id <= cp.event_id):
+            return slices, newest  # (nothing newer written: a read-only cache folder; a load folds it all)
+        cp = newest
 
 
 def _units(session: Session) -> dict[int, _UnitTrack]:

@@ -52,25 +52,25 @@ def test_a_period_late_in_the_log_is_caught_up_a_slice_at_a_time(long_log, tmp_p
     since = START + GAP + timedelta(hours=2, minutes=10)
     upto = since.timestamp()
     folded: list[int] = []
-    build = ReplayIndex.build.__func__
+    fold = replay_state._fold
 
-    def counting(cls, units, log, *args, **kw):  # noqa: ANN001, ANN202  (the real build, counted)
+    def counting(units, log, *args):  # noqa: ANN001, ANN202  (the real fold, counted)
         folded.append(len(log))
-        return build(cls, units, log, *args, **kw)
+        return fold(units, log, *args)
 
-    monkeypatch.setattr(ReplayIndex, "build", classmethod(counting))
+    monkeypatch.setattr(replay_state, "_fold", counting)
     with app.session() as s:
         total = s.scalar(select(func.count()).select_from(EventRow))
-        slices = catch_up(s, store, upto, step_events=STEP)
-        cp = store.latest_valid(s, upto)
+        slices, cp = catch_up(s, store, upto, step_events=STEP)
+        assert cp is not None and cp.event_id == store.latest_valid(s, upto).event_id
     assert total > 4 * STEP
     assert slices == len(folded) >= 3
     assert max(folded) <= STEP + 5  # memory of a slice, not of the log (+ events at its last instant)
     # from the newest checkpoint, at most a slice of events remains before the period
     assert cp is not None and cp.at <= upto and _events_between(app, cp.event_id, upto) <= STEP
     with app.session() as s:
-        assert catch_up(s, store, upto, step_events=STEP) == 0  # caught up: nothing more
-    monkeypatch.setattr(ReplayIndex, "build", classmethod(build))
+        assert catch_up(s, store, upto, step_events=STEP) == (0, cp)  # caught up: nothing more
+    monkeypatch.setattr(replay_state, "_fold", fold)
     with app.session() as s:
         part = ReplayIndex.load(s, since=since, cache=store.folder)
     assert part.resumed_from is not None and part.resumed_from.event_id == cp.event_id
@@ -102,5 +102,5 @@ def test_an_empty_log_or_cache_at_the_start_folds_nothing(tmp_path):
     app, _clock, _places = roster_app(tmp_path)
     store = CheckpointStore(tmp_path / "cache")
     with app.session() as s:
-        assert catch_up(s, store, (START + timedelta(days=1)).timestamp(), step_events=STEP) == 0
+        assert catch_up(s, store, (START + timedelta(days=1)).timestamp(), step_events=STEP) == (0, None)
     assert not store.stored()
