@@ -178,7 +178,10 @@
       m._dmTip = tip;
       if (dotMode || dots[id]) { unitDot(id); }
       var t = tracks[id];
-      if (t && t.follow) { t.line.addLatLng(pos); }
+      if (t && t.follow) {  // a fix that moved it (a status or staleness redraw is not a point)
+        var path = t.line.getLatLngs(), last = path.length ? path[path.length - 1] : null;
+        if (!last || !last.equals(pos)) { t.line.addLatLng(pos); }
+      }
     });
     if (fresh) { cullUnits(); }
     scheduleDeclutter(live);

@@ -106,6 +106,10 @@ def test_selected_unit_shows_its_last_ten_minutes_and_the_track_grows(qtbot, app
     assert _map_state(qtbot, w)["track"]["unit"] == unit.id
     write_batch(app.store, [Fix(unit.id, t0, unit.home_lon + 0.003, unit.home_lat)])
     qtbot.waitUntil(lambda: _map_state(qtbot, w)["track"]["points"] == 6, timeout=5000)  # a loaded CI machine
+    # a redraw that does not move it (it turns stale) adds no point to its track
+    clock.advance(stale_after_s(unit.kind) + 30)
+    qtbot.waitUntil(lambda: "stale" in _map_state(qtbot, w)["units"][str(unit.id)]["cls"], timeout=3000)
+    assert _map_state(qtbot, w)["track"]["points"] == 6
 
 
 def test_silent_unit_turns_grey_with_its_age(qtbot, app, clock):
