@@ -191,6 +191,9 @@ class Intake(QWidget):
         self.dispatch_btn.clicked.connect(self.dispatch_checked)
         buttons.addWidget(self.recommend_btn)
         buttons.addWidget(self.dispatch_btn)
+        model = self.rec_tree.model()  # (green only with a unit ticked: see _sync_dispatch_btn)
+        for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset):
+            signal.connect(self._sync_dispatch_btn)
         rl.addWidget(self.grid_label)
         rl.addWidget(self.rec_tree)
         rl.addLayout(buttons)
@@ -200,6 +203,12 @@ class Intake(QWidget):
         for w in (self.number, self.name, self.place, self.candidates, self.category, self.priority,
                   self.narrative, self.save_btn, self.recommend_btn, self.dispatch_btn, self.rec_tree):
             w.setEnabled(on)
+        self._sync_dispatch_btn()
+
+    def _sync_dispatch_btn(self, *_args) -> None:  # noqa: ANN002
+        """派警 is the green button only while a unit is ticked: with nothing to send it
+        is greyed, so a tired eye does not read it as ready (F6 then says what is missing)."""
+        self.dispatch_btn.setEnabled(self.rec_tree.isEnabled() and bool(self.checked_units()))
 
     # ---- messages -----------------------------------------------------------------------
     def _do(self, fn, *args, keep_error: bool = False, **kw):  # noqa: ANN001, ANN202

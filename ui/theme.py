@@ -34,6 +34,7 @@ QPushButton:hover { background: #30363d; }
 QPushButton:focus { border: 1px solid #58a6ff; }
 QPushButton:disabled { color: #6e7681; }
 QPushButton#primary { background: #238636; border-color: #2ea043; font-weight: bold; }
+QPushButton#primary:disabled { background: #21262d; border-color: #30363d; color: #6e7681; }
 QPushButton#danger { background: #8e1519; border-color: #da3633; font-weight: bold; }
 QTableView, QTreeWidget, QListWidget { background: #0d1117; alternate-background-color: #131922;
     gridline-color: #21262d; border: 1px solid #30363d; selection-background-color: #1f6feb;

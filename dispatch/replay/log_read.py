@@ -9,11 +9,8 @@ a third of its dict's memory), made a chunk at a time; positions as columns too
 (PositionColumns), sorted by unit, then time."""
 from __future__ import annotations
 
-import itertools
-import queue
 import sqlite3
 import sys
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.read_ahead import ReadAhead
 from dispatch.replay.payloads import Payloads
 from dispatch.store.eventlog import as_utc
 from dispatch.store.schema import EventRow, PositionRow
@@ -151,7 +149,7 @@ _EVENT_CHUNK = (
     " FROM events WHERE id > ? AND id <= ?{where}")
 
 
-class _Prefetch:
+class _Prefetch(ReadAhead):
     """The aggregated event chunks after `after_id` (up to `upto`, stored text), then the
     rows `positions()` returns, read on a worker thread a step ahead of the reader (at
     most two chunks wait: a chunk's text is a few MB). A connection bound to the thread
@@ -160,23 +158,7 @@ class _Prefetch:
 
     def __init__(self, raw: Any, after_id: int, upto: str | None, positions: Any) -> None:
         self._raw, self._after, self._upto, self._positions = raw, after_id, upto, positions
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="replay-read", daemon=True)
-        self._inline: Iterator[tuple] | None = None
-
-    def __enter__(self) -> "_Prefetch":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        while self._thread.is_alive():  # (drain: the worker may wait on a full queue)
-            try:
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        self._thread.join()
+        super().__init__(self._items, name="replay-read", inline_on=(sqlite3.ProgrammingError,))
 
     def _items(self) -> Iterator[tuple]:
         """("chunk", row) for each chunk, ("end", None), ("positions", rows)."""
@@ -198,53 +180,19 @@ class _Prefetch:
         yield "end", None
         yield "positions", self._positions()
 
-    def _run(self) -> None:
-        items = self._items()
-        try:
-            try:
-                first = next(items)
-            except sqlite3.ProgrammingError:  # bound to its thread: nothing read yet
-                self._put(("inline", None))
-                return
-            for item in itertools.chain((first,), items):
-                if not self._put(item):
-                    return
-        except BaseException as exc:  # noqa: BLE001  (handed to the reader, raised there)
-            self._put(("error", exc))
-
-    def _put(self, item: tuple) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                pass
-        return False
-
-    def _next(self) -> tuple:
-        if self._inline is None:
-            what, value = self._queue.get()
-            if what == "error":
-                raise value
-            if what != "inline":
-                return what, value
-            self._thread.join()
-            self._inline = self._items()
-        return next(self._inline)
-
     def chunks(self) -> Iterator[tuple]:
         """The chunks' rows, in id order."""
         while True:
-            what, row = self._next()
+            what, row = next(self)
             if what == "end":
                 return
             yield row
 
     def positions(self) -> list:
         """The position rows (after the chunks, taken or not)."""
-        what, rows = self._next()
+        what, rows = next(self)
         while what != "positions":
-            what, rows = self._next()
+            what, rows = next(self)
         return rows
 
 

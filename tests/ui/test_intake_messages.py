@@ -73,6 +73,7 @@ def test_ticking_a_busy_unit_says_which_and_why(qtbot, app):
 def test_message_goes_with_another_incident_or_the_dispatch(qtbot, app):
     intake = _intake(qtbot, app)
     first = intake.new_call()
+    assert not intake.dispatch_btn.isEnabled()  # nothing to send: 派警 is not the green button
     intake.dispatch_checked()
     assert intake.error.text()
     second = intake.new_call()
@@ -80,13 +81,17 @@ def test_message_goes_with_another_incident_or_the_dispatch(qtbot, app):
     app.services.locate(second, PEOPLE_SQUARE)
     intake.load_incident(second)
     _recommend(qtbot, intake)
+    assert intake.dispatch_btn.isEnabled()      # the first unit is ticked for you
     tree = intake.rec_tree
     tree.setCurrentItem(tree.topLevelItem(0))
     qtbot.keyClick(tree, Qt.Key.Key_Space)       # nothing ticked
+    assert not intake.dispatch_btn.isEnabled()
     assert not intake.dispatch_checked() and "请勾选" in intake.error.text()
     qtbot.keyClick(tree, Qt.Key.Key_Space)
+    assert intake.dispatch_btn.isEnabled()
     qtbot.keyClick(tree, Qt.Key.Key_Return)      # Enter dispatches like F6
     assert intake.error.text() == ""
+    assert not intake.dispatch_btn.isEnabled()  # sent: the list is empty again
     with app.session() as s:
         assert [e.kind for e in eventlog.read(s, incident_id=second)].count(ev.UNIT_DISPATCHED) == 1
 
