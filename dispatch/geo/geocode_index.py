@@ -22,9 +22,7 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool, QueuePool
 
-from dispatch.read_ahead import ReadAhead
 from dispatch.geo.key_tables import (GramTable, KeyTable, Owners, PrefixTable, core_names, intern_values,
                                      pack_strings, unpack_strings)
 from dispatch.geo.pinyin_keys import bulk_keys, readings_state, seed_readings
@@ -390,21 +388,9 @@ class PlaceColumns:
     def chunks(self, kind_slot: dict, prec_slot: dict, src_slot: dict) -> Iterator[tuple]:
         """Column tuples of the rows of a range of ids, in id order: id, lon and lat numpy
         arrays, kind, precision and source as int16 arrays of slots of the three dicts
-        (the caller's dicts get the new values, in the order first seen: the caller only
-        reads them), names, admin texts, aliases and extras (None where empty or not an
-        intersection) lists. Read on a worker thread a range ahead of the caller
-        (dispatch.read_ahead: SQLite's statements overlap the caller's work) when the
-        engine gives that thread a connection to the same database (not an in-memory
-        one, which is per thread or shared)."""
-        def make() -> Iterator[tuple]:
-            return self._chunks(kind_slot, prec_slot, src_slot)
-        if not isinstance(self.engine.pool, (QueuePool, NullPool)):
-            yield from make()
-            return
-        with ReadAhead(make, name="gazetteer-read") as ahead:
-            yield from ahead
-
-    def _chunks(self, kind_slot: dict, prec_slot: dict, src_slot: dict) -> Iterator[tuple]:
+        (the caller's dicts get the new values, in the order first seen), names, admin
+        texts, aliases and extras (None where empty or not an intersection) lists. A
+        range read row by row gives the values as read (tuples)."""
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
@@ -422,12 +408,8 @@ class PlaceColumns:
                     break
                 after, last = lo - 1, min(lo - 1 + CHUNK, top)   # ids are integers: at most CHUNK in (after, last]
                 got = self._aggregated(cur, after, last, (kind_slot, prec_slot, src_slot), counts)
-                if got is None:  # (its values as slots here too: the caller never adds to the dicts)
-                    got = list(self._rows(cur, after, last))
-                    if got:
-                        for j, index in ((2, kind_slot), (7, prec_slot), (8, src_slot)):
-                            got[j] = _slots(index, got[j])
-                    got = tuple(got)
+                if got is None:
+                    got = self._rows(cur, after, last)
                 if got:
                     yield got
             cur.close()
