@@ -6,8 +6,13 @@
   pg_restore; otherwise a logical export (JSON lines: a header, then one line per row
   of every table), restored by migrating the new database and inserting the rows.
   A logical export restores into SQLite or PostgreSQL alike.
-A restore refuses a target that already holds any table. Check a restore with
-`verify-log` (hash chain and anchor) and by folding the log (replay).
+A restore refuses a target that already holds any table, and is all or nothing: a
+backup that turns out damaged (a SQLite file failing its integrity check, a line of an
+export that is not what the export writes, an export without its closing line of row
+counts or with other counts, pg_restore stopping) is refused naming what is wrong, and
+the target is left as empty as it was (what the restore made of it is removed), so a
+good copy can be restored into it next. Check a restore with `verify-log` (hash chain
+and anchor) and by folding the log (replay).
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, LargeBinary, MetaData, inspect, select, text
+from sqlalchemy.exc import StatementError
 
 from dispatch.domain.errors import DispatchError
 from dispatch.store.db import make_engine
@@ -79,28 +85,72 @@ def restore(src: Path, target_url: str) -> dict:
         if path.exists() and path.is_dir():
             raise DispatchError(f"恢复目标是一个目录，请给出数据库文件名: {path}")
         _check_parent(path, "恢复目标")  # make_engine would create it
+    existed = path is not None and path.exists()
     target = make_engine(target_url)
     try:
         _refuse_non_empty(target)
-        if head.startswith(SQLITE_MAGIC):
-            path = sqlite_path(target_url)
-            if path is None:
-                raise DispatchError("SQLite 备份只能恢复到 SQLite 数据库（或先用 --format jsonl 导出）")
-            target.dispose()
-            with sqlite3.connect(src) as source, sqlite3.connect(path) as dst:
-                source.backup(dst)
-            kind = "sqlite"
-        elif head.startswith(PGDUMP_MAGIC):
-            if target.dialect.name != "postgresql" or not shutil.which("pg_restore"):
-                raise DispatchError("pg_dump 备份只能用 pg_restore 恢复到 PostgreSQL 数据库")
-            _pg_run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq_url(target), str(src)])
-            kind = "pg_dump"
-        else:
-            _import_jsonl(src, target)
-            kind = "jsonl"
+        functions = _functions(target)
+        if head.startswith(SQLITE_MAGIC) and path is None:
+            raise DispatchError("SQLite 备份只能恢复到 SQLite 数据库（或先用 --format jsonl 导出）")
+        if head.startswith(PGDUMP_MAGIC) and (target.dialect.name != "postgresql" or not shutil.which("pg_restore")):
+            raise DispatchError("pg_dump 备份只能用 pg_restore 恢复到 PostgreSQL 数据库")
+        try:
+            if head.startswith(SQLITE_MAGIC):
+                target.dispose()
+                _restore_sqlite(src, path)
+                kind = "sqlite"
+            elif head.startswith(PGDUMP_MAGIC):
+                _pg_run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq_url(target), str(src)])
+                kind = "pg_dump"
+            else:
+                _import_jsonl(src, target)
+                kind = "jsonl"
+        except BaseException:
+            _empty_again(target, path, existed, functions)
+            raise
     finally:
         target.dispose()
     return {"format": kind, "db": target_url}
+
+
+def _restore_sqlite(src: Path, path: Path) -> None:
+    """Copy the SQLite backup into the file at `path`, then check the copy (a damaged page
+    of the backup is copied as it is, without complaint)."""
+    try:
+        with sqlite3.connect(src) as source, sqlite3.connect(path) as dst:
+            source.backup(dst)
+        with sqlite3.connect(path) as dst:
+            problems = [r[0] for r in dst.execute("PRAGMA integrity_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        raise DispatchError(f"备份文件已损坏，未恢复：{exc}") from None
+    if problems != ["ok"]:
+        raise DispatchError(f"备份文件已损坏（SQLite 完整性检查未通过：{problems[0]}），未恢复")
+
+
+def _functions(engine: Engine) -> set[str]:
+    """The functions of the target's schema (PostgreSQL; a restore adds its triggers')."""
+    if engine.dialect.name != "postgresql":
+        return set()
+    with engine.connect() as c:
+        return set(c.execute(text("SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                                  " WHERE n.nspname = current_schema()")).scalars())
+
+
+def _empty_again(target: Engine, path: Path | None, existed: bool, functions: set[str]) -> None:
+    """Remove what a failed restore made of the (empty) target: the SQLite file (an empty
+    one again if it existed), or the tables and trigger functions it created."""
+    target.dispose()
+    if path is not None:
+        for extra in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{extra}").unlink(missing_ok=True)
+        if existed:
+            path.touch()
+        return
+    with target.begin() as c:
+        for name in inspect(c).get_table_names():
+            c.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
+        for name in _functions(target) - functions:
+            c.execute(text(f'DROP FUNCTION IF EXISTS "{name}" CASCADE'))
 
 
 def _check_parent(path: Path, what: str) -> None:
@@ -171,11 +221,15 @@ def _export_jsonl(engine: Engine, dest: Path) -> str:
             conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         out.write(json.dumps({"format": JSONL_FORMAT,
                               "tables": [t.name for t in meta.sorted_tables]}, ensure_ascii=False) + "\n")
+        rows: dict[str, int] = {}
         for table in meta.sorted_tables:
             order = list(table.primary_key.columns) or list(table.columns)
+            rows[table.name] = 0
             for row in conn.execute(select(table).order_by(*order)).mappings():
                 doc = {"t": table.name, "r": {k: _encode(v) for k, v in row.items()}}
                 out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                rows[table.name] += 1
+        out.write(json.dumps({"end": JSONL_FORMAT, "rows": rows}, ensure_ascii=False) + "\n")
     return "jsonl"
 
 
@@ -214,23 +268,50 @@ def _import_jsonl(src: Path, target: Engine) -> None:
                 conn.execute(meta.tables[name].delete())
             batch: list[dict] = []
             current = ""
-            for line in f:
-                doc = json.loads(line)
-                if doc["t"] in skip or doc["t"] not in meta.tables:
-                    continue
-                if doc["t"] != current:
-                    _insert(conn, meta, current, batch)
-                    current, batch = doc["t"], []
-                cols = meta.tables[current].columns
-                batch.append({k: _decode(v, cols[k]) for k, v in doc["r"].items() if k in cols})
+            counted: dict[str, int] = {}
+            end = None
+            for number, line in enumerate(f, start=2):
+                if end is not None:
+                    raise DispatchError(f"备份文件第 {number} 行在结尾记录之后，文件已损坏，未恢复")
+                try:
+                    doc = json.loads(line)
+                    if not isinstance(doc, dict):
+                        raise ValueError(line)
+                    if "end" in doc:
+                        end = doc
+                        continue
+                    table, values = doc["t"], doc["r"]
+                    counted[table] = counted.get(table, 0) + 1
+                    if table in skip or table not in meta.tables:
+                        continue
+                    if table != current:
+                        _insert(conn, meta, current, batch)
+                        current, batch = table, []
+                    cols = meta.tables[current].columns
+                    batch.append({k: _decode(v, cols[k]) for k, v in values.items() if k in cols})
+                except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                    raise DispatchError(f"备份文件第 {number} 行已损坏，未恢复") from None
             _insert(conn, meta, current, batch)
+            if end is None or end.get("end") != JSONL_FORMAT:
+                raise DispatchError("备份文件不完整（没有结尾记录：可能在写入或复制时被截断），未恢复")
+            rows = end.get("rows")
+            if not isinstance(rows, dict):
+                raise DispatchError("备份文件的结尾记录已损坏，未恢复")
+            expected = {t: n for t, n in rows.items() if n}
+            if counted != expected:
+                short = sorted(t for t in expected.keys() | counted.keys() if counted.get(t, 0) != expected.get(t, 0))
+                raise DispatchError(f"备份文件的行数与其结尾记录不符（表 {'、'.join(short[:5])}），未恢复")
             if target.dialect.name == "postgresql":
                 _reset_sequences(conn, meta)
 
 
 def _insert(conn, meta: MetaData, name: str | None, rows: list[dict]) -> None:  # noqa: ANN001
     if name and rows:
-        conn.execute(meta.tables[name].insert(), rows)
+        try:
+            conn.execute(meta.tables[name].insert(), rows)
+        except StatementError as exc:  # a row the schema refuses: the backup is not what was exported
+            first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise DispatchError(f"备份中表 {name} 的数据无法写入（{first}），未恢复") from None
 
 
 def _reset_sequences(conn, meta: MetaData) -> None:  # noqa: ANN001

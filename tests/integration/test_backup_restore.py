@@ -131,7 +131,85 @@ def test_anchor_is_part_of_the_backup(app, tmp_path):
     run_shift(app.services, _police(app)[:2], calls=1)
     file = tmp_path / "b.jsonl"
     assert _main("--data-dir", str(app.settings.data_dir), "backup", str(file), "--format", "jsonl").returncode == 0
-    tables = {json.loads(line)["t"] for line in file.read_text(encoding="utf-8").splitlines()[1:]}
+    lines = file.read_text(encoding="utf-8").splitlines()
+    tables = {json.loads(line)["t"] for line in lines[1:-1]}
+    assert json.loads(lines[-1])["rows"]["events"] == _count(app)  # the closing line's row counts
     assert {"events", "incidents", "units", "log_anchor"} <= tables
     with app.engine.connect() as c:
         assert hashchain.read_anchor(c).events == _count(app)
+
+
+def _damaged(file: Path, how: str) -> Path:
+    """A copy of a logical export damaged as a disk, a copy or a hand does it."""
+    lines = file.read_text(encoding="utf-8").splitlines()
+    mid = len(lines) // 2
+    if how == "cut line":
+        lines[mid] = lines[mid][:40]
+    elif how == "truncated":
+        lines = lines[:mid]
+    elif how == "line lost":
+        del lines[mid]
+    elif how == "line twice":
+        lines.insert(mid, lines[mid - 1])
+    out = file.with_name(f"{how.replace(' ', '-')}.jsonl")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("how, said", [("cut line", "行已损坏"), ("truncated", "不完整"),
+                                       ("line lost", "行数与其结尾记录不符"), ("line twice", "无法写入")])
+def test_a_damaged_export_is_refused_and_leaves_the_target_empty(app, tmp_path, how, said):
+    from dispatch.domain.errors import DispatchError
+    from dispatch.store.backup import backup, restore
+    run_shift(app.services, _police(app)[:2], calls=2)
+    good = tmp_path / "b.jsonl"
+    backup(app.engine, good, "jsonl")
+    target = tmp_path / "new.sqlite3"
+    with pytest.raises(DispatchError, match=said):
+        restore(_damaged(good, how), f"sqlite:///{target}")
+    assert not target.exists()  # nothing half restored: the good copy goes into the same target
+    assert restore(good, f"sqlite:///{target}")["format"] == "jsonl"
+    assert _check_restored(f"sqlite:///{target}", tmp_path / "r", _count(app)) == _count(app)
+
+
+def test_a_damaged_sqlite_backup_is_refused_and_an_empty_target_stays_empty(app, tmp_path):
+    from dispatch.domain.errors import DispatchError
+    from dispatch.store.backup import backup, restore
+    run_shift(app.services, _police(app)[:2], calls=2)
+    good = tmp_path / "b.sqlite3"
+    backup(app.engine, good)
+    body = bytearray(good.read_bytes())
+    third = len(body) // 3
+    body[third:third + 8192] = b"\xff" * 8192  # pages in the middle overwritten: the header is intact
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(bytes(body))
+    target = tmp_path / "new.sqlite3"
+    target.touch()  # an empty file made for it beforehand stays, empty
+    with pytest.raises(DispatchError, match="已损坏"):
+        restore(bad, f"sqlite:///{target}")
+    assert target.exists() and target.stat().st_size == 0
+    assert restore(good, f"sqlite:///{target}")["format"] == "sqlite"
+
+
+@pytest.mark.postgres
+def test_a_damaged_export_leaves_a_postgresql_schema_empty(app, pg_url, tmp_path):
+    from sqlalchemy import inspect
+
+    from dispatch.domain.errors import DispatchError
+    from dispatch.store.backup import backup, restore
+    from dispatch.store.db import make_engine
+    run_shift(app.services, _police(app)[:2], calls=1)
+    good = tmp_path / "b.jsonl"
+    backup(app.engine, good, "jsonl")
+    with fresh_schema(pg_url) as url:
+        with pytest.raises(DispatchError, match="行已损坏"):
+            restore(_damaged(good, "cut line"), url)
+        engine = make_engine(url)
+        try:
+            assert inspect(engine).get_table_names() == []
+            with engine.connect() as c:
+                assert not c.execute(text("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON"
+                                          " n.oid = p.pronamespace WHERE n.nspname = current_schema()")).scalar()
+        finally:
+            engine.dispose()
+        assert restore(good, url)["format"] == "jsonl"
