@@ -20,9 +20,12 @@ links and roundabouts (``junction=roundabout|circular``) are one-way unless ``on
 
 Travel modes (`Travel` of the unit kind):
   * CAR: the speeds above, one-way respected.
-  * EBIKE: min(car speed, 20 km/h), one-way respected; not on motorways nor on
-    elevated/tunnel trunks (non-motor vehicles are banned there).
-  * FOOT: 5 km/h, one-way ignored; not on motorways nor elevated/tunnel trunks.
+  * EBIKE: min(car speed, 20 km/h), one-way respected; not on motorways, elevated or
+    tunnelled trunks, nor in the tunnels of arterial roads (non-motor vehicles are
+    banned there: roads_osm._car_only).
+  * FOOT: 5 km/h, one-way ignored; not on those roads either.
+An incident is on the ground: it is snapped, in every mode, to a node of a road at
+ground level (the foot graph's), never into a tunnel or onto an elevated road above it.
 
 Only the largest strongly connected component of the car graph is kept; the bike and
 foot graphs are the largest strongly connected component of their own edges inside it
@@ -65,7 +68,7 @@ from dispatch.geo.roads_osm import (  # noqa: F401  (re-exported: the speed rule
     ELEVATED_SPEED_KMH, EBIKE_MAX_KMH, FOOT_KMH, MAXSPEED_FACTOR, SPEED_KMH, _car_only, _way_speed,
     oneway_of, parse_maxspeed)
 
-FORMAT_VERSION = 6  # 5 held the hierarchy; 6 is 4 again (the hierarchy has its own file)
+FORMAT_VERSION = 7  # 5 held the hierarchy; 6 is 4 again (its own file); 7: arterial tunnels car-only
 
 APPROACH_KMH: dict[Travel, float] = {Travel.CAR: 10.0, Travel.EBIKE: 10.0, Travel.FOOT: 5.0}
 MODES: tuple[Travel, ...] = (Travel.CAR, Travel.EBIKE, Travel.FOOT)
@@ -330,11 +333,15 @@ class RoadGraph:
         dist, idx = mg.tree.query(self.project(lon, lat))
         return mg.nodes[idx], dist
 
-    def snap_modes(self, codes: np.ndarray, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    def snap_modes(self, codes: np.ndarray, lon, lat, ground=None) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised snap of points each with its own mode (`codes`: index in MODES,
         car 0, e-bike 1, foot 2): one query on the car tree
         (all nodes); a point whose nearest node its mode cannot use (elevated road,
-        outside the mode's component) is queried again in its mode's tree."""
+        tunnel, outside the mode's component) is queried again in its mode's tree.
+        `ground` (a mask, or True for all): points on the ground, as an incident is —
+        a car point of them is snapped to the nearest node of a road at ground level
+        (the foot graph's: never into a tunnel or onto an elevated road running
+        above or below the place, which would route the car to the other level)."""
         lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
         nodes, dist = self.snap_many(Travel.CAR, lon, lat)
         if not self._member or not len(nodes):
@@ -345,7 +352,18 @@ class RoadGraph:
             bad[bad] = ~member[nodes[bad]]
             if bad.any():
                 nodes[bad], dist[bad] = self.snap_many(mode, lon[bad], lat[bad])
+        ground_member = self._member.get(Travel.FOOT)
+        if ground is not None and ground is not False and ground_member is not None:
+            low = (codes == MODES.index(Travel.CAR)) & np.broadcast_to(np.asarray(ground, bool), codes.shape)
+            low[low] = ~ground_member[nodes[low]]
+            if low.any():
+                nodes[low], dist[low] = self.snap_many(Travel.FOOT, lon[low], lat[low])
         return nodes, dist
+
+    def snap_ground(self, mode: Travel, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """snap_many for points on the ground (an incident): see snap_modes."""
+        lon, lat = np.atleast_1d(np.asarray(lon, np.float64)), np.atleast_1d(np.asarray(lat, np.float64))
+        return self.snap_modes(np.full(len(lon), MODES.index(mode)), lon, lat, ground=True)
 
     def snap(self, lon: float, lat: float, mode: Travel = Travel.CAR) -> tuple[int, float]:
         """Nearest graph node of the mode to a point: (node, distance in metres)."""
@@ -382,8 +400,8 @@ class RoadGraph:
         """Fastest route for the mode from a point to a point (for drawing a unit's route)."""
         from dispatch.geo.routing import route_search
         mg = self.modes[mode]
-        (a, b), (da, db) = self.snap_many(mode, [from_lonlat[0], to_lonlat[0]],
-                                          [from_lonlat[1], to_lonlat[1]])
+        (a,), (da,) = self.snap_many(mode, from_lonlat[0], from_lonlat[1])
+        (b,), (db,) = self.snap_ground(mode, to_lonlat[0], to_lonlat[1])
         seconds, nodes = route_search(self, mode, int(b), int(a))
         if not nodes:
             raise DispatchError("两点之间没有可通行的道路")

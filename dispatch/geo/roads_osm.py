@@ -37,13 +37,22 @@ def _way_speed(highway: str, tags: dict[str, str]) -> float:
     return float(SPEED_KMH.get(highway, 20))
 
 
+# Urban arterial roads whose tunnels are for motor vehicles only (Shanghai's 外滩隧道,
+# 人民路隧道, 延安东路隧道 under the river, ... are primary roads tagged tunnel=yes):
+# neither e-bikes nor people on foot go through them, and no incident is inside one.
+_MOTOR_TUNNEL_CLASSES = ("primary", "secondary", "tertiary")
+
+
 def _car_only(highway: str, tags: dict[str, str]) -> bool:
+    """Roads for motor vehicles only: motorways, elevated or tunnelled trunks, and tunnels
+    of the arterial classes. They are left out of the e-bike and foot graphs, and an
+    incident is never snapped onto them (RoadGraph.snap_modes, `ground`)."""
     if highway.startswith("motorway"):
         return True
+    tunnel = tags.get("tunnel", "no") not in ("no", "")
     if highway.startswith("trunk"):
-        raised = tags.get("bridge", "no") not in ("no", "") or tags.get("tunnel", "no") not in ("no", "")
-        return raised
-    return False
+        return tunnel or tags.get("bridge", "no") not in ("no", "")
+    return tunnel and highway.removesuffix("_link") in _MOTOR_TUNNEL_CLASSES
 
 
 def oneway_of(highway: str, tags: dict[str, str]) -> int:

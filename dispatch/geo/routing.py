@@ -166,7 +166,8 @@ class SnapCache:
             if not len(miss) and not k:
                 return nodes, dist, np.zeros(0, np.int64), np.zeros(0)
             qn, qd = graph.snap_modes(np.concatenate([codes[miss], more_codes]),
-                                      np.concatenate([lon[miss], more_lon]), np.concatenate([lat[miss], more_lat]))
+                                      np.concatenate([lon[miss], more_lon]), np.concatenate([lat[miss], more_lat]),
+                                      ground=np.arange(len(miss) + k) >= len(miss))  # (the incident's: on the ground)
             mn, md = qn[:len(miss)], qd[:len(miss)]
             if len(miss):
                 nodes[miss], dist[miss] = mn, md
@@ -316,7 +317,7 @@ def search_units(graph, at: tuple[float, float], targets: dict[Travel, Targets],
         if at_snaps and mode in at_snaps:
             node, snap_m = np.array([at_snaps[mode][0]]), at_snaps[mode][1]
         else:
-            node, dist = graph.snap_many(mode, at[0], at[1])
+            node, dist = graph.snap_ground(mode, at[0], at[1])
             snap_m = float(dist[0])
         snap_s = snap_m / graph.modes[mode].approach_mps
         few = len(t.nodes) <= CH_MAX and graph.node_count >= CH_MIN_NODES

@@ -83,8 +83,11 @@ def test_routes_equal_an_independent_dijkstra(graph, mode):
     adj = forward_edges(graph, mode)
     rng = np.random.default_rng(3)
     nodes = graph.modes[mode].nodes
+    ground = np.intersect1d(nodes, graph.modes[Travel.FOOT].nodes)  # where an incident can be
     for _ in range(15):
-        a, b = (int(x) for x in rng.choice(nodes, 2, replace=False))
+        a, b = int(rng.choice(nodes)), int(rng.choice(ground))
+        if a == b:
+            continue
         ref = heap_dijkstra(adj, a)[b]
         pa = (float(graph.lon[a]), float(graph.lat[a]))
         pb = (float(graph.lon[b]), float(graph.lat[b]))
@@ -110,7 +113,7 @@ def test_recommendation_etas_equal_an_independent_dijkstra(graph):
     rng = np.random.default_rng(8)
     nodes = rng.choice(graph.node_count, 25, replace=False)
     units = [_car(i + 1, int(n), graph) for i, n in enumerate(nodes)]
-    for target in rng.choice(graph.node_count, 5, replace=False):
+    for target in rng.choice(graph.modes[Travel.FOOT].nodes, 5, replace=False):  # (incidents are on the ground)
         at = (float(graph.lon[target]), float(graph.lat[target]))
         rec = recommend(graph, units, at, None, NOON, limit=5)
         ref = sorted((heap_dijkstra(adj, int(n)).get(int(target), np.inf), i + 1) for i, n in enumerate(nodes))
@@ -161,11 +164,34 @@ def test_elevated_road_is_used_by_cars_only(graph):
         a, b = rng.choice(graph.modes[Travel.EBIKE].nodes, 2, replace=False)
         pa, pb = (graph.lon[a], graph.lat[a]), (graph.lon[b], graph.lat[b])
         assert not set(graph.route(Travel.EBIKE, pa, pb).nodes) & up
-    # between two points on the elevated road a car stays up there
+    # between two nodes of the elevated road a car stays up there (an incident is never
+    # up there: graph.route ends on the ground, see the test below)
+    from dispatch.geo.routing import route_search
     ups = sorted(up)
     on_top = 0
     for _ in range(20):
         a, b = rng.choice(ups, 2, replace=False)
-        r = graph.route(Travel.CAR, (graph.lon[a], graph.lat[a]), (graph.lon[b], graph.lat[b]))
-        on_top += set(r.nodes) <= up
+        _secs, nodes = route_search(graph, Travel.CAR, int(b), int(a))
+        on_top += bool(nodes) and set(nodes) <= up
     assert on_top > 0
+
+
+def test_an_incident_above_a_tunnel_is_reached_on_the_road_above(graph):
+    """外滩隧道 runs under 中山东一路 (OSM tunnel=yes, primary): a place on the Bund is
+    on the road, not in the tunnel; a car routed into the tunnel would come out a
+    kilometre away. The tunnel is no road for e-bikes or people on foot either."""
+    from dispatch.geo.roads import MODES
+    car = graph.modes[Travel.CAR]
+    on_ground = np.zeros(graph.node_count, bool)
+    on_ground[graph.modes[Travel.FOOT].nodes] = True
+    tunnel = np.flatnonzero(~on_ground)
+    assert len(tunnel) > 20  # the Bund's, 人民路's and 延安东路's tunnels, elevated roads
+    lon, lat = graph.lon[tunnel], graph.lat[tunnel]
+    plain, _ = graph.snap_many(Travel.CAR, lon, lat)
+    assert (plain == tunnel).all()  # a unit (in the tunnel) is where it is
+    nodes, dist = graph.snap_modes(np.full(len(tunnel), MODES.index(Travel.CAR)), lon, lat, ground=True)
+    assert on_ground[nodes].all() and (dist > 0).all()
+    assert len(car.nodes) == graph.node_count
+    # the point of the QA report: on the Bund by 外滩隧道's south portal
+    node, d = graph.snap_ground(Travel.CAR, 121.484604, 31.2337967)
+    assert on_ground[node[0]] and d[0] < 60
