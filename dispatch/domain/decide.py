@@ -20,7 +20,9 @@ from dispatch.domain.evolve import RELEASED_ON_CLOSE, IncidentState, Payload, ev
 from dispatch.domain.incidents import RESULT_CODES, IncidentStatus, Priority, category, check_incident_move
 from dispatch.domain.units import UnitStatus, check_unit_move
 
-PHONE = re.compile(r"^[0-9+\-() ]{0,32}$")
+# A caller number: none (withheld), or digits with the separators people write (+86 138-1234-5678,
+# (021) 6321 0000), at least three digits (110, 12345): "-1", "()" or "+" alone are no number.
+PHONE = re.compile(r"^$|^(?=(?:[^0-9]*[0-9]){3})[0-9+\-() ]{3,32}$")
 MAX_TO, MAX_REASON = 64, 200
 
 
@@ -66,7 +68,7 @@ def _checked(inc: IncidentState, drafts: list[Draft]) -> list[Draft]:
 def check_phone(number: str) -> str:
     number = number.strip()
     if not PHONE.match(number):
-        raise DispatchError(f"来电号码格式不正确:「{number}」")
+        raise DispatchError(f"来电号码格式不正确:「{number}」（至少 3 位数字，只能含数字、空格和 + - ( )）")
     return number
 
 

@@ -43,3 +43,18 @@ def test_narrative_and_note_are_limited_and_cleaned():
         decide_note(inc, "字" * 2001)
     with pytest.raises(DispatchError, match="补充内容不能为空"):
         decide_note(inc, "\u200b \u202e")  # only invisible characters: empty
+
+
+@pytest.mark.parametrize("number, ok", [
+    ("", True), ("110", True), ("12345", True), ("+86 138-1234-5678", True), ("(021) 6321 0000", True),
+    ("-1", False), ("()", False), ("+", False), ("12", False), ("1-2", False), ("abc", False),
+    ("١٢٣", False), ("1" * 33, False),
+])
+def test_a_caller_number_has_at_least_three_digits(number, ok):
+    from dispatch.domain.decide import check_phone
+    from dispatch.domain.errors import DispatchError
+    if ok:
+        assert check_phone(number) == number
+    else:
+        with pytest.raises(DispatchError, match="来电号码格式不正确"):
+            check_phone(number)
