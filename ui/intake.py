@@ -24,6 +24,7 @@ from ui.confirm import confirm
 from ui.caller_history_panel import CallerHistoryPanel
 from ui.category_box import CategoryBox
 from ui.place_context import place_summary
+from ui.message_line import MessageLine, one_line
 from ui.place_search import PlaceSearch
 from ui.recommendation_list import RecommendationList, busy_reason
 from ui.workers import run_in_background
@@ -79,6 +80,7 @@ class Intake(QWidget):
         self._was_open = False
         self._loading = False     # fields are being filled from the log, not typed
         self._base: dict = {}     # the editable fields as last shown from the log (base_of)
+        self._sending: frozenset[int] = frozenset()  # units this seat is dispatching right now
         self._draft_path = draft_path(app.settings.data_dir, app.settings.seat, app.settings.database_key)
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -94,10 +96,8 @@ class Intake(QWidget):
         self.header = QLabel("无当前警情 — 按 F2 新接警")
         self.header.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.header.setObjectName("incident")
-        self.error = QLabel("")
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error = MessageLine()  # keeps its room: nothing below moves when a message comes or goes
         self.error.setObjectName("error")
-        self.error.setWordWrap(True)
         self.notice = QLabel("")
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setStyleSheet("color:#d29922;font-weight:bold")
@@ -225,8 +225,8 @@ class Intake(QWidget):
         return result
 
     def show_error(self, text: str) -> None:
-        _say(self.error, text)
-        self.message.emit(text)
+        _say(self.error, text)  # (on one line; cut to what fits, the whole in its tooltip)
+        self.message.emit(self.error.text())
         self._into_view(self.error)
 
     def _into_view(self, widget: QWidget) -> None:
@@ -483,7 +483,7 @@ class Intake(QWidget):
 
     def _proposed(self, words: str) -> None:
         self.acted.emit()
-        _say(self.notice, f"已补录地名“{words}”：本席位立即可查，待班长确认")
+        _say(self.notice, one_line(f"已补录地名“{words}”：本席位立即可查，待班长确认"))
         self.message.emit(self.notice.text())
 
     # ---- category -----------------------------------------------------------------------
@@ -571,10 +571,17 @@ class Intake(QWidget):
 
     def units_changed(self, units: list) -> None:
         """Units changed at any seat: those the recommendation offered and another seat
-        (or a terminal) took meanwhile go 忙 on the list, and the intake says so."""
-        taken = self.rec_tree.units_changed(units, self.incident_id)
-        if taken:
-            self.show_error(f"推荐中的 {'、'.join(taken)} 已被其他席位派出或状态已变，请按 F5 重新推荐")
+        (or a terminal) took meanwhile go 忙 on the list, and the intake says so — those
+        another seat sent to this very incident too (only this seat's own dispatch, read
+        back while it is being sent, leaves the list as it is)."""
+        taken = self.rec_tree.units_changed(units, self.incident_id, self._sending)
+        here = "、".join(t.callsign for t in taken if t.here)
+        there = "、".join(t.callsign for t in taken if not t.here)
+        if here and not there:
+            self.show_error(f"推荐中的 {here} 已由其他席位派往本警情；如需增派，请按 F5 重新推荐")
+        elif taken:
+            also = f"{here} 已由其他席位派往本警情，" if here else ""
+            self.show_error(f"推荐中的 {also}{there} 已被其他席位派出或状态已变，请按 F5 重新推荐")
 
     def checked_units(self) -> list[int]:
         return self.rec_tree.checked_units()
@@ -589,11 +596,22 @@ class Intake(QWidget):
             self.show_error("请勾选要派出的警力（空格键勾选）")
             return False
         with self.app.session() as s:
-            reason = busy_reason(unit_snapshots(s), ids)
+            units = unit_snapshots(s)
+        reason = busy_reason(units, ids, self.incident_id)
         if reason:
+            # what F6 found is on the list at once (the log follower may not have
+            # brought another seat's dispatch yet): the unit is 忙 there, not free
+            self.rec_tree.units_changed(units, self.incident_id)
             self.show_error(reason)
             return False
-        if self._do(self.app.services.dispatch, self.incident_id, ids, self.rec_tree.estimates()) is None:
+        self._sending = frozenset(ids)  # read back during the dispatch: not "taken"
+        try:
+            sent = self._do(self.app.services.dispatch, self.incident_id, ids, self.rec_tree.estimates())
+        finally:
+            self._sending = frozenset()
+        if sent is None:  # refused (another seat was quicker): the list shows why
+            with self.app.session() as s:
+                self.rec_tree.units_changed(unit_snapshots(s), self.incident_id)
             return False
         # the recommendation already traced each unit's road route: draw those
         routes = [(r.unit_id, r.callsign, r.route, r.route_m)

@@ -3,6 +3,8 @@ can be ticked, and F6 then says which unit is busy and why), the excluded ones f
 with their reasons. Enter asks to dispatch the ticked units."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
@@ -14,18 +16,29 @@ GREY = QBrush(QColor("#8b949e"))
 COLUMNS = ["派", "呼号", "类型", "预计到达", "路程", "说明"]
 
 
-def busy_reason(units: list[UnitSnapshot], ids: list[int]) -> str | None:
+def busy_reason(units: list[UnitSnapshot], ids: list[int], incident_id: int | None = None) -> str | None:
     """Why a ticked unit cannot go, from the units' current state
-    ('黄巡02 已派往警情 12（已派），不能派出'); None when all of them can."""
+    ('黄巡02 已派往警情 12（已派），不能派出'; one already on `incident_id`, the incident
+    it was ticked for: '黄巡02 已派往本警情（已派），不能重复派出'); None when all of them can."""
     by_id = {u.id: u for u in units}
     for uid in ids:
         u = by_id.get(uid)
         if u is None or u.status is UnitStatus.AVAILABLE:
             continue
+        if incident_id is not None and u.incident_id == incident_id:
+            return f"{u.callsign} 已派往本警情（{u.status.label}），不能重复派出"
         if u.incident_id is not None:
             return f"{u.callsign} 已派往警情 {u.incident_id}（{u.status.label}），不能派出"
         return f"{u.callsign} 当前为「{u.status.label}」，不能派出"
     return None
+
+
+class Taken(NamedTuple):
+    """A unit the list offered that went busy since: `here` when it went to the very
+    incident the list is for (another seat sent it there)."""
+
+    callsign: str
+    here: bool
 
 
 class RecommendationList(QTreeWidget):
@@ -87,13 +100,15 @@ class RecommendationList(QTreeWidget):
             item.setForeground(col, GREY)
         return item
 
-    def units_changed(self, units: list[UnitSnapshot], incident_id: int | None = None) -> list[str]:
+    def units_changed(self, units: list[UnitSnapshot], incident_id: int | None = None,
+                      sending: set[int] | frozenset[int] = frozenset()) -> list[Taken]:
         """Units of the ranked list that another seat (or a terminal) committed since it
-        was made: unticked, greyed, marked 忙 with the reason, as the busy ones are; the
-        callsigns of those newly taken (the list no longer offers a unit Enter would
-        have dispatched in vain). A unit now committed to `incident_id` (the one the list
-        is for: this seat's own dispatch, read back before the list is cleared) is not
-        taken from it."""
+        was made: unticked, greyed, marked 忙 with the reason, as the busy ones are; those
+        newly taken are returned (the list no longer offers a unit Enter would have
+        dispatched in vain). `incident_id` is the incident the list is for: a unit another
+        seat sent there is taken too, and says so (已由其他席位派往本警情). Only the units
+        this seat is `sending` there now (its own dispatch, read back before the list is
+        cleared) are left as they are."""
         if self.recommendation is None:
             return []
         by_id = {u.id: u for u in units}
@@ -102,16 +117,18 @@ class RecommendationList(QTreeWidget):
             item = self.topLevelItem(i)
             uid = item.data(0, Qt.ItemDataRole.UserRole)
             u = by_id.get(int(uid)) if uid is not None else None
-            if (u is None or u.status is UnitStatus.AVAILABLE or item.text(0) == "忙"
-                    or (incident_id is not None and u.incident_id == incident_id)):
+            if u is None or u.status is UnitStatus.AVAILABLE or item.text(0) == "忙":
                 continue
-            reason = busy_reason([u], [u.id]) or ""
+            here = incident_id is not None and u.incident_id == incident_id
+            if here and u.id in sending:
+                continue
+            reason = f"已由其他席位派往本警情（{u.status.label}）" if here else busy_reason([u], [u.id]) or ""
             item.setText(0, "忙")
             item.setCheckState(0, Qt.CheckState.Unchecked)
             item.setText(5, reason)
             item.setToolTip(5, reason)
             self._greyed(item)
-            taken.append(u.callsign)
+            taken.append(Taken(u.callsign, here))
         current = self.currentItem()
         if taken and current is not None and current.text(0) == "忙":  # Space would tick a busy unit
             free = next((it for i in range(self.topLevelItemCount())

@@ -185,3 +185,84 @@ def test_a_recommended_unit_taken_by_another_seat_goes_busy_on_the_list(qtbot, a
     assert "请勾选" in w.intake.error.text()
     assert _incident(app, iid).assignments == ()
     other.engine.dispose()
+
+
+def test_a_unit_another_seat_sends_to_this_incident_goes_busy_on_this_seats_list(qtbot, app):
+    """QA (real window): both seats on one incident, both pressed F5; seat 02 dispatched
+    the first unit. This seat's list must not keep offering it free, ticked and 最快到达:
+    as soon as the dispatch arrives its row is 忙, unticked, and says another seat sent it
+    to this incident; F6 on it is refused by name, and the list still shows it 忙."""
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800000001", "")
+    app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
+    app.services.categorise(iid, "theft", "normal")
+    w.intake.refresh()
+    w.intake.recommend()
+    qtbot.waitUntil(lambda: w.intake.rec_tree.recommendation is not None, timeout=15000)
+    first = w.intake.rec_tree.recommendation.ranked[0]
+    assert w.intake.checked_units() == [first.unit_id]
+    other = _other_seat(app)
+    try:
+        other.services.dispatch(iid, [first.unit_id])  # 席位02 sends it to the same incident
+    finally:
+        other.engine.dispose()
+    tree = w.intake.rec_tree
+    row = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+               if tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) == first.unit_id)
+    # the follower brings it (no poll by hand: the seat's own timer reads the log)
+    qtbot.waitUntil(lambda: row.text(0) == "忙", timeout=5000)
+    assert row.checkState(0) == Qt.CheckState.Unchecked and w.intake.checked_units() == []
+    assert "已由其他席位派往本警情" in row.text(5) and "最快" not in row.text(5)
+    assert first.callsign in w.intake.error.text() and "本警情" in w.intake.error.text()
+
+    # ticked again by hand and F6: refused by name, and the row still says 忙
+    tree.setCurrentItem(row)
+    tree.setFocus()
+    qtbot.keyClick(tree, Qt.Key.Key_Space)
+    assert not w.intake.dispatch_checked()
+    assert first.callsign in w.intake.error.text() and "本警情" in w.intake.error.text()
+    assert row.text(0) == "忙"
+    assert [a.unit_id for a in _incident(app, iid).assignments] == [first.unit_id]  # sent once
+
+
+def test_a_refused_dispatch_never_leaves_the_unit_free_on_the_list(qtbot, app):
+    """Seat 02's dispatch has not been read by this seat's follower yet when F6 is
+    pressed: the refusal names the unit, and the list shows it 忙 from then on."""
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800000001", "")
+    app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
+    app.services.categorise(iid, "theft", "normal")
+    w.intake.refresh()
+    w.intake.recommend()
+    qtbot.waitUntil(lambda: w.intake.rec_tree.recommendation is not None, timeout=15000)
+    first = w.intake.rec_tree.recommendation.ranked[0]
+    w.follower.stop()  # (this seat has not read the log since)
+    other = _other_seat(app)
+    try:
+        other.services.dispatch(iid, [first.unit_id])
+    finally:
+        other.engine.dispose()
+    assert not w.intake.dispatch_checked()
+    assert first.callsign in w.intake.error.text() and "不能" in w.intake.error.text()
+    row = w.intake.rec_tree.topLevelItem(0)
+    assert row.data(0, Qt.ItemDataRole.UserRole) == first.unit_id
+    assert row.text(0) == "忙" and row.checkState(0) == Qt.CheckState.Unchecked
+    assert "最快" not in row.text(5)
+
+
+def test_this_seats_own_dispatch_is_not_said_to_be_another_seats(qtbot, app):
+    """The seat's own F6 comes back through the log before the list is cleared: no
+    "已由其他席位派往本警情" for it, and the message line stays clear."""
+    w = open_window(qtbot, app)
+    iid = w.intake.new_call("13800000001", "")
+    app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
+    app.services.categorise(iid, "theft", "normal")
+    w.intake.refresh()
+    w.intake.recommend()
+    qtbot.waitUntil(lambda: w.intake.rec_tree.recommendation is not None, timeout=15000)
+    first = w.intake.rec_tree.recommendation.ranked[0]
+    said = []
+    w.intake.message.connect(said.append)
+    assert w.intake.dispatch_checked()
+    assert w.intake.error.text() == "" and not any("其他席位" in m for m in said)
+    assert [a.unit_id for a in _incident(app, iid).assignments] == [first.unit_id]
