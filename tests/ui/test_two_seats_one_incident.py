@@ -155,10 +155,9 @@ def test_a_close_lost_to_another_seat_names_who_closed_it(qtbot, app):
     other.engine.dispose()
 
 
-def test_a_recommended_unit_taken_by_another_seat_goes_busy_on_the_list(qtbot, app):
-    """Seat B dispatches the unit seat A's recommendation ticked first: A's list marks it
-    忙 with the reason, unticked, and the intake asks for F5 again; Enter then dispatches
-    nothing in vain (it asks for a tick)."""
+def _recommended_call(qtbot, app):  # noqa: ANN001, ANN202
+    """This seat's window with a call at 人民广场 in hand, categorised, its units
+    recommended: (window, incident id, the first ranked unit)."""
     w = open_window(qtbot, app)
     iid = w.intake.new_call("13800000001", "")
     app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
@@ -167,6 +166,14 @@ def test_a_recommended_unit_taken_by_another_seat_goes_busy_on_the_list(qtbot, a
     w.intake.recommend()
     qtbot.waitUntil(lambda: w.intake.rec_tree.recommendation is not None, timeout=15000)
     first = w.intake.rec_tree.recommendation.ranked[0]
+    return w, iid, first
+
+
+def test_a_recommended_unit_taken_by_another_seat_goes_busy_on_the_list(qtbot, app):
+    """Seat B dispatches the unit seat A's recommendation ticked first: A's list marks it
+    忙 with the reason, unticked, and the intake asks for F5 again; Enter then dispatches
+    nothing in vain (it asks for a tick)."""
+    w, iid, first = _recommended_call(qtbot, app)
     assert w.intake.checked_units() == [first.unit_id]
     other = _other_seat(app)
     theirs = other.services.open_call("13800000002", "").incident_id
@@ -192,14 +199,7 @@ def test_a_unit_another_seat_sends_to_this_incident_goes_busy_on_this_seats_list
     the first unit. This seat's list must not keep offering it free, ticked and 最快到达:
     as soon as the dispatch arrives its row is 忙, unticked, and says another seat sent it
     to this incident; F6 on it is refused by name, and the list still shows it 忙."""
-    w = open_window(qtbot, app)
-    iid = w.intake.new_call("13800000001", "")
-    app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
-    app.services.categorise(iid, "theft", "normal")
-    w.intake.refresh()
-    w.intake.recommend()
-    qtbot.waitUntil(lambda: w.intake.rec_tree.recommendation is not None, timeout=15000)
-    first = w.intake.rec_tree.recommendation.ranked[0]
+    w, iid, first = _recommended_call(qtbot, app)
     assert w.intake.checked_units() == [first.unit_id]
     other = _other_seat(app)
     try:
@@ -228,14 +228,7 @@ def test_a_unit_another_seat_sends_to_this_incident_goes_busy_on_this_seats_list
 def test_a_refused_dispatch_never_leaves_the_unit_free_on_the_list(qtbot, app):
     """Seat 02's dispatch has not been read by this seat's follower yet when F6 is
     pressed: the refusal names the unit, and the list shows it 忙 from then on."""
-    w = open_window(qtbot, app)
-    iid = w.intake.new_call("13800000001", "")
-    app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
-    app.services.categorise(iid, "theft", "normal")
-    w.intake.refresh()
-    w.intake.recommend()
-    qtbot.waitUntil(lambda: w.intake.rec_tree.recommendation is not None, timeout=15000)
-    first = w.intake.rec_tree.recommendation.ranked[0]
+    w, iid, first = _recommended_call(qtbot, app)
     w.follower.stop()  # (this seat has not read the log since)
     other = _other_seat(app)
     try:
@@ -253,14 +246,7 @@ def test_a_refused_dispatch_never_leaves_the_unit_free_on_the_list(qtbot, app):
 def test_this_seats_own_dispatch_is_not_said_to_be_another_seats(qtbot, app):
     """The seat's own F6 comes back through the log before the list is cleared: no
     "已由其他席位派往本警情" for it, and the message line stays clear."""
-    w = open_window(qtbot, app)
-    iid = w.intake.new_call("13800000001", "")
-    app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
-    app.services.categorise(iid, "theft", "normal")
-    w.intake.refresh()
-    w.intake.recommend()
-    qtbot.waitUntil(lambda: w.intake.rec_tree.recommendation is not None, timeout=15000)
-    first = w.intake.rec_tree.recommendation.ranked[0]
+    w, iid, first = _recommended_call(qtbot, app)
     said = []
     w.intake.message.connect(said.append)
     assert w.intake.dispatch_checked()
