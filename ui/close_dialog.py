@@ -1,8 +1,12 @@
 """结警 dialog: result code and note. No code is chosen for the call-taker: the codes that
 fit the incident come first, another one needs a confirmation. The units still on the
 incident are named: closing releases them to 空闲. Ctrl+Enter submits, Esc cancels, Tab
-leaves the note."""
+leaves the note. What the service would refuse in the dialog's own fields (no result, a
+note over the service's limit) is said inside the dialog, which stays open with everything
+kept; F8 with no incident in hand says so where the call-taker looks (MainWindow.close_incident)."""
 from __future__ import annotations
+
+import sys
 
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtCore import Qt
@@ -10,9 +14,16 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QPlainTextEdit, QWidget)
 
 from dispatch.domain.closing import ResultChoice, result_choices
+from dispatch.domain.decide import MAX_NARRATIVE
+from dispatch.domain.errors import DispatchError
+from dispatch.domain.text_input import clean_text
 from dispatch.domain.units import UnitStatus
 from dispatch.services.queries import AssignmentView, IncidentView
 from ui.confirm import confirm
+
+NO_RESULT = "请选择处理结果"
+NOTE_WHAT = "结警说明"  # the field's name in the service's refusal (dispatch.domain.decide.decide_close)
+NOTHING_IN_HAND = "没有正在处理的警情，无法结警"
 
 
 def assignment_status(a: AssignmentView) -> UnitStatus:
@@ -53,7 +64,9 @@ class CloseDialog(QDialog):
         self.error = QLabel("")
         self.error.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.error.setObjectName("error")
-        self.result_code.currentIndexChanged.connect(lambda _i: self.error.setText(""))  # chosen: it goes
+        self.error.setWordWrap(True)
+        self.result_code.currentIndexChanged.connect(self._on_result_chosen)
+        self.note.textChanged.connect(self._on_note_changed)
         self.release = QLabel(release_text(view))
         self.release.setTextFormat(Qt.TextFormat.PlainText)
         self.release.setObjectName("release")
@@ -88,12 +101,42 @@ class CloseDialog(QDialog):
         code = self.result_code.currentData()
         return next((c for c in self.choices if c.code == code), None)
 
+    def note_problem(self) -> str:
+        """Why the service would refuse the note ("" when it would not): its own check and
+        limit, with how many characters there are, so the call-taker knows how much to cut."""
+        text = self.note.toPlainText()
+        try:
+            clean_text(text, NOTE_WHAT, limit=MAX_NARRATIVE)
+        except DispatchError as exc:
+            try:
+                length = len(clean_text(text, NOTE_WHAT, limit=sys.maxsize))
+            except DispatchError:
+                return str(exc)
+            return f"{exc}：现有 {length} 字，请删去 {length - MAX_NARRATIVE} 字"
+        return ""
+
+    def _on_result_chosen(self, _index: int) -> None:
+        if self.error.text() == NO_RESULT:  # chosen: it goes (a note that is too long stays said)
+            self.error.setText(self.note_problem())
+
+    def _on_note_changed(self) -> None:
+        """A note over the limit is said as it is pasted, and the message follows the cuts."""
+        problem = self.note_problem()
+        if problem or self.error.text() != NO_RESULT:
+            self.error.setText(problem)
+
     def accept(self) -> None:
-        """Close only with a chosen code; a code that does not fit is confirmed first."""
+        """Close only with a chosen code and a note the service takes; a code that does not
+        fit is confirmed first. A refusal stays in the dialog, the code and note kept."""
         c = self.chosen()
         if c is None:
-            self.error.setText("请选择处理结果")
+            self.error.setText(NO_RESULT)
             self.result_code.setFocus()
+            return
+        problem = self.note_problem()
+        if problem:
+            self.error.setText(problem)
+            self.note.setFocus()
             return
         if not c.fits and not confirm(
                 self, "确认结警结果",
@@ -104,3 +147,4 @@ class CloseDialog(QDialog):
 
     def values(self) -> tuple[str, str]:
         return self.result_code.currentData(), self.note.toPlainText().strip()
+

@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         iid = self.intake.new_call()
         if iid is not None:
             self._clear_map_incident()
+            self.board.clear_message()
             self.queue.select(iid)
 
     def _focus_place(self) -> None:
@@ -270,16 +271,19 @@ class MainWindow(QMainWindow):
         dlg.activateWindow()
 
     def close_incident(self) -> None:
-        from ui.close_dialog import CloseDialog
+        """F8 (and the queue's 结警 button): the 结警 dialog for the incident in hand. With
+        none, or one already closed, the intake says why in red (never a silent key)."""
+        from ui.close_dialog import NOTHING_IN_HAND, CloseDialog
 
         iid = self._selected_incident()
         if iid is None:
-            self._on_message("请先在警情队列中选择要结警的警情")
+            self.intake.show_error(f"{NOTHING_IN_HAND}（F10 到警情队列选择）")
             return
         with self.app.session() as s:
             view = queries.incident(s, iid)
         if view is None or not view.status.open:
-            self._on_message(f"警情 {iid} 已结警")
+            self.intake.show_error(f"{NOTHING_IN_HAND}（警情 {iid} 已结警）" if iid == self._last_closed
+                                   else f"警情 {iid} 已结警，无需再结警")
             return
         dlg = CloseDialog(view, self)
         if dlg.exec():
@@ -298,6 +302,7 @@ class MainWindow(QMainWindow):
         self.follower.poll()
         if in_hand:
             self.intake.load_incident(None)
+            self.board.clear_message()
         if self._map_incident == incident_id:
             self._clear_map_incident()
         self._on_message(f"警情 {incident_id} 已结警")
@@ -404,7 +409,7 @@ class MainWindow(QMainWindow):
         return next((v for v in self._incidents if v.id == iid), None) if iid is not None else None
 
     def _land_on_incident_units(self) -> None:
-        """F7: the cursor goes to the units of the incident in hand, the first dispatched first."""
+        """F7: the cursor goes to the unit of the incident in hand just dispatched (UnitBoard.land_on)."""
         view = self._incident_in_hand()
         if view is None:
             return
@@ -450,6 +455,7 @@ class MainWindow(QMainWindow):
         self._last_closed = None  # the incident in the intake is the one in hand now
         self.queue.select(incident_id)
         self.intake.load_incident(incident_id)
+        self.board.clear_message()
         with self.app.session() as s:
             view = queries.incident(s, incident_id)
         self._clear_map_incident()

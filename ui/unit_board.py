@@ -2,14 +2,17 @@
 its source and age; grey when stale), with the status moves as buttons; overdue
 dispatches turn red; a unit 出发 whose fix is within 50 m of its incident is offered
 到场 on one key. A status key the unit's state does not allow changes nothing and says
-why, naming the current status and the keys that are allowed (the domain's moves)."""
+why, naming the current status and the keys that are allowed (the domain's moves); the
+message goes when what it described is gone (another row, the unit's new status, another
+incident in hand). F7 lands on the unit of the incident in hand just dispatched, always
+scrolled into view."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
@@ -34,6 +37,10 @@ ACTIONS = ((UnitStatus.ACKNOWLEDGED, "签收", "Ctrl+1"), (UnitStatus.EN_ROUTE, 
 SOURCE_LABELS = {"post": "驻点", "avl": "车载终端", "manual": "手动"}
 RESIZE_SAMPLE_ROWS = 50
 SUGGEST = QColor("#1f6f3f")  # a 到场 suggestion: the row to confirm with Ctrl+3
+NO_UNIT = "当前警情没有在派的警力"  # F7 on an incident in hand without a unit
+# how the keyboard brings the board into focus (F7, Tab): not a click, nor a dialog closing
+KEY_FOCUS = (Qt.FocusReason.OtherFocusReason, Qt.FocusReason.TabFocusReason,
+             Qt.FocusReason.BacktabFocusReason, Qt.FocusReason.ShortcutFocusReason)
 
 
 class UnitBoardModel(QAbstractTableModel):
@@ -139,6 +146,17 @@ class UnitBoardModel(QAbstractTableModel):
     def unit(self, unit_id: int) -> UnitSnapshot | None:
         row = self.row_of(unit_id)
         return self._units[row] if row >= 0 else None
+
+    def latest_dispatch(self, unit_ids: Sequence[int]) -> list[int]:
+        """Of `unit_ids`, those still assigned by the latest dispatch (one 派警 gives its units
+        one instant), in the order given; all of them when the incidents do not say."""
+        wanted = set(unit_ids)
+        when = {a.unit_id: a.dispatched_at for inc in self._incidents for a in inc.assignments
+                if a.open and a.unit_id in wanted}
+        if not when:
+            return list(unit_ids)
+        last = max(when.values())
+        return [uid for uid in unit_ids if when.get(uid) == last]
 
     def tick(self, now: datetime) -> None:
         self._now = now
@@ -268,7 +286,8 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
 
 class UnitBoard(QWidget):
     """Signals: `status_requested(unit_id, status_value)`, `selected(unit_id)`,
-    `refused(text)` when a status key is not allowed (also shown in `message`)."""
+    `refused(text)` when the board does not do what a key asked: a status key not allowed
+    (also shown in `message`), F7 with no unit on the incident in hand."""
 
     status_requested = Signal(int, str)
     selected = Signal(int)
@@ -293,6 +312,7 @@ class UnitBoard(QWidget):
         self.view.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)
         self.columns = ColumnFitter(self.view, stretch=POSITION_COLUMN)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
+        self.view.installEventFilter(self)
         title = QLabel("警力看板")
         title.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         title.setObjectName("title")
@@ -354,15 +374,38 @@ class UnitBoard(QWidget):
             self.view.selectRow(row)
 
     def land_on(self, unit_ids: list[int]) -> bool:
-        """Put the cursor on the first of `unit_ids` on the board (F7: the units of the
-        incident in hand), unless it is already on one of them. False if none is shown."""
-        if self.current_id() in unit_ids:
-            return True
-        for uid in unit_ids:
-            if self.model.row_of(uid) >= 0:
-                self.select(uid)
-                return True
-        return False
+        """F7: put the cursor on the unit just dispatched of `unit_ids` (the units still on
+        the incident in hand): the first unit of the incident's latest dispatch, unless the
+        cursor is already on a unit of that dispatch. The cursor's row is scrolled into view.
+        False when none of them is on the board: the cursor stays, in view, and `refused`
+        says the incident has no unit."""
+        shown = [uid for uid in unit_ids if self.model.row_of(uid) >= 0]
+        if not shown:
+            self.scroll_to_current()
+            self.refused.emit(NO_UNIT)
+            return False
+        latest = self.model.latest_dispatch(shown)
+        if self.current_id() not in latest:
+            self.select(latest[0])
+        self.scroll_to_current()
+        return True
+
+    def scroll_to_current(self) -> None:
+        """The cursor's row in view (a row scrolled away is where a key would act unseen)."""
+        current = self.view.currentIndex()
+        if current.isValid():
+            self.view.scrollTo(current)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        # the keyboard brings the board into focus (F7, Tab): the row a key acts on is seen
+        if obj is self.view and event.type() == QEvent.Type.FocusIn and event.reason() in KEY_FOCUS:
+            self.scroll_to_current()
+        return super().eventFilter(obj, event)
+
+    def clear_message(self) -> None:
+        """The incident in hand changed (another loaded, a new call, the one in hand closed):
+        the line under the board said about what was on screen before goes."""
+        self._say("")
 
     def _request_if_allowed(self, status: UnitStatus) -> None:
         u = self.model.unit_at(self.view.currentIndex().row())
