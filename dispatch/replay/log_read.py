@@ -106,30 +106,79 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
         pos_args.append(as_utc(since).strftime(fmt))
     pw = (" WHERE " + " AND ".join(pos_where)) if pos_where else ""
 
-    def position_rows() -> list:
+    def position_columns() -> tuple | None:
         if not positions:
-            return []
+            return None
         # in table order, sorted here: SQLite's ORDER BY walks the (unit, at) index, a random
         # row lookup per fix (twice the time on a day's log; both read every fix's index entry
         # or row when `since` leaves out most of a long log)
-        rows = raw.execute(f"SELECT {_POSITION_COLUMNS}, id FROM positions{pw}", pos_args).fetchall()
+        cols = _positions_aggregated(raw, pw, pos_args)
+        if cols is None:  # (a range that does not line up: never seen, but then row by row)
+            cols = _row_columns(raw.execute(f"SELECT {_POSITION_COLUMNS}, id FROM positions{pw}", pos_args).fetchall())
         if since is not None:  # each unit's last fix before the period: where it stood at `since`
-            cols = ", ".join("p." + c.strip() for c in _POSITION_COLUMNS.split(","))
-            rows += raw.execute(
-                f"SELECT {cols}, p.id FROM positions p JOIN (SELECT unit_id, max(at) AS m FROM positions"
+            names = ", ".join("p." + c.strip() for c in _POSITION_COLUMNS.split(","))
+            before = _row_columns(raw.execute(
+                f"SELECT {names}, p.id FROM positions p JOIN (SELECT unit_id, max(at) AS m FROM positions"
                 " WHERE at < ? GROUP BY unit_id) q ON p.unit_id = q.unit_id AND p.at = q.m",
-                [as_utc(since).strftime(fmt)]).fetchall()
-        return rows
+                [as_utc(since).strftime(fmt)]).fetchall())
+            cols = tuple(np.concatenate([a, b]) if isinstance(a, np.ndarray) else a + b for a, b in zip(cols, before))
+        return cols
 
-    with _Prefetch(raw, after_id, upto, position_rows) as fetched:
+    with _Prefetch(raw, after_id, upto, position_columns) as fetched:
         log = _events_aggregated(fetched.chunks())
-        prows = fetched.positions()
+        pcols = fetched.positions()
     if log is None:  # (not in id order: never seen, but then row by row as the driver gives them)
         cursor = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ?"
                              + (" AND occurred_at <= ?" if upto is not None else "") + " ORDER BY id",
                              [after_id] + ([upto] if upto is not None else []))
         log = _events_in_chunks(iter(lambda: cursor.fetchmany(CHUNK), []))
-    return log, _positions_sorted(prows)
+    return log, _sorted_columns(*pcols) if pcols is not None else PositionColumns()
+
+
+# The positions of a range of ids as one row (as _EVENT_CHUNK does for events): no row per
+# fix crosses into Python, and SQLite runs without the GIL all along (a row per fix takes
+# it back at each step, and waits for it while the caller's thread parses). The floats are
+# written with 17 significant digits: read back exactly.
+_POSITION_CHUNK = (
+    "SELECT count(*), group_concat(unit_id), group_concat(at), group_concat(printf('%!.17g', lon)),"
+    " group_concat(printf('%!.17g', lat)), group_concat(id) FROM positions WHERE id > ? AND id <= ?{where}")
+
+
+def _positions_aggregated(raw: Any, where: str, args: list) -> tuple | None:
+    """The positions (the WHERE clause `where` of read_sqlite) as columns (unit ids, times
+    as stored text, lon, lat, ids), a range of CHUNK ids per statement; None when a range
+    does not line up (a NULL in a column)."""
+    lo, top = raw.execute("SELECT min(id), max(id) FROM positions").fetchone()
+    query = _POSITION_CHUNK.format(where=where.replace(" WHERE ", " AND ", 1))
+    parts: list[tuple] = []
+    last = lo - 1 if lo is not None else 0
+    while top is not None and last < top:
+        hi = last + CHUNK
+        n, units_t, at_t, lon_t, lat_t, ids_t = raw.execute(query, [last, hi, *args]).fetchone()
+        last = hi
+        if not n:
+            continue
+        uid, ids = _ints(units_t, n), _ints(ids_t, n)
+        at = at_t.split(",") if at_t is not None else []
+        lon = np.fromstring(lon_t or "", dtype=np.float64, sep=",")
+        lat = np.fromstring(lat_t or "", dtype=np.float64, sep=",")
+        if uid is None or ids is None or not len(at) == len(lon) == len(lat) == n:
+            return None
+        parts.append((uid, at, lon, lat, ids))
+    if not parts:
+        return _row_columns([])
+    uid, at, lon, lat, ids = zip(*parts)
+    return (np.concatenate(uid), [t for chunk in at for t in chunk], np.concatenate(lon), np.concatenate(lat),
+            np.concatenate(ids))
+
+
+def _row_columns(rows: Sequence) -> tuple:
+    """Rows (unit id, at, lon, lat, id) as the columns _positions_aggregated gives."""
+    if not rows:
+        return (np.zeros(0, np.int64), [], np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
+    units, at, lon, lat, ids = zip(*rows)
+    return (np.array(units, dtype=np.int64), list(at), np.array(lon, dtype=float), np.array(lat, dtype=float),
+            np.array(ids, dtype=np.int64))
 
 
 # One row per chunk of events (ids in (lo, hi], at most CHUNK of them), each column
@@ -357,18 +406,21 @@ def _positions(rows: Sequence) -> PositionColumns:
 
 def _positions_sorted(rows: Sequence) -> PositionColumns:
     """Rows (unit id, at, lon, lat, id) in any order as columns sorted by unit, then time,
-    then id (what ORDER BY unit_id, at, id gives: the stored times are one fixed-width
-    text format, so their text order is their time order)."""
-    if not rows:
+    then id (see _sorted_columns)."""
+    return _sorted_columns(*_row_columns(rows))
+
+
+def _sorted_columns(uid: np.ndarray, at: Sequence, lon: np.ndarray, lat: np.ndarray,
+                    ids: np.ndarray) -> PositionColumns:
+    """Columns of fixes in any order sorted by unit, then time, then id (what ORDER BY
+    unit_id, at, id gives: the stored times are one fixed-width text format, so their text
+    order is their time order)."""
+    if not len(uid):
         return PositionColumns()
-    units, at, lon, lat, ids = zip(*rows)
-    n = len(units)
-    uid = np.fromiter(units, np.int64, n)
     ts = _seconds(at, [] if isinstance(at[0], str) else _datetimes(at))
-    order = np.lexsort((np.fromiter(ids, np.int64, n), ts, uid))
+    order = np.lexsort((ids, ts, uid))
     at_sorted = list(map(at.__getitem__, order.tolist()))
-    return PositionColumns(uid[order], _datetimes(at_sorted), np.array(lon, dtype=float)[order],
-                           np.array(lat, dtype=float)[order], ts[order])
+    return PositionColumns(uid[order], _datetimes(at_sorted), lon[order], lat[order], ts[order])
 
 
 def _seconds(raw: Sequence, moments: list[datetime]) -> np.ndarray:

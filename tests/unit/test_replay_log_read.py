@@ -129,3 +129,27 @@ def test_a_failing_statement_on_the_worker_is_raised_to_the_reader():
         assert "events" in str(exc)
     else:
         raise AssertionError("a missing table read as an empty log")
+
+
+def test_positions_read_aggregated_are_the_rows_exactly(monkeypatch):
+    """The positions as one row per range of ids (floats written with 17 digits) are the
+    very values the rows hold: full-precision doubles, sparse ids, the period's bounds."""
+    monkeypatch.setattr(log_read, "CHUNK", 7)
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE positions (id INTEGER PRIMARY KEY, unit_id INTEGER NOT NULL, at DATETIME NOT NULL,"
+               " lon FLOAT NOT NULL, lat FLOAT NOT NULL)")
+    rng = np.random.default_rng(5)
+    rows = [(int(i), int(rng.integers(1, 9)), f"2026-11-02 00:{k // 60:02d}:{k % 60:02d}.{k * 7919 % 10**6:06d}",
+             float(121 + rng.random()), float(31 + rng.random() / 3))
+            for k, i in enumerate(sorted(rng.choice(10_000, 60, replace=False) + 1))]
+    rows.append((20_000, 3, "2026-11-02 01:00:00.000000", 121.1 + 1e-13, 31.2 - 1 / 3))
+    db.executemany("INSERT INTO positions VALUES (?, ?, ?, ?, ?)", rows)
+    for where, args in (("", []), (" WHERE at <= ? AND at >= ?", ["2026-11-02 00:00:40", "2026-11-02 00:00:05"])):
+        fast = log_read._positions_aggregated(db, where, args)
+        slow = log_read._row_columns(db.execute(f"SELECT unit_id, at, lon, lat, id FROM positions{where}",
+                                                args).fetchall())
+        assert fast is not None and len(fast[0]) == len(slow[0]) > 0
+        for a, b in zip(fast, slow):
+            assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b)
+        assert fast[2].tobytes() == slow[2].tobytes() and fast[3].tobytes() == slow[3].tobytes()  # bit for bit
+    assert len(log_read._positions_aggregated(db, " WHERE at > ?", ["2027-01-01 00:00:00"])[0]) == 0
