@@ -15,9 +15,10 @@ import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 _END = object()
+_Self = TypeVar("_Self", bound="ReadAhead")
 
 
 class ReadAhead:
@@ -34,7 +35,7 @@ class ReadAhead:
         self._inline: Iterator[Any] | None = None
         self._done = False
 
-    def __enter__(self) -> "ReadAhead":
+    def __enter__(self: _Self) -> _Self:
         self._thread.start()
         return self
 

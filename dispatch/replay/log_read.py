@@ -167,9 +167,9 @@ def _positions_aggregated(raw: Any, where: str, args: list) -> tuple | None:
         parts.append((uid, at, lon, lat, ids))
     if not parts:
         return _row_columns([])
-    uid, at, lon, lat, ids = zip(*parts)
-    return (np.concatenate(uid), [t for chunk in at for t in chunk], np.concatenate(lon), np.concatenate(lat),
-            np.concatenate(ids))
+    columns = list(zip(*parts))
+    return (np.concatenate(columns[0]), [t for chunk in columns[1] for t in chunk], np.concatenate(columns[2]),
+            np.concatenate(columns[3]), np.concatenate(columns[4]))
 
 
 def _row_columns(rows: Sequence) -> tuple:

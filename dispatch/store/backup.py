@@ -95,7 +95,7 @@ def restore(src: Path, target_url: str) -> dict:
         if head.startswith(PGDUMP_MAGIC) and (target.dialect.name != "postgresql" or not shutil.which("pg_restore")):
             raise DispatchError("pg_dump 备份只能用 pg_restore 恢复到 PostgreSQL 数据库")
         try:
-            if head.startswith(SQLITE_MAGIC):
+            if head.startswith(SQLITE_MAGIC) and path is not None:
                 target.dispose()
                 _restore_sqlite(src, path)
                 kind = "sqlite"
