@@ -84,8 +84,34 @@ class PositionColumns:
 _POSITION_COLUMNS = "unit_id, at, lon, lat"  # (speed and heading: replay shows neither)
 
 
+class PendingPositions:
+    """The positions read_sqlite's worker thread is still reading and sorting while the
+    caller folds the events (their statements run without the GIL: on a second core).
+    `result()` waits for them; `close()` (done by `result()` too) ends the worker. The
+    caller does not use the connection before either."""
+
+    def __init__(self, fetched: _Prefetch) -> None:
+        self._fetched: _Prefetch | None = fetched
+        self._value: PositionColumns | None = None
+
+    def result(self) -> PositionColumns:
+        if self._value is None:
+            fetched = self._fetched
+            try:
+                self._value = fetched.positions() if fetched is not None else PositionColumns()
+            finally:
+                self.close()
+        return self._value
+
+    def close(self) -> None:
+        fetched, self._fetched = self._fetched, None
+        if fetched is not None:
+            fetched.__exit__(None, None, None)
+
+
 def read_sqlite(session: Session, since: datetime | None, until: datetime | None,
-                 after_id: int = 0, positions: bool = True) -> tuple[LogColumns, PositionColumns]:
+                after_id: int = 0, positions: bool = True,
+                deferred: bool = False) -> tuple[LogColumns, PositionColumns | PendingPositions]:
     """The fast path on SQLite: the driver's connection, times compared as stored text;
     the events in aggregated chunks, the positions in table order (then sorted here;
     none read with `positions` false).
@@ -93,7 +119,9 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
     SQLite runs the statements on a worker thread (the driver lets go of the GIL while a
     statement runs) while this thread makes columns of what came before: the reading and
     the parsing overlap on two cores. The connection is used by one thread at a time: the
-    worker's statements end before this function returns."""
+    worker's statements end before this function returns, or, `deferred`, before the
+    returned PendingPositions' `result()` (or `close()`) returns: the positions are read
+    while the caller folds the events."""
     raw: Any = session.connection().connection.driver_connection
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     upto = as_utc(until).strftime(fmt) if until is not None else None
@@ -106,9 +134,9 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
         pos_args.append(as_utc(since).strftime(fmt))
     pw = (" WHERE " + " AND ".join(pos_where)) if pos_where else ""
 
-    def position_columns() -> tuple | None:
+    def position_columns() -> PositionColumns:
         if not positions:
-            return None
+            return PositionColumns()
         # in table order, sorted here: SQLite's ORDER BY walks the (unit, at) index, a random
         # row lookup per fix (twice the time on a day's log; both read every fix's index entry
         # or row when `since` leaves out most of a long log)
@@ -122,17 +150,21 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
                 " WHERE at < ? GROUP BY unit_id) q ON p.unit_id = q.unit_id AND p.at = q.m",
                 [as_utc(since).strftime(fmt)]).fetchall())
             cols = tuple(np.concatenate([a, b]) if isinstance(a, np.ndarray) else a + b for a, b in zip(cols, before))
-        return cols
+        return _sorted_columns(*cols)
 
-    with _Prefetch(raw, after_id, upto, position_columns) as fetched:
-        log = _events_aggregated(fetched.chunks())
-        pcols = fetched.positions()
-    if log is None:  # (not in id order: never seen, but then row by row as the driver gives them)
-        cursor = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ?"
-                             + (" AND occurred_at <= ?" if upto is not None else "") + " ORDER BY id",
-                             [after_id] + ([upto] if upto is not None else []))
-        log = _events_in_chunks(iter(lambda: cursor.fetchmany(CHUNK), []))
-    return log, _sorted_columns(*pcols) if pcols is not None else PositionColumns()
+    pending = PendingPositions(_Prefetch(raw, after_id, upto, position_columns).__enter__())
+    try:
+        log = _events_aggregated(pending._fetched.chunks())  # type: ignore[union-attr]
+        if log is None:  # (not in id order: never seen, but then row by row as the driver gives them)
+            pending.result()  # (the connection is this thread's again)
+            cursor = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ?"
+                                 + (" AND occurred_at <= ?" if upto is not None else "") + " ORDER BY id",
+                                 [after_id] + ([upto] if upto is not None else []))
+            log = _events_in_chunks(iter(lambda: cursor.fetchmany(CHUNK), []))
+    except BaseException:
+        pending.close()
+        raise
+    return log, pending if deferred else pending.result()
 
 
 # The positions of a range of ids as one row (as _EVENT_CHUNK does for events): no row per
@@ -237,8 +269,8 @@ class _Prefetch(ReadAhead):
                 return
             yield row
 
-    def positions(self) -> list:
-        """The position rows (after the chunks, taken or not)."""
+    def positions(self) -> Any:
+        """What the positions callable gave (after the chunks, taken or not)."""
         what, rows = next(self)
         while what != "positions":
             what, rows = next(self)

@@ -50,7 +50,8 @@ from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
 from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take, worth_taking
 from dispatch.replay.incident_table import IncidentTable
-from dispatch.replay.log_read import LogColumns, PositionColumns, read_core, read_reopened_before, read_sqlite
+from dispatch.replay.log_read import (LogColumns, PendingPositions, PositionColumns, read_core, read_reopened_before,
+                                      read_sqlite)
 from dispatch.replay.unit_table import UnitTable
 from dispatch.replay.fold import incident_view, shared_state
 from dispatch.services.queries import AssignmentView, IncidentView
@@ -219,12 +220,18 @@ class ReplayIndex:
                 resume = catch_up(session, store, _ts(first))[1]
             units = _units(session)
             after_id = resume.event_id if resume is not None else 0
-            log, positions = _read(session, since, until, after_id)
             seed = (read_reopened_before(session, resume.event_id, until, set(resume.incidents))
                     if resume is not None else [])
-            index = cls.build(units, log, positions, max_gap_s, resume=resume,
-                              record=store is not None, since=since, seed=seed,
-                              stored=store.stored() if store is not None else frozenset())
+            stored = store.stored() if store is not None else frozenset()
+            # (the positions are still being read while the events are folded: the
+            # session is not used again before build has taken them)
+            log, positions = _read(session, since, until, after_id, deferred=True)
+            try:
+                index = cls.build(units, log, positions, max_gap_s, resume=resume,
+                                  record=store is not None, since=since, seed=seed, stored=stored)
+            finally:
+                if isinstance(positions, PendingPositions):
+                    positions.close()
             del log, positions
             if store is not None and index.checkpoints:  # still without GC: no full pass over the index
                 seal(session, index.checkpoints)
@@ -243,7 +250,7 @@ class ReplayIndex:
         return index
 
     @classmethod
-    def build(cls, units: dict[int, _UnitTrack], log: LogColumns, positions: PositionColumns,
+    def build(cls, units: dict[int, _UnitTrack], log: LogColumns, positions: PositionColumns | PendingPositions,
               max_gap_s: float = 300.0, resume: Checkpoint | None = None, record: bool = False,
               since: datetime | None = None, seed: Sequence[tuple] = (),
               stored: frozenset[tuple[float, int]] = frozenset()) -> "ReplayIndex":
@@ -258,7 +265,7 @@ class ReplayIndex:
         incidents, states, taken, any_reopened = _fold(units, log, resume, record, seed, stored)
         if since is not None:  # (folded from the log's start: no checkpoint before `since` yet)
             _drop_closed_before(incidents, states, as_utc(since))
-        _attach_positions(units, positions)
+        _attach_positions(units, positions.result() if isinstance(positions, PendingPositions) else positions)
         index = cls(units, incidents, max_gap_s, since, log=log, reopened=any_reopened, states=states)
         index.checkpoints = taken
         index.resumed_from = resume
@@ -650,9 +657,12 @@ def _units(session: Session) -> dict[int, _UnitTrack]:
 
 
 def _read(session: Session, since: datetime | None, until: datetime | None, after_id: int,
-          positions: bool = True) -> tuple[LogColumns, PositionColumns]:
-    read = read_sqlite if session.get_bind().dialect.name == "sqlite" else read_core
-    return read(session, since, until, after_id, positions)
+          positions: bool = True, deferred: bool = False) -> tuple[LogColumns, PositionColumns | PendingPositions]:
+    """The events and positions to fold; `deferred` (SQLite): the positions may still be
+    being read (log_read.PendingPositions)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return read_sqlite(session, since, until, after_id, positions, deferred)
+    return read_core(session, since, until, after_id, positions)
 
 
 def load_index(app, since: datetime | None = None, until: datetime | None = None) -> ReplayIndex:  # noqa: ANN001
