@@ -201,6 +201,7 @@ def guard_seat(window, app) -> None:  # noqa: ANN001 (MainWindow, App)
     Another account logging in at the lock is 交接班: the outgoing operator's open
     incidents pass to it (services.accounts.take_over), said in the status bar. The
     window title names whoever logged in last."""
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QKeySequence, QShortcut
 
     from dispatch.domain.errors import DispatchError
@@ -234,6 +235,7 @@ def guard_seat(window, app) -> None:  # noqa: ANN001 (MainWindow, App)
 
     window.idle_lock = IdleLock(app, window, app.settings.idle_lock_s, on_login=logged_in)
     lock = QShortcut(QKeySequence("Ctrl+L"), window)
+    lock.setContext(Qt.ShortcutContext.ApplicationShortcut)  # (from any window: a dialog, replay)
     lock.activated.connect(window.idle_lock.lock_now)
     titled(app.actor)
 

@@ -9,7 +9,8 @@ import weakref
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel,
+from PySide6.QtGui import QGuiApplication, QWindow
+from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QLineEdit, QWidget)
 
 from dispatch.bootstrap import App
@@ -97,9 +98,12 @@ def describe(actor: Actor) -> str:
 
 
 class IdleLock(QObject):
-    """Locks `window` after `idle_s` seconds without keyboard or mouse input (and on
-    lock_now(), e.g. Ctrl+L): its content is hidden behind a LoginDialog(locked=True);
-    `on_login(actor)` is called once someone has logged in again."""
+    """Locks `window` after `idle_s` seconds without keyboard or mouse input in any window
+    of the console (the search, a fraud panel, replay, the lead view: input there is work
+    at the seat too), and on lock_now() (Ctrl+L): its content is hidden behind a
+    LoginDialog(locked=True) and every other window of the console is covered (not
+    closed: a half-filled form is still there after the login); `on_login(actor)` is
+    called once someone has logged in again."""
 
     INPUT = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.Wheel}
 
@@ -115,12 +119,27 @@ class IdleLock(QObject):
         self.dialog: LoginDialog | None = None
         self._last = time.monotonic()
         window.winId()  # the native window exists from here on
-        (window.windowHandle() or window).installEventFilter(self)
+        self._watched: weakref.WeakSet = weakref.WeakSet()
+        self._watch(window.windowHandle() or window)
+        # every other window (a dialog, replay) is watched from the moment it has the focus
+        QGuiApplication.instance().focusWindowChanged.connect(self._focus_changed)
+        self._covers: list[weakref.ReferenceType] = []
         self.timer = QTimer(self)
         self.timer.setInterval(int(min(5.0, max(0.05, idle_s / 4)) * 1000))
         self.timer.timeout.connect(self._check)
         if idle_s > 0:
             self.timer.start()
+
+    def _watch(self, obj: QObject) -> None:
+        if obj not in self._watched:
+            self._watched.add(obj)
+            obj.installEventFilter(self)
+
+    def _focus_changed(self, focused: QWindow | None) -> None:
+        if focused is not None:
+            self._watch(focused)
+            if self.dialog is None:
+                self._last = time.monotonic()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         if event.type() in self.INPUT and self.dialog is None:
@@ -140,6 +159,7 @@ class IdleLock(QObject):
         content = self._content()
         if content is not None:
             content.setVisible(False)
+        self._cover_others(window)
         self.dialog = LoginDialog(self.app, locked=True, parent=window)
         self.dialog.accepted.connect(self._unlocked)
         self.dialog.open()
@@ -148,10 +168,35 @@ class IdleLock(QObject):
         central = getattr(self._window(), "centralWidget", None)
         return central() if callable(central) else None
 
+    def _cover_others(self, window: QWidget) -> None:
+        """An opaque sheet over each other visible window of the console: callers' names
+        and numbers are not left on screen, and nothing there can be clicked."""
+        for other in QApplication.topLevelWidgets():
+            if other is window or not other.isVisible() or isinstance(other, LoginDialog):
+                continue
+            cover = QLabel("已锁定 — 请在主窗口登录", other)
+            cover.setObjectName("lockCover")
+            cover.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            cover.setAutoFillBackground(True)
+            cover.setStyleSheet("QLabel#lockCover { background: #0d1117; color: #8b949e; font-size: 16px; }")
+            cover.setGeometry(other.rect())
+            cover.show()
+            cover.raise_()
+            self._covers.append(weakref.ref(cover))
+
+    def _uncover(self) -> None:
+        for ref in self._covers:
+            cover = ref()
+            if cover is not None:
+                cover.hide()
+                cover.deleteLater()
+        self._covers = []
+
     def _unlocked(self) -> None:
         actor = self.dialog.actor
         self.dialog.deleteLater()
         self.dialog = None
+        self._uncover()
         content = self._content()
         if content is not None:
             content.setVisible(True)

@@ -89,3 +89,63 @@ def test_input_keeps_the_seat_unlocked(qtbot, app):
     lock.dialog.password.setText("demo")
     qtbot.keyClick(lock.dialog.password, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: lock.dialog is None, timeout=3000)
+
+
+def _seat_with_a_dialog(qtbot, app, idle_s: float):  # noqa: ANN001, ANN202
+    """A console window guarded as the console's (guard_seat: idle lock, Ctrl+L) and a
+    second window of the console open beside it (as the search or a fraud panel is)."""
+    from PySide6.QtWidgets import QDialog, QVBoxLayout
+
+    from ui.app import guard_seat
+    from dataclasses import replace
+    app.login("demo-calltaker", "demo")
+    app.settings = replace(app.settings, idle_lock_s=idle_s)
+    window = QMainWindow()
+    window.setCentralWidget(QLineEdit())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    guard_seat(window, app)
+    dialog = QDialog(window)
+    field = QLineEdit(dialog)
+    QVBoxLayout(dialog).addWidget(field)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    field.setFocus()
+    return window, dialog, field
+
+
+def test_typing_in_another_window_of_the_console_keeps_the_seat_unlocked(qtbot, app):
+    """QA: the idle timer counted the main window's input only; a call-taker typing in
+    the search or a 紧急止付 form was locked out mid-entry."""
+    from PySide6.QtTest import QTest
+
+    window, dialog, field = _seat_with_a_dialog(qtbot, app, idle_s=0.6)
+    lock = window.idle_lock
+    lock._focus_changed(dialog.windowHandle())  # (what focusing it does on a real screen)
+    for _ in range(12):  # 1.2 s of typing in the dialog, through its own native window
+        QTest.keyClick(dialog.windowHandle(), Qt.Key.Key_A)
+        qtbot.wait(100)
+        assert lock.dialog is None
+    qtbot.waitUntil(lambda: lock.dialog is not None, timeout=3000)  # then idle: locked
+
+
+def test_the_lock_covers_the_other_windows_and_keeps_what_they_hold(qtbot, app):
+    """QA: the lead view and the search stayed on screen over the lock prompt (callers'
+    names and numbers); Ctrl+L did nothing with the focus in a dialog."""
+    window, dialog, field = _seat_with_a_dialog(qtbot, app, idle_s=0)
+    field.setText("13800001111 张三")
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
+    qtbot.keyClick(field, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # Ctrl+L inside the dialog
+    lock = window.idle_lock
+    qtbot.waitUntil(lambda: lock.dialog is not None, timeout=3000)
+    covers = dialog.findChildren(QLabel, "lockCover")
+    assert covers and covers[0].isVisible() and covers[0].geometry() == dialog.rect()
+    assert dialog.isVisible() and field.text() == "13800001111 张三"  # covered, not closed
+    lock.dialog.password.setText("demo")
+    qtbot.keyClick(lock.dialog.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: lock.dialog is None, timeout=3000)
+    qtbot.waitUntil(lambda: not [c for c in dialog.findChildren(QLabel, "lockCover") if c.isVisible()],
+                    timeout=3000)
+    assert field.text() == "13800001111 张三"
