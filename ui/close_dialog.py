@@ -35,13 +35,14 @@ def assignment_status(a: AssignmentView) -> UnitStatus:
     return UnitStatus.ACKNOWLEDGED if a.acknowledged_at is not None else UnitStatus.DISPATCHED
 
 
-def release_text(view: IncidentView) -> str:
-    """What closing does to the units still on the incident ("" when none is)."""
+def release_text(view: IncidentView, action: str = "结警") -> str:
+    """What closing (or `action`, which closes it too: 转警) does to the units still on the
+    incident ("" when none is)."""
     units = [f"{a.callsign}（{assignment_status(a).label}）" for a in view.assignments if a.open]
     if not units:
         return ""
     return (f"仍在本警情的警力 {len(units)} 个：{'、'.join(units)}\n"
-            f"结警后将全部释放为「{UnitStatus.AVAILABLE.label}」")
+            f"{action}后将全部释放为「{UnitStatus.AVAILABLE.label}」")
 
 
 class CloseDialog(QDialog):

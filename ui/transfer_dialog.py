@@ -1,6 +1,7 @@
 """转警 dialog (Ctrl+T): hand the incident in hand to another centre or department with
-a reason; it then leaves the queue, closed as 转办 with its record. Ctrl+Enter submits,
-Esc cancels, Tab leaves the reason."""
+a reason; it then leaves the queue, closed as 转办 with its record, and the units still on
+it are released (named in the dialog before it is sent, as the 结警 dialog names them).
+Ctrl+Enter submits, Esc cancels, Tab leaves the reason."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -9,6 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QLabel, QPlainTextEdit,
                                QWidget)
 
+from dispatch.services import queries
+from ui.close_dialog import release_text
 from ui.window_actions import attempt, incident_dialog, submit_buttons
 
 if TYPE_CHECKING:
@@ -39,6 +42,15 @@ class TransferDialog(QDialog):
         buttons = submit_buttons(self, "转警")
         form = QFormLayout(self)
         form.addRow(QLabel(f"警情 {incident_id} 将以「转办」结警，记录保留"))
+        with app.session() as s:
+            view = queries.incident(s, incident_id)
+        # the units still on it are released by the transfer, as by a close: said before, by name
+        self.release = QLabel(release_text(view, "转警") if view is not None else "")
+        self.release.setTextFormat(Qt.TextFormat.PlainText)
+        self.release.setWordWrap(True)
+        self.release.setStyleSheet("color:#d29922;font-weight:bold")
+        self.release.setVisible(bool(self.release.text()))
+        form.addRow(self.release)
         form.addRow("转往", self.to)
         form.addRow("原因", self.reason)
         form.addRow(self.error)

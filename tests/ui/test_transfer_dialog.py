@@ -37,3 +37,24 @@ def test_transfer_by_keyboard(qtbot, app):
         view = queries.incident(s, iid)
     assert (view.status.value, view.result_code) == ("closed", "transferred") and "城管" in view.close_note
     qtbot.waitUntil(lambda: w.intake.incident_id is None and w.queue.current_id() != iid)
+    assert not d.release.isVisible()  # no unit was on it: nothing to say
+
+
+def test_the_units_a_transfer_releases_are_named_before_it_is_sent(qtbot, app):
+    """QA round 2: Ctrl+T on an incident with 黄巡01 出发 freed it silently (the dialog
+    said only 将以「转办」结警)."""
+    from dispatch.services.locations import Location
+    w = open_window(qtbot, app)
+    iid = app.services.open_call("13800000009", "").incident_id
+    app.services.locate(iid, Location(name="人民广场", lon=121.4737, lat=31.2304, kind="landmark"))
+    top = app.services.recommend(iid).ranked[0]
+    app.services.dispatch(iid, [top.unit_id])
+    app.services.set_unit_status(top.unit_id, "en_route")
+    w.reload()
+    w._on_incident_clicked(iid)
+    qtbot.keyClick(w, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: getattr(w, "transfer_dialog", None) is not None and w.transfer_dialog.isVisible())
+    text = w.transfer_dialog.release.text()
+    assert w.transfer_dialog.release.isVisible()
+    assert top.callsign in text and "出发" in text and "转警后将全部释放为「空闲」" in text
+    w.transfer_dialog.reject()
