@@ -33,8 +33,10 @@ class CallbackList(QDialog):
         self.summary.setTextFormat(Qt.TextFormat.PlainText)  # (what people typed, never markup)
         self.table = read_only_table(COLUMNS)
         self.satisfied = QComboBox()
+        self.satisfied.setPlaceholderText("— 请选择 —")  # (no default: a callback is what the caller said)
         self.satisfied.addItem("满意", True)
         self.satisfied.addItem("不满意", False)
+        self.satisfied.setCurrentIndex(-1)
         self.note = QLineEdit()
         self.note.setPlaceholderText("回访记录（群众意见）")
         self.error = QLabel("")
@@ -90,11 +92,18 @@ class CallbackList(QDialog):
         if not 0 <= row < len(self.due):
             self.error.setText("请先在列表中选择要回访的警情")
             return False
-        if not attempt(self, self.error, self.app.services.callback, self.due[row].incident_id,
-                       bool(self.satisfied.currentData()), self.note.text()):
+        if self.satisfied.currentIndex() < 0:  # chosen for each callback, never carried to the next
+            self.error.setText(f"请先选择警情 {self.due[row].incident_id} 回访的满意度（满意 / 不满意）")
+            self.satisfied.setFocus()
+            return False
+        iid, satisfied = self.due[row].incident_id, bool(self.satisfied.currentData())
+        if not attempt(self, self.error, self.app.services.callback, iid, satisfied, self.note.text()):
             return False
         self.note.clear()
+        self.satisfied.setCurrentIndex(-1)
         self.refresh()
+        self.error.setText("")
+        self.summary.setText(f"已记录警情 {iid} 的回访（{'满意' if satisfied else '不满意'}）；{self.summary.text()}")
         self.table.setFocus()
         return True
 

@@ -32,6 +32,12 @@ def test_callback_list_by_keyboard(qtbot, app, clock):
     assert [d.table.item(r, 0).text() for r in range(d.table.rowCount())] == [str(old), str(recent)]
     assert d.table.item(0, 7).text() == "超期" and d.table.item(1, 7).text() == "待回访"
     assert d.table.item(0, 3).text() == "李女士" and "超期 1 起" in d.summary.text()
+    assert d.satisfied.currentIndex() == -1  # no default answer
+    qtbot.keyClick(d.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert "满意度" in d.error.text()  # refused: the caller's answer is not assumed
+    with app.session() as s:
+        assert callbacks(s, [old])[old] is None
+    d.table.setFocus()
     qtbot.keyClick(d.table, Qt.Key.Key_Tab)
     d.satisfied.setCurrentIndex(d.satisfied.findData(False))
     qtbot.keyClick(d.satisfied, Qt.Key.Key_Tab)
@@ -41,4 +47,11 @@ def test_callback_list_by_keyboard(qtbot, app, clock):
         rec = callbacks(s, [old, recent])
     assert rec[recent] is None and (rec[old].satisfied, rec[old].note) == (False, "民警态度好，但到场慢")
     assert d.table.rowCount() == 1 and d.table.item(0, 0).text() == str(recent)
+    assert f"已记录警情 {old} 的回访（不满意）" in d.summary.text()
+    # QA round 2: a second Ctrl+Enter recorded the next one as 满意 with no note and no question
+    assert d.satisfied.currentIndex() == -1
+    qtbot.keyClick(d.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert "满意度" in d.error.text()
+    with app.session() as s:
+        assert callbacks(s, [recent])[recent] is None
     d.grab().save("/tmp/callback_list.png")
