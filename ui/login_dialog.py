@@ -62,6 +62,8 @@ class LoginDialog(QDialog):
         form.addRow(self.hint)
         form.addRow(self.error)
         form.addRow(buttons)
+        for field in (self.name, self.password):  # Enter in a field always logs in (see eventFilter)
+            field.installEventFilter(self)
         demo = demo_login(app.store)
         if locked:
             self.name.setText(app.actor.operator)
@@ -73,6 +75,14 @@ class LoginDialog(QDialog):
             self.password.setFocus()
         else:
             self.name.setFocus()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        # A button that had the focus (Tab to 登录) takes the default with it when the focus
+        # leaves: Enter in the password then did nothing (QA). Back in a field, 登录 is the
+        # default again.
+        if event.type() == QEvent.Type.FocusIn and obj in (self.name, self.password):
+            self.login_button.setDefault(True)
+        return False
 
     def accept(self) -> None:
         """Log in, or say why not and stay (the app keeps its previous operator)."""

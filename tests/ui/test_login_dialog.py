@@ -149,3 +149,24 @@ def test_the_lock_covers_the_other_windows_and_keeps_what_they_hold(qtbot, app):
     qtbot.waitUntil(lambda: not [c for c in dialog.findChildren(QLabel, "lockCover") if c.isVisible()],
                     timeout=3000)
     assert field.text() == "13800001111 张三"
+
+
+def test_enter_logs_in_after_a_wrong_password_sent_from_the_button(qtbot, app):
+    """QA round 2: Tab to 登录 and Enter with a wrong password; then the right password and
+    Enter did nothing (the button had taken the default away with the focus)."""
+    d = LoginDialog(app)
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    d.activateWindow()
+    qtbot.waitUntil(d.isActiveWindow, timeout=3000)
+    d.name.setText("demo-calltaker")
+    d.password.setText("wrong")
+    d.password.setFocus()
+    qtbot.keyClick(d.password, Qt.Key.Key_Tab)
+    assert d.focusWidget() is d.login_button
+    qtbot.keyClick(d.login_button, Qt.Key.Key_Return)
+    assert d.error.text() and d.focusWidget() is d.password and d.isVisible()
+    d.password.setText("demo")
+    qtbot.keyClick(d.password, Qt.Key.Key_Return)
+    assert not d.isVisible() and d.actor.operator == "demo-calltaker"
