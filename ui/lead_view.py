@@ -204,7 +204,11 @@ class LeadView(QWidget):
         for edit in (self.move_reason, self.reopen_reason):
             edit.setMaxLength(REASON_MAX)
         self.move_seat.setMinimumWidth(160)
-        self.move_seat.setPlaceholderText("选择席位")
+        # editable: a seat that has just logged in has no action in the log yet, so is not
+        # listed, and a lead must still be able to hand it calls (QA)
+        self.move_seat.setEditable(True)
+        self.move_seat.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.move_seat.lineEdit().setPlaceholderText("选择或输入席位")
         self.move_button = QPushButton("改派席位 (Ctrl+M)")
         self.move_button.setObjectName("primary")
         self.reopen_button = QPushButton("重新打开 (Ctrl+R)")
@@ -286,6 +290,7 @@ class LeadView(QWidget):
         self.move_seat.clear()
         self.move_seat.addItems([s.seat for s in self.overview.seats])
         self.move_seat.setCurrentIndex(self.move_seat.findText(chosen) if chosen else -1)  # never a default seat
+        self.move_seat.setEditText(chosen)  # (a seat typed, not listed yet, stays typed)
         self._permissions()
         self.tick()
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from sqlalchemy import event
 
 from dispatch.bootstrap import bootstrap
+from dispatch.services import queries
 from dispatch.services.context import Actor
 from dispatch.services.locations import Location
 from dispatch.services.seat_overview import seat_overview
@@ -175,3 +176,22 @@ def test_shift_f11_opens_the_view_and_esc_closes_it(qtbot, app):
     qtbot.waitUntil(view.waiting.hasFocus, timeout=3000)
     qtbot.keyClick(view.waiting, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not any(isinstance(d, LeadView) for d in w._dialogs), timeout=3000)
+
+
+def test_a_call_can_be_moved_to_a_seat_that_has_not_acted_yet(qtbot, app):
+    """QA round 2: the seat list holds only seats with an action in the log; a call-taker
+    who has just logged in at 席位09 could not be handed a waiting call."""
+    app.login("demo-lead", "demo")
+    iid = app.services.open_call("13800000006").incident_id
+    view = _view(qtbot, app)
+    assert view.move_seat.findText("席位09") == -1
+    view.move_id.setText(str(iid))
+    view.move_seat.setFocus()
+    view.move_seat.setEditText("席位09")
+    view.refresh()  # the view refreshes (another seat acted): what was typed stays
+    assert view.move_seat.currentText() == "席位09"
+    view.move_reason.setText("新上岗席位")
+    qtbot.keyClick(view.move_reason, Qt.Key.Key_Return)
+    assert "已改派至 席位09" in view.message.text()
+    with app.session() as s:
+        assert queries.incident(s, iid).seat == "席位09"
