@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
-from PySide6.QtGui import QBrush, QFont, QIntValidator, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
@@ -21,7 +21,6 @@ from ui.fmt import duration, local_time
 SEAT_COLUMNS = ("席位", "操作员", "角色", "最后操作", "在办警情")
 WAIT_COLUMNS = ("警情号", "等待时长", "地点", "类别", "席位")
 NEED_LEAD = "需要值班长权限"
-REASON_MAX = 200
 
 
 def category_label(code: str) -> str:
@@ -196,13 +195,12 @@ class LeadView(QWidget):
         self.move_id, self.move_seat, self.move_reason = QLineEdit(), QComboBox(), QLineEdit()
         self.reopen_id, self.reopen_reason = QLineEdit(), QLineEdit()
         for edit in (self.move_id, self.reopen_id):
-            edit.setValidator(QIntValidator(1, 2**31 - 1, edit))
+            # no validator: it dropped the keys it refused, so "1e309" became incident 1309
+            # (QA); the number is checked when the action is asked for (_incident_number)
             edit.setPlaceholderText("警情号")
             edit.setMaximumWidth(110)
         self.move_reason.setPlaceholderText("改派原因（可不填）")
         self.reopen_reason.setPlaceholderText("重新打开的原因（必填）")
-        for edit in (self.move_reason, self.reopen_reason):
-            edit.setMaxLength(REASON_MAX)
         self.move_seat.setMinimumWidth(160)
         # editable: a seat that has just logged in has no action in the log yet, so is not
         # listed, and a lead must still be able to hand it calls (QA)
@@ -357,15 +355,27 @@ class LeadView(QWidget):
         self.message.setStyleSheet(f"color:{theme.URGENT.name()};font-weight:bold" if error else "color:#3fb950")
 
     # ---- the lead's actions ----------------------------------------------------------------
+    def _incident_number(self, edit: QLineEdit) -> str:
+        """The incident number typed in `edit` ("" when none is); anything but a plain
+        number is said and gives "" (never read as another number)."""
+        text = edit.text().strip()
+        if text and not (text.isascii() and text.isdigit() and 0 < int(text) < 2**31):
+            self.say(f"警情号应为正整数：「{text[:20]}」", error=True)
+            edit.setFocus()
+            edit.selectAll()
+            return ""
+        return text
+
     def move_selected(self) -> None:
         """改派席位: the incident in the number field (the selected waiting call) to the chosen seat."""
         if not self.is_lead:
             self.say(NEED_LEAD, error=True)
             return
-        iid, seat = self.move_id.text().strip(), self.move_seat.currentText().strip()
+        iid, seat = self._incident_number(self.move_id), self.move_seat.currentText().strip()
         if not iid:
-            self.say("请先在待派警情中选择警情，或填写警情号", error=True)
-            self.waiting.setFocus()
+            if not self.move_id.text().strip():
+                self.say("请先在待派警情中选择警情，或填写警情号", error=True)
+                self.waiting.setFocus()
             return
         if not seat:
             self.say("请选择改派到的席位", error=True)
@@ -385,10 +395,11 @@ class LeadView(QWidget):
         if not self.is_lead:
             self.say(NEED_LEAD, error=True)
             return
-        iid, reason = self.reopen_id.text().strip(), self.reopen_reason.text().strip()
+        iid, reason = self._incident_number(self.reopen_id), self.reopen_reason.text().strip()
         if not iid:
-            self.say("请填写要重新打开的已结警情号", error=True)
-            self.reopen_id.setFocus()
+            if not self.reopen_id.text().strip():
+                self.say("请填写要重新打开的已结警情号", error=True)
+                self.reopen_id.setFocus()
             return
         if not reason:
             self.say("请填写重新打开的原因", error=True)

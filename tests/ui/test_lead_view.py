@@ -195,3 +195,34 @@ def test_a_call_can_be_moved_to_a_seat_that_has_not_acted_yet(qtbot, app):
     assert "已改派至 席位09" in view.message.text()
     with app.session() as s:
         assert queries.incident(s, iid).seat == "席位09"
+
+
+@pytest.mark.parametrize("typed", ["-1", "1e309", "１２", "2 3"])
+def test_an_incident_number_that_is_not_one_is_refused_not_read_as_another(qtbot, app, typed):
+    """QA round 2: the number fields dropped the keys they refused ("1e309" became 1309,
+    "-1" became 1): the wrong incident was targeted."""
+    app.login("demo-lead", "demo")
+    iid = app.services.open_call("13800000007").incident_id
+    app.services.close(iid, "invalid")
+    view = _view(qtbot, app)
+    for field, act in ((view.reopen_id, view.reopen_typed), (view.move_id, view.move_selected)):
+        field.setText(typed)
+        view.reopen_reason.setText("再次来电")
+        view.move_seat.setEditText("席位02")
+        act()
+        assert "警情号应为正整数" in view.message.text() and field.text() == typed
+    with app.session() as s:
+        assert queries.incident(s, iid).status.value == "closed"
+
+
+def test_an_over_long_reason_is_refused_whole_not_cut(qtbot, app):
+    app.login("demo-lead", "demo")
+    iid = app.services.open_call("13800000008").incident_id
+    app.services.close(iid, "invalid")
+    view = _view(qtbot, app)
+    view.reopen_id.setText(str(iid))
+    view.reopen_reason.setText("纠纷" * 2500)
+    view.reopen_typed()
+    assert "过长" in view.message.text() and len(view.reopen_reason.text()) == 5000
+    with app.session() as s:
+        assert queries.incident(s, iid).status.value == "closed"
