@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
                                QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from dispatch.domain.errors import DispatchError
-from dispatch.services import fraud
+from dispatch.domain.incidents import CATEGORY_BY_CODE
+from dispatch.services import fraud, queries
 from ui.confirm import confirm
 from ui.window_actions import attempt, for_incident, on_key, show_kept
 
@@ -189,7 +190,19 @@ class FraudPanel(QDialog):
         self._tick.start(1000)
         self.refresh()
         self._fill_from_case()
+        self._say_category()
         self.victims.setFocus()
+
+    def _say_category(self) -> None:
+        """An incident of another category cannot take a 登记: said when the panel opens,
+        before anything is typed, not only at Ctrl+S (the panel holds the window: mending
+        the category means closing it)."""
+        with self.app.session() as s:
+            view = queries.incident(s, self.incident_id)
+        if view is not None and view.category and view.category != fraud.FRAUD_CATEGORY:
+            label = CATEGORY_BY_CODE[view.category].label if view.category in CATEGORY_BY_CODE else view.category
+            self.error.setText(f"警情 {self.incident_id} 的类别是「{label}」，不是电信网络诈骗：请先按 Esc 关闭，"
+                               "在接警区将类别改为「电信网络诈骗」（F4）再登记")
 
     # ---- display -----------------------------------------------------------------
     def refresh(self) -> None:
@@ -269,6 +282,10 @@ class FraudPanel(QDialog):
         return True
 
     def record(self) -> bool:
+        recorded = self.case is not None and self.case.recorded_at is not None
+        if recorded and not set(self.unsaved()) & {"受害人账户", "嫌疑人账户", "转账", "备注"}:
+            self.error.setText("登记内容没有改动，无需再次登记")  # (it wrote the same 登记 again)
+            return False
         today = self.app.clock.now().astimezone(ZoneInfo(self.tz)).date().isoformat()
         try:
             transfers = parse_transfers(self.transfers.toPlainText(), today)

@@ -181,3 +181,29 @@ def test_ctrl_e_exports_from_the_last_fields_filled(qtbot, app, monkeypatch):
     assert not p.eventFilter(p.amount_stopped, other)
     qtbot.keyClick(p.amount_stopped, Qt.Key.Key_End)  # the line edit's own keys still work
     assert p.amount_stopped.cursorPosition() == 2
+
+
+def test_another_category_is_said_at_open_and_a_second_record_needs_a_change(qtbot, app):
+    """QA round 2: on a 交通事故 incident the panel took a whole entry and refused it only
+    at Ctrl+S; 登记 pressed again with nothing changed wrote a second fraud.recorded."""
+    from dispatch.store import eventlog
+    other = app.services.open_call("13900000023", "").incident_id
+    app.services.categorise(other, "traffic_accident")
+    p = FraudPanel(app, other)
+    qtbot.addWidget(p)
+    assert "交通事故" in p.error.text() and "F4" in p.error.text()
+
+    iid = app.services.open_call("13900000024", "").incident_id
+    app.services.categorise(iid, "telecom_fraud")
+    q = FraudPanel(app, iid)
+    qtbot.addWidget(q)
+    assert q.error.text() == ""
+    q.victims.setPlainText("6222021234567890123 工商银行 王芳")
+    q.frauds.setPlainText("6217000011112222333 建设银行")
+    q.transfers.setPlainText("30000 00:01 6217000011112222333")
+    assert q.record(), q.error.text()
+    assert not q.record() and "没有改动" in q.error.text()
+    with app.session() as s:
+        assert [e.kind for e in eventlog.read(s, incident_id=iid)].count("fraud.recorded") == 1
+    q.note.setText("补充：对方自称客服")
+    assert q.record()
