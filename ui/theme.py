@@ -29,6 +29,12 @@ QLineEdit, QPlainTextEdit, QComboBox, QSpinBox, QDateTimeEdit {
     background: #161b22; border: 1px solid #30363d; border-radius: 4px; padding: 4px 6px;
     selection-background-color: #1f6feb; }
 QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 1px solid #58a6ff; }
+QLineEdit:disabled, QPlainTextEdit:disabled, QComboBox:disabled, QSpinBox:disabled, QDateTimeEdit:disabled {
+    color: #6e7681; background: #0d1117; border-color: #21262d; }
+QCheckBox::indicator { width: 14px; height: 14px; border: 1px solid #8b949e; border-radius: 3px;
+    background: #0d1117; }
+QCheckBox::indicator:checked { background: #1f6feb; border-color: #58a6ff; }
+QCheckBox:focus { color: #f0f6fc; }
 QPushButton { background: #21262d; border: 1px solid #30363d; border-radius: 4px; padding: 5px 12px; }
 QPushButton:hover { background: #30363d; }
 QPushButton:focus { border: 1px solid #58a6ff; }
