@@ -12,6 +12,7 @@ at once when nothing typed is unsaved, else it asks first (取消 is the default
 the fields that would be lost."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -45,9 +46,11 @@ def parse_accounts(text: str) -> list[dict]:
     return out
 
 
-def parse_transfers(text: str, today: str) -> list[dict]:
+def parse_transfers(text: str, today: str, now: str = "") -> list[dict]:
     """Lines "金额 时间 [收款账号]" -> [{amount, at, to_account}]; a time alone is today's
-    (local). A bad amount is refused here with the line number."""
+    (local), or yesterday's when today's would be later than `now` (local "HH:MM[:SS]"):
+    just after midnight a victim's "23:50" is last night's, not a time in the future. A
+    bad amount is refused here with the line number."""
     out = []
     for n, line in enumerate(text.splitlines(), 1):
         parts = line.replace("元", " ").replace(",", "").split()
@@ -62,11 +65,24 @@ def parse_transfers(text: str, today: str) -> list[dict]:
         if rest and "-" in rest[0] and len(rest) > 1 and ":" in rest[1]:
             at, rest = f"{rest[0]} {rest[1]}", rest[2:]
         elif rest and ":" in rest[0]:
-            at, rest = f"{today} {rest[0]}", rest[1:]
+            day = today
+            if now and _clock(rest[0]) > _clock(now):
+                day = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
+            at, rest = f"{day} {rest[0]}", rest[1:]
         if not at:
             raise DispatchError(f"转账第 {n} 行缺少时间（如 11:40 或 2026-11-23 11:40）")
         out.append({"amount": amount, "at": at, "to_account": rest[0] if rest else ""})
     return out
+
+
+def _clock(text: str) -> tuple[int, ...]:
+    """"23:50" or "7:05:30" as comparable (hours, minutes, seconds); unreadable: (99,)
+    (then the service says what is wrong with the time)."""
+    try:
+        parts = tuple(int(x) for x in text.split(":"))
+    except ValueError:
+        return (99,)
+    return parts + (0,) * (3 - len(parts))
 
 
 def account_lines(accounts) -> str:  # noqa: ANN001 (fraud.Account)
@@ -286,9 +302,10 @@ class FraudPanel(QDialog):
         if recorded and not set(self.unsaved()) & {"受害人账户", "嫌疑人账户", "转账", "备注"}:
             self.error.setText("登记内容没有改动，无需再次登记")  # (it wrote the same 登记 again)
             return False
-        today = self.app.clock.now().astimezone(ZoneInfo(self.tz)).date().isoformat()
+        local = self.app.clock.now().astimezone(ZoneInfo(self.tz))
         try:
-            transfers = parse_transfers(self.transfers.toPlainText(), today)
+            transfers = parse_transfers(self.transfers.toPlainText(), local.date().isoformat(),
+                                        local.strftime("%H:%M:%S"))
         except DispatchError as exc:
             self.error.setText(str(exc))
             return False

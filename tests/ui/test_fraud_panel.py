@@ -207,3 +207,12 @@ def test_another_category_is_said_at_open_and_a_second_record_needs_a_change(qtb
         assert [e.kind for e in eventlog.read(s, incident_id=iid)].count("fraud.recorded") == 1
     q.note.setText("补充：对方自称客服")
     assert q.record()
+
+
+def test_a_time_alone_later_than_now_is_last_nights():
+    """QA round 2: just after midnight a victim's "23:50" transfer was refused as in the
+    future unless the whole date was typed."""
+    got = parse_transfers("500 23:50\n300 00:05", "2026-11-24", now="00:10:00")
+    assert [t["at"] for t in got] == ["2026-11-23 23:50", "2026-11-24 00:05"]
+    assert parse_transfers("500 23:50", "2026-11-24", now="23:55:00")[0]["at"] == "2026-11-24 23:50"
+    assert parse_transfers("500 23:50", "2026-11-24")[0]["at"] == "2026-11-24 23:50"  # (no `now`: today's)
