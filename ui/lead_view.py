@@ -293,6 +293,8 @@ class LeadView(QWidget):
         self.tick()
 
     def tick(self) -> None:
+        if self.move_button.isEnabled() != self.is_lead:  # another account logged in at the lock
+            self._permissions()
         now = self.app.clock.now()
         self.waiting_model.tick(now)
         late: dict[str, int] = {}

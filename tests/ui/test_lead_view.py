@@ -165,6 +165,10 @@ def test_a_call_taker_sees_the_view_read_only(qtbot, app):
     assert NEED_LEAD in view.windowTitle() and NEED_LEAD in view.actions.title()
     view.move_selected()  # the shortcut still reaches the slot: refused, nothing written
     assert view.message.text() == NEED_LEAD
+    # QA round 2: a lead logs in at the lock while the view is open: it is theirs at once
+    app.login("demo-lead", "demo")
+    view.tick()
+    assert view.move_button.isEnabled() and NEED_LEAD not in view.windowTitle()
 
 
 def test_shift_f11_opens_the_view_and_esc_closes_it(qtbot, app):
