@@ -122,6 +122,7 @@ class ReplayWindow(QMainWindow):
         self.incident_box.setPrefix("警情 ")
         self.load_incident = QPushButton("回放警情")
         self.load_incident.clicked.connect(self._on_load_incident)
+        self.incident_box.lineEdit().returnPressed.connect(self._on_load_incident)  # Enter: as the button (QA)
         self.timeline_button = QPushButton("班次时间轴")
         self.timeline_button.clicked.connect(self.open_shift_timeline)
         self.stats_button = QPushButton("统计")
