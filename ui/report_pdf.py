@@ -165,6 +165,12 @@ def _esc(x: object) -> str:
     return html.escape("" if x is None else str(x))
 
 
+def _lines(x: object) -> str:
+    """A text that may hold line breaks (a narrative, a note): escaped, its lines kept
+    (HTML would run them together: "行1行2")."""
+    return "<br/>".join(_esc(line) for line in str(x or "").splitlines())
+
+
 def report_html(data: ReportData, tz: str, with_map: bool) -> str:
     zone = ZoneInfo(tz)
 
@@ -178,7 +184,7 @@ def report_html(data: ReportData, tz: str, with_map: bool) -> str:
            f"<p>状态：{_esc(v.status.label)}　类别：{_esc(cat.label if cat else '未定性')}"
            f"　优先级：{'紧急' if v.priority == 'urgent' else '非紧急'}　接警席位：{_esc(v.seat)}（{_esc(v.operator)}）</p>",
            f"<p>接警时间：{t(v.received_at, True)}　结警时间：{t(v.closed_at, True)}　时区：{_esc(tz)}</p>",
-           "<h3>报警电话</h3>", f"<table {table}><tr><th>警情</th><th>号码</th><th>姓名</th><th>时间</th><th></th></tr>"]
+           "<h3>报警电话</h3>", f"<table {table}><tr><th>警情</th><th>号码</th><th>姓名</th><th>时间</th><th>来源</th></tr>"]
     for iid, number, name, at, own in data.calls:
         out.append(f"<tr><td>{iid}</td><td>{_esc(number)}</td><td>{_esc(name)}</td><td>{t(at, True)}</td>"
                    f"<td>{'本警情' if own else '关联来电'}</td></tr>")
@@ -192,7 +198,7 @@ def report_html(data: ReportData, tz: str, with_map: bool) -> str:
         out.append(f'<p><img src="map.png" width="{MAP_W // 2.2:.0f}"/></p>'
                    "<p><small>红点：警情地点；彩色：出警单位轨迹及最后位置</small></p>")
     if v.narrative:
-        out += ["<h3>简要警情</h3>", f"<p>{_esc(v.narrative)}</p>"]
+        out += ["<h3>简要警情</h3>", f"<p>{_lines(v.narrative)}</p>"]
     out += ["<h3>出警单位</h3>", f"<table {table}><tr><th>单位</th><th>派警</th><th>签收</th><th>出发</th>"
             "<th>到场</th><th>完成</th><th>预计到达</th></tr>"]
     for a in v.assignments:
@@ -212,8 +218,8 @@ def report_html(data: ReportData, tz: str, with_map: bool) -> str:
             f"<table {table}><tr><th>时间</th><th>席位</th><th>操作员</th><th>事项</th><th>内容</th></tr>"]
     for e in data.timeline.entries:
         out.append(f"<tr><td>{t(e.at)}</td><td>{_esc(e.seat)}</td><td>{_esc(e.operator)}</td>"
-                   f"<td>{_esc(e.what)}</td><td>{_esc(e.detail)}</td></tr>")
-    out += ["</table>", "<h3>处理结果</h3>", f"<p><b>{_esc(result)}</b>　{_esc(v.close_note)}</p>",
+                   f"<td>{_esc(e.what)}</td><td>{_lines(e.detail)}</td></tr>")
+    out += ["</table>", "<h3>处理结果</h3>", f"<p><b>{_esc(result)}</b><br/>{_lines(v.close_note)}</p>",
             f"<p><small>生成时间：{t(data.generated_at, True)}　110 接处警调度台</small></p>"]
     return "\n".join(out)
 

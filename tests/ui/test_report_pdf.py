@@ -106,3 +106,16 @@ def test_open_unlocated_incident_has_no_map(qapp, app, tmp_path: Path):
     assert "13800138001" in text
     if cjk_family() is not None:
         assert "未定位" in text and "未结警" in text and "未派警" in text
+
+
+def test_a_note_keeps_its_lines_and_every_column_is_named(qapp, app):
+    """QA round 2: a note's line breaks were dropped ("行1行2") and the 报警电话 table had an
+    empty column header."""
+    from ui.report_pdf import report_html
+    sv = app.services
+    iid = sv.open_call("13800138001", "").incident_id
+    sv.categorise(iid, "dispute", narrative="第一行<b>\n第二行")
+    sv.close(iid, "invalid", "核实一\n核实二")
+    page = report_html(gather(app, iid), "Asia/Shanghai", with_map=False)
+    assert "第一行&lt;b&gt;<br/>第二行" in page and "核实一<br/>核实二" in page
+    assert "<th></th>" not in page
