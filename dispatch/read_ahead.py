@@ -1,9 +1,10 @@
 """An iterator run on a worker thread a few items ahead of its reader.
 
-Reading a database in large statements (the replay log's chunks, the gazetteer's places)
-spends much of its time inside SQLite, which lets go of the GIL while a statement runs:
-on a worker thread that time overlaps the reader's parsing of the previous item, on
-two cores. At most `depth` items wait (each may be megabytes of text).
+Reading a database in large statements (the replay log's aggregated chunks: see
+dispatch.replay.log_read) spends much of its time inside SQLite, which lets go of the GIL
+while a statement runs: on a worker thread that time overlaps the reader's parsing of the
+previous item, on two cores. At most `depth` items wait (each may be megabytes of text).
+(Tried for the gazetteer's build too: no gain measured, not used there.)
 
 An iterator whose first item raises one of `inline_on` (sqlite3's connection bound to
 the thread that made it) is made again and read on the caller's thread instead: the same

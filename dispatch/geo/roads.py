@@ -333,7 +333,8 @@ class RoadGraph:
         dist, idx = mg.tree.query(self.project(lon, lat))
         return mg.nodes[idx], dist
 
-    def snap_modes(self, codes: np.ndarray, lon, lat, ground=None) -> tuple[np.ndarray, np.ndarray]:
+    def snap_modes(self, codes: np.ndarray, lon, lat,
+                   ground: np.ndarray | bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised snap of points each with its own mode (`codes`: index in MODES,
         car 0, e-bike 1, foot 2): one query on the car tree
         (all nodes); a point whose nearest node its mode cannot use (elevated road,
@@ -353,7 +354,7 @@ class RoadGraph:
             if bad.any():
                 nodes[bad], dist[bad] = self.snap_many(mode, lon[bad], lat[bad])
         ground_member = self._member.get(Travel.FOOT)
-        if ground is not None and ground is not False and ground_member is not None:
+        if ground_member is not None and np.any(ground):
             low = (codes == MODES.index(Travel.CAR)) & np.broadcast_to(np.asarray(ground, bool), codes.shape)
             low[low] = ~ground_member[nodes[low]]
             if low.any():

@@ -152,9 +152,10 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
             cols = tuple(np.concatenate([a, b]) if isinstance(a, np.ndarray) else a + b for a, b in zip(cols, before))
         return _sorted_columns(*cols)
 
-    pending = PendingPositions(_Prefetch(raw, after_id, upto, position_columns).__enter__())
+    fetched = _Prefetch(raw, after_id, upto, position_columns).__enter__()
+    pending = PendingPositions(fetched)
     try:
-        log = _events_aggregated(pending._fetched.chunks())  # type: ignore[union-attr]
+        log = _events_aggregated(fetched.chunks())
         if log is None:  # (not in id order: never seen, but then row by row as the driver gives them)
             pending.result()  # (the connection is this thread's again)
             cursor = raw.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ?"
@@ -434,12 +435,6 @@ def _positions(rows: Sequence) -> PositionColumns:
     moments = _datetimes(at)
     return PositionColumns(np.array(units, dtype=np.int64), moments, np.array(lon, dtype=float),
                            np.array(lat, dtype=float), _seconds(at, moments))
-
-
-def _positions_sorted(rows: Sequence) -> PositionColumns:
-    """Rows (unit id, at, lon, lat, id) in any order as columns sorted by unit, then time,
-    then id (see _sorted_columns)."""
-    return _sorted_columns(*_row_columns(rows))
 
 
 def _sorted_columns(uid: np.ndarray, at: Sequence, lon: np.ndarray, lat: np.ndarray,

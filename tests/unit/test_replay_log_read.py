@@ -111,13 +111,13 @@ def test_a_text_holding_the_separator_raw_is_read_row_by_row():
 def test_positions_in_table_order_are_sorted_by_unit_time_and_id():
     rows = [(5, "2026-11-02 00:00:10.000000", 121.5, 31.5, 4), (1, "2026-11-02 00:00:30.250000", 121.2, 31.2, 2),
             (1, "2026-11-02 00:00:00.000000", 121.1, 31.1, 3), (1, "2026-11-02 00:00:00.000000", 121.0, 31.0, 1)]
-    cols = log_read._positions_sorted(rows)
+    cols = log_read._sorted_columns(*log_read._row_columns(rows))
     ordered = sorted(rows, key=lambda r: (r[0], r[1], r[4]))
     expect = _positions([r[:4] for r in ordered])
     for name in ("unit_ids", "lon", "lat", "ts"):
         assert np.array_equal(getattr(cols, name), getattr(expect, name)), name
     assert cols.at == expect.at and cols.lon.tolist() == [121.0, 121.1, 121.2, 121.5]
-    assert len(log_read._positions_sorted([])) == 0
+    assert len(log_read._sorted_columns(*log_read._row_columns([]))) == 0
 
 
 def test_a_failing_statement_on_the_worker_is_raised_to_the_reader():
