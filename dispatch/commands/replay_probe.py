@@ -121,8 +121,11 @@ def loaded(index) -> dict:  # noqa: ANN001
     since = (datetime.fromtimestamp(resumed.at, timezone.utc).isoformat().replace("+00:00", "Z")
              if resumed is not None else None)
     how = f"resumed from the checkpoint at {since}" if since else "folded from the log's first event"
+    if index.segment_events:
+        how = f"{index.segment_events} events read from fold segments, the rest {how.replace('resumed', 'folded')}"
     return {"what": f"{hours} h browsable ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC), {how}",
             "hours": hours, "checkpoint": since, "events_folded": index.folded_count,
+            "events_from_segments": index.segment_events,
             "incidents": index.incident_count, "units": len(index.unit_ids())}
 
 

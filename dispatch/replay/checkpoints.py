@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 
 FORMAT = 2            # bump whenever the fold's state (replay.fold) changes shape
 EVERY_S = 3600.0      # one checkpoint per hour of log time
-HOURLY_S = 48 * 3600.0  # older than this before the newest: only the first of each UTC day is kept
+HOURLY_S = 48 * 3600.0  # older than this before the newest: only the first of each block is kept
+BLOCK_S = 6 * 3600.0    # UTC 00-06, 06-12, 12-18, 18-24: fold segments (replay.segments) run between their firsts
 
 
 @dataclass
@@ -82,6 +83,11 @@ class CheckpointStore:
                 return cp
         return None
 
+    def exact(self, session: Session, at: float, event_id: int) -> Checkpoint | None:
+        """The checkpoint at `at` after event `event_id`, if on disk and still matching the log."""
+        cp = _read(self.folder / f"{at:.0f}_{event_id}.ckpt")
+        return cp if cp is not None and cp.at == at and cp.event_id == event_id and matches_log(session, cp) else None
+
     def save(self, checkpoints: list[Checkpoint]) -> int:
         """Write the checkpoints not yet on disk that are worth keeping (see `_wanted`),
         drop those on disk that no longer are; returns how many were written. A cache
@@ -109,30 +115,31 @@ class CheckpointStore:
 
 
 def _wanted(ats: list[float]) -> set[float]:
-    """Hourly checkpoints for the last HOURLY_S of log time, one a day (its first) before
-    that: a period in an old day then folds at most a day before it (~200 kB a day kept)."""
+    """Hourly checkpoints for the last HOURLY_S of log time, the first of each BLOCK_S of
+    UTC time (every six hours) before that: a period in an old day then folds at most six
+    hours before it (~1 MB a day kept), and the fold segments' ends are always kept."""
     if not ats:
         return set()
     newest = max(ats)
-    first_of_day: dict[int, float] = {}
+    first_of_block: dict[int, float] = {}
     for at in ats:
-        day = int(at // 86400)
-        if at < first_of_day.get(day, float("inf")):
-            first_of_day[day] = at
-    return {at for at in ats if at >= newest - HOURLY_S} | set(first_of_day.values())
+        block = int(at // BLOCK_S)
+        if at < first_of_block.get(block, float("inf")):
+            first_of_block[block] = at
+    return {at for at in ats if at >= newest - HOURLY_S} | set(first_of_block.values())
 
 
 def worth_taking(at: float, event_id: int, have: set[tuple[float, int]], newest: float) -> bool:
     """Whether a fold should take the checkpoint at `at` (after event `event_id`): not one
     already on disk or taken (`have`: (at, event id) pairs), and one `_wanted` would keep
     with `newest` the latest checkpoint of the log: in the last HOURLY_S, or the first of
-    its UTC day."""
+    its block (BLOCK_S)."""
     if (at, event_id) in have:
         return False
     if at >= newest - HOURLY_S:
         return True
-    day = int(at // 86400)
-    return not any(a < at and int(a // 86400) == day for a, _ in have)
+    block = int(at // BLOCK_S)
+    return not any(a < at and int(a // BLOCK_S) == block for a, _ in have)
 
 
 def take(at: float, last_id: int, done: int, incidents: dict, states: dict, last_of: dict,
@@ -147,12 +154,16 @@ def take(at: float, last_id: int, done: int, incidents: dict, states: dict, last
 def restore(cp: Checkpoint, units: dict, incidents: dict, states: dict, last_of: dict,
             open_ids: set, new_track: Callable[[float], Any]) -> None:
     """Seed a fold with a checkpoint: each open incident and unit starts from its state then
-    (`new_track(received)` makes an incident's empty track)."""
+    (`new_track(received)` makes an incident's empty track). An incident or unit whose
+    track already holds its states up to the checkpoint (read from fold segments before
+    it: replay.segments) keeps it: its state then is already its last."""
     for iid, (received, changed, state, last) in cp.incidents.items():
         states[iid] = shared_state(state)
-        track = incidents[iid] = new_track(received)
-        track.times.append(changed)
-        track.views.append(incident_view(state))
+        track = incidents.get(iid)
+        if track is None:
+            track = incidents[iid] = new_track(received)
+            track.times.append(changed)
+            track.views.append(incident_view(state))
         last_of[iid] = last
         open_ids.add(iid)
     for uid, (initial, changed, state) in cp.units.items():
@@ -160,7 +171,7 @@ def restore(cp: Checkpoint, units: dict, incidents: dict, states: dict, last_of:
         if u is None:
             continue
         u.initial = initial
-        if state is not None:
+        if state is not None and not u.times:
             u.times.append(changed)
             u.states.append(state)
 
@@ -183,17 +194,22 @@ def matches_log(session: Session, cp: Checkpoint) -> bool:
     return int(count or 0) == cp.count
 
 
-def seal(session: Session, checkpoints: list[Checkpoint]) -> None:
-    """Fill in the stored chain hash of each checkpoint's last event (None: not chained,
-    then the checkpoint is dropped: nothing could vouch for its prefix later)."""
-    ids = sorted({cp.event_id for cp in checkpoints})
+def stored_hashes(session: Session, event_ids: list[int]) -> dict[int, str | None]:
+    """The stored chain hash of each of these events (those in the log)."""
+    ids = sorted({int(i) for i in event_ids})
     hashes: dict[int, str | None] = {}
     conn = session.connection()
     for k in range(0, len(ids), 500):
-        chunk = ids[k:k + 500]
-        marks = ",".join(str(int(i)) for i in chunk)
+        marks = ",".join(str(i) for i in ids[k:k + 500])
         for eid, h in conn.execute(text(f"SELECT id, hash FROM events WHERE id IN ({marks})")):
             hashes[int(eid)] = h
+    return hashes
+
+
+def seal(session: Session, checkpoints: list[Checkpoint]) -> None:
+    """Fill in the stored chain hash of each checkpoint's last event (None: not chained,
+    then the checkpoint is dropped: nothing could vouch for its prefix later)."""
+    hashes = stored_hashes(session, [cp.event_id for cp in checkpoints])
     kept = []
     for cp in checkpoints:
         h = hashes.get(cp.event_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import chain
 from operator import attrgetter, itemgetter
+from typing import Any
 
 import numpy as np
 
@@ -27,9 +28,11 @@ class IncidentTable:
     `rank * scale + (t - t0)`, so the states of all open incidents at an instant are one
     vectorised binary search instead of a bisect per incident."""
 
-    def __init__(self, tracks: list) -> None:
+    def __init__(self, tracks: list, lazy: Any = None) -> None:
         """tracks: the incidents' tracks (replay.state), ranked oldest first; each has
-        `times` (ascending) and `views` (IncidentViews)."""
+        `times` (ascending) and `views` (IncidentViews, or row numbers of `lazy`, a
+        replay.segments.LazyRows, which makes them when shown)."""
+        self.lazy = lazy
         times_of = list(map(_times, tracks))  # (C-level maps: no Python frame per incident)
         t0 = min(map(_first, times_of), default=0.0)
         t1 = max(map(_last, times_of), default=0.0)
@@ -48,4 +51,10 @@ class IncidentTable:
         d = min(max(te - self.t0, -1.0), self.span + 1.0)
         idx = (np.searchsorted(self.keys, ranks * self.scale + d, side="right") - 1).tolist()
         views = self.views
-        return [views[j] for j in idx]
+        out = [views[j] for j in idx]
+        if self.lazy is not None:
+            rows = [k for k, v in enumerate(out) if type(v) is int]
+            if rows:
+                for k, v in zip(rows, self.lazy.views([out[k] for k in rows])):
+                    out[k] = v
+        return out

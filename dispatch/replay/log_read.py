@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.read_ahead import ReadAhead
@@ -90,8 +90,8 @@ class PendingPositions:
     `result()` waits for them; `close()` (done by `result()` too) ends the worker. The
     caller does not use the connection before either."""
 
-    def __init__(self, fetched: _Prefetch) -> None:
-        self._fetched: _Prefetch | None = fetched
+    def __init__(self, fetched: _Prefetch | _PositionsApart) -> None:
+        self._fetched: _Prefetch | _PositionsApart | None = fetched
         self._value: PositionColumns | None = None
 
     def result(self) -> PositionColumns:
@@ -109,6 +109,67 @@ class PendingPositions:
             fetched.__exit__(None, None, None)
 
 
+_FMT = "%Y-%m-%d %H:%M:%S.%f"  # (how the store writes instants in SQLite)
+
+
+def _sqlite_positions(raw: Any, since: datetime | None, until: datetime | None) -> PositionColumns:
+    """The fixes from `since` (with each unit's last one before it) up to `until`, from
+    SQLite's driver connection `raw`."""
+    pos_where, pos_args = list[str](), list[Any]()
+    if until is not None:
+        pos_where.append("at <= ?")
+        pos_args.append(as_utc(until).strftime(_FMT))
+    if since is not None:
+        pos_where.append("at >= ?")
+        pos_args.append(as_utc(since).strftime(_FMT))
+    pw = (" WHERE " + " AND ".join(pos_where)) if pos_where else ""
+    # in table order, sorted here: SQLite's ORDER BY walks the (unit, at) index, a random
+    # row lookup per fix (twice the time on a day's log; both read every fix's index entry
+    # or row when `since` leaves out most of a long log)
+    cols = _positions_aggregated(raw, pw, pos_args)
+    if cols is None:  # (a range that does not line up: never seen, but then row by row)
+        cols = _row_columns(raw.execute(f"SELECT {_POSITION_COLUMNS}, id FROM positions{pw}", pos_args).fetchall())
+    if since is not None:  # each unit's last fix before the period: where it stood at `since`
+        names = ", ".join("p." + c.strip() for c in _POSITION_COLUMNS.split(","))
+        before = _row_columns(raw.execute(
+            f"SELECT {names}, p.id FROM positions p JOIN (SELECT unit_id, max(at) AS m FROM positions"
+            " WHERE at < ? GROUP BY unit_id) q ON p.unit_id = q.unit_id AND p.at = q.m",
+            [as_utc(since).strftime(_FMT)]).fetchall())
+        cols = tuple(np.concatenate([a, b]) if isinstance(a, np.ndarray) else a + b for a, b in zip(cols, before))
+    return _sorted_columns(*cols)
+
+
+class _PositionsApart(ReadAhead):
+    """_sqlite_positions on a worker thread with a connection of its own (PendingPositions)."""
+
+    def __init__(self, engine: Any, since: datetime | None, until: datetime | None) -> None:
+        def make() -> Iterator[PositionColumns]:
+            conn = engine.raw_connection()
+            try:
+                yield _sqlite_positions(conn.driver_connection, since, until)
+            finally:
+                conn.close()
+        super().__init__(make, depth=1, name="replay-positions")
+
+    def positions(self) -> PositionColumns:
+        return next(self)
+
+
+def read_positions_apart(session: Session, since: datetime | None,
+                         until: datetime | None) -> PendingPositions | None:
+    """On a SQLite database file, start reading the positions now, on a worker thread with
+    a connection of its own (a file has other readers beside the session's): their
+    statements run without the GIL while the caller reads fold segments and folds. None
+    elsewhere (PostgreSQL reads them with the events; a memory database has one
+    connection)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return PendingPositions(_PositionsApart(engine, since, until).__enter__())
+
+
 def read_sqlite(session: Session, since: datetime | None, until: datetime | None,
                 after_id: int = 0, positions: bool = True,
                 deferred: bool = False) -> tuple[LogColumns, PositionColumns | PendingPositions]:
@@ -123,34 +184,10 @@ def read_sqlite(session: Session, since: datetime | None, until: datetime | None
     returned PendingPositions' `result()` (or `close()`) returns: the positions are read
     while the caller folds the events."""
     raw: Any = session.connection().connection.driver_connection
-    fmt = "%Y-%m-%d %H:%M:%S.%f"
-    upto = as_utc(until).strftime(fmt) if until is not None else None
-    pos_where, pos_args = list[str](), list[Any]()
-    if upto is not None:
-        pos_where.append("at <= ?")
-        pos_args.append(upto)
-    if since is not None:
-        pos_where.append("at >= ?")
-        pos_args.append(as_utc(since).strftime(fmt))
-    pw = (" WHERE " + " AND ".join(pos_where)) if pos_where else ""
+    upto = as_utc(until).strftime(_FMT) if until is not None else None
 
     def position_columns() -> PositionColumns:
-        if not positions:
-            return PositionColumns()
-        # in table order, sorted here: SQLite's ORDER BY walks the (unit, at) index, a random
-        # row lookup per fix (twice the time on a day's log; both read every fix's index entry
-        # or row when `since` leaves out most of a long log)
-        cols = _positions_aggregated(raw, pw, pos_args)
-        if cols is None:  # (a range that does not line up: never seen, but then row by row)
-            cols = _row_columns(raw.execute(f"SELECT {_POSITION_COLUMNS}, id FROM positions{pw}", pos_args).fetchall())
-        if since is not None:  # each unit's last fix before the period: where it stood at `since`
-            names = ", ".join("p." + c.strip() for c in _POSITION_COLUMNS.split(","))
-            before = _row_columns(raw.execute(
-                f"SELECT {names}, p.id FROM positions p JOIN (SELECT unit_id, max(at) AS m FROM positions"
-                " WHERE at < ? GROUP BY unit_id) q ON p.unit_id = q.unit_id AND p.at = q.m",
-                [as_utc(since).strftime(fmt)]).fetchall())
-            cols = tuple(np.concatenate([a, b]) if isinstance(a, np.ndarray) else a + b for a, b in zip(cols, before))
-        return _sorted_columns(*cols)
+        return _sqlite_positions(raw, since, until) if positions else PositionColumns()
 
     fetched = _Prefetch(raw, after_id, upto, position_columns).__enter__()
     pending = PendingPositions(fetched)
@@ -350,6 +387,16 @@ def read_reopened_before(session: Session, after_id: int, until: datetime | None
     if not ids:
         return []
     rows = conn.execute(_core_events(0).where(EventRow.incident_id.in_(ids), EventRow.id <= after_id)
+                        .order_by(EventRow.id)).all()
+    log = _events(rows)
+    return [log.event(k) for k in range(len(log))]
+
+
+def read_events_of(conn: Any, column: str, value: int, after_id: int, upto_id: int) -> list[tuple]:
+    """The events of one incident (`column` "incident") or unit ("unit") with ids after
+    `after_id` up to `upto_id`, in log order, as LogColumns.event tuples."""
+    col = EventRow.incident_id if column == "incident" else EventRow.unit_id
+    rows = conn.execute(_core_events(0).where(col == value, EventRow.id > after_id, EventRow.id <= upto_id)
                         .order_by(EventRow.id)).all()
     log = _events(rows)
     return [log.event(k) for k in range(len(log))]

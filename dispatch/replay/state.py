@@ -27,20 +27,20 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from math import inf
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import gc
 from pathlib import Path
 
 import numpy as np
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.domain import events as ev
@@ -48,10 +48,12 @@ from dispatch.domain.events import Event
 from dispatch.domain.evolve import created_incident, evolve_incident, evolve_unit, initial_unit_status
 from dispatch.domain.incidents import IncidentStatus
 from dispatch.domain.units import DutyWindow, UnitKind, UnitSnapshot, UnitStatus
-from dispatch.replay.checkpoints import EVERY_S, Checkpoint, CheckpointStore, restore, seal, take, worth_taking
+from dispatch.replay.checkpoints import (BLOCK_S, EVERY_S, Checkpoint, CheckpointStore, restore, seal, stored_hashes,
+                                         take, worth_taking)
 from dispatch.replay.incident_table import IncidentTable
-from dispatch.replay.log_read import (LogColumns, PendingPositions, PositionColumns, read_core, read_reopened_before,
-                                      read_sqlite)
+from dispatch.replay.log_read import (LogColumns, PendingPositions, PositionColumns, read_core, read_events_of,
+                                      read_positions_apart, read_reopened_before, read_sqlite)
+from dispatch.replay.segments import LazyRows, Segment, SegmentStore, cut_fold, block_spans, extend_tracks
 from dispatch.replay.unit_table import UnitTable
 from dispatch.replay.fold import incident_view, shared_state
 from dispatch.services.queries import AssignmentView, IncidentView
@@ -87,7 +89,7 @@ class _IncidentTrack:
 
     received: float = 0.0                       # epoch seconds of its call
     times: array = field(default_factory=partial(array, "d"))  # (C doubles: no float object each)
-    views: list[IncidentView] = field(default_factory=list)  # the state after each step
+    views: list[Any] = field(default_factory=list)  # the state after each step (IncidentView; int: a LazyRows row)
     seeded: tuple = ()  # its events before a checkpoint (_seed_closed)
 
 
@@ -96,11 +98,106 @@ class _UnitTrack:
     row: dict                                   # static attributes from the units table
     initial: tuple = (UnitStatus.AVAILABLE, None, None)
     times: array = field(default_factory=partial(array, "d"))  # (C doubles: no float object each)
-    states: list[tuple] = field(default_factory=list)  # (status, since, incident_id)
+    states: list[Any] = field(default_factory=list)  # (status, since, incident_id); int: a LazyRows unit row
     pos_t: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_lon: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_lat: np.ndarray = field(default_factory=lambda: np.empty(0))
     pos_at: list[datetime] = field(default_factory=list)
+
+
+# A period this long or shorter (a shift, a day) is folded whole at load, so that every
+# instant of it shows at once; a longer one reads its finished six-hour blocks from fold
+# segments, whose views are made the first time an instant shows them (see load).
+FOLDED_WHOLE_S = 24 * 3600.0
+
+
+@dataclass
+class _Prefix:
+    """What a load read from fold segments (replay.segments) before folding the rest
+    itself: each incident's track from the checkpoint it resumed from up to the last
+    segment's end (restored and seeded states as views, the segments' as row numbers
+    of `lazy`), the units' statuses appended in place; the segments hold the events
+    after `first_id` up to `last_id`."""
+
+    incidents: dict[int, _IncidentTrack]
+    lazy: LazyRows
+    first_id: int
+    last_id: int
+
+    @classmethod
+    def read(cls, session: Session, resume: Checkpoint | None, segments: list[Segment],
+             units: dict[int, _UnitTrack], until: datetime | None) -> "_Prefix":
+        incidents: dict[int, _IncidentTrack] = {}
+        if resume is not None:
+            states: dict[int, dict] = {}
+            new_track = lambda r: _IncidentTrack(received=r)  # noqa: E731
+            restore(resume, units, incidents, states, {}, set(), new_track)
+            _seed_closed(read_reopened_before(session, resume.event_id, until, set(resume.incidents)),
+                         incidents, states, {})
+        lazy = extend_tracks(segments, incidents, units, lambda r: _IncidentTrack(received=r))
+        return cls(incidents, lazy, segments[0].start_id, segments[-1].end_id)
+
+    def event_count(self, incidents: dict[int, _IncidentTrack], units: dict[int, _UnitTrack]) -> int:
+        """The segments' events of these incidents (not of those seeded past them) and units."""
+        n = 0
+        for seg in self.lazy.segments:
+            for iid, c in zip(seg.ev_inc.tolist(), seg.ev_count.tolist()):
+                track = incidents.get(iid)
+                if track is not None and not (track.seeded and track.seeded[-1][0] > seg.start_id):
+                    n += c
+            n += sum(c for uid, c in seg.unit_only.items() if uid in units)
+        return n
+
+
+def _segment_chain(session: Session, store: CheckpointStore, resume: Checkpoint | None, since: datetime,
+                   until: datetime | None) -> tuple[list[Segment], Checkpoint | None]:
+    """The fold segments that follow one another from `resume` (None: the log's start),
+    all ending by the period's end, and the checkpoint the last one ends at (the load
+    folds from there); ([], None) when there are none to use, or the period from `since`
+    is no longer than FOLDED_WHOLE_S."""
+    end = session.scalar(select(func.max(EventRow.occurred_at)))
+    if end is None:
+        return [], None
+    last = min(as_utc(end), as_utc(until)) if until is not None else as_utc(end)
+    bound = _ts(last)
+    if bound - _ts(as_utc(since)) <= FOLDED_WHOLE_S:
+        return [], None
+
+    def trusted(seg: Segment) -> bool:
+        return stored_hashes(session, [seg.end_id]).get(seg.end_id) == seg.end_hash
+
+    chain = SegmentStore(store.folder).chain(resume.event_id if resume is not None else 0, bound, trusted)
+    while chain:
+        cp = store.exact(session, chain[-1].end_at, chain[-1].end_id)
+        if cp is not None:
+            return chain, cp
+        chain.pop()
+    return [], None
+
+
+def _older_reader(session: Session, prefix: _Prefix) -> Callable[[str, int, int], list[tuple]]:
+    """Reads one incident's or unit's events of the segments' span when a timeline asks
+    (through the load's engine: the index outlives the load's session)."""
+    bind, lo, hi = session.get_bind(), prefix.first_id, prefix.last_id
+    engine = bind if isinstance(bind, Engine) else bind.engine
+
+    def read(column: str, value: int, after_id: int) -> list[tuple]:
+        with engine.connect() as conn:
+            return read_events_of(conn, column, value, max(lo, after_id), hi)
+    return read
+
+
+def _save(session: Session, store: CheckpointStore, checkpoints: list[Checkpoint], segments: list[Segment]) -> None:
+    """Write what a fold took to the cache: checkpoints and fold segments, each with the
+    stored chain hash of its last event (one not chained is not written)."""
+    if checkpoints:
+        seal(session, checkpoints)
+        store.save(checkpoints)
+    if segments:
+        hashes = stored_hashes(session, [seg.end_id for seg in segments])
+        for seg in segments:
+            seg.end_hash = hashes.get(seg.end_id) or ""
+        SegmentStore(store.folder).save(segments)
 
 
 @dataclass(frozen=True)
@@ -141,30 +238,38 @@ class ReplayIndex:
 
     def __init__(self, units: dict[int, _UnitTrack], incidents: dict[int, _IncidentTrack],
                  max_gap_s: float = 300.0, since: datetime | None = None, log: LogColumns = LogColumns(),
-                 reopened: bool = False, states: dict[int, dict] | None = None) -> None:
+                 reopened: bool = False, states: dict[int, dict] | None = None,
+                 prefix: _Prefix | None = None) -> None:
         """`log`: the events folded into the tracks; `reopened`: whether any incident was
         reopened; `states`: the fold's last state of each incident, if at hand (the same
-        values as its last view: read where the fold left them)."""
+        values as its last view: read where the fold left them); `prefix`: what fold
+        segments gave before `log` (the tracks then hold row numbers of prefix.lazy
+        where they would hold views: made when shown)."""
         self._units = units
         self._log = log
         self._grouped: dict[str, _Grouped] = {}  # event positions per incident / unit, made when asked
         self._unit_ids = sorted(units)
         self._incidents = incidents
+        self._lazy = prefix.lazy if prefix is not None else None
+        self._older: Callable[[str, int, int], list[tuple]] | None = None  # events of the segments' span
         self.max_gap_s = max_gap_s
         ids = sorted(incidents)
         tracks = list(map(incidents.__getitem__, ids))
         self._inc_ids = np.array(ids, dtype=np.int64)
         self._recv = np.fromiter(map(_received, tracks), dtype=float, count=len(tracks))
-        last = (map(_closed_key, map(states.__getitem__, ids)) if states is not None
-                else map(_closed_at, map(_last_view, map(_views, tracks))))
-        closes = [inf if c is None else c.timestamp() if c.tzinfo is not None else _ts(c)  # (= _ts(c))
-                  for c in last]
+        if self._lazy is not None:
+            closes = self._closes(ids, tracks, states or {})
+        else:
+            last = (map(_closed_key, map(states.__getitem__, ids)) if states is not None
+                    else map(_closed_at, map(_last_view, map(_views, tracks))))
+            closes = [inf if c is None else c.timestamp() if c.tzinfo is not None else _ts(c)  # (= _ts(c))
+                      for c in last]
         self._close = np.array(closes, dtype=float)
         # a reopened incident was closed for a while before its last close: filter by status
-        self._reopened = reopened
+        self._reopened = reopened or (prefix is not None and any(seg.reopened for seg in prefix.lazy.segments))
         order = np.lexsort((self._inc_ids, self._recv))  # oldest first, like open_incidents
         self._inc_ids, self._recv, self._close = self._inc_ids[order], self._recv[order], self._close[order]
-        self._flat = IncidentTable([incidents[i] for i in self._inc_ids.tolist()])
+        self._flat = IncidentTable([incidents[i] for i in self._inc_ids.tolist()], self._lazy)
         # the incidents' first and last times: the table's bounds
         times = [self._flat.t0, self._flat.t1] if incidents else []
         times += [u.times[0] for u in units.values() if u.times]
@@ -180,13 +285,18 @@ class ReplayIndex:
         unit_only = (log.incident_ids == 0) & _member(log.unit_ids, np.fromiter(units, np.int64, len(units)))
         seeded = sum(map(len, map(_seeded, incidents.values())))
         self.event_count = int(_member(log.incident_ids, known).sum()) + int(unit_only.sum()) + seeded
+        self.segment_events = 0  # events whose fold was read from fold segments
+        if prefix is not None:
+            self.event_count += prefix.event_count(incidents, units)
+            self.segment_events = sum(seg.events for seg in prefix.lazy.segments)
         self.position_count = sum(len(u.pos_t) for u in units.values())
         self.folded_count = len(log) + seeded  # events read and folded
         self.incident_count = len(incidents)
         self.checkpoints: list[Checkpoint] = []  # taken while folding (see load)
+        self.segments: list[Segment] = []  # cut while folding (see load)
         self.resumed_from: Checkpoint | None = None
         self._table = UnitTable(self._unit_ids, units, min(times, default=0.0), max(times, default=0.0),
-                                max_gap_s)
+                                max_gap_s, self._lazy)
         # units whose unit.created is in this index: not shown before it
         self._born = {}
         with_unit = np.flatnonzero(log.unit_ids)  # (most events are an incident's alone)
@@ -196,6 +306,11 @@ class ReplayIndex:
             u = units.get(uid)
             if u is not None and u.times and kinds[k] == ev.UNIT_CREATED:
                 self._born[uid] = u.times[0]
+        if prefix is not None:
+            for seg in prefix.lazy.segments:
+                for uid, t in seg.created.items():
+                    if uid in units:
+                        self._born.setdefault(uid, t)
         self._last_born = max(self._born.values(), default=-np.inf)
 
     # ---- building ----------------------------------------------------------------------
@@ -209,33 +324,49 @@ class ReplayIndex:
         see replay.checkpoints) holds a checkpoint at or before `since` that still matches
         the log, only the events after it; the state at any instant from `since` on is
         the same as with the whole log. With `cache`, checkpoints taken while folding are
-        written there for the next load."""
+        written there for the next load, and so are fold segments (replay.segments: the
+        fold of each whole block of six hours folded); a period longer than FOLDED_WHOLE_S then
+        reads its finished days from those segments instead of folding them."""
         store = CheckpointStore(cache) if cache is not None else None
         gc_was = gc.isenabled()
         gc.disable()  # hundreds of thousands of small objects: no cyclic GC passes meanwhile
         try:
             resume = None
+            # (on a SQLite file: read on a worker thread from now, while the rest is read and folded)
+            apart = read_positions_apart(session, since, until)
             if store is not None and since is not None:
                 first = min(as_utc(since), as_utc(until)) if until is not None else as_utc(since)
                 resume = catch_up(session, store, _ts(first))[1]
             units = _units(session)
-            after_id = resume.event_id if resume is not None else 0
-            seed = (read_reopened_before(session, resume.event_id, until, set(resume.incidents))
-                    if resume is not None else [])
+            prefix, live_from = None, resume
+            if store is not None and since is not None:
+                chain, end_cp = _segment_chain(session, store, resume, since, until)
+                if chain and end_cp is not None:
+                    prefix = _Prefix.read(session, resume, chain, units, until)
+                    live_from = end_cp
+            after_id = live_from.event_id if live_from is not None else 0
+            seed = (read_reopened_before(session, live_from.event_id, until, set(live_from.incidents))
+                    if live_from is not None else [])
             stored = store.stored() if store is not None else frozenset()
             # (the positions are still being read while the events are folded: the
             # session is not used again before build has taken them)
-            log, positions = _read(session, since, until, after_id, deferred=True)
+            log, positions = _read(session, since, until, after_id, positions=apart is None, deferred=True)
+            if apart is not None:
+                positions = apart
             try:
-                index = cls.build(units, log, positions, max_gap_s, resume=resume,
-                                  record=store is not None, since=since, seed=seed, stored=stored)
+                index = cls.build(units, log, positions, max_gap_s, resume=live_from,
+                                  record=store is not None, since=since, seed=seed, stored=stored,
+                                  prefix=prefix, known_segments=SegmentStore(cache).known() if cache else frozenset())
             finally:
                 if isinstance(positions, PendingPositions):
                     positions.close()
+                if apart is not None:
+                    apart.close()
             del log, positions
-            if store is not None and index.checkpoints:  # still without GC: no full pass over the index
-                seal(session, index.checkpoints)
-                store.save(index.checkpoints)
+            if prefix is not None:
+                index._older = _older_reader(session, prefix)
+            if store is not None and (index.checkpoints or index.segments):  # still without GC
+                _save(session, store, index.checkpoints, index.segments)
         finally:
             # The index is long-lived and large: keep it out of the collector's passes,
             # which would otherwise stall scrubbing now and then (refcounting still frees
@@ -253,7 +384,8 @@ class ReplayIndex:
     def build(cls, units: dict[int, _UnitTrack], log: LogColumns, positions: PositionColumns | PendingPositions,
               max_gap_s: float = 300.0, resume: Checkpoint | None = None, record: bool = False,
               since: datetime | None = None, seed: Sequence[tuple] = (),
-              stored: frozenset[tuple[float, int]] = frozenset()) -> "ReplayIndex":
+              stored: frozenset[tuple[float, int]] = frozenset(), prefix: _Prefix | None = None,
+              known_segments: frozenset[tuple[int, int]] = frozenset()) -> "ReplayIndex":
         """Index the events of `log` (log_read.LogColumns, in log order), starting from the
         fold in `resume` (the events must then be those after its event id). With
         `record`, a checkpoint is taken at each whole hour of log time (index.checkpoints,
@@ -261,13 +393,27 @@ class ReplayIndex:
         checkpoints already on disk: the same fold, not taken again) and those the store
         would not keep (checkpoints.worth_taking). `seed`: the earlier events of incidents closed at the
         checkpoint and reopened after it (log_read.read_reopened_before), folded first
-        into their (closed) state then."""
-        incidents, states, taken, any_reopened = _fold(units, log, resume, record, seed, stored)
+        into their (closed) state then. `prefix`: the tracks up to `resume` read from fold
+        segments (_Prefix). With `record`, the whole six-hour blocks folded are cut into fold
+        segments too (index.segments, hashes not yet filled in), but for those in
+        `known_segments` ((start id, end id) of those on disk)."""
+        folded = _fold(units, log, resume, record, seed, stored, prefix.incidents if prefix is not None else None)
+        incidents, states = folded.incidents, folded.states
+        lazy = prefix.lazy if prefix is not None else None
+        segments = []
+        if record and len(log):
+            start = (resume.at, resume.event_id) if resume is not None else (-inf, 0)
+            spans = [sp for sp in block_spans(start, resume.at if resume is not None else float(log.ts[0]),
+                                            folded.crossings)
+                     if (sp[0][1], sp[1][1]) not in known_segments]
+            segments = cut_fold(spans, incidents, units, log)
         if since is not None:  # (folded from the log's start: no checkpoint before `since` yet)
-            _drop_closed_before(incidents, states, as_utc(since))
+            _drop_closed_before(incidents, states, as_utc(since), lazy)
         _attach_positions(units, positions.result() if isinstance(positions, PendingPositions) else positions)
-        index = cls(units, incidents, max_gap_s, since, log=log, reopened=any_reopened, states=states)
-        index.checkpoints = taken
+        index = cls(units, incidents, max_gap_s, since, log=log, reopened=folded.reopened, states=states,
+                    prefix=prefix)
+        index.checkpoints = folded.taken
+        index.segments = segments
         index.resumed_from = resume
         return index
 
@@ -322,14 +468,21 @@ class ReplayIndex:
         if track is None:
             return []
         event = self._log.event
-        return ([Event(*e) for e in track.seeded]
+        after = track.seeded[-1][0] if track.seeded else 0  # (seeded: its events up to a checkpoint)
+        return ([Event(*e) for e in track.seeded] + [Event(*e) for e in self._older_events("incident", incident_id, after)]
                 + [Event(*event(k)) for k in self._events_of("incident", incident_id)])
 
     def unit_events(self, unit_id: int) -> list[Event]:
         if unit_id not in self._units:
             return []
         event = self._log.event
-        return [Event(*event(k)) for k in self._events_of("unit", unit_id)]
+        return ([Event(*e) for e in self._older_events("unit", unit_id, 0)]
+                + [Event(*event(k)) for k in self._events_of("unit", unit_id)])
+
+    def _older_events(self, column: str, value: int, after_id: int) -> list[tuple]:
+        """The events of one incident or unit in the fold segments' span (read from the
+        database when asked: the load did not read them), those after `after_id` only."""
+        return self._older(column, value, after_id) if self._older is not None else []
 
     def _events_of(self, column: str, value: int) -> list[int]:
         """Positions in the log of the events of one incident or unit (log order)."""
@@ -341,7 +494,40 @@ class ReplayIndex:
 
     def final_incidents(self) -> list[IncidentView]:
         """Every incident in its last known state (for statistics and timelines)."""
-        return [self._view(self._incidents[i], -1) for i in sorted(self._incidents)]
+        last = [self._incidents[i].views[-1] for i in sorted(self._incidents)]
+        return self._made(last)
+
+    def _made(self, views: list) -> list[IncidentView]:
+        """`views` with the row numbers of fold segments among them made views."""
+        lazy = self._lazy
+        if lazy is None:
+            return views
+        at = [k for k, v in enumerate(views) if type(v) is int]
+        if at:
+            views = list(views)
+            for k, v in zip(at, lazy.views([views[k] for k in at])):
+                views[k] = v
+        return views
+
+    def _closes(self, ids: list[int], tracks: list[_IncidentTrack], states: dict[int, dict]) -> list[float]:
+        """Epoch seconds each incident was last closed at (inf: open at its last state)."""
+        out: list[float] = []
+        pending: list[int] = []
+        for k, (iid, track) in enumerate(zip(ids, tracks)):
+            st = states.get(iid)
+            if st is not None:
+                c = st["closed_at"]
+            elif type(track.views[-1]) is int:
+                pending.append(k)
+                out.append(inf)
+                continue
+            else:
+                c = track.views[-1].closed_at
+            out.append(inf if c is None else _ts(as_utc(c)))
+        if pending and self._lazy is not None:
+            for k, c in zip(pending, self._lazy.closed_at([tracks[k].views[-1] for k in pending])):
+                out[k] = c
+        return out
 
     def unit_ids(self) -> list[int]:
         return list(self._unit_ids)
@@ -353,21 +539,28 @@ class ReplayIndex:
         """(since, status, incident_id) for each status the unit went through; the
         first span starts at None (before the period)."""
         u = self._units[unit_id]
-        return [(None, u.initial[0], u.initial[2])] + [(s[1], s[0], s[2]) for s in u.states]
+        states = u.states
+        if self._lazy is not None:
+            made = iter(self._lazy.unit_states([s for s in states if type(s) is int]))
+            states = [next(made) if type(s) is int else s for s in states]
+        return [(None, u.initial[0], u.initial[2])] + [(s[1], s[0], s[2]) for s in states]
 
     def _incident_state(self, incident_id: int, te: float) -> IncidentView | None:
         track = self._incidents[incident_id]
         k = bisect_right(track.times, te)
         return self._view(track, k - 1) if k else None
 
-    @staticmethod
-    def _view(track: _IncidentTrack, k: int) -> IncidentView:
-        return track.views[k]
+    def _view(self, track: _IncidentTrack, k: int) -> IncidentView:
+        view = track.views[k]
+        return self._made([view])[0] if type(view) is int else view
 
     def _unit_state(self, unit_id: int, te: float, interpolate: bool) -> UnitSnapshot:
         u = self._units[unit_id]
         k = bisect_right(u.times, te)
-        status, since, incident_id = u.states[k - 1] if k else u.initial
+        state = u.states[k - 1] if k else u.initial
+        if type(state) is int and self._lazy is not None:
+            state = self._lazy.unit_states([state])[0]
+        status, since, incident_id = state
         row = u.row
         lon, lat, pos_at, source = row["home_lon"], row["home_lat"], None, "post"
         n = len(u.pos_t)
@@ -417,13 +610,22 @@ class _Grouped:
         return np.where((j >= 0) & (self.keys[jc] == values), self.order[jc], -1)
 
 
+class _Folded(NamedTuple):
+    incidents: dict[int, _IncidentTrack]  # each incident's track
+    states: dict[int, dict]               # the last state of each incident this fold evolved
+    taken: list[Checkpoint]               # checkpoints taken (record)
+    reopened: bool                        # whether any incident was reopened
+    crossings: list[tuple[float, int]]    # (at, last event id) of every whole hour crossed (record)
+
+
 def _fold(units: dict[int, _UnitTrack], log: LogColumns, resume: Checkpoint | None, record: bool,
-          seed: Sequence[tuple], stored: frozenset[tuple[float, int]]
-          ) -> tuple[dict[int, _IncidentTrack], dict[int, dict], list[Checkpoint], bool]:
+          seed: Sequence[tuple], stored: frozenset[tuple[float, int]],
+          incidents: dict[int, _IncidentTrack] | None = None) -> _Folded:
     """ReplayIndex.build's fold (its arguments): each incident's track and last state, the
     checkpoints taken, whether any incident was reopened; the units' tracks filled in
-    place. A catch-up slice (catch_up) needs only this, not the index built on it."""
-    incidents: dict[int, _IncidentTrack] = {}
+    place. A catch-up slice (catch_up) needs only this, not the index built on it.
+    `incidents`: tracks up to `resume` already made (from fold segments), extended here."""
+    incidents = {} if incidents is None else incidents
     states: dict[int, dict] = {}
     last_of: dict[int, tuple] = {}  # last event of restored/seeded incidents (see _last_events)
     open_ids: set[int] = set()
@@ -433,6 +635,7 @@ def _fold(units: dict[int, _UnitTrack], log: LogColumns, resume: Checkpoint | No
         restore(resume, units, incidents, states, last_of, open_ids, lambda r: _IncidentTrack(received=r))
         _seed_closed(seed, incidents, states, last_of)
     taken: list[Checkpoint] = []
+    crossings: list[tuple[float, int]] = []
     # plain floats: comparing a float with a numpy scalar costs several times more
     next_cp = float((np.floor(max_t / EVERY_S) + 1) * EVERY_S) if max_t > -np.inf else -np.inf
     if not record:
@@ -457,6 +660,8 @@ def _fold(units: dict[int, _UnitTrack], log: LogColumns, resume: Checkpoint | No
             if t >= next_cp:
                 cp_at, cp_id = float(np.floor(t / EVERY_S) * EVERY_S), int(log.ids[k - 1]) if k else last_id
                 # (done + k: everything folded so far happened before this whole hour)
+                if done + k:
+                    crossings.append((cp_at, cp_id))
                 if done + k and worth_taking(cp_at, cp_id, have, newest):
                     if by_incident is None:
                         by_incident = _Grouped(log.incident_ids)
@@ -506,7 +711,7 @@ def _fold(units: dict[int, _UnitTrack], log: LogColumns, resume: Checkpoint | No
                     if nxt is not None:
                         u.times.append(t)
                         ustates.append(nxt)
-    return incidents, states, taken, any_reopened
+    return _Folded(incidents, states, taken, any_reopened, crossings)
 
 
 def _last_events(grouped: _Grouped | None, log: LogColumns, k: int, open_ids: set[int],
@@ -559,13 +764,22 @@ def _seed_closed(seed: Sequence[tuple], incidents: dict[int, _IncidentTrack], st
         last_of[incident_id] = e
 
 
-def _drop_closed_before(incidents: dict[int, _IncidentTrack], states: dict[int, dict], since: datetime) -> None:
+def _drop_closed_before(incidents: dict[int, _IncidentTrack], states: dict[int, dict], since: datetime,
+                        lazy: LazyRows | None = None) -> None:
     """Forget the incidents last closed before `since`: no instant of the period shows
     them, and a period loaded from a checkpoint does not hold them either; a period
     folded from the log's start (no checkpoint before it yet) then holds the period's
-    incidents, not every incident of the log (a live centre's: months of them)."""
+    incidents, not every incident of the log (a live centre's: months of them). Those
+    last changed in fold segments (`lazy`) are judged by their last row."""
     for iid in [i for i, st in states.items() if st["closed_at"] is not None and as_utc(st["closed_at"]) < since]:
         del incidents[iid], states[iid]
+    if lazy is not None:
+        ids = [i for i, tr in incidents.items() if i not in states and type(tr.views[-1]) is int]
+        closed = lazy.closed_at([incidents[i].views[-1] for i in ids])
+        limit = _ts(since)
+        for iid, c in zip(ids, closed):
+            if c < limit:
+                del incidents[iid]
 
 
 def _unit_static(r: Any) -> dict:
@@ -624,13 +838,14 @@ def catch_up(session: Session, store: CheckpointStore, upto: float, step_events:
         later = select(EventRow.occurred_at).where(EventRow.id > after).order_by(EventRow.id)
         row = session.execute(later.offset(step - 1).limit(1)).first()
         if row is not None and _ts(as_utc(row[0])) < upto:
-            # at least to the first event of the next whole hour: a checkpoint to resume from
-            # (an hour busier than a slice, or a silent stretch of days, is one slice)
-            first = session.execute(later.limit(1)).scalar_one()
-            base = cp.at if cp is not None else _ts(as_utc(first))
-            hour = as_utc(datetime.fromtimestamp((np.floor(base / EVERY_S) + 1) * EVERY_S, timezone.utc))
-            crossing = session.execute(later.where(EventRow.occurred_at >= hour).limit(1)).first()
-            end: datetime | None = max(as_utc(row[0]), as_utc(crossing[0])) if crossing is not None else as_utc(row[0])
+            # on to the first event of the next block of six hours (checkpoints.BLOCK_S): its
+            # checkpoint, kept for good, is where the next slice resumes and where the fold
+            # segments of this one end (a block busier than a slice, or a silent stretch of
+            # days, is one slice)
+            block = as_utc(datetime.fromtimestamp((np.floor(_ts(as_utc(row[0])) / BLOCK_S) + 1) * BLOCK_S,
+                                                  timezone.utc))
+            crossing = session.execute(later.where(EventRow.occurred_at >= block).limit(1)).first()
+            end: datetime | None = as_utc(crossing[0]) if crossing is not None else as_utc(row[0])
             last = end is not None and _ts(end) >= upto  # (all before `upto` in the hour it ends in)
         elif to_the_end and session.execute(later.limit(1)).first() is not None:
             end, last = None, True  # the rest of the log, at most a slice
@@ -640,10 +855,15 @@ def catch_up(session: Session, store: CheckpointStore, upto: float, step_events:
             return slices, cp
         log, positions = _read(session, None, end, after, positions=False)
         seed = read_reopened_before(session, after, end, set(cp.incidents)) if cp is not None else []
-        taken = _fold(_units(session), log, cp, True, seed, store.stored())[2]
-        del log
-        seal(session, taken)
-        store.save(taken)
+        slice_units = _units(session)
+        folded = _fold(slice_units, log, cp, True, seed, store.stored())
+        taken = folded.taken
+        start = (cp.at, cp.event_id) if cp is not None else (-inf, 0)
+        spans = [sp for sp in block_spans(start, cp.at if cp is not None else float(log.ts[0]) if len(log) else 0.0,
+                                        folded.crossings) if (sp[0][1], sp[1][1]) not in SegmentStore(store.folder).known()]
+        segments = cut_fold(spans, folded.incidents, slice_units, log)
+        del log, folded, slice_units
+        _save(session, store, taken, segments)
         slices += 1
         newest = store.latest_valid(session, upto)
         if last or newest is None or (cp is not None and newest.event_id <= cp.event_id):

@@ -90,8 +90,12 @@ CACHE_PER_UNIT = 256  # snapshots kept per unit on average (see UnitTable._prebu
 class UnitTable:
     """Built from the per-unit tracks of dispatch.replay.state (see ReplayIndex)."""
 
-    def __init__(self, unit_ids: list[int], tracks: dict, t0: float, t1: float, max_gap_s: float) -> None:
+    def __init__(self, unit_ids: list[int], tracks: dict, t0: float, t1: float, max_gap_s: float,
+                 lazy: Any = None) -> None:
+        """`lazy`: the replay.segments.LazyRows whose unit row numbers the tracks' states
+        may hold (made into states when first shown)."""
         self.ids = list(unit_ids)
+        self.lazy = lazy
         self.tracks = tracks
         self.t0 = t0
         self.max_gap_s = max_gap_s
@@ -120,6 +124,13 @@ class UnitTable:
         self._m = (len(self.states) + 1) * (len(self.pt) + 1)
         self._cache: dict[int, UnitSnapshot] = {}
         self._cache_max = CACHE_PER_UNIT * max(1, len(self.ids))
+
+    def _made(self, indices: list[int]) -> None:
+        """Make the states at these indices that are still fold segments' row numbers."""
+        states = self.states
+        need = sorted({i for i in indices if i >= 0 and type(states[i]) is int})
+        for i, state in zip(need, self.lazy.unit_states([states[i] for i in need])):
+            states[i] = state
 
     def _make(self, r: int, s_i: int, p_i: int, lon: float, lat: float) -> UnitSnapshot:
         """Unit of rank r with status index s_i and fix index p_i (-1: none) at lon, lat."""
@@ -186,6 +197,8 @@ class UnitTable:
         unseen = list(compress(count(), map(is_, out, repeat(None))))  # (no Python frame per unit)
         if between or unseen:
             s_l, p_l, lon_l, lat_l = s_idx.tolist(), p_idx.tolist(), lon.tolist(), lat.tolist()
+            if self.lazy is not None:
+                self._made([s_l[k] for k in chain(between, unseen)])
             make = self._make
             for k in between:
                 out[k] = make(k, s_l[k], p_l[k], lon_l[k], lat_l[k])

@@ -46,6 +46,16 @@ def _same(full: ReplayIndex, part: ReplayIndex, since, n: int = 12, until=None) 
         assert full.state_at(t).as_json() == part.state_at(t).as_json(), t
 
 
+def _busiest_block(app) -> int:  # noqa: ANN001
+    """The most events in one block of six UTC hours (checkpoints.BLOCK_S)."""
+    from collections import Counter
+
+    from dispatch.replay.checkpoints import BLOCK_S
+    with app.session() as s:
+        rows = s.execute(select(EventRow.occurred_at)).scalars().all()
+    return max(Counter(int(replay_state._ts(replay_state.as_utc(t)) // BLOCK_S) for t in rows).values())
+
+
 def test_a_period_late_in_the_log_is_caught_up_a_slice_at_a_time(long_log, tmp_path, monkeypatch):
     app, full = long_log
     store = CheckpointStore(tmp_path / "cache")
@@ -64,8 +74,10 @@ def test_a_period_late_in_the_log_is_caught_up_a_slice_at_a_time(long_log, tmp_p
         slices, cp = catch_up(s, store, upto, step_events=STEP)
         assert cp is not None and cp.event_id == store.latest_valid(s, upto).event_id
     assert total > 4 * STEP
-    assert slices == len(folded) >= 3
-    assert max(folded) <= STEP + 5  # memory of a slice, not of the log (+ events at its last instant)
+    assert slices == len(folded) >= 2
+    # memory of a slice, not of the log: a slice goes on to the end of the six hours its
+    # last event is in (where fold segments meet), so a busy block adds its events
+    assert max(folded) <= STEP + _busiest_block(app) + 1 < total
     # from the newest checkpoint, at most a slice of events remains before the period
     assert cp is not None and cp.at <= upto and _events_between(app, cp.event_id, upto) <= STEP
     with app.session() as s:

@@ -159,20 +159,20 @@ def test_period_from_a_checkpoint_on_postgresql(pg_url, tmp_path):
         app.engine.dispose()
 
 
-def test_old_checkpoints_are_thinned_to_one_a_day(tmp_path):
-    from dispatch.replay.checkpoints import HOURLY_S, Checkpoint, CheckpointStore
+def test_old_checkpoints_are_thinned_to_one_every_six_hours(tmp_path):
+    from dispatch.replay.checkpoints import BLOCK_S, HOURLY_S, Checkpoint, CheckpointStore
 
     store = CheckpointStore(tmp_path / "ck")
     day = 86400.0
     hours = [1_790_000_000.0 // day * day + h * 3600.0 for h in range(0, 24 * 5, 1)]
     every = [Checkpoint(at=t, event_id=k + 1, count=k + 1, hash="x") for k, t in enumerate(hours)]
-    assert store.save(every) == 48 + 1 + 3  # the last 48 h hourly, the first of each older day
+    assert store.save(every) == 48 + 1 + 12  # the last 48 h hourly, the first of each older six hours
     assert store.save(every) == 0  # a second full fold writes nothing again
     kept = sorted(at for at, _, _ in store._files())
     newest = hours[-1]
     assert [t for t in kept if t >= newest - HOURLY_S] == [t for t in hours if t >= newest - HOURLY_S]
     old = [t for t in kept if t < newest - HOURLY_S]
-    assert old == sorted({t // day * day for t in hours if t < newest - HOURLY_S})  # each day's first
+    assert old == sorted({t // BLOCK_S * BLOCK_S for t in hours if t < newest - HOURLY_S})  # each block's first
 
 
 def test_bench_replay_loads_the_period_from_checkpoints_beside_the_full_fold(capsys):
@@ -201,6 +201,6 @@ def test_a_fold_takes_only_the_checkpoints_the_store_would_keep_and_does_not_hav
             taken.append(at)
             have.add((at, k))
     assert set(taken) == _wanted(hours)  # exactly what the store keeps of them all
-    assert len(taken) == 3 + HOURLY_S / EVERY_S + 1  # the first of three older days, the last 48 h
+    assert len(taken) == 12 + HOURLY_S / EVERY_S + 1  # the first of twelve older blocks, the last 48 h
     assert not worth_taking(hours[-1], len(hours) - 1, have, newest)  # on disk already
     assert worth_taking(hours[-1], 10**6, have, newest)  # the same hour after other events: a new fold

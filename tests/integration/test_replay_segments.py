@@ -1,0 +1,130 @@
+"""Fold segments: a period of several days reads the fold of its earlier whole days from
+the segments a previous load wrote (replay.segments) and shows, at every instant, what
+the whole log folded from its first event shows: the same incidents (equal views, made
+only when shown), units, timelines and counts; across an incident reopened days after
+it was closed; and a segment the log no longer vouches for, or a damaged file, is not
+used."""
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import timedelta
+
+import pytest
+
+from dispatch.feeds.simulator import SimConfig, Simulator
+from dispatch.replay.segments import SUFFIX, Segment
+from dispatch.replay.state import ReplayIndex
+from dispatch.services import queries
+from tests.integration.replay_support import START, roster_app
+
+DAYS = 4
+
+
+def _load(app, **kw) -> ReplayIndex:  # noqa: ANN001
+    with app.session() as s:
+        return ReplayIndex.load(s, **kw)
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory):
+    """Four mornings of calls a day apart; on the third, an incident of the first is reopened."""
+    tmp = tmp_path_factory.mktemp("segments")
+    app, clock, places = roster_app(tmp)
+    victim = None
+    for d in range(DAYS):
+        at = START + timedelta(days=d)
+        clock.set(at)
+        Simulator(app.services, clock, app.unit_snapshots(), places,
+                  SimConfig(hours=3, calls=25, seed=30 + d, start=at)).run()
+        if d == 0:
+            with app.session() as s:
+                victim = min((i for i in queries.recent_closed(s, 500) if i.closed_at is not None),
+                             key=lambda i: i.closed_at)
+        if d == 2:
+            clock.advance(600)
+            app.services.reopen(victim.id, "报警人再次来电")
+            clock.advance(120)
+            app.services.add_note(victim.id, "报警人称纠纷仍未解决")
+    full = _load(app)  # the whole log folded from its first event: no cache
+    return app, full, victim.id
+
+
+def _instants(full: ReplayIndex, since, n: int = 60) -> list:  # noqa: ANN001
+    rng = random.Random(3)
+    span = (full.end - since).total_seconds()
+    return [since, full.end] + [since + timedelta(seconds=rng.uniform(0, span)) for _ in range(n)]
+
+
+def _same_everywhere(full: ReplayIndex, part: ReplayIndex, since) -> None:  # noqa: ANN001
+    for at in _instants(full, since):
+        a, b = full.state_at(at), part.state_at(at)
+        assert a.incidents == b.incidents, at
+        assert a.units == b.units, at
+        assert a.as_json() == b.as_json(), at
+    finals = {i.id: i for i in full.final_incidents()}
+    for view in part.final_incidents():
+        assert view == finals[view.id]
+    # timelines: a period resumed from a checkpoint has the events after it (of an incident
+    # open then, not its earlier ones): at least every event from `since` on, in log order
+    for iid in [i.id for i in part.final_incidents()]:
+        _suffix_from(part.incident_events(iid), full.incident_events(iid), since, iid)
+        assert part.incident_at(iid, part.end) == full.incident_at(iid, part.end)
+    for uid in part.unit_ids():
+        _suffix_from(part.unit_events(uid), full.unit_events(uid), since, uid)
+        assert part.unit_status_spans(uid)[1:] == full.unit_status_spans(uid)[-len(part.unit_status_spans(uid)) + 1:]
+
+
+def _suffix_from(mine: list, whole: list, since, what) -> None:  # noqa: ANN001
+    ids, all_ids = [e.id for e in mine], [e.id for e in whole]
+    assert ids == all_ids[len(all_ids) - len(ids):], what
+    assert {e.id for e in whole if e.occurred_at >= since} <= set(ids), what
+
+
+def test_earlier_days_come_from_segments_and_show_what_the_whole_fold_shows(days, tmp_path):
+    app, full, victim = days
+    cache = tmp_path / "cache"
+    first = _load(app, cache=cache)  # folds the log, writes checkpoints and segments
+    files = sorted(cache.glob("*" + SUFFIX))
+    assert len(files) == DAYS - 1  # every whole UTC day folded (the last is not over)
+    assert first.segment_events == 0
+    part = _load(app, since=START, cache=cache)
+    # every finished day is read, not folded
+    read = [pickle.loads(p.read_bytes()) for p in files]
+    assert part.segment_events == sum(s.events for s in read) > 0
+    assert part.folded_count < full.folded_count <= part.folded_count + part.segment_events  # (+ a reseeded one)
+    assert part.event_count == full.event_count
+    assert part.incident_count == full.incident_count
+    _same_everywhere(full, part, START)
+    # the incident reopened on the third day: closed, gone, then shown again
+    reopened = [e.occurred_at for e in full.incident_events(victim) if e.kind == "incident.reopened"][0]
+    assert victim in [i.id for i in part.state_at(reopened).incidents]
+    assert victim not in [i.id for i in part.state_at(reopened - timedelta(seconds=1)).incidents]
+    assert part.incident_at(victim, reopened) == full.incident_at(victim, reopened)
+    assert [e.id for e in part.incident_events(victim)] == [e.id for e in full.incident_events(victim)]
+    first_day = [i.id for i in full.final_incidents() if i.received_at < START + timedelta(hours=4)]
+    for iid in first_day:  # from the log's start: every event, though the load read none of that day's
+        assert [e.id for e in part.incident_events(iid)] == [e.id for e in full.incident_events(iid)], iid
+
+
+def test_a_period_starting_in_a_later_day_chains_from_its_checkpoint(days, tmp_path):
+    app, full, _victim = days
+    cache = tmp_path / "cache"
+    _load(app, cache=cache)
+    since = START + timedelta(days=1, hours=1)
+    part = _load(app, since=since, cache=cache)
+    _same_everywhere(full, part, since)
+
+
+def test_a_segment_the_log_does_not_vouch_for_or_a_damaged_one_is_not_used(days, tmp_path):
+    app, full, _victim = days
+    cache = tmp_path / "cache"
+    _load(app, cache=cache)
+    files = sorted(cache.glob("*" + SUFFIX))
+    seg: Segment = pickle.loads(files[0].read_bytes())
+    seg.end_hash = "0" * 64  # as if the log had been rewritten since
+    files[0].write_bytes(pickle.dumps(seg))
+    files[1].write_bytes(b"not a segment")
+    part = _load(app, since=START, cache=cache)
+    assert part.segment_events == 0  # the chain starts with the first: nothing read
+    _same_everywhere(full, part, START)
