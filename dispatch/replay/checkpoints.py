@@ -101,10 +101,7 @@ class CheckpointStore:
             for cp in checkpoints:
                 if (cp.at, cp.event_id) in known or cp.at not in wanted:
                     continue
-                path = self.folder / f"{cp.at:.0f}_{cp.event_id}.ckpt"
-                tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(pickle.dumps(cp, protocol=pickle.HIGHEST_PROTOCOL))
-                os.replace(tmp, path)
+                write_cached(self.folder / f"{cp.at:.0f}_{cp.event_id}.ckpt", cp)
                 written += 1
             for at, _eid, path in files:
                 if at not in wanted:
@@ -176,12 +173,26 @@ def restore(cp: Checkpoint, units: dict, incidents: dict, states: dict, last_of:
             u.states.append(state)
 
 
-def _read(path: Path) -> Checkpoint | None:
+def write_cached(path: Path, value: Any) -> None:
+    """Write one cache file whole or not at all (a temporary file renamed over it)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(tmp, path)
+
+
+def read_cached(path: Path, kind: type, version: int) -> Any:
+    """The object of `kind` (with `format` == version) in a cache file, or None: a damaged,
+    foreign or older file is simply not used."""
     try:
-        cp = pickle.loads(path.read_bytes())
-    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is simply not used
+        value = pickle.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - see above
         return None
-    return cp if isinstance(cp, Checkpoint) and cp.format == FORMAT else None
+    return value if isinstance(value, kind) and getattr(value, "format", None) == version else None
+
+
+def _read(path: Path) -> Checkpoint | None:
+    cp: Checkpoint | None = read_cached(path, Checkpoint, FORMAT)
+    return cp
 
 
 def matches_log(session: Session, cp: Checkpoint) -> bool:

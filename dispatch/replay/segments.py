@@ -24,8 +24,6 @@ arrays as raw buffers), like the checkpoints: a cache folder this console writes
 """
 from __future__ import annotations
 
-import os
-import pickle
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from operator import itemgetter
@@ -35,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from dispatch.domain.evolve import INCIDENT_FIELDS
-from dispatch.replay.checkpoints import BLOCK_S
+from dispatch.replay.checkpoints import BLOCK_S, read_cached, write_cached
 from dispatch.domain.units import UnitStatus
 from dispatch.services.queries import AssignmentView, IncidentView
 
@@ -85,22 +83,22 @@ def _split(value: Any) -> list:
 
 def _code(objects: list) -> tuple[np.ndarray, Any]:
     """Each object as a code into its distinct values (equal values of the same type are
-    one; a field holding an unhashable value is coded by identity: the fold shares an
-    unchanged value between an incident's states), the values packed (_pack)."""
+    one; a field holding an unhashable value is coded by identity), the values packed
+    (_pack). The fold shares an unchanged value between an incident's states, so the
+    objects are told apart by identity first (in numpy) and only those few compared."""
     if not objects:
         return np.empty(0, dtype=np.uint8), []
+    ids = np.fromiter(map(id, objects), dtype=np.uint64, count=len(objects))
+    _uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    distinct = list(map(objects.__getitem__, first.tolist()))
     table: dict = {}
     try:
-        codes = [table.setdefault((v.__class__, v), len(table)) for v in objects]
+        codes = [table.setdefault((v.__class__, v), len(table)) for v in distinct]
         values = [v for _cls, v in table]
-    except TypeError:  # (a list)
-        table = {}
-        codes = [table.setdefault(id(v), len(table)) for v in objects]
-        first: dict[int, Any] = {}
-        for v in objects:
-            first.setdefault(id(v), v)
-        values = list(first.values())
-    return np.array(codes, dtype=np.min_scalar_type(max(0, len(values) - 1))), _pack(values)
+    except TypeError:  # (a list: by identity)
+        codes, values = list(range(len(distinct))), distinct
+    coded = np.asarray(codes, dtype=np.int64)[inverse.reshape(-1)]
+    return coded.astype(np.min_scalar_type(max(0, len(values) - 1))), _pack(values)
 
 
 def _pack(values: list) -> Any:
@@ -447,10 +445,7 @@ class SegmentStore:
             for seg in segments:
                 if (seg.start_id, seg.end_id) in known or not seg.end_hash:
                     continue
-                path = self.folder / f"{seg.start_id}_{seg.end_at:.0f}_{seg.end_id}{SUFFIX}"
-                tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(pickle.dumps(seg, protocol=pickle.HIGHEST_PROTOCOL))
-                os.replace(tmp, path)
+                write_cached(self.folder / f"{seg.start_id}_{seg.end_at:.0f}_{seg.end_id}{SUFFIX}", seg)
                 written += 1
         except OSError:
             pass
@@ -458,11 +453,8 @@ class SegmentStore:
 
 
 def _read(path: Path) -> Segment | None:
-    try:
-        seg = pickle.loads(path.read_bytes())
-    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is simply not used
-        return None
-    return seg if isinstance(seg, Segment) and seg.format == FORMAT else None
+    seg: Segment | None = read_cached(path, Segment, FORMAT)
+    return seg
 
 
 class LazyRows:

@@ -175,6 +175,21 @@ def _segment_chain(session: Session, store: CheckpointStore, resume: Checkpoint 
     return [], None
 
 
+def _cut_segments(folded: _Folded, resume: Checkpoint | None, units: dict[int, _UnitTrack], log: LogColumns,
+                  stored: frozenset[tuple[float, int]], known: frozenset[tuple[int, int]]) -> list[Segment]:
+    """The fold segments of the six-hour blocks a fold went through whole: from its start
+    when that is the log's or the first checkpoint of a block (one the store keeps for
+    good: a later load resumes there), then block to block; none of those on disk
+    (`known`: (start id, end id))."""
+    if not len(log):
+        return []
+    start, first_t = ((resume.at, resume.event_id), resume.at) if resume is not None else ((-inf, 0), float(log.ts[0]))
+    spans = block_spans(start, first_t, folded.crossings)
+    if resume is not None and any(a < resume.at and a // BLOCK_S == resume.at // BLOCK_S for a, _ in stored):
+        spans = spans[1:]  # (from an hourly checkpoint the store drops after two days)
+    return cut_fold([sp for sp in spans if (sp[0][1], sp[1][1]) not in known], folded.incidents, units, log)
+
+
 def _older_reader(session: Session, prefix: _Prefix) -> Callable[[str, int, int], list[tuple]]:
     """Reads one incident's or unit's events of the segments' span when a timeline asks
     (through the load's engine: the index outlives the load's session)."""
@@ -400,13 +415,7 @@ class ReplayIndex:
         folded = _fold(units, log, resume, record, seed, stored, prefix.incidents if prefix is not None else None)
         incidents, states = folded.incidents, folded.states
         lazy = prefix.lazy if prefix is not None else None
-        segments = []
-        if record and len(log):
-            start = (resume.at, resume.event_id) if resume is not None else (-inf, 0)
-            spans = [sp for sp in block_spans(start, resume.at if resume is not None else float(log.ts[0]),
-                                            folded.crossings)
-                     if (sp[0][1], sp[1][1]) not in known_segments]
-            segments = cut_fold(spans, incidents, units, log)
+        segments = _cut_segments(folded, resume, units, log, stored, known_segments) if record else []
         if since is not None:  # (folded from the log's start: no checkpoint before `since` yet)
             _drop_closed_before(incidents, states, as_utc(since), lazy)
         _attach_positions(units, positions.result() if isinstance(positions, PendingPositions) else positions)
@@ -811,14 +820,15 @@ def _attach_positions(units: dict[int, _UnitTrack], positions: PositionColumns) 
         track.pos_lat = positions.lat[start:end]
 
 
-STEP_EVENTS = 200_000  # events folded at most per slice of a catch-up (about a busy day)
+STEP_EVENTS = 200_000  # events per slice of a catch-up (about a busy day; then to the block's end)
 
 
 def catch_up(session: Session, store: CheckpointStore, upto: float, step_events: int | None = None,
              to_the_end: bool = False) -> tuple[int, Checkpoint | None]:
-    """Bring the checkpoints up to epoch second `upto`, a slice of at most `step_events`
-    events at a time, each slice folded from the checkpoint before it, its hourly
-    checkpoints written, then dropped: memory is a slice's, never the log's. Stops when
+    """Bring the checkpoints up to epoch second `upto`, a slice of `step_events` events at
+    a time (on to the end of the six-hour block its last event is in, checkpoints.BLOCK_S),
+    each slice folded from the checkpoint before it, its checkpoints and fold segments
+    (replay.segments) written, then dropped: memory is a slice's, never the log's. Stops when
     at most `step_events` events lie between the latest valid checkpoint and `upto` (a
     load then folds them itself), or, `to_the_end`, after folding those too (the
     `checkpoints` command). Returns the slices folded and the latest valid checkpoint at
@@ -858,10 +868,7 @@ def catch_up(session: Session, store: CheckpointStore, upto: float, step_events:
         slice_units = _units(session)
         folded = _fold(slice_units, log, cp, True, seed, store.stored())
         taken = folded.taken
-        start = (cp.at, cp.event_id) if cp is not None else (-inf, 0)
-        spans = [sp for sp in block_spans(start, cp.at if cp is not None else float(log.ts[0]) if len(log) else 0.0,
-                                        folded.crossings) if (sp[0][1], sp[1][1]) not in SegmentStore(store.folder).known()]
-        segments = cut_fold(spans, folded.incidents, slice_units, log)
+        segments = _cut_segments(folded, cp, slice_units, log, store.stored(), SegmentStore(store.folder).known())
         del log, folded, slice_units
         _save(session, store, taken, segments)
         slices += 1

@@ -15,9 +15,11 @@ from dispatch.settings import Settings
 START = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)  # 08:00 in Shanghai
 
 
-def roster_app(tmp_path: Path, start: datetime = START) -> tuple[App, ManualClock, list[Location]]:
+def roster_app(tmp_path: Path, start: datetime = START, db_url: str | None = None
+               ) -> tuple[App, ManualClock, list[Location]]:
+    """(`db_url`: another database than the file in tmp_path, PostgreSQL's.)"""
     clock = ManualClock(start)
-    app = bootstrap(Settings(data_dir=tmp_path, load_demo=False), clock)
+    app = bootstrap(Settings(data_dir=tmp_path, load_demo=False, **({"db_url": db_url} if db_url else {})), clock)
     osm = load_roster_demo(app.store, start, DEMO_OSM)
     return app, clock, places_from_osm(osm)
 

@@ -134,19 +134,11 @@ def test_a_damaged_checkpoint_file_is_not_used(shift, tmp_path):
 
 
 def test_period_from_a_checkpoint_on_postgresql(pg_url, tmp_path):
-    from dispatch.bootstrap import bootstrap
-    from dispatch.feeds.sim_setup import load_roster_demo, places_from_osm
-    from dispatch.importers.demo import DEMO_OSM
-    from dispatch.services.clock import ManualClock
-    from dispatch.settings import Settings
-
     from tests.integration.pg_schema import fresh_schema
 
     with fresh_schema(pg_url) as url:
-        clock = ManualClock(START)
-        app = bootstrap(Settings(db_url=url, data_dir=tmp_path, load_demo=False), clock)
+        app, clock, places = roster_app(tmp_path, db_url=url)
         assert app.engine.dialect.name == "postgresql"
-        places = places_from_osm(load_roster_demo(app.store, START, DEMO_OSM))
         Simulator(app.services, clock, app.unit_snapshots(), places,
                   SimConfig(hours=3, calls=35, seed=9, start=START)).run()
         cache = tmp_path / "checkpoints"

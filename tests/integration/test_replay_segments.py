@@ -128,3 +128,55 @@ def test_a_segment_the_log_does_not_vouch_for_or_a_damaged_one_is_not_used(days,
     part = _load(app, since=START, cache=cache)
     assert part.segment_events == 0  # the chain starts with the first: nothing read
     _same_everywhere(full, part, START)
+
+
+def test_a_day_or_less_is_folded_whole_though_segments_are_there(days, tmp_path):
+    app, full, _victim = days
+    cache = tmp_path / "cache"
+    _load(app, cache=cache)
+    assert list(cache.glob("*" + SUFFIX))
+    since = full.end - timedelta(hours=23)
+    part = _load(app, since=since, cache=cache)
+    assert part.segment_events == 0  # every instant of a shift or a day shows at once
+    _same_everywhere(full, part, since)
+
+
+def test_segments_on_postgresql(pg_url, tmp_path):
+    from tests.integration.pg_schema import fresh_schema
+
+    with fresh_schema(pg_url) as url:
+        app, clock, places = roster_app(tmp_path, db_url=url)
+        assert app.engine.dialect.name == "postgresql"
+        for d in range(3):
+            at = START + timedelta(days=d)
+            clock.set(at)
+            Simulator(app.services, clock, app.unit_snapshots(), places,
+                      SimConfig(hours=2, calls=12, seed=40 + d, start=at)).run()
+        cache = tmp_path / "cache"
+        full = _load(app, cache=cache)
+        assert list(cache.glob("*" + SUFFIX))
+        part = _load(app, since=START, cache=cache)
+        assert part.segment_events > 0
+        _same_everywhere(full, part, START)
+        app.engine.dispose()
+
+
+def test_the_catch_up_a_slice_at_a_time_writes_segments_that_chain(days, tmp_path):
+    """What the console's background `checkpoints` does: slices of a few events, each on
+    to the end of its six-hour block, so the segments of one slice start where the last
+    ended; a week-long load then reads them all."""
+    from dispatch.replay.checkpoints import CheckpointStore
+    from dispatch.replay.state import catch_up
+
+    app, full, _victim = days
+    store = CheckpointStore(tmp_path / "cache")
+    with app.session() as s:
+        slices, _cp = catch_up(s, store, full.end.timestamp() + 1, step_events=60, to_the_end=True)
+    assert slices >= DAYS
+    segs = [pickle.loads(p.read_bytes()) for p in store.folder.glob("*" + SUFFIX)]
+    ends = {seg.end_id for seg in segs}
+    assert sum(seg.start_id == 0 for seg in segs) == 1
+    assert all(seg.start_id == 0 or seg.start_id in ends for seg in segs)  # one chain from the log's start
+    part = _load(app, since=START, cache=store.folder)
+    assert part.segment_events == sum(seg.events for seg in segs)
+    _same_everywhere(full, part, START)
