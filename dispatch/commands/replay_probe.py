@@ -32,6 +32,16 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux: VmHWM). Not getrusage's ru_maxrss:
+    Linux carries that over an exec from the process that forked it (here the bench,
+    which just held the whole log's fold), so it reported the parent's peak."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
