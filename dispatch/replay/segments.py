@@ -39,6 +39,7 @@ from dispatch.services.queries import AssignmentView, IncidentView
 
 FORMAT = 1  # bump whenever a segment's shape or the fold (replay.fold) changes
 SUFFIX = ".seg"
+KEEP_S = 92 * 86400.0  # segments kept for the last three months of log time (see SegmentStore.save)
 
 _TIMES = ("received_at", "updated_at", "closed_at")  # instants kept as int64 microseconds (NONE: None)
 _CODED = tuple(f for f in INCIDENT_FIELDS if f not in _TIMES + ("id", "version", "assignments"))
@@ -437,16 +438,26 @@ class SegmentStore:
         return frozenset((s, e) for s, ends in self._files().items() for _a, e, _p in ends)
 
     def save(self, segments: list[Segment]) -> int:
-        """Write the segments not yet on disk; a cache that cannot be written is skipped."""
-        known = self.known()
+        """Write the segments not yet on disk, and drop those ending more than KEEP_S
+        before the newest (a centre's cache grows ~18 MB a day at 14,000 calls a day; a
+        period older than that is folded again, as without segments). A cache that
+        cannot be written is skipped."""
+        files = self._files()
+        known = {(s, e) for s, ends in files.items() for _a, e, _p in ends}
+        newest = max([a for ends in files.values() for a, _e, _p in ends] + [seg.end_at for seg in segments],
+                     default=0.0)
         written = 0
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for seg in segments:
-                if (seg.start_id, seg.end_id) in known or not seg.end_hash:
+                if (seg.start_id, seg.end_id) in known or not seg.end_hash or seg.end_at < newest - KEEP_S:
                     continue
                 write_cached(self.folder / f"{seg.start_id}_{seg.end_at:.0f}_{seg.end_id}{SUFFIX}", seg)
                 written += 1
+            for ends in files.values():
+                for end_at, _eid, path in ends:
+                    if end_at < newest - KEEP_S:
+                        path.unlink(missing_ok=True)
         except OSError:
             pass
         return written

@@ -180,3 +180,20 @@ def test_the_catch_up_a_slice_at_a_time_writes_segments_that_chain(days, tmp_pat
     part = _load(app, since=START, cache=store.folder)
     assert part.segment_events == sum(seg.events for seg in segs)
     _same_everywhere(full, part, START)
+
+
+def test_segments_older_than_three_months_are_not_kept(tmp_path):
+    from dispatch.replay.segments import KEEP_S, SegmentStore
+
+    store = SegmentStore(tmp_path / "cache")
+    day = 86400.0
+    segs = [Segment(start_at=d * day, start_id=d, end_at=(d + 1) * day, end_id=d + 1, end_hash="h")
+            for d in range(20_000, 20_100)]
+    assert store.save(segs[:50]) == 50
+    assert store.save(segs[50:]) == 50
+    newest = segs[-1].end_at
+    kept = sorted(p.name for p in store.folder.glob("*" + SUFFIX))
+    assert len(kept) == sum(seg.end_at >= newest - KEEP_S for seg in segs) == 93
+    assert store.save(segs[:5]) == 0  # an old period folded again is not written again
+    assert store.chain(segs[7].start_id, newest, lambda seg: True)[0].start_id == segs[7].start_id
+    assert store.chain(segs[0].start_id, newest, lambda seg: True) == []
