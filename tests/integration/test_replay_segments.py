@@ -197,3 +197,17 @@ def test_segments_older_than_three_months_are_not_kept(tmp_path):
     assert store.save(segs[:5]) == 0  # an old period folded again is not written again
     assert store.chain(segs[7].start_id, newest, lambda seg: True)[0].start_id == segs[7].start_id
     assert store.chain(segs[0].start_id, newest, lambda seg: True) == []
+
+
+def test_a_period_ending_before_the_log_does_reads_only_the_segments_before_its_end(days, tmp_path):
+    app, full, _victim = days
+    cache = tmp_path / "cache"
+    _load(app, cache=cache)
+    until = START + timedelta(days=2, hours=1, minutes=30)
+    part = _load(app, since=START, until=until, cache=cache)
+    assert 0 < part.segment_events and part.end <= until
+    rng = random.Random(8)
+    for at in [START, until] + [START + timedelta(seconds=rng.uniform(0, (until - START).total_seconds()))
+                                for _ in range(40)]:
+        a, b = full.state_at(at), part.state_at(at)
+        assert a.incidents == b.incidents and a.as_json() == b.as_json(), at
