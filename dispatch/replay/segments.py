@@ -45,12 +45,10 @@ _TIMES = ("received_at", "updated_at", "closed_at")  # instants kept as int64 mi
 _CODED = tuple(f for f in INCIDENT_FIELDS if f not in _TIMES + ("id", "version", "assignments"))
 _A_TIMES = ("dispatched_at", "acknowledged_at", "en_route_at", "arrived_at", "cleared_at")
 _A_CODED = ("callsign", "eta_s", "route_m")
-NONE = np.iinfo(np.int64).min  # (NaT as datetime64: decodes to None)
+NONE = np.iinfo(np.int64).min  # an instant that is None
 _UNIT_STATUSES = list(UnitStatus)
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
-
-
 _US = timedelta(microseconds=1)
 
 
@@ -73,8 +71,9 @@ _SEP = "\x1f"  # (unit separator: no admin name holds it)
 
 def _joined(values: list) -> list:
     """The admin chains (lists of names) as one string each (a third of the cost to read
-    back), a list kept as is where a name holds the separator."""
-    return [_SEP.join(v) if isinstance(v, list) and all(type(x) is str and _SEP not in x for x in v) else v
+    back), a list kept as is where a name is empty or holds the separator (it would not
+    split back into the same list)."""
+    return [_SEP.join(v) if isinstance(v, list) and all(type(x) is str and x and _SEP not in x for x in v) else v
             for v in values]
 
 

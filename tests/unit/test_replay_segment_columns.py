@@ -28,7 +28,7 @@ def _states() -> list[tuple[int, float, IncidentView]]:
         state = shared_state(new_incident(iid, at, "席位01", "王", {"caller_number": "110", "caller_name": names[iid % 5]}))
         steps = [
             (ev.INCIDENT_LOCATED, None, {"text": "外滩", "name": "外滩", "kind": "landmark",
-                                         "admin": ["上海市", "黄浦区"] if iid == 7 else ["a\x1fb"],
+                                         "admin": ["上海市", "黄浦区"] if iid == 7 else ["a\x1fb", ""],
                                          "lon": 121.49, "lat": None if iid == 3 else 31.24, "grid_id": None}),
             (ev.INCIDENT_CATEGORISED, None, {"category": "纠纷", "priority": "high", "narrative": names[(iid + 2) % 5]}),
             (ev.UNIT_DISPATCHED, 11, {"callsign": "黄巡01", "eta_s": 600 if iid == 7 else 600.0, "route_m": None}),
@@ -67,7 +67,7 @@ def test_every_state_comes_back_equal_and_of_the_same_types():
         for x, y in zip(a.assignments, b.assignments):
             assert vars(x) == vars(y) and all(type(vars(x)[k]) is type(v) for k, v in vars(y).items())
     assert got[-1].place_admin == ["上海市", "黄浦区"] and isinstance(got[-1].place_admin, list)
-    assert expect[0].id == 3 and got[5].place_admin == ["a\x1fb"]
+    assert expect[0].id == 3 and got[5].place_admin == ["a\x1fb", ""]
     assert got[-1].closed_at.microsecond == expect[-1].closed_at.microsecond
     # the same assignment object in the states it did not change between
     later = [v for v in got if v.id == 7 and len(v.assignments) == 2]
@@ -97,3 +97,10 @@ def test_unit_statuses_come_back():
     assert seg.u_id.tolist() == [4, 4, 5, 5]
     assert seg.unit_states([0, 1, 2, 3]) == [unit_rows[1][2], unit_rows[3][2], unit_rows[2][2], unit_rows[0][2]]
     assert LazyRows([seg]).unit_states([3, 0]) == [unit_rows[0][2], unit_rows[1][2]]
+
+
+def test_admin_chains_split_back_into_the_same_lists():
+    from dispatch.replay.segments import _joined, _split
+
+    chains = [[], ["上海市"], ["上海市", "黄浦区"], ["上海市", ""], [""], ["a\x1fb"]]
+    assert [_split(v) for v in _joined(chains)] == chains
