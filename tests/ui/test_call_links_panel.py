@@ -12,6 +12,7 @@ from dispatch.services.caller_history import mark_number
 from dispatch.services.context import Actor
 from dispatch.services.locations import Location
 from ui.intake import Intake
+from tests.ui.window_support import shown
 
 SHOT = os.environ.get("H5_SCREENSHOT", "")
 
@@ -26,12 +27,8 @@ def test_history_suggestion_link_and_unlink(qtbot, app, clock):
     mark_number(lead.ctx, "13900001111", "nuisance", "一周内无效来电 12 次")
 
     intake = Intake(app)
-    qtbot.addWidget(intake)
     intake.resize(520, 900)
-    intake.show()
-    qtbot.waitExposed(intake)
-    intake.activateWindow()
-    qtbot.waitUntil(intake.isActiveWindow, timeout=3000)
+    shown(qtbot, intake)
     call = intake.new_call("13900001111")
     panel, history = intake.call_links, intake.caller_history
     assert history.isVisible() and history.badge.isVisible() and history.badge.text() == "骚扰电话"

@@ -13,6 +13,7 @@ from dispatch.services import fraud
 from dispatch.services import referrals as rf
 from ui.fraud_panel import FraudPanel, parse_transfers
 from ui.referral_list import RED, ReferralList
+from tests.ui.window_support import shown
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -157,12 +158,7 @@ def test_ctrl_e_exports_from_the_last_fields_filled(qtbot, app, monkeypatch):
     monkeypatch.setattr(fp.QFileDialog, "getSaveFileName", lambda *a, **k: asked.append(a[1]) or ("", ""))
     iid = app.services.open_call("13900000022", "").incident_id
     app.services.categorise(iid, "telecom_fraud")
-    p = FraudPanel(app, iid)
-    qtbot.addWidget(p)
-    p.show()
-    qtbot.waitExposed(p)
-    p.activateWindow()
-    qtbot.waitUntil(p.isActiveWindow, timeout=3000)
+    p = shown(qtbot, FraudPanel(app, iid))
     for field in (p.amount_stopped, p.reference):
         field.setFocus()
         field.setText("12")

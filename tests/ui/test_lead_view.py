@@ -17,7 +17,7 @@ from dispatch.services.seat_overview import seat_overview
 from dispatch.settings import Settings
 from ui import theme
 from ui.lead_view import NEED_LEAD, LeadView
-from tests.ui.window_support import open_window
+from tests.ui.window_support import open_window, shown
 
 
 @pytest.fixture
@@ -30,13 +30,7 @@ def seat2(app, clock):
 
 
 def _view(qtbot, app) -> LeadView:  # noqa: ANN001
-    view = LeadView(app)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
-    view.activateWindow()
-    qtbot.waitUntil(view.isActiveWindow, timeout=3000)
-    return view
+    return shown(qtbot, LeadView(app))
 
 
 def _row(model, incident_id: int) -> int:

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QWidget
 
 from dispatch.store import eventlog
 from ui.login_dialog import IdleLock, LoginDialog
+from tests.ui.window_support import shown
 
 
 def _last(app) -> int:
@@ -154,12 +155,7 @@ def test_the_lock_covers_the_other_windows_and_keeps_what_they_hold(qtbot, app):
 def test_enter_logs_in_after_a_wrong_password_sent_from_the_button(qtbot, app):
     """QA round 2: Tab to 登录 and Enter with a wrong password; then the right password and
     Enter did nothing (the button had taken the default away with the focus)."""
-    d = LoginDialog(app)
-    qtbot.addWidget(d)
-    d.show()
-    qtbot.waitExposed(d)
-    d.activateWindow()
-    qtbot.waitUntil(d.isActiveWindow, timeout=3000)
+    d = shown(qtbot, LoginDialog(app))
     d.name.setText("demo-calltaker")
     d.password.setText("wrong")
     d.password.setFocus()

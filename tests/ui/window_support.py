@@ -1,31 +1,37 @@
 """The console's main window as the UI tests open it: 1920x1080, shown, active."""
 from __future__ import annotations
 
+from typing import TypeVar
+
+from PySide6.QtWidgets import QWidget
+
 from ui.intake import Intake
 from ui.main_window import MainWindow
 
 
-def open_window(qtbot, app, active: bool = True) -> MainWindow:  # noqa: ANN001 (pytest-qt's qtbot)
-    w = MainWindow(app)
-    qtbot.addWidget(w)
-    w.resize(1920, 1080)
-    w.show()
-    qtbot.waitExposed(w)
+W = TypeVar("W", bound=QWidget)
+
+
+def shown(qtbot, widget: W, active: bool = True) -> W:  # noqa: ANN001 (pytest-qt's qtbot)
+    """`widget` owned by the test, shown, exposed and (`active`) the active window."""
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
     if active:
-        w.activateWindow()
-        qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-    return w
+        widget.activateWindow()
+        qtbot.waitUntil(widget.isActiveWindow, timeout=3000)
+    return widget
+
+
+def open_window(qtbot, app, active: bool = True) -> MainWindow:  # noqa: ANN001
+    w = MainWindow(app)
+    w.resize(1920, 1080)
+    return shown(qtbot, w, active)
 
 
 def open_intake(qtbot, app) -> Intake:  # noqa: ANN001
     """The intake alone, shown and active (tests of the call-taker's pane)."""
-    intake = Intake(app)
-    qtbot.addWidget(intake)
-    intake.show()
-    qtbot.waitExposed(intake)
-    intake.activateWindow()
-    qtbot.waitUntil(intake.isActiveWindow, timeout=3000)
-    return intake
+    return shown(qtbot, Intake(app))
 
 
 def visible_confirm():  # noqa: ANN201
