@@ -212,9 +212,6 @@ class Segment:
         us = self.times["closed_at"][rows]
         return np.where(us == NONE, np.inf, us / 1e6)
 
-    def received(self, rows: np.ndarray) -> np.ndarray:
-        return self.times["received_at"][rows] / 1e6
-
     def _assignments(self, idx: np.ndarray, made: dict[int, Any]) -> list[tuple]:
         """Each row's assignments tuple (the objects made once per segment, in `made`)."""
         lo, hi = self.a_off[idx], self.a_off[idx + 1]

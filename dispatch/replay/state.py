@@ -783,9 +783,10 @@ def _drop_closed_before(incidents: dict[int, _IncidentTrack], states: dict[int, 
     for iid in [i for i, st in states.items() if st["closed_at"] is not None and as_utc(st["closed_at"]) < since]:
         del incidents[iid], states[iid]
     if lazy is not None:
-        ids = [i for i, tr in incidents.items() if i not in states and type(tr.views[-1]) is int]
+        limit = _ts(since)  # (one received from `since` on cannot be closed before it)
+        ids = [i for i, tr in incidents.items()
+               if tr.received < limit and i not in states and type(tr.views[-1]) is int]
         closed = lazy.closed_at([incidents[i].views[-1] for i in ids])
-        limit = _ts(since)
         for iid, c in zip(ids, closed):
             if c < limit:
                 del incidents[iid]
